@@ -1,0 +1,10 @@
+//! dh-mlmodel: find, classify and package machine-learning model weights for Debian.
+//!
+//! Data flows one way (DESIGN.md §2): `scan` produces [`scan::Finding`]s; the manifest records
+//! facts; `classify` decides a category per model; `plan` turns that into packages.
+
+pub mod cli;
+pub mod hash;
+pub mod policy;
+pub mod report;
+pub mod scan;

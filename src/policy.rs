@@ -1,0 +1,87 @@
+//! The policy tables of DESIGN.md §6: TOML data embedded at build time (see `build.rs`),
+//! replaceable file by file with `--policy DIR`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::de::DeserializeOwned;
+
+include!(concat!(env!("OUT_DIR"), "/policy_files.rs"));
+
+/// Where policy tables come from: the embedded copies, or a directory that overrides them.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySource {
+    dir: Option<PathBuf>,
+}
+
+impl PolicySource {
+    /// The tables built into the binary.
+    pub fn embedded() -> Self {
+        Self { dir: None }
+    }
+
+    /// Tables read from `dir`; a file missing there falls back to the embedded copy.
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            bail!(
+                "policy directory {} does not exist or is not a directory",
+                dir.display()
+            );
+        }
+        Ok(Self {
+            dir: Some(dir.to_path_buf()),
+        })
+    }
+
+    /// Reads and parses table `name` (e.g. `formats.toml`).
+    pub fn table<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
+        let (origin, text) = self.text(name)?;
+        toml::from_str(&text).map_err(|err| {
+            anyhow::anyhow!(
+                "{}",
+                crate::policy::describe_toml_error(&origin, &text, &err)
+            )
+        })
+    }
+
+    fn text(&self, name: &str) -> Result<(String, String)> {
+        if let Some(dir) = &self.dir {
+            let path = dir.join(name);
+            if path.exists() {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read policy table {}", path.display()))?;
+                return Ok((path.display().to_string(), text));
+            }
+        }
+        EMBEDDED
+            .iter()
+            .find(|(file, _)| *file == name)
+            .map(|(file, text)| (format!("<embedded policy>/{file}"), (*text).to_string()))
+            .with_context(|| format!("no policy table named {name}"))
+    }
+}
+
+/// Formats a TOML error as `FILE:LINE:COLUMN: message`, the form compilers and lintian use, so
+/// editors can jump to the spot.
+pub fn describe_toml_error(origin: &str, text: &str, err: &toml::de::Error) -> String {
+    let message = err.message();
+    match err.span() {
+        Some(span) => {
+            let (line, column) = line_column(text, span.start);
+            format!("{origin}:{line}:{column}: {message}")
+        }
+        None => format!("{origin}: {message}"),
+    }
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map_or(0, |tail| tail.chars().count())
+        + 1;
+    (line, column)
+}

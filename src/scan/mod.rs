@@ -1,0 +1,296 @@
+//! `dh-mlmodel scan`: walks an upstream tree and reports every model weight by content.
+//!
+//! The walk is sorted and single-threaded (cheap); the per-file work (sniffing, hashing) is
+//! spread across a thread pool, and results are put back in walk order so output is stable.
+
+pub mod finding;
+pub mod formats;
+pub mod pickle;
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use finding::{Finding, Kind, LfsTarget, Verification, When};
+
+use crate::hash;
+use crate::policy::PolicySource;
+
+/// How a scan runs.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Compute SHA-256 of every finding's file.
+    pub hash: bool,
+    /// Worker threads; 0 means one per core.
+    pub jobs: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        Self {
+            hash: true,
+            jobs: 0,
+        }
+    }
+}
+
+/// `policy/scan.toml`: thresholds for what is worth reporting.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ScanLimits {
+    /// Unidentified binary files at least this large are reported as `blob`.
+    pub blob_min_size: u64,
+    /// Bytes read from the start of a file to decide whether it is binary.
+    pub sniff_bytes: usize,
+}
+
+/// Everything the per-file analysis needs, loaded once from the policy tables.
+#[derive(Debug, Clone)]
+pub struct ScanContext {
+    pub formats: formats::FormatTable,
+    pub limits: ScanLimits,
+}
+
+impl ScanContext {
+    pub fn load(policy: &PolicySource) -> Result<Self> {
+        Ok(Self {
+            formats: policy.table("formats.toml")?,
+            limits: policy.table("scan.toml")?,
+        })
+    }
+}
+
+/// The result of a scan: findings in walk order, and the warnings met on the way.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanReport {
+    pub findings: Vec<Finding>,
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+/// Scans the tree at `root`. Fails only when `root` itself cannot be read; problems with
+/// files inside the tree become warnings.
+pub fn scan_tree(root: &Path, ctx: &ScanContext, options: &ScanOptions) -> Result<ScanReport> {
+    let meta =
+        std::fs::metadata(root).with_context(|| format!("cannot read {}", root.display()))?;
+    let (files, mut warnings) = if meta.is_dir() {
+        std::fs::read_dir(root)
+            .with_context(|| format!("cannot read directory {}", root.display()))?;
+        walk(root)
+    } else {
+        let name = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        (vec![(name, root.to_path_buf())], Vec::new())
+    };
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs)
+        .build()
+        .context("cannot start worker threads")?;
+    let results: Vec<(Vec<Finding>, Vec<String>)> = pool.install(|| {
+        files
+            .par_iter()
+            .map(|(rel, path)| match scan_file(ctx, options, rel, path) {
+                Ok(found) => found,
+                Err(err) => (Vec::new(), vec![format!("{rel}: {err}")]),
+            })
+            .collect()
+    });
+
+    let mut findings = Vec::new();
+    for (found, warned) in results {
+        findings.extend(found);
+        warnings.extend(warned);
+    }
+    Ok(ScanReport { findings, warnings })
+}
+
+/// Lists regular files under `root` in sorted order, with paths relative to it. Symbolic links
+/// are never followed: one into the tree names a file scanned anyway, one out of it or a
+/// broken one is reported as a warning.
+fn walk(root: &Path) -> (Vec<(String, PathBuf)>, Vec<String>) {
+    let mut files = Vec::new();
+    let mut warnings = Vec::new();
+    let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    for entry in walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                let at = err.path().map(|p| relative(root, p)).unwrap_or_default();
+                warnings.push(format!("{at}: {}", io_error_text(err.io_error())));
+                continue;
+            }
+        };
+        let rel = relative(root, entry.path());
+        let file_type = entry.file_type();
+        if file_type.is_symlink() {
+            match entry.path().canonicalize() {
+                Err(_) => warnings.push(format!("{rel}: broken symbolic link, skipped")),
+                Ok(target) if !target.starts_with(&canonical_root) => warnings.push(format!(
+                    "{rel}: symbolic link to {} outside the tree, not followed",
+                    target.display()
+                )),
+                Ok(_) => {}
+            }
+        } else if file_type.is_file() {
+            files.push((rel, entry.into_path()));
+        }
+    }
+    (files, warnings)
+}
+
+fn io_error_text(err: Option<&io::Error>) -> String {
+    err.map_or_else(|| "cannot read".to_string(), |e| e.to_string())
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Analyses one file of the tree.
+fn scan_file(
+    ctx: &ScanContext,
+    options: &ScanOptions,
+    rel: &str,
+    path: &Path,
+) -> io::Result<(Vec<Finding>, Vec<String>)> {
+    let mut file = File::open(path)?;
+    let size = file.metadata()?.len();
+    let mut findings = Vec::new();
+    let warnings = Vec::new();
+    if let Some(finding) = identify_one(ctx, &mut file, size, rel, Some(path))? {
+        findings.push(finding);
+    }
+    if options.hash {
+        for finding in findings.iter_mut().filter(|f| f.path == rel) {
+            file.seek(SeekFrom::Start(0))?;
+            let (digest, _) = hash::sha256_reader(&mut file)?;
+            finding.sha256 = Some(digest);
+        }
+    }
+    Ok((findings, warnings))
+}
+
+/// Decides what one file is: weights in a known format, a Git LFS pointer, a large blob, or
+/// nothing worth reporting.
+pub fn identify_one<R: Read + Seek>(
+    ctx: &ScanContext,
+    file: &mut R,
+    size: u64,
+    rel: &str,
+    on_disk: Option<&Path>,
+) -> io::Result<Option<Finding>> {
+    file.seek(SeekFrom::Start(0))?;
+    if let Some(found) = formats::identify(&ctx.formats, file, size, rel, on_disk)? {
+        return Ok(match found.class {
+            formats::Class::Weights => {
+                let mut finding = Finding::new(rel, Kind::Weights, found.format, size);
+                finding.executes_code = Some(found.executes_code);
+                finding.tensors = found.tensors;
+                finding.parameters = found.parameters;
+                finding.dtypes = found.dtypes;
+                finding.reason = found.note;
+                finding.pickle = found.pickle;
+                Some(finding)
+            }
+            formats::Class::Container | formats::Class::Other => None,
+        });
+    }
+    file.seek(SeekFrom::Start(0))?;
+    let mut head = Vec::with_capacity(ctx.limits.sniff_bytes);
+    file.take(ctx.limits.sniff_bytes as u64)
+        .read_to_end(&mut head)?;
+    if let Some(target) = lfs_pointer(&head, size) {
+        let mut finding = Finding::new(rel, Kind::LfsPointer, "git-lfs", size);
+        finding.reason = Some(format!(
+            "Git LFS pointer: the {} bytes it names are not in the tree",
+            target.size
+        ));
+        finding.lfs = Some(target);
+        return Ok(Some(finding));
+    }
+    if size >= ctx.limits.blob_min_size && looks_binary(&head) {
+        let mut finding = Finding::new(rel, Kind::Blob, "unknown", size);
+        finding.reason = Some(format!(
+            "{} binary file of no known format (threshold {})",
+            human_size(size),
+            human_size(ctx.limits.blob_min_size)
+        ));
+        return Ok(Some(finding));
+    }
+    Ok(None)
+}
+
+/// Parses a Git LFS pointer (spec: `version https://git-lfs.github.com/spec/v1`, then sorted
+/// `key value` lines, `oid sha256:<64 hex>` and `size <n>` required, under 1024 bytes).
+pub fn lfs_pointer(head: &[u8], size: u64) -> Option<LfsTarget> {
+    if size >= 1024 {
+        return None;
+    }
+    let text = std::str::from_utf8(head).ok()?;
+    let mut lines = text.lines();
+    if !lines
+        .next()?
+        .starts_with("version https://git-lfs.github.com/spec/")
+    {
+        return None;
+    }
+    let (mut oid, mut bytes) = (None, None);
+    for line in lines {
+        match line.split_once(' ') {
+            Some(("oid", value)) => {
+                let hex = value.strip_prefix("sha256:")?;
+                if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return None;
+                }
+                oid = Some(value.to_string());
+            }
+            Some(("size", value)) => bytes = value.parse().ok(),
+            _ => {}
+        }
+    }
+    Some(LfsTarget {
+        oid: oid?,
+        size: bytes?,
+    })
+}
+
+/// A file is binary when its first bytes hold a NUL or are not valid UTF-8 text.
+fn looks_binary(head: &[u8]) -> bool {
+    if head.contains(&0) {
+        return true;
+    }
+    match std::str::from_utf8(head) {
+        Ok(_) => false,
+        // A multi-byte character cut at the end of the sample is still text.
+        Err(err) => err.error_len().is_some(),
+    }
+}
+
+/// `1.5 MiB`-style sizes for messages and tables.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}

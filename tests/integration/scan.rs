@@ -1,0 +1,159 @@
+//! The walk, Git LFS pointers, blobs, digests, warnings and exit codes of `scan`.
+
+use crate::support::{dh_mlmodel, finding, scan_json, write};
+
+#[test]
+fn lfs_pointer_reports_oid_and_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let oid = "4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393";
+    write(
+        dir.path(),
+        "models/net.safetensors",
+        format!("version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize 12345\n"),
+    );
+    let findings = scan_json(dir.path(), &[]);
+    let f = finding(&findings, "models/net.safetensors").expect("pointer reported");
+    assert_eq!(f["kind"], "lfs-pointer");
+    assert_eq!(f["lfs"]["oid"], format!("sha256:{oid}"));
+    assert_eq!(f["lfs"]["size"], 12345);
+}
+
+#[test]
+fn large_unknown_binary_is_a_blob_and_small_one_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let noise: Vec<u8> = (0..2_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    write(dir.path(), "data/big.bin", &noise);
+    write(dir.path(), "data/small.bin", &noise[..4096]);
+    let findings = scan_json(dir.path(), &[]);
+    let blob = finding(&findings, "data/big.bin").expect("blob reported");
+    assert_eq!(blob["kind"], "blob");
+    assert!(blob["reason"].as_str().unwrap().contains("no known format"));
+    assert!(finding(&findings, "data/small.bin").is_none());
+}
+
+#[test]
+fn sha256_matches_sha256sum_and_no_hash_omits_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let noise: Vec<u8> = (0..3_000_000u32)
+        .map(|i| (i.wrapping_mul(40_503) >> 7) as u8)
+        .collect();
+    write(dir.path(), "w.bin", &noise);
+    let findings = scan_json(dir.path(), &[]);
+    let ours = finding(&findings, "w.bin").unwrap()["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = std::process::Command::new("sha256sum")
+        .arg(dir.path().join("w.bin"))
+        .output()
+        .unwrap();
+    let theirs = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(ours, theirs.split_whitespace().next().unwrap());
+
+    let findings = scan_json(dir.path(), &["--no-hash"]);
+    assert!(finding(&findings, "w.bin").unwrap().get("sha256").is_none());
+}
+
+#[test]
+fn findings_come_in_sorted_path_order_whatever_the_job_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let noise: Vec<u8> = (0..1_100_000u32)
+        .map(|i| (i.wrapping_mul(2_246_822_519) >> 11) as u8)
+        .collect();
+    for name in ["z.bin", "a.bin", "m/b.bin", "m/a.bin"] {
+        write(dir.path(), name, &noise);
+    }
+    for jobs in ["1", "4"] {
+        let findings = scan_json(dir.path(), &["--jobs", jobs]);
+        let paths: Vec<&str> = findings
+            .iter()
+            .map(|f| f["path"].as_str().unwrap())
+            .collect();
+        assert_eq!(paths, ["a.bin", "m/a.bin", "m/b.bin", "z.bin"]);
+    }
+}
+
+#[test]
+fn unreadable_path_exits_2_and_bad_usage_exits_2() {
+    dh_mlmodel()
+        .args(["scan", "/nonexistent/tree"])
+        .assert()
+        .code(2);
+    dh_mlmodel()
+        .args(["scan", "--no-such-flag"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn broken_and_outward_links_warn_and_the_scan_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let noise: Vec<u8> = (0..1_100_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8)
+        .collect();
+    write(outside.path(), "secret.bin", &noise);
+    write(dir.path(), "inside.bin", &noise);
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.bin"),
+        dir.path().join("escape.bin"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(dir.path().join("missing"), dir.path().join("broken")).unwrap();
+    let output = dh_mlmodel()
+        .args(["scan", "--json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("escape.bin") && stderr.contains("outside the tree"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("broken") && stderr.contains("broken symbolic link"),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let paths: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["inside.bin"]);
+}
+
+#[test]
+fn unreadable_file_is_a_warning() {
+    // Root ignores permission bits, so this only means something for other users.
+    if running_as_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "locked.bin", [0u8; 16]);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        dir.path().join("locked.bin"),
+        std::fs::Permissions::from_mode(0),
+    )
+    .unwrap();
+    let output = dh_mlmodel()
+        .args(["scan", "--json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("locked.bin"));
+}
+
+fn running_as_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
+}
