@@ -303,8 +303,8 @@ impl fmt::Display for CapReached {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} ({}; see {} in policy/archives.toml)",
-            self.detail, "possible decompression bomb", self.what
+            "{} (possible decompression bomb; see {} in policy/archives.toml)",
+            self.detail, self.what
         )
     }
 }
