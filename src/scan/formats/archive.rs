@@ -86,7 +86,8 @@ fn central_directory_size<R: Read + Seek>(reader: &mut R, size: u64) -> io::Resu
     if !locator.starts_with(b"PK\x06\x07") {
         return Ok(None);
     }
-    let Some(record_at) = le_u64(locator, 8).filter(|r| r.checked_add(56).is_some_and(|e| e <= size))
+    let Some(record_at) =
+        le_u64(locator, 8).filter(|r| r.checked_add(56).is_some_and(|e| e <= size))
     else {
         return Ok(None);
     };
@@ -103,7 +104,8 @@ impl<R: Read + Seek> Probe<'_, R> {
     /// The zip member names, listed on first use.
     fn zip_names(&mut self) -> io::Result<Option<&[String]>> {
         if self.zip_names.is_none() {
-            let listed = list_zip_members(&mut *self.file, self.size, self.limits.zip_directory_max)?;
+            let listed =
+                list_zip_members(&mut *self.file, self.size, self.limits.zip_directory_max)?;
             self.zip_names = Some(listed.map(|members| members.names));
         }
         Ok(self.zip_names.as_ref().and_then(|names| names.as_deref()))
@@ -195,7 +197,11 @@ pub(super) fn check_npz<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Opti
     let Some(names) = probe.zip_names()? else {
         return Ok(None);
     };
-    let arrays: Vec<String> = names.iter().filter(|n| !n.ends_with('/')).cloned().collect();
+    let arrays: Vec<String> = names
+        .iter()
+        .filter(|n| !n.ends_with('/'))
+        .cloned()
+        .collect();
     if arrays.is_empty() || !arrays.iter().all(|n| n.ends_with(".npy")) {
         return Ok(None);
     }

@@ -65,8 +65,9 @@ pub(super) fn check_gguf<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Opt
         }
         // The magic and version already say GGUF; a broken header is reported as such, with
         // no counts rather than partial ones.
-        Err(err) if err.kind() == io::ErrorKind::InvalidData
-            || err.kind() == io::ErrorKind::UnexpectedEof =>
+        Err(err)
+            if err.kind() == io::ErrorKind::InvalidData
+                || err.kind() == io::ErrorKind::UnexpectedEof =>
         {
             details.note = Some(format!("GGUF v{version} with a malformed header: {err}"));
         }

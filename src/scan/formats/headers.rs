@@ -85,7 +85,10 @@ pub(super) fn check_nnue<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Opt
     let Some(description_len) = le_u32(&probe.head, 8).map(u64::from) else {
         return Ok(None);
     };
-    if description_len.checked_add(12).is_none_or(|end| end > probe.size) {
+    if description_len
+        .checked_add(12)
+        .is_none_or(|end| end > probe.size)
+    {
         return Ok(None);
     }
     // Descriptions are one line of text; read enough for the note.
@@ -97,7 +100,10 @@ pub(super) fn check_nnue<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Opt
     if text.chars().any(|c| c.is_control() && c != '\n') {
         return Ok(None);
     }
-    Ok(Some(Details::note(format!("NNUE network: {}", text.trim()))))
+    Ok(Some(Details::note(format!(
+        "NNUE network: {}",
+        text.trim()
+    ))))
 }
 
 /// Darknet: major, minor, revision (i32), images seen (u64 from version 0.2, i32 before), then

@@ -195,8 +195,13 @@ struct Probe<'a, R> {
 impl<R: Read + Seek> Probe<'_, R> {
     /// Up to `len` bytes at `offset`; fewer at the end of the file.
     fn read_at(&mut self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        if let Some(start) = usize::try_from(offset).ok().filter(|&o| o <= self.head.len()) {
-            let complete = start.checked_add(len).is_some_and(|end| end <= self.head.len());
+        if let Some(start) = usize::try_from(offset)
+            .ok()
+            .filter(|&o| o <= self.head.len())
+        {
+            let complete = start
+                .checked_add(len)
+                .is_some_and(|end| end <= self.head.len());
             if complete || self.head.len() as u64 == self.size {
                 let end = start.saturating_add(len).min(self.head.len());
                 return Ok(self.head[start..end].to_vec());
@@ -223,9 +228,10 @@ impl<R: Read + Seek> Probe<'_, R> {
 
     fn has_extension(&self, extensions: &[String]) -> bool {
         let name = self.file_name();
-        extensions
-            .iter()
-            .any(|ext| name.strip_suffix(ext.as_str()).is_some_and(|s| s.ends_with('.')))
+        extensions.iter().any(|ext| {
+            name.strip_suffix(ext.as_str())
+                .is_some_and(|s| s.ends_with('.'))
+        })
     }
 
     /// The file offset of `magic` if the file holds it.

@@ -35,7 +35,10 @@ pub(super) fn header_span(preamble: &[u8]) -> Option<(u64, u64)> {
         return None;
     }
     match preamble.get(6)? {
-        1 => Some((10, u64::from(u16::from_le_bytes([*preamble.get(8)?, *preamble.get(9)?])))),
+        1 => Some((
+            10,
+            u64::from(u16::from_le_bytes([*preamble.get(8)?, *preamble.get(9)?])),
+        )),
         2 | 3 => Some((12, u64::from(super::le_u32(preamble, 8)?))),
         _ => None,
     }
@@ -49,19 +52,24 @@ pub(super) fn describe(header: &[u8], data_len: u64) -> Details {
         return Details::note("header is not a valid descr/fortran_order/shape dict");
     };
     let mut details = Details::default();
-    details.tensors = Some(1);
     let count = element_count(array.shape.iter().copied());
     let dtype = array.dtype.name();
     details.add_dtype(dtype.clone());
     if array.dtype.has_object() {
         details.executes_code = Some(true);
+        details.tensors = Some(1);
         details.parameters = count;
         details.note = Some("object array: the data is a pickle".into());
         return details;
     }
-    let needed = count.zip(array.dtype.item_size()).and_then(|(c, s)| c.checked_mul(s));
+    let needed = count
+        .zip(array.dtype.item_size())
+        .and_then(|(c, s)| c.checked_mul(s));
     match needed {
-        Some(needed) if needed <= data_len => details.parameters = count,
+        Some(needed) if needed <= data_len => {
+            details.tensors = Some(1);
+            details.parameters = count;
+        }
         Some(needed) => {
             details.note = Some(format!(
                 "shape {:?} of {dtype} needs {needed} bytes of data, the file holds {data_len}: truncated",
@@ -134,10 +142,12 @@ impl Dtype {
                     let inner = Dtype::from_descr(parts.get(1)?)?;
                     let repeat = match parts.get(2) {
                         None => 1,
-                        Some(Literal::Tuple(dims)) => element_count(dims.iter().map(|d| match d {
-                            Literal::Int(n) => *n,
-                            _ => 0,
-                        }))?,
+                        Some(Literal::Tuple(dims)) => {
+                            element_count(dims.iter().map(|d| match d {
+                                Literal::Int(n) => *n,
+                                _ => 0,
+                            }))?
+                        }
                         Some(_) => return None,
                     };
                     Some((inner, repeat))

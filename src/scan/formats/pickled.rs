@@ -14,7 +14,11 @@ use super::{Details, Probe};
 /// The second pickle of a legacy torch file: protocol 2, the integer 1001, STOP.
 const TORCH_LEGACY_PROTOCOL: &[u8] = b"\x80\x02\x4d\xe9\x03\x2e";
 /// Names only joblib's pickles contain (the wrapper records around raw array data).
-const JOBLIB_MARKERS: [&[u8]; 3] = [b"NumpyArrayWrapper", b"NDArrayWrapper", b"joblib.numpy_pickle"];
+const JOBLIB_MARKERS: [&[u8]; 3] = [
+    b"NumpyArrayWrapper",
+    b"NDArrayWrapper",
+    b"joblib.numpy_pickle",
+];
 
 pub(super) fn check_pytorch_legacy<R: Read + Seek>(
     probe: &mut Probe<R>,
@@ -28,9 +32,8 @@ pub(super) fn check_pytorch_legacy<R: Read + Seek>(
 pub(super) fn check_pickle<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Option<Details>> {
     let window = probe.read_at(0, probe.limits.pickle_walk_bytes)?;
     let complete = window.len() as u64 == probe.size;
-    Ok(plausible_pickle(&window, complete).map(|protocol| {
-        Details::note(format!("pickle protocol {}", protocol_text(protocol)))
-    }))
+    Ok(plausible_pickle(&window, complete)
+        .map(|protocol| Details::note(format!("pickle protocol {}", protocol_text(protocol)))))
 }
 
 pub(super) fn check_joblib<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Option<Details>> {
@@ -101,7 +104,9 @@ pub(super) fn plausible_pickle(bytes: &[u8], complete: bool) -> Option<u8> {
         _ => None,
     };
     match walk(bytes) {
-        Walk::Stop { opcodes } if announced.is_some() || opcodes >= 2 => Some(announced.unwrap_or(0)),
+        Walk::Stop { opcodes } if announced.is_some() || opcodes >= 2 => {
+            Some(announced.unwrap_or(0))
+        }
         Walk::OutOfBytes if !complete => announced,
         _ => None,
     }
@@ -109,7 +114,9 @@ pub(super) fn plausible_pickle(bytes: &[u8], complete: bool) -> Option<u8> {
 
 enum Walk {
     /// A well-formed pickle ended with STOP after this many opcodes.
-    Stop { opcodes: usize },
+    Stop {
+        opcodes: usize,
+    },
     /// The bytes ended before STOP with no error so far.
     OutOfBytes,
     Invalid,
@@ -137,13 +144,22 @@ enum Line {
 /// What an opcode does to the stack.
 enum Effect {
     /// Pops `pop` values, then pushes `push`; `need` more must lie below.
-    Values { pop: u64, push: u64 },
+    Values {
+        pop: u64,
+        push: u64,
+    },
     /// Like `Values` but requires one value to stay on the stack (PUT, BUILD-like in-place ops).
-    Keep { need: u64, pop: u64 },
+    Keep {
+        need: u64,
+        pop: u64,
+    },
     Mark,
     /// Pops everything down to the last mark, then pushes `push`; `below` values must remain
     /// under the mark (APPENDS needs its list).
-    ToMark { push: u64, below: u64 },
+    ToMark {
+        push: u64,
+        below: u64,
+    },
     Pop,
     Stop,
 }
@@ -313,9 +329,9 @@ fn line_ok(line: &[u8], kind: Line) -> bool {
         }
         Line::Dotted => {
             !text.is_empty()
-                && text
-                    .split('.')
-                    .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+                && text.split('.').all(|part| {
+                    !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                })
         }
         Line::Any => true,
     }

@@ -222,7 +222,10 @@ pub(super) fn check_onnx<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Opt
         return Ok(None);
     }
     let exhausted = wire.exhausted;
-    Ok(Some(tally.finish(exhausted, format!("ONNX IR version {ir_version}"))))
+    Ok(Some(tally.finish(
+        exhausted,
+        format!("ONNX IR version {ir_version}"),
+    )))
 }
 
 fn onnx_graph<R: Read + Seek>(wire: &mut Wire<R>, end: u64, tally: &mut Tally) -> io::Result<()> {
@@ -247,7 +250,9 @@ fn onnx_graph<R: Read + Seek>(wire: &mut Wire<R>, end: u64, tally: &mut Tally) -
                 tally.add(element_count(dims), data_type.map(onnx_type_name));
             }
             (1 | 2 | 5 | 10 | 11 | 12 | 13 | 14 | 15 | 16, value) if !is_len(value) => {
-                return Err(invalid(format!("GraphProto field {number} is not length-delimited")));
+                return Err(invalid(format!(
+                    "GraphProto field {number} is not length-delimited"
+                )));
             }
             _ => wire.skip_value(value, end)?,
         }
@@ -318,7 +323,10 @@ pub(super) fn check_caffe<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Op
         return Ok(None);
     }
     let exhausted = wire.exhausted;
-    Ok(Some(tally.finish(exhausted, format!("Caffe network of {layers} layer(s)"))))
+    Ok(Some(tally.finish(
+        exhausted,
+        format!("Caffe network of {layers} layer(s)"),
+    )))
 }
 
 fn caffe_layer<R: Read + Seek>(

@@ -61,7 +61,8 @@ pub(super) fn check_saved_model<R: Read + Seek>(
     }
     let budget = probe.limits.protobuf_fields_max;
     let meta_graphs = protobuf::saved_model_meta_graphs(&mut *probe.file, probe.size, budget)?;
-    Ok(meta_graphs.map(|n| Details::note(format!("TensorFlow SavedModel graph, {n} meta graph(s)"))))
+    Ok(meta_graphs
+        .map(|n| Details::note(format!("TensorFlow SavedModel graph, {n} meta graph(s)"))))
 }
 
 pub(super) fn check_data_shard<R: Read + Seek>(
