@@ -315,3 +315,51 @@ fn malformed_headers_do_not_panic_or_claim_counts() {
     assert_eq!(format_of(&findings, "garbage.npy")["format"], "npy");
     assert!(finding(&findings, "cut-header.safetensors").is_none());
 }
+
+#[test]
+fn a_policy_table_naming_an_unknown_check_is_refused_with_its_line() {
+    let policy = tempfile::tempdir().unwrap();
+    let table = include_str!("../../policy/formats.toml").replacen(
+        "check = \"gguf\"",
+        "check = \"guess\"",
+        1,
+    );
+    let line = table.lines().position(|l| l.contains("\"guess\"")).unwrap() + 1;
+    write(policy.path(), "formats.toml", table);
+    let tree = tempfile::tempdir().unwrap();
+    let output = crate::support::dh_mlmodel()
+        .arg("--policy")
+        .arg(policy.path())
+        .args(["scan", "--json"])
+        .arg(tree.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("formats.toml:{line}:")) && stderr.contains("guess"),
+        "{stderr}"
+    );
+}
+
+/// A protocol-2+ pickle announces itself; one too long for the bounded walk is still a pickle,
+/// while protocol 0/1 (no signature) needs a complete, well-formed walk.
+#[test]
+fn long_pickles_are_recognised_from_a_bounded_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut long = b"\x80\x03}q\x00X\x01\x00\x00\x00wq\x01B".to_vec();
+    let payload = fixtures::floats(300_000);
+    long.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    long.extend_from_slice(&payload);
+    long.extend_from_slice(b"q\x02s.");
+    write(dir.path(), "state.dat", &long);
+    let mut unfinished = fixtures::PICKLE_PROTOCOL_0.to_vec();
+    unfinished.pop();
+    write(dir.path(), "unfinished.dat", unfinished);
+    let findings = scan_json(dir.path(), &[]);
+    assert_eq!(format_of(&findings, "state.dat")["format"], "pickle");
+    assert!(
+        finding(&findings, "unfinished.dat").is_none(),
+        "{findings:#?}"
+    );
+}
