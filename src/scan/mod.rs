@@ -3,6 +3,8 @@
 //! The walk is sorted and single-threaded (cheap); the per-file work (sniffing, hashing) is
 //! spread across a thread pool, and results are put back in walk order so output is stable.
 
+pub mod downloads;
+pub mod embedded;
 pub mod finding;
 pub mod formats;
 pub mod pickle;
@@ -53,6 +55,8 @@ pub struct ScanLimits {
 pub struct ScanContext {
     pub formats: formats::FormatTable,
     pub limits: ScanLimits,
+    pub embedded: embedded::EmbeddedPolicy,
+    pub downloads: downloads::DownloadPolicy,
 }
 
 impl ScanContext {
@@ -60,6 +64,8 @@ impl ScanContext {
         Ok(Self {
             formats: policy.table("formats.toml")?,
             limits: policy.table("scan.toml")?,
+            embedded: policy.table("embedded.toml")?,
+            downloads: policy.table("downloads.toml")?,
         })
     }
 }
@@ -108,6 +114,11 @@ pub fn scan_tree(root: &Path, ctx: &ScanContext, options: &ScanOptions) -> Resul
         findings.extend(found);
         warnings.extend(warned);
     }
+    warnings.extend(downloads::resolve_tree(
+        &ctx.downloads,
+        &files,
+        &mut findings,
+    ));
     Ok(ScanReport { findings, warnings })
 }
 
@@ -173,11 +184,17 @@ fn scan_file(
     if let Some(finding) = identify_one(ctx, &mut file, size, rel, Some(path))? {
         findings.push(finding);
     }
-    if options.hash {
+    if is_text(ctx, &mut file)? {
+        file.seek(SeekFrom::Start(0))?;
+        findings.extend(embedded::scan(&ctx.embedded, &mut file, rel, size)?);
+        file.seek(SeekFrom::Start(0))?;
+        findings.extend(downloads::scan(&ctx.downloads, &mut file, rel, size)?);
+    }
+    if options.hash && findings.iter().any(|f| f.path == rel) {
+        file.seek(SeekFrom::Start(0))?;
+        let (digest, _) = hash::sha256_reader(&mut file)?;
         for finding in findings.iter_mut().filter(|f| f.path == rel) {
-            file.seek(SeekFrom::Start(0))?;
-            let (digest, _) = hash::sha256_reader(&mut file)?;
-            finding.sha256 = Some(digest);
+            finding.sha256 = Some(digest.clone());
         }
     }
     Ok((findings, warnings))
@@ -265,6 +282,16 @@ pub fn lfs_pointer(head: &[u8], size: u64) -> Option<LfsTarget> {
         oid: oid?,
         size: bytes?,
     })
+}
+
+/// Whether `file` looks like text by its first bytes (the text scanners decide themselves
+/// whether its name and size are worth reading further).
+fn is_text<R: Read + Seek>(ctx: &ScanContext, file: &mut R) -> io::Result<bool> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut head = Vec::with_capacity(ctx.limits.sniff_bytes);
+    file.take(ctx.limits.sniff_bytes as u64)
+        .read_to_end(&mut head)?;
+    Ok(!looks_binary(&head))
 }
 
 /// A file is binary when its first bytes hold a NUL or are not valid UTF-8 text.
