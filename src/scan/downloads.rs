@@ -11,9 +11,10 @@
 //!   every URL is reported, and on a line with a generic fetch (`wget`, `curl`,
 //!   `file(DOWNLOAD`, …) a URL is reported when it is weight-like or the URL, line or
 //!   enclosing function/target mentions models;
-//! * a URL assembled from variables is reported where it is fetched, not where it is assigned;
-//!   a weight-like URL assigned to a variable never fetched in the file is reported at its
-//!   assignment.
+//! * a URL assembled from variables is reported where it is used (fetched, or handed to a
+//!   script), not where it is assigned; a weight-like URL assigned to a variable never used in
+//!   the file is reported at its assignment. A URL used on several lines is reported once, on a
+//!   fetch line when there is one.
 //!
 //! `url` is the expanded URL; `url_as_written` the text it came from, when they differ.
 //! Verification is the strongest checksum check within `verification-window` lines of the
@@ -311,6 +312,8 @@ struct FileState<'a> {
     reports: Vec<Report>,
     deferred: Vec<Deferred>,
     used_vars: HashSet<String>,
+    /// The variables each variable's value was made from, so using it uses them too.
+    made_from: HashMap<String, Vec<String>>,
     calls: Vec<Call>,
 }
 
@@ -334,6 +337,7 @@ impl<'a> FileState<'a> {
             reports: Vec::new(),
             deferred: Vec::new(),
             used_vars: HashSet::new(),
+            made_from: HashMap::new(),
             calls: Vec::new(),
         }
     }
@@ -468,7 +472,7 @@ impl<'a> FileState<'a> {
 
     /// Records a variable assignment; returns whether the line is one.
     fn assign(&mut self, line: &Line, fetch: Fetch) -> bool {
-        let (name, value, as_written) = match self.syntax {
+        let (name, value, as_written, made_from) = match self.syntax {
             Syntax::Docs => return false,
             Syntax::Python => match syntax::python_assignment(&line.text, &self.vars) {
                 None => return false,
@@ -478,7 +482,7 @@ impl<'a> FileState<'a> {
                 }
                 Some((name, Some(value))) => {
                     let written = (!value.used.is_empty()).then_some(value.source);
-                    (name, value.value, written)
+                    (name, value.value, written, value.used)
                 }
             },
             syntax => match syntax::assignment(syntax, &line.text) {
@@ -492,7 +496,7 @@ impl<'a> FileState<'a> {
                         value = format!("{old} {value}");
                     }
                     let written = (!expanded.used.is_empty()).then_some(assignment.value.clone());
-                    (assignment.name, value, written)
+                    (assignment.name, value, written, expanded.used)
                 }
             },
         };
@@ -513,7 +517,20 @@ impl<'a> FileState<'a> {
             }
         }
         self.vars.set(self.syntax, &name, value);
+        self.made_from.insert(name, made_from);
         true
+    }
+
+    /// Marks variables as used, with those their values were made from.
+    fn mark_used(&mut self, names: Vec<String>) {
+        let mut pending = names;
+        while let Some(name) = pending.pop() {
+            if self.used_vars.insert(name.clone())
+                && let Some(sources) = self.made_from.get(&name)
+            {
+                pending.extend(sources.iter().cloned());
+            }
+        }
     }
 
     /// The URLs of a line: (expanded URL, text as written when it was assembled, variables).
@@ -548,7 +565,7 @@ impl<'a> FileState<'a> {
                         .rfind(|c: char| !c.is_ascii_alphabetic())
                         .map_or(0, |i| i + 1)
                         .min(start);
-                    word[start..].trim_end_matches([')', ';', ',']).to_string()
+                    balanced_end(word[start..].trim_end_matches([';', ','])).to_string()
                 });
                 out.push((url.to_string(), written, expanded.used.clone()));
             }
@@ -558,7 +575,6 @@ impl<'a> FileState<'a> {
 
     fn find_downloads(&mut self, line: &Line, fetch: Fetch) {
         for (url, as_written, used) in self.urls(line) {
-            let from_variables = !used.is_empty();
             let report = match fetch {
                 Fetch::Model => true,
                 Fetch::Generic => {
@@ -567,12 +583,12 @@ impl<'a> FileState<'a> {
                         || self.policy.has_model_word(&line.text)
                         || self.policy.has_model_word(self.block_name(self.block))
                 }
-                Fetch::None => !from_variables && self.policy.weight_like(&url),
+                Fetch::None => self.policy.weight_like(&url),
             };
             if !report {
                 continue;
             }
-            self.used_vars.extend(used);
+            self.mark_used(used);
             self.reports.push(Report {
                 line: line.number,
                 block: self.block,
@@ -719,6 +735,14 @@ impl<'a> FileState<'a> {
             })
             .collect()
     }
+}
+
+/// `text` without closing parentheses that close nothing opened in it (`$(URL))` → `$(URL)`).
+fn balanced_end(mut text: &str) -> &str {
+    while text.ends_with(')') && text.matches(')').count() > text.matches('(').count() {
+        text = &text[..text.len() - 1];
+    }
+    text
 }
 
 /// Strongest first.

@@ -3,4 +3,6 @@
 
 mod support;
 
+mod downloads;
+mod embedded;
 mod scan;
