@@ -5,5 +5,7 @@ mod fixtures;
 mod support;
 
 mod archives;
+mod downloads;
+mod embedded;
 mod formats;
 mod scan;
