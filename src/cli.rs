@@ -175,11 +175,13 @@ fn run_init(policy: &PolicySource, args: InitArgs) -> anyhow::Result<ExitCode> {
     for warning in &warnings {
         eprintln!("dh-mlmodel: warning: {warning}");
     }
+    // The draft must parse as a manifest; count what the maintainer still has to fill in.
+    let drafted = manifest::Manifest::parse(manifest::DEFAULT_PATH.to_string(), text.clone())
+        .map_err(|err| {
+            anyhow::anyhow!("internal error: the drafted manifest is invalid:\n{err}")
+        })?;
+    let placeholders: usize = drafted.models.iter().map(|m| m.placeholders().len()).sum();
     let written = init::write_manifest(&args.path, &text, args.force)?;
-    let placeholders = text
-        .lines()
-        .filter(|line| line.contains(&format!("= \"{}", manifest::PLACEHOLDER_PREFIX)))
-        .count();
     println!(
         "wrote {} ({placeholders} FIXME placeholders to fill in; then run `dh-mlmodel classify`)",
         written.display()

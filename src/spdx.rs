@@ -133,6 +133,17 @@ pub fn parse(text: &str) -> Result<Expression, ParseError> {
     let expression = parser.or_expression()?;
     match parser.peek() {
         None => Ok(expression),
+        Some((offset, Token::Word(word)))
+            if OPERATORS.contains(&word.to_ascii_uppercase().as_str()) =>
+        {
+            Err(ParseError {
+                offset,
+                message: format!(
+                    "operators are upper-case: write `{}`",
+                    word.to_ascii_uppercase()
+                ),
+            })
+        }
         Some((offset, token)) => Err(ParseError {
             offset,
             message: format!(

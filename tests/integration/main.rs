@@ -3,4 +3,6 @@
 
 mod support;
 
+mod classify;
+mod manifest;
 mod scan;
