@@ -5,7 +5,9 @@ mod fixtures;
 mod support;
 
 mod archives;
+mod classify;
 mod downloads;
 mod embedded;
 mod formats;
+mod manifest;
 mod scan;
