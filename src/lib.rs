@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod hash;
+pub mod helper;
 pub mod policy;
 pub mod report;
 pub mod scan;

@@ -3,4 +3,6 @@
 
 mod support;
 
+mod helper;
+mod http_server;
 mod scan;
