@@ -272,3 +272,105 @@ fn urls(field: &str, urls: &[String]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::helper::WeightFile;
+
+    fn spec() -> HelperSpec {
+        HelperSpec {
+            weights_package: "foo-model-bar".into(),
+            installer_package: "foo-model-bar-installer".into(),
+            version: "1.0".into(),
+            maintainer: "A <a@example.org>".into(),
+            summary: "weights".into(),
+            description: String::new(),
+            section: "science".into(),
+            homepage: None,
+            license: "MIT".into(),
+            license_text: "text".into(),
+            copyright: "2024 A".into(),
+            release_epoch: 0,
+            install_dir: "/usr/share/foo/models/bar".into(),
+            files: vec![WeightFile {
+                path: "bar.bin".into(),
+                sha256: "0".repeat(64),
+                size: 1,
+                urls: vec!["https://example.org/bar.bin".into()],
+                training_output: None,
+            }],
+            allow_http: false,
+            training: None,
+            postinst_auto_download: false,
+        }
+    }
+
+    #[test]
+    fn shell_quote_survives_the_shell() {
+        let nasty = "it's $(rm -rf /) `x` \"q\" \\ \n end";
+        let quoted = shell_quote(nasty).unwrap();
+        let out = std::process::Command::new("dash")
+            .arg("-c")
+            .arg(format!("printf %s {quoted}"))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), nasty);
+        assert!(shell_quote("a\0b").is_err());
+    }
+
+    #[test]
+    fn bad_values_are_refused_naming_the_field() {
+        let cases: Vec<(Box<dyn Fn(&mut HelperSpec)>, &str)> = vec![
+            (
+                Box::new(|s| s.files[0].path = "../etc/passwd".into()),
+                "files[0].path",
+            ),
+            (
+                Box::new(|s| s.files[0].sha256 = "ABC".into()),
+                "files[0].sha256",
+            ),
+            (
+                Box::new(|s| s.files[0].urls = vec!["ftp://x".into()]),
+                "files[0].urls[0]",
+            ),
+            (
+                Box::new(|s| s.weights_package = "Foo".into()),
+                "weights_package",
+            ),
+            (Box::new(|s| s.version = "1.0-1".into()), "version"),
+            (Box::new(|s| s.maintainer = "A\n<a@b>".into()), "maintainer"),
+            (
+                Box::new(|s| s.install_dir = "usr/share".into()),
+                "install_dir",
+            ),
+            (Box::new(|s| s.files.clear()), "files"),
+        ];
+        for (mutate, field) in cases {
+            let mut bad = spec();
+            mutate(&mut bad);
+            let err = render(&bad).unwrap_err().to_string();
+            assert!(err.starts_with(field), "{field}: {err}");
+        }
+        assert!(render(&spec()).is_ok());
+    }
+
+    #[test]
+    fn training_placeholders_become_shell_references() {
+        let mut good = spec();
+        good.files[0].training_output = Some("bar.bin".into());
+        good.training = Some(Training {
+            command: "python3 train.py --data {data} --out {out}".into(),
+            depends: vec![],
+            cpu_hours: 0.5,
+            seed: 1,
+            deterministic: true,
+            data: vec![],
+        });
+        let script = render(&good).unwrap();
+        assert!(script.contains(
+            r#"TRAIN_COMMAND='python3 train.py --data "$MLMODEL_DATA" --out "$MLMODEL_OUT"'"#
+        ));
+        assert!(script.contains("TRAIN_ESTIMATE_SECONDS=1800"));
+    }
+}

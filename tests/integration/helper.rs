@@ -17,6 +17,9 @@ use dh_mlmodel::helper::{DataSource, HelperSpec, Training, WeightFile, render};
 
 use crate::http_server::{Fault, Server};
 
+/// Tests run in parallel, but dpkg takes one frontend at a time.
+static DPKG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 const DEBIAN_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
 const PKG: &str = "demo-model-tiny";
 const WEIGHTS_PATH: &str = "tiny.bin";
@@ -231,6 +234,46 @@ fn download_builds_a_verified_reproducible_lintian_clean_deb() {
     assert_success(&sandbox.run(&["--output", "out"]));
     assert_eq!(std::fs::read(&deb).unwrap(), first);
     assert_eq!(server.requests().len(), 1);
+
+    if !is_root() {
+        eprintln!("skipped --install/--verify/--remove: they need root");
+        return;
+    }
+    let _dpkg = DPKG_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let installed_output = sandbox.run(&["--install", "--output", "out"]);
+    let verify = sandbox.run(&["--verify"]);
+    let status = sandbox.run(&["--status", "--output", "out"]);
+    let removed = sandbox.run(&["--remove"]);
+    assert_success(&installed_output);
+    assert_success(&verify);
+    assert!(String::from_utf8_lossy(&verify.stderr).contains("all files match the published pins"));
+    assert_success(&status);
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains("1.0-0+local1 is installed (origin: downloaded)"),
+        "{status}"
+    );
+    assert!(status.contains("tiny.bin: cached"), "{status}");
+    assert_success(&removed);
+    assert!(!Path::new(&installed).exists());
+}
+
+#[test]
+fn usage_and_bad_arguments() {
+    let sandbox = Sandbox::new(download_spec(&weights_bytes(10), Vec::new()));
+    let help = sandbox.run(&["--help"]);
+    assert_success(&help);
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--from DIR"));
+    let bad = sandbox.run(&["--frobnicate"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown argument: --frobnicate"));
+    let both = sandbox.run(&["--download", "--verify"]);
+    assert_eq!(both.status.code(), Some(2));
+    // No URL pinned and no recipe: the only way is --from.
+    let none = sandbox.run(&["--output", "out"]);
+    sandbox.assert_failed_cleanly(&none, "use --from DIR");
 }
 
 #[test]
@@ -801,6 +844,9 @@ fn torch_training_builds_an_installable_package() {
         eprintln!("skipped dpkg -i: installing a package needs root");
         return;
     }
+    let _dpkg = DPKG_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let status = Command::new("dpkg").arg("-i").arg(&deb).status().unwrap();
     assert!(status.success());
     let status_out = sandbox.run(&["--status"]);
@@ -827,4 +873,53 @@ fn is_root() -> bool {
         .output()
         .map(|o| o.stdout == b"0\n")
         .unwrap_or(false)
+}
+
+#[test]
+fn postinst_auto_download_never_fails_and_records_the_failure() {
+    let package = "demo-model-postinstcheck";
+    let mut spec = spec_for(
+        package,
+        vec![WeightFile {
+            path: "w.bin".to_owned(),
+            sha256: sha256_bytes(b"w"),
+            size: 1,
+            urls: vec!["https://127.0.0.1:9/w.bin".to_owned()],
+            training_output: None,
+        }],
+    );
+    spec.postinst_auto_download = true;
+    let snippet = dh_mlmodel::helper::render_postinst_autodownload(&spec).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let postinst = dir.path().join("postinst");
+    std::fs::write(
+        &postinst,
+        format!("#!/bin/sh\nset -e\n\n{snippet}\nexit 0\n"),
+    )
+    .unwrap();
+    assert_shellcheck_clean(&postinst);
+
+    if !is_root() {
+        eprintln!("skipped running the postinst: it writes under /var/lib, which needs root");
+        return;
+    }
+    // /usr/bin/get-demo-model-postinstcheck does not exist: the worst case of a failed fetch.
+    let state = PathBuf::from(format!("/var/lib/{package}-installer"));
+    let cache = PathBuf::from(format!("/var/cache/{package}-installer"));
+    let output = Command::new("dash")
+        .arg(&postinst)
+        .arg("configure")
+        .env_remove("DH_MLMODEL_NO_AUTO_DOWNLOAD")
+        .output()
+        .unwrap();
+    let failed = std::fs::read_to_string(state.join("failed"));
+    let _ = std::fs::remove_dir_all(&state);
+    let _ = std::fs::remove_dir_all(&cache);
+    assert_success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("Retry with: get-{package} --download --install")),
+        "{stderr}"
+    );
+    assert!(failed.unwrap().contains(&format!("get-{package}")));
 }
