@@ -321,7 +321,8 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_naming_the_field() {
-        let cases: Vec<(Box<dyn Fn(&mut HelperSpec)>, &str)> = vec![
+        type Mutation = Box<dyn Fn(&mut HelperSpec)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (
                 Box::new(|s| s.files[0].path = "../etc/passwd".into()),
                 "files[0].path",
