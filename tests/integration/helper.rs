@@ -832,6 +832,11 @@ fn torch_training_builds_an_installable_package() {
     assert_success(&output);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("differ from the published pin"), "{stderr}");
+    // Importing torch alone takes longer than the 1 s progress interval the sandbox sets.
+    assert!(
+        stderr.contains("elapsed, estimate 0:00:04 CPU time"),
+        "{stderr}"
+    );
     let deb = sandbox.deb();
     // 2*4 + 4 + 4*1 + 1 float32 parameters.
     assert_eq!(
@@ -922,4 +927,66 @@ fn postinst_auto_download_never_fails_and_records_the_failure() {
         "{stderr}"
     );
     assert!(failed.unwrap().contains(&format!("get-{package}")));
+}
+
+#[test]
+fn interrupted_training_stops_the_recipe_and_builds_nothing() {
+    let marker = tempfile::tempdir().unwrap();
+    let pid_file = marker.path().join("recipe.pid");
+    let mut spec = spec_for(
+        PKG,
+        vec![WeightFile {
+            path: "w.bin".to_owned(),
+            sha256: sha256_bytes(b"w"),
+            size: 1,
+            urls: Vec::new(),
+            training_output: Some("w.bin".to_owned()),
+        }],
+    );
+    spec.training = Some(Training {
+        // The recipe's work happens in a grandchild, as with a wrapper script around python.
+        command: format!("sleep 60 & echo $! > {}; wait", pid_file.display()),
+        depends: Vec::new(),
+        cpu_hours: 1.0,
+        seed: 1,
+        deterministic: false,
+        data: Vec::new(),
+    });
+    let sandbox = Sandbox::new(spec);
+    let mut child = {
+        use std::os::unix::process::CommandExt;
+        sandbox
+            .command(&["--train", "--force", "--output", "out"])
+            .process_group(0)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let recipe_pid = loop {
+        if let Ok(pid) = std::fs::read_to_string(&pid_file)
+            && !pid.trim().is_empty()
+        {
+            break pid.trim().to_owned();
+        }
+        assert!(Instant::now() < deadline, "recipe did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let sent = Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    assert!(!child.wait().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Path::new(&format!("/proc/{recipe_pid}")).exists() {
+        assert!(Instant::now() < deadline, "the recipe outlived the helper");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!sandbox.deb().exists());
+    let tmp_entries: Vec<_> = std::fs::read_dir(sandbox.path("tmp")).unwrap().collect();
+    assert!(
+        tmp_entries.is_empty(),
+        "temporary files left: {tmp_entries:?}"
+    );
 }
