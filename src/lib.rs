@@ -5,7 +5,9 @@
 
 pub mod classify;
 pub mod cli;
+pub mod fsutil;
 pub mod hash;
+pub mod helper;
 pub mod init;
 pub mod manifest;
 pub mod plan;

@@ -9,5 +9,7 @@ mod classify;
 mod downloads;
 mod embedded;
 mod formats;
+mod helper;
+mod http_server;
 mod manifest;
 mod scan;
