@@ -52,6 +52,7 @@ pub struct ScanLimits {
 #[derive(Debug, Clone)]
 pub struct ScanContext {
     pub formats: formats::FormatTable,
+    pub pickle: pickle::PickleTable,
     pub limits: ScanLimits,
 }
 
@@ -59,6 +60,7 @@ impl ScanContext {
     pub fn load(policy: &PolicySource) -> Result<Self> {
         Ok(Self {
             formats: policy.table("formats.toml")?,
+            pickle: policy.table("pickle.toml")?,
             limits: policy.table("scan.toml")?,
         })
     }

@@ -138,7 +138,7 @@ fn unreadable_file_is_a_warning() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(
         dir.path().join("locked.bin"),
-        std::fs::Permissions::from_mode(0),
+        std::fs::Permissions::from_mode(0o0),
     )
     .unwrap();
     let output = dh_mlmodel()
