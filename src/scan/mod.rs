@@ -3,6 +3,7 @@
 //! The walk is sorted and single-threaded (cheap); the per-file work (sniffing, hashing) is
 //! spread across a thread pool, and results are put back in walk order so output is stable.
 
+pub mod archive;
 pub mod finding;
 pub mod formats;
 pub mod pickle;
@@ -54,6 +55,7 @@ pub struct ScanContext {
     pub formats: formats::FormatTable,
     pub pickle: pickle::PickleTable,
     pub limits: ScanLimits,
+    pub archives: archive::ArchiveLimits,
 }
 
 impl ScanContext {
@@ -62,6 +64,7 @@ impl ScanContext {
             formats: policy.table("formats.toml")?,
             pickle: policy.table("pickle.toml")?,
             limits: policy.table("scan.toml")?,
+            archives: policy.table("archives.toml")?,
         })
     }
 }
@@ -170,34 +173,43 @@ fn scan_file(
 ) -> io::Result<(Vec<Finding>, Vec<String>)> {
     let mut file = File::open(path)?;
     let size = file.metadata()?.len();
-    let mut findings = Vec::new();
-    let warnings = Vec::new();
-    if let Some(finding) = identify_one(ctx, &mut file, size, rel, Some(path))? {
-        findings.push(finding);
-    }
-    if options.hash {
-        for finding in findings.iter_mut().filter(|f| f.path == rel) {
-            file.seek(SeekFrom::Start(0))?;
-            let (digest, _) = hash::sha256_reader(&mut file)?;
-            finding.sha256 = Some(digest);
-        }
-    }
-    Ok((findings, warnings))
+    let mut visit = Visit {
+        ctx,
+        options,
+        findings: Vec::new(),
+        warnings: Vec::new(),
+    };
+    visit.analyze(&mut file, size, rel, Some(path), &archive::Nesting::top())?;
+    Ok((visit.findings, visit.warnings))
 }
 
-/// Decides what one file is: weights in a known format, a Git LFS pointer, a large blob, or
-/// nothing worth reporting.
-pub fn identify_one<R: Read + Seek>(
-    ctx: &ScanContext,
-    file: &mut R,
-    size: u64,
-    rel: &str,
-    on_disk: Option<&Path>,
-) -> io::Result<Option<Finding>> {
-    file.seek(SeekFrom::Start(0))?;
-    if let Some(found) = formats::identify(&ctx.formats, file, size, rel, on_disk)? {
-        return Ok(match found.class {
-            formats::Class::Weights => {
+/// A reader the analysis can rewind: a file on disk or a spooled archive member.
+pub trait ReadSeek: Read + Seek {}
+impl<T: Read + Seek> ReadSeek for T {}
+
+/// The state of analysing one file of the tree, its archive members included.
+pub(crate) struct Visit<'a> {
+    pub ctx: &'a ScanContext,
+    pub options: &'a ScanOptions,
+    pub findings: Vec<Finding>,
+    pub warnings: Vec<String>,
+}
+
+impl Visit<'_> {
+    /// Decides what one file (or archive member) is and records the findings: weights in a
+    /// known format, an archive to look inside, a Git LFS pointer, a large blob.
+    pub(crate) fn analyze(
+        &mut self,
+        file: &mut dyn ReadSeek,
+        size: u64,
+        rel: &str,
+        on_disk: Option<&Path>,
+        nesting: &archive::Nesting,
+    ) -> io::Result<()> {
+        let first_new = self.findings.len();
+        file.seek(SeekFrom::Start(0))?;
+        match formats::identify(&self.ctx.formats, &mut &mut *file, size, rel, on_disk)? {
+            Some(found) if found.class == formats::Class::Weights => {
                 let mut finding = Finding::new(rel, Kind::Weights, found.format, size);
                 finding.executes_code = Some(found.executes_code);
                 finding.tensors = found.tensors;
@@ -205,34 +217,66 @@ pub fn identify_one<R: Read + Seek>(
                 finding.dtypes = found.dtypes;
                 finding.reason = found.note;
                 finding.pickle = found.pickle;
-                Some(finding)
+                self.findings.push(finding);
             }
-            formats::Class::Container | formats::Class::Other => None,
-        });
+            Some(found) if found.class == formats::Class::Other => {}
+            identified => {
+                // Containers are opened whether or not the format table named them, so that a
+                // compressed or archived weight file is never mistaken for an opaque blob.
+                if let Some(kind) = archive::sniff(file)? {
+                    archive::look_inside(self, file, kind, rel, nesting)?;
+                } else if identified.is_none()
+                    && let Some(finding) = self.unidentified(file, size, rel)?
+                {
+                    self.findings.push(finding);
+                }
+            }
+        }
+        if self.options.hash && self.findings[first_new..].iter().any(|f| f.path == rel) {
+            file.seek(SeekFrom::Start(0))?;
+            let (digest, _) = hash::sha256_reader(&mut *file)?;
+            for finding in self.findings[first_new..]
+                .iter_mut()
+                .filter(|f| f.path == rel)
+            {
+                finding.sha256 = Some(digest.clone());
+            }
+        }
+        Ok(())
     }
-    file.seek(SeekFrom::Start(0))?;
-    let mut head = Vec::with_capacity(ctx.limits.sniff_bytes);
-    file.take(ctx.limits.sniff_bytes as u64)
-        .read_to_end(&mut head)?;
-    if let Some(target) = lfs_pointer(&head, size) {
-        let mut finding = Finding::new(rel, Kind::LfsPointer, "git-lfs", size);
-        finding.reason = Some(format!(
-            "Git LFS pointer: the {} bytes it names are not in the tree",
-            target.size
-        ));
-        finding.lfs = Some(target);
-        return Ok(Some(finding));
+
+    /// A file of no known format: a Git LFS pointer, a large binary blob, or nothing.
+    fn unidentified(
+        &self,
+        file: &mut dyn ReadSeek,
+        size: u64,
+        rel: &str,
+    ) -> io::Result<Option<Finding>> {
+        let limits = &self.ctx.limits;
+        file.seek(SeekFrom::Start(0))?;
+        let mut head = Vec::with_capacity(limits.sniff_bytes);
+        file.take(limits.sniff_bytes as u64)
+            .read_to_end(&mut head)?;
+        if let Some(target) = lfs_pointer(&head, size) {
+            let mut finding = Finding::new(rel, Kind::LfsPointer, "git-lfs", size);
+            finding.reason = Some(format!(
+                "Git LFS pointer: the {} bytes it names are not in the tree",
+                target.size
+            ));
+            finding.lfs = Some(target);
+            return Ok(Some(finding));
+        }
+        if size >= limits.blob_min_size && looks_binary(&head) {
+            let mut finding = Finding::new(rel, Kind::Blob, "unknown", size);
+            finding.reason = Some(format!(
+                "{} binary file of no known format (threshold {})",
+                human_size(size),
+                human_size(limits.blob_min_size)
+            ));
+            return Ok(Some(finding));
+        }
+        Ok(None)
     }
-    if size >= ctx.limits.blob_min_size && looks_binary(&head) {
-        let mut finding = Finding::new(rel, Kind::Blob, "unknown", size);
-        finding.reason = Some(format!(
-            "{} binary file of no known format (threshold {})",
-            human_size(size),
-            human_size(ctx.limits.blob_min_size)
-        ));
-        return Ok(Some(finding));
-    }
-    Ok(None)
 }
 
 /// Parses a Git LFS pointer (spec: `version https://git-lfs.github.com/spec/v1`, then sorted

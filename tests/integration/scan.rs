@@ -128,27 +128,48 @@ fn broken_and_outward_links_warn_and_the_scan_goes_on() {
 }
 
 #[test]
-fn unreadable_file_is_a_warning() {
-    // Root ignores permission bits, so this only means something for other users.
-    if running_as_root() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "locked.bin", [0u8; 16]);
+fn unreadable_file_and_directory_are_warnings() {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(
-        dir.path().join("locked.bin"),
-        std::fs::Permissions::from_mode(0o0),
-    )
-    .unwrap();
-    let output = dh_mlmodel()
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |path: &str, bits: u32| {
+        std::fs::set_permissions(dir.path().join(path), std::fs::Permissions::from_mode(bits))
+            .unwrap()
+    };
+    write(dir.path(), "locked.bin", [0u8; 16]);
+    write(dir.path(), "closed/inner.bin", [0u8; 16]);
+    write(dir.path(), "open.bin", LFS_POINTER);
+    mode("locked.bin", 0o000);
+    mode("closed", 0o000);
+    mode(".", 0o755);
+    // Root reads everything whatever the permission bits, so as root the scan runs as nobody.
+    let mut command = if running_as_root() {
+        let mut command = assert_cmd::Command::new("setpriv");
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(assert_cmd::cargo::cargo_bin!("dh-mlmodel"));
+        command
+    } else {
+        dh_mlmodel()
+    };
+    let output = command
         .args(["scan", "--json"])
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("locked.bin"));
+    mode("closed", 0o755);
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("locked.bin: Permission denied"), "{stderr}");
+    assert!(stderr.contains("closed: Permission denied"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        report["findings"][0]["path"], "open.bin",
+        "the scan went on"
+    );
 }
+
+const LFS_POINTER: &str = "version https://git-lfs.github.com/spec/v1\n\
+    oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n";
 
 fn running_as_root() -> bool {
     std::process::Command::new("id")

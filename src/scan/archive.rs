@@ -1,0 +1,371 @@
+//! Looking inside archives: zip, tar (plain, gzip, xz, bzip2) and single-file gzip/xz/bzip2.
+//!
+//! Nothing is extracted to the tree. Each regular member is streamed into a spool (memory for
+//! small members, an anonymous temporary file otherwise) and analysed like any file, under the
+//! path `outer.tar.gz!dir/member`. Decompression bombs are stopped by two caps from
+//! `policy/archives.toml`: total inflated bytes per top-level file, and the compression ratio.
+
+use std::cell::Cell;
+use std::fmt;
+use std::io::{self, Cursor, Read, Seek, SeekFrom, Write};
+use std::rc::Rc;
+
+use serde::Deserialize;
+
+use super::{ReadSeek, Visit, human_size};
+
+/// `policy/archives.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ArchiveLimits {
+    /// Archives are opened down to this many levels of nesting.
+    pub max_depth: u32,
+    /// Inflated bytes allowed across one top-level file and everything nested in it.
+    pub max_inflated_bytes: u64,
+    /// Largest inflated/compressed ratio accepted once `ratio-grace-bytes` have been inflated.
+    pub max_ratio: u64,
+    /// Inflated bytes read before the ratio is enforced (small files compress oddly).
+    pub ratio_grace_bytes: u64,
+    /// Members up to this size are spooled in memory, larger ones to a temporary file.
+    pub memory_spool_bytes: u64,
+}
+
+/// The archive kinds this module opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    Zip,
+    Tar,
+    Gzip,
+    Xz,
+    Bzip2,
+}
+
+impl Container {
+    /// Recognises an archive by its first bytes (at least 512 for tar's `ustar` magic at 257).
+    pub fn sniff(head: &[u8]) -> Option<Self> {
+        if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+            Some(Self::Zip)
+        } else if head.starts_with(&[0x1f, 0x8b]) {
+            Some(Self::Gzip)
+        } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+            Some(Self::Xz)
+        } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|b| (b'1'..=b'9').contains(b))
+        {
+            Some(Self::Bzip2)
+        } else if head.len() >= 262 && &head[257..262] == b"ustar" {
+            Some(Self::Tar)
+        } else {
+            None
+        }
+    }
+
+    /// Suffixes stripped from a compressed file's name to name its single member.
+    fn suffixes(self) -> &'static [&'static str] {
+        match self {
+            Self::Gzip => &[".gz", ".tgz", ".z"],
+            Self::Xz => &[".xz", ".txz"],
+            Self::Bzip2 => &[".bz2", ".tbz2", ".tbz"],
+            Self::Zip | Self::Tar => &[],
+        }
+    }
+}
+
+/// Where an archive sits: how deep, and how many bytes its top-level file has inflated so far.
+#[derive(Debug, Clone)]
+pub struct Nesting {
+    depth: u32,
+    inflated: Rc<Cell<u64>>,
+}
+
+impl Nesting {
+    /// A file of the tree itself.
+    pub fn top() -> Self {
+        Self {
+            depth: 0,
+            inflated: Rc::new(Cell::new(0)),
+        }
+    }
+
+    fn child(&self) -> Self {
+        Self {
+            depth: self.depth + 1,
+            inflated: Rc::clone(&self.inflated),
+        }
+    }
+}
+
+/// Reads the first bytes of `file` and names the archive kind, if it is one.
+pub fn sniff(file: &mut dyn ReadSeek) -> io::Result<Option<Container>> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut head = Vec::with_capacity(512);
+    file.take(512).read_to_end(&mut head)?;
+    file.seek(SeekFrom::Start(0))?;
+    Ok(Container::sniff(&head))
+}
+
+/// Analyses every regular member of the archive `file` (already known to be `kind`). Problems
+/// (a cap reached, a corrupt archive) become warnings naming the archive; findings made before
+/// them are kept.
+pub(crate) fn look_inside(
+    visit: &mut Visit<'_>,
+    file: &mut dyn ReadSeek,
+    kind: Container,
+    rel: &str,
+    nesting: &Nesting,
+) -> io::Result<()> {
+    let limits = &visit.ctx.archives;
+    if nesting.depth >= limits.max_depth {
+        visit.warnings.push(format!(
+            "{rel}: archive nested more than {} levels deep, not opened (max-depth in policy/archives.toml)",
+            limits.max_depth
+        ));
+        return Ok(());
+    }
+    file.seek(SeekFrom::Start(0))?;
+    let result = match kind {
+        Container::Zip => zip_members(visit, file, rel, nesting),
+        Container::Tar => tar_members(visit, file, rel, nesting),
+        Container::Gzip | Container::Xz | Container::Bzip2 => {
+            compressed(visit, file, kind, rel, nesting)
+        }
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(err) => {
+            let why = match err
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<CapReached>())
+            {
+                Some(cap) => format!("stopped reading the archive: {cap}"),
+                None => format!("cannot read the archive: {err}"),
+            };
+            visit
+                .warnings
+                .push(format!("{rel}: {why}; the scan goes on"));
+            Ok(())
+        }
+    }
+}
+
+fn zip_members(
+    visit: &mut Visit<'_>,
+    file: &mut dyn ReadSeek,
+    rel: &str,
+    nesting: &Nesting,
+) -> io::Result<()> {
+    let limits = &visit.ctx.archives;
+    let mut archive = zip::ZipArchive::new(file).map_err(io::Error::other)?;
+    for index in 0..archive.len() {
+        let entry = archive.by_index(index).map_err(io::Error::other)?;
+        if !entry.is_file() {
+            continue;
+        }
+        let member = format!("{rel}!{}", entry.name().map_err(io::Error::other)?);
+        let compressed = Rc::new(Cell::new(entry.compressed_size()));
+        let capped = Capped::new(entry, compressed, nesting, limits);
+        analyze_member(visit, capped, &member, nesting)?;
+    }
+    Ok(())
+}
+
+fn tar_members(
+    visit: &mut Visit<'_>,
+    reader: impl Read,
+    rel: &str,
+    nesting: &Nesting,
+) -> io::Result<()> {
+    let mut archive = tar::Archive::new(reader);
+    for entry in archive.entries()? {
+        let entry = entry?;
+        // Links, devices and directories carry no bytes of their own.
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let member = format!("{rel}!{}", name.trim_start_matches("./"));
+        analyze_member(visit, entry, &member, nesting)?;
+    }
+    Ok(())
+}
+
+/// A gzip, xz or bzip2 stream: a compressed tar, or one compressed file.
+fn compressed(
+    visit: &mut Visit<'_>,
+    file: &mut dyn ReadSeek,
+    kind: Container,
+    rel: &str,
+    nesting: &Nesting,
+) -> io::Result<()> {
+    let consumed = Rc::new(Cell::new(0));
+    let counted = Counting {
+        inner: file,
+        count: Rc::clone(&consumed),
+    };
+    let decoder: Box<dyn Read + '_> = match kind {
+        Container::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counted)),
+        Container::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(counted)),
+        Container::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(counted)),
+        Container::Zip | Container::Tar => unreachable!("not a compressed stream"),
+    };
+    let limits = &visit.ctx.archives;
+    let mut stream = Capped::new(decoder, consumed, nesting, limits);
+    let mut head = Vec::with_capacity(512);
+    (&mut stream).take(512).read_to_end(&mut head)?;
+    let whole = Cursor::new(head.clone()).chain(stream);
+    if Container::sniff(&head) == Some(Container::Tar) {
+        tar_members(visit, whole, rel, nesting)
+    } else {
+        let file_name = rel.rsplit(['/', '!']).next().unwrap_or(rel);
+        let lower = file_name.to_ascii_lowercase();
+        let inner = kind
+            .suffixes()
+            .iter()
+            .find(|suffix| lower.ends_with(*suffix) && lower.len() > suffix.len())
+            .map_or(file_name, |suffix| {
+                &file_name[..file_name.len() - suffix.len()]
+            });
+        analyze_member(visit, whole, &format!("{rel}!{inner}"), nesting)
+    }
+}
+
+/// Spools one member and analyses it as a file one level deeper.
+fn analyze_member(
+    visit: &mut Visit<'_>,
+    mut reader: impl Read,
+    member: &str,
+    nesting: &Nesting,
+) -> io::Result<()> {
+    let (mut spooled, size) = spool(&mut reader, visit.ctx.archives.memory_spool_bytes)?;
+    visit.analyze(&mut spooled, size, member, None, &nesting.child())
+}
+
+/// A member's bytes, rewindable: in memory when small, in an anonymous temporary file (gone
+/// when dropped) otherwise, so memory stays flat whatever the member's size.
+enum Spool {
+    Memory(Cursor<Vec<u8>>),
+    Disk(std::fs::File),
+}
+
+impl Read for Spool {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Spool::Memory(cursor) => cursor.read(buf),
+            Spool::Disk(file) => file.read(buf),
+        }
+    }
+}
+
+impl Seek for Spool {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        match self {
+            Spool::Memory(cursor) => cursor.seek(pos),
+            Spool::Disk(file) => file.seek(pos),
+        }
+    }
+}
+
+fn spool(reader: &mut dyn Read, memory_limit: u64) -> io::Result<(Spool, u64)> {
+    let mut memory = Vec::new();
+    let in_memory = reader.take(memory_limit + 1).read_to_end(&mut memory)? as u64;
+    if in_memory <= memory_limit {
+        return Ok((Spool::Memory(Cursor::new(memory)), in_memory));
+    }
+    let mut file = tempfile::tempfile()?;
+    file.write_all(&memory)?;
+    drop(memory);
+    let rest = io::copy(reader, &mut file)?;
+    file.seek(SeekFrom::Start(0))?;
+    Ok((Spool::Disk(file), in_memory + rest))
+}
+
+/// Counts the compressed bytes a decoder has consumed.
+struct Counting<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// Which cap stopped an archive.
+#[derive(Debug)]
+pub struct CapReached {
+    what: &'static str,
+    detail: String,
+}
+
+impl fmt::Display for CapReached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} (possible decompression bomb; see {} in policy/archives.toml)",
+            self.detail, self.what
+        )
+    }
+}
+
+impl std::error::Error for CapReached {}
+
+/// Inflated output checked against the caps as it is read.
+struct Capped<'a, R> {
+    inner: R,
+    compressed: Rc<Cell<u64>>,
+    inflated_here: u64,
+    nesting: Nesting,
+    limits: &'a ArchiveLimits,
+}
+
+impl<'a, R: Read> Capped<'a, R> {
+    fn new(
+        inner: R,
+        compressed: Rc<Cell<u64>>,
+        nesting: &Nesting,
+        limits: &'a ArchiveLimits,
+    ) -> Self {
+        Self {
+            inner,
+            compressed,
+            inflated_here: 0,
+            nesting: nesting.clone(),
+            limits,
+        }
+    }
+}
+
+impl<R: Read> Read for Capped<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.inflated_here += n as u64;
+        let total = self.nesting.inflated.get() + n as u64;
+        self.nesting.inflated.set(total);
+        if total > self.limits.max_inflated_bytes {
+            return Err(io::Error::other(CapReached {
+                what: "max-inflated-bytes",
+                detail: format!(
+                    "more than {} inflated",
+                    human_size(self.limits.max_inflated_bytes)
+                ),
+            }));
+        }
+        let compressed = self.compressed.get().max(1);
+        if self.inflated_here > self.limits.ratio_grace_bytes
+            && self.inflated_here / compressed > self.limits.max_ratio
+        {
+            return Err(io::Error::other(CapReached {
+                what: "max-ratio",
+                detail: format!(
+                    "{} inflated from {}, a ratio over {}:1",
+                    human_size(self.inflated_here),
+                    human_size(compressed),
+                    self.limits.max_ratio
+                ),
+            }));
+        }
+        Ok(n)
+    }
+}
