@@ -7,6 +7,7 @@ pub mod archive;
 pub mod finding;
 pub mod formats;
 pub mod pickle;
+pub mod pickle_sources;
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -216,7 +217,16 @@ impl Visit<'_> {
                 finding.parameters = found.parameters;
                 finding.dtypes = found.dtypes;
                 finding.reason = found.note;
-                finding.pickle = found.pickle;
+                // Whatever can run code on load is searched for pickles by content.
+                finding.pickle = match found.pickle {
+                    Some(report) => Some(report),
+                    None if found.executes_code => pickle_sources::analyze_file(
+                        &self.ctx.pickle,
+                        file,
+                        self.ctx.archives.max_inflated_bytes,
+                    )?,
+                    None => None,
+                };
                 self.findings.push(finding);
             }
             Some(found) if found.class == formats::Class::Other => {}

@@ -200,6 +200,18 @@ pub fn analyze(table: &PickleTable, reader: impl Read, expect: Expect) -> Pickle
     findings.finish()
 }
 
+/// Whether `head`, the first bytes of a stream (all of it when `complete`), is a pickle: the
+/// walk reaches `STOP`, runs out of `head` without an error, or imports something before it
+/// fails. Raw data (tensor storages) fails within a few bytes without importing anything.
+pub fn sniff(table: &PickleTable, head: &[u8], complete: bool) -> bool {
+    let mut findings = Findings::new(table);
+    match walk_one(&mut findings, &mut Input::new(head)) {
+        Ok(()) => true,
+        Err(Stop::Eof { .. }) if !complete => true,
+        Err(_) => !findings.globals.is_empty() || !findings.reasons.is_empty(),
+    }
+}
+
 /// Looks at what follows a pickle's `STOP`. A loader that reads the stream again runs a second
 /// pickle, so trailing data that parses as one is never safe; data that does not parse (array
 /// bytes, padding) is left alone unless the part that did parse imports something not allowed.
@@ -240,6 +252,8 @@ enum Stop {
     Parse { offset: u64, message: String },
     /// A bound from `[limits]` was reached.
     Limit { offset: u64, message: String },
+    /// The input ended before `STOP`.
+    Eof { offset: u64 },
 }
 
 impl Stop {
@@ -252,7 +266,7 @@ impl Stop {
 
     fn io(offset: u64, err: &io::Error) -> Self {
         if err.kind() == io::ErrorKind::UnexpectedEof {
-            Stop::parse(offset, "input ends in the middle of the pickle")
+            Stop::Eof { offset }
         } else {
             Stop::parse(offset, format!("read error: {err}"))
         }
@@ -352,6 +366,9 @@ impl<'t> Findings<'t> {
             Stop::Parse { offset, message } => format!("parse error at byte {offset}: {message}"),
             Stop::Limit { offset, message } => {
                 format!("analysis stopped at byte {offset}: {message}")
+            }
+            Stop::Eof { offset } => {
+                format!("parse error at byte {offset}: input ends in the middle of the pickle")
             }
         });
     }
@@ -1297,6 +1314,21 @@ mod tests {
         assert!(merged.reasons[0].starts_with("x/data.txt: dangerous global posix.system"));
         let clean = PickleReport::merge([("m", one(b"\x80\x02N."))]);
         assert_eq!(clean.verdict, Verdict::Safe);
+    }
+
+    #[test]
+    fn sniff_tells_pickles_from_raw_data() {
+        let table = table();
+        assert!(sniff(&table, POSIX_SYSTEM_P0, true));
+        assert!(sniff(&table, &POSIX_SYSTEM_P0[..12], false));
+        // A payload followed by garbage still imports before failing.
+        assert!(sniff(&table, b"cposix\nsystem\n\xff", true));
+        let floats: Vec<u8> = [0.5f32, -1.25, 3.0, 1e-3]
+            .iter()
+            .flat_map(|f| f.to_le_bytes())
+            .collect();
+        assert!(!sniff(&table, &floats, true));
+        assert!(!sniff(&table, b"\x80\x02\xff\x00", false));
     }
 
     #[test]
