@@ -1,0 +1,272 @@
+//! Zip-based weight formats, told apart by their member names: TorchScript, `torch.save`
+//! zips, Keras 3 `.keras`, NumPy `.npz`. Any other zip is a plain container.
+//!
+//! [`list_zip_members`] and [`ZipMembers::read_member`] are the bounded zip access shared with
+//! the rest of the scanner (the pickle analyser reads `data.pkl` through them).
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+use super::{Details, Probe, le_u32, le_u64, numpy};
+
+/// A zip's central directory, read once, with bounded access to its members.
+pub struct ZipMembers<R: Read + Seek> {
+    archive: zip::ZipArchive<R>,
+    names: Vec<String>,
+}
+
+/// Lists the members of the zip in `reader` (`size` bytes). `Ok(None)` when it is not a
+/// readable zip or its central directory is larger than `directory_max` bytes, which bounds the
+/// memory the listing takes.
+pub fn list_zip_members<R: Read + Seek>(
+    mut reader: R,
+    size: u64,
+    directory_max: u64,
+) -> io::Result<Option<ZipMembers<R>>> {
+    match central_directory_size(&mut reader, size)? {
+        Some(directory) if directory <= directory_max => {}
+        _ => return Ok(None),
+    }
+    let Ok(archive) = zip::ZipArchive::new(reader) else {
+        return Ok(None);
+    };
+    let names = archive
+        .file_names()
+        .map(|name| name.map(|n| n.into_owned()))
+        .collect::<Result<Vec<_>, _>>();
+    match names {
+        Ok(names) => Ok(Some(ZipMembers { archive, names })),
+        Err(_) => Ok(None),
+    }
+}
+
+impl<R: Read + Seek> ZipMembers<R> {
+    /// Member names in central-directory order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Up to `limit` bytes of member `name` (decompressed), with its full uncompressed size.
+    /// `Ok(None)` when there is no such member or it cannot be read (encrypted, unknown method).
+    pub fn read_member(&mut self, name: &str, limit: u64) -> io::Result<Option<(Vec<u8>, u64)>> {
+        let Ok(member) = self.archive.by_name(name) else {
+            return Ok(None);
+        };
+        let size = member.size();
+        let mut bytes = Vec::new();
+        match member.take(limit).read_to_end(&mut bytes) {
+            Ok(_) => Ok(Some((bytes, size))),
+            Err(err) if err.kind() == io::ErrorKind::InvalidData => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+}
+
+/// Size of the central directory named by the end-of-central-directory record (zip64 aware);
+/// `None` when there is no such record, i.e. this is not a complete zip.
+fn central_directory_size<R: Read + Seek>(reader: &mut R, size: u64) -> io::Result<Option<u64>> {
+    // The record is 22 bytes plus a comment of at most 65535 bytes, at the very end.
+    let tail_len = size.min(22 + 65535);
+    reader.seek(SeekFrom::Start(size - tail_len))?;
+    let mut tail = Vec::with_capacity(tail_len as usize);
+    (&mut *reader).take(tail_len).read_to_end(&mut tail)?;
+    let Some(at) = (0..tail.len().saturating_sub(21))
+        .rev()
+        .find(|&i| tail[i..].starts_with(b"PK\x05\x06"))
+    else {
+        return Ok(None);
+    };
+    let directory = le_u32(&tail, at + 12).map(u64::from);
+    if directory != Some(u64::from(u32::MAX)) {
+        return Ok(directory);
+    }
+    // Zip64: a locator just before the record points at the zip64 record holding the size.
+    let Some(locator) = at.checked_sub(20).and_then(|l| tail.get(l..at)) else {
+        return Ok(None);
+    };
+    if !locator.starts_with(b"PK\x06\x07") {
+        return Ok(None);
+    }
+    let Some(record_at) =
+        le_u64(locator, 8).filter(|r| r.checked_add(56).is_some_and(|e| e <= size))
+    else {
+        return Ok(None);
+    };
+    reader.seek(SeekFrom::Start(record_at))?;
+    let mut record = [0u8; 56];
+    reader.read_exact(&mut record)?;
+    if !record.starts_with(b"PK\x06\x06") {
+        return Ok(None);
+    }
+    Ok(le_u64(&record, 40))
+}
+
+impl<R: Read + Seek> Probe<'_, R> {
+    /// The zip member names, listed on first use.
+    fn zip_names(&mut self) -> io::Result<Option<&[String]>> {
+        if self.zip_names.is_none() {
+            let listed =
+                list_zip_members(&mut *self.file, self.size, self.limits.zip_directory_max)?;
+            self.zip_names = Some(listed.map(|members| members.names));
+        }
+        Ok(self.zip_names.as_ref().and_then(|names| names.as_deref()))
+    }
+}
+
+/// The single top directory every member lives under, as PyTorch requires.
+fn top_directory(names: &[String]) -> Option<&str> {
+    let (top, _) = names.first()?.split_once('/')?;
+    let all_under = names
+        .iter()
+        .all(|n| n.len() > top.len() && n.starts_with(top) && n.as_bytes()[top.len()] == b'/');
+    (all_under && !top.is_empty()).then_some(top)
+}
+
+/// Facts about a `torch.save`-style zip: top directory, whether it carries TorchScript code,
+/// how many storages it holds.
+struct TorchLayout {
+    torchscript: bool,
+    storages: usize,
+}
+
+fn torch_layout(names: &[String]) -> Option<TorchLayout> {
+    let top = top_directory(names)?;
+    let has = |rel: &str| names.iter().any(|n| n[top.len() + 1..] == *rel);
+    let version = has("version") || has(".data/version");
+    if !has("data.pkl") || !version {
+        return None;
+    }
+    let files_under = |dir: &str| {
+        names
+            .iter()
+            .filter(|n| n[top.len() + 1..].starts_with(dir) && !n.ends_with('/'))
+            .count()
+    };
+    Some(TorchLayout {
+        torchscript: has("constants.pkl") || files_under("code/") > 0,
+        storages: files_under("data/"),
+    })
+}
+
+pub(super) fn check_torchscript<R: Read + Seek>(
+    probe: &mut Probe<R>,
+) -> io::Result<Option<Details>> {
+    let Some(names) = probe.zip_names()? else {
+        return Ok(None);
+    };
+    Ok(torch_layout(names)
+        .filter(|layout| layout.torchscript)
+        .map(|layout| storages_note(&layout)))
+}
+
+pub(super) fn check_pytorch<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Option<Details>> {
+    let Some(names) = probe.zip_names()? else {
+        return Ok(None);
+    };
+    Ok(torch_layout(names)
+        .filter(|layout| !layout.torchscript)
+        .map(|layout| storages_note(&layout)))
+}
+
+/// PyTorch stores one record per storage; several tensors may share one, so this is not a
+/// tensor count.
+fn storages_note(layout: &TorchLayout) -> Details {
+    Details::note(format!("{} storage record(s)", layout.storages))
+}
+
+pub(super) fn check_keras<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Option<Details>> {
+    let Some(names) = probe.zip_names()? else {
+        return Ok(None);
+    };
+    let has = |name: &str| names.iter().any(|n| n == name);
+    if !has("config.json") || !has("metadata.json") {
+        return Ok(None);
+    }
+    let weights: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| n.starts_with("model.weights."))
+        .collect();
+    Ok(Some(Details::note(if weights.is_empty() {
+        "Keras 3 archive without a weights member".to_string()
+    } else {
+        format!("Keras 3 archive, weights in {}", weights.join(", "))
+    })))
+}
+
+pub(super) fn check_npz<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Option<Details>> {
+    let Some(names) = probe.zip_names()? else {
+        return Ok(None);
+    };
+    let arrays: Vec<String> = names
+        .iter()
+        .filter(|n| !n.ends_with('/'))
+        .cloned()
+        .collect();
+    if arrays.is_empty() || !arrays.iter().all(|n| n.ends_with(".npy")) {
+        return Ok(None);
+    }
+    let (size, limits) = (probe.size, probe.limits.clone());
+    let Some(mut members) = list_zip_members(&mut *probe.file, size, limits.zip_directory_max)?
+    else {
+        return Ok(None);
+    };
+    let mut details = Details {
+        tensors: Some(arrays.len() as u64),
+        parameters: Some(0),
+        ..Details::default()
+    };
+    if arrays.len() > limits.npz_members_max {
+        details.parameters = None;
+        details.note = Some(format!(
+            "{} arrays; headers not read beyond {}",
+            arrays.len(),
+            limits.npz_members_max
+        ));
+        return Ok(Some(details));
+    }
+    for name in &arrays {
+        let member = read_npy_member(&mut members, name, limits.npy_header_max)?;
+        let Some(member) = member else {
+            details.parameters = None;
+            details.note = Some(format!("{name}: not a readable .npy"));
+            continue;
+        };
+        for dtype in member.dtypes {
+            details.add_dtype(dtype);
+        }
+        if member.executes_code == Some(true) {
+            details.executes_code = Some(true);
+            details.note = Some(format!("{name}: object array, its data is a pickle"));
+        }
+        details.parameters = details
+            .parameters
+            .zip(member.parameters)
+            .and_then(|(sum, n)| sum.checked_add(n));
+    }
+    Ok(Some(details))
+}
+
+/// Reads the header of the `.npy` member `name`; `None` when it is not one.
+fn read_npy_member<R: Read + Seek>(
+    members: &mut ZipMembers<R>,
+    name: &str,
+    header_max: u64,
+) -> io::Result<Option<Details>> {
+    let Some((preamble, _)) = members.read_member(name, numpy::PREAMBLE_LEN as u64)? else {
+        return Ok(None);
+    };
+    let Some((start, len)) = numpy::header_span(&preamble) else {
+        return Ok(None);
+    };
+    if len > header_max {
+        return Ok(None);
+    }
+    let Some((bytes, size)) = members.read_member(name, start + len)? else {
+        return Ok(None);
+    };
+    let Some(header) = bytes.get(start as usize..) else {
+        return Ok(None);
+    };
+    let data_len = size.saturating_sub(start + len);
+    Ok(Some(numpy::describe(header, data_len)))
+}

@@ -1,0 +1,316 @@
+//! GGUF (ggml-org/ggml docs/gguf.md) and the legacy GGML/GGMF/GGJT files it replaced.
+//!
+//! GGUF header: magic, u32 version, tensor count, metadata count (u32 in version 1, u64 since),
+//! the metadata key-value list, then one info record per tensor (name, dims, ggml type, offset).
+//! The walk streams through a buffered reader and skips values with seeks, so memory stays flat
+//! whatever the vocabulary size; every count is checked against the bytes left in the file.
+
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+
+use super::{Details, Probe, element_count, invalid, le_u32};
+
+/// Fewest bytes one metadata entry can take (empty key length, type).
+const MIN_KV_BYTES: u64 = 8 + 4 + 1;
+/// Fewest bytes one tensor info can take (empty name length, dim count, type, offset).
+const MIN_TENSOR_INFO_BYTES: u64 = 8 + 4 + 4 + 8;
+/// The spec allows up to 4 dimensions today; accept a little headroom.
+const MAX_DIMS: u32 = 8;
+/// Arrays of arrays are legal but nobody nests deeply; a bound keeps recursion finite.
+const MAX_ARRAY_DEPTH: u32 = 4;
+
+pub(super) fn check_gguf<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Option<Details>> {
+    let Some(raw_version) = le_u32(&probe.head, 4) else {
+        return Ok(None);
+    };
+    // Version 3 added big-endian files, which carry no marker: a version whose low half is zero
+    // when read little-endian was written big-endian.
+    let big_endian = raw_version & 0xffff == 0;
+    let version = if big_endian {
+        raw_version.swap_bytes()
+    } else {
+        raw_version
+    };
+    if !(1..=3).contains(&version) {
+        return Ok(None);
+    }
+    let size = probe.size;
+    let string_max = probe.limits.gguf_string_max;
+    probe.file.seek(SeekFrom::Start(8))?;
+    let mut walker = Walker {
+        reader: BufReader::new(&mut *probe.file),
+        big_endian,
+        narrow_counts: version == 1,
+        remaining: size - 8,
+        string_max,
+    };
+    let tensor_count = walker.count()?;
+    let kv_count = walker.count()?;
+    let mut details = Details::note(format!("GGUF v{version}"));
+    if tensor_count > walker.remaining / MIN_TENSOR_INFO_BYTES
+        || kv_count > walker.remaining / MIN_KV_BYTES
+    {
+        details.note = Some(format!(
+            "GGUF v{version} header declares {tensor_count} tensors and {kv_count} metadata entries, more than {size} bytes can hold"
+        ));
+        return Ok(Some(details));
+    }
+    match walk_entries(&mut walker, tensor_count, kv_count) {
+        Ok(walked) => {
+            details.tensors = Some(tensor_count);
+            details.parameters = Some(walked.parameters);
+            details.dtypes = walked.dtypes;
+            if let Some(architecture) = walked.architecture {
+                details.note = Some(format!("GGUF v{version}, architecture {architecture}"));
+            }
+        }
+        // The magic and version already say GGUF; a broken header is reported as such, with
+        // no counts rather than partial ones.
+        Err(err)
+            if err.kind() == io::ErrorKind::InvalidData
+                || err.kind() == io::ErrorKind::UnexpectedEof =>
+        {
+            details.note = Some(format!("GGUF v{version} with a malformed header: {err}"));
+        }
+        Err(err) => return Err(err),
+    }
+    Ok(Some(details))
+}
+
+struct Walked {
+    parameters: u64,
+    dtypes: Vec<String>,
+    architecture: Option<String>,
+}
+
+fn walk_entries<R: Read + Seek>(
+    walker: &mut Walker<R>,
+    tensor_count: u64,
+    kv_count: u64,
+) -> io::Result<Walked> {
+    let mut architecture = None;
+    for _ in 0..kv_count {
+        let key = walker.string(256)?;
+        let value_type = walker.u32()?;
+        if key == "general.architecture" && value_type == 8 {
+            architecture = Some(walker.string(256)?);
+        } else {
+            walker.skip_value(value_type, 0)?;
+        }
+    }
+    let mut parameters = 0u64;
+    let mut dtypes = Details::default();
+    for _ in 0..tensor_count {
+        walker.skip_string()?;
+        let dims = walker.u32()?;
+        if dims > MAX_DIMS {
+            return Err(invalid(format!("a tensor with {dims} dimensions")));
+        }
+        let mut shape = Vec::with_capacity(dims as usize);
+        for _ in 0..dims {
+            shape.push(walker.count()?);
+        }
+        let ggml_type = walker.u32()?;
+        walker.u64()?;
+        let count = element_count(shape).ok_or_else(|| invalid("a tensor shape overflows"))?;
+        parameters = parameters
+            .checked_add(count)
+            .ok_or_else(|| invalid("the parameter count overflows"))?;
+        dtypes.add_dtype(ggml_type_name(ggml_type));
+    }
+    Ok(Walked {
+        parameters,
+        dtypes: dtypes.dtypes,
+        architecture,
+    })
+}
+
+/// A bounded, endian-aware reader over the GGUF header.
+struct Walker<R> {
+    reader: BufReader<R>,
+    big_endian: bool,
+    /// Version 1 stored counts and lengths as u32.
+    narrow_counts: bool,
+    remaining: u64,
+    string_max: u64,
+}
+
+impl<R: Read + Seek> Walker<R> {
+    fn take<const N: usize>(&mut self) -> io::Result<[u8; N]> {
+        self.consume(N as u64)?;
+        let mut bytes = [0u8; N];
+        self.reader.read_exact(&mut bytes)?;
+        Ok(bytes)
+    }
+
+    /// Accounts for `n` bytes about to be read or skipped; fails past the end of the file.
+    fn consume(&mut self, n: u64) -> io::Result<()> {
+        self.remaining = self
+            .remaining
+            .checked_sub(n)
+            .ok_or_else(|| invalid("header runs past the end of the file"))?;
+        Ok(())
+    }
+
+    fn u32(&mut self) -> io::Result<u32> {
+        let bytes = self.take::<4>()?;
+        Ok(if self.big_endian {
+            u32::from_be_bytes(bytes)
+        } else {
+            u32::from_le_bytes(bytes)
+        })
+    }
+
+    fn u64(&mut self) -> io::Result<u64> {
+        let bytes = self.take::<8>()?;
+        Ok(if self.big_endian {
+            u64::from_be_bytes(bytes)
+        } else {
+            u64::from_le_bytes(bytes)
+        })
+    }
+
+    fn count(&mut self) -> io::Result<u64> {
+        if self.narrow_counts {
+            self.u32().map(u64::from)
+        } else {
+            self.u64()
+        }
+    }
+
+    fn skip(&mut self, n: u64) -> io::Result<()> {
+        self.consume(n)?;
+        let n = i64::try_from(n).map_err(|_| invalid("length too large"))?;
+        self.reader.seek_relative(n)
+    }
+
+    fn string_len(&mut self) -> io::Result<u64> {
+        let len = self.count()?;
+        if len > self.string_max {
+            return Err(invalid(format!("string of {len} bytes")));
+        }
+        Ok(len)
+    }
+
+    fn skip_string(&mut self) -> io::Result<()> {
+        let len = self.string_len()?;
+        self.skip(len)
+    }
+
+    /// Reads a string, keeping at most `keep` bytes of it.
+    fn string(&mut self, keep: u64) -> io::Result<String> {
+        let len = self.string_len()?;
+        let kept = len.min(keep);
+        self.consume(kept)?;
+        let mut bytes = vec![0u8; kept as usize];
+        self.reader.read_exact(&mut bytes)?;
+        self.skip(len - kept)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn skip_value(&mut self, value_type: u32, depth: u32) -> io::Result<()> {
+        if let Some(width) = scalar_width(value_type) {
+            return self.skip(width);
+        }
+        match value_type {
+            8 => self.skip_string(),
+            9 if depth < MAX_ARRAY_DEPTH => {
+                let element_type = self.u32()?;
+                let len = self.count()?;
+                if let Some(width) = scalar_width(element_type) {
+                    let bytes = len
+                        .checked_mul(width)
+                        .ok_or_else(|| invalid("array length overflows"))?;
+                    return self.skip(bytes);
+                }
+                // Every non-scalar element takes at least 8 bytes, so this loop is bounded by
+                // the file size.
+                if len > self.remaining / 8 {
+                    return Err(invalid(format!("array of {len} elements")));
+                }
+                for _ in 0..len {
+                    self.skip_value(element_type, depth + 1)?;
+                }
+                Ok(())
+            }
+            other => Err(invalid(format!("metadata value type {other}"))),
+        }
+    }
+}
+
+/// Size of GGUF's fixed-width value types.
+fn scalar_width(value_type: u32) -> Option<u64> {
+    Some(match value_type {
+        0 | 1 | 7 => 1,
+        2 | 3 => 2,
+        4..=6 => 4,
+        10..=12 => 8,
+        _ => return None,
+    })
+}
+
+/// ggml's `ggml_type` enum, lower-case as ggml prints it.
+fn ggml_type_name(ggml_type: u32) -> String {
+    let name = match ggml_type {
+        0 => "float32",
+        1 => "float16",
+        2 => "q4_0",
+        3 => "q4_1",
+        6 => "q5_0",
+        7 => "q5_1",
+        8 => "q8_0",
+        9 => "q8_1",
+        10 => "q2_k",
+        11 => "q3_k",
+        12 => "q4_k",
+        13 => "q5_k",
+        14 => "q6_k",
+        15 => "q8_k",
+        16 => "iq2_xxs",
+        17 => "iq2_xs",
+        18 => "iq3_xxs",
+        19 => "iq1_s",
+        20 => "iq4_nl",
+        21 => "iq3_s",
+        22 => "iq2_s",
+        23 => "iq4_xs",
+        24 => "int8",
+        25 => "int16",
+        26 => "int32",
+        27 => "int64",
+        28 => "float64",
+        29 => "iq1_m",
+        30 => "bfloat16",
+        34 => "tq1_0",
+        35 => "tq2_0",
+        39 => "mxfp4",
+        other => return format!("ggml-type-{other}"),
+    };
+    name.to_string()
+}
+
+/// Legacy llama.cpp files: a magic, a version (except plain GGML), then model-specific
+/// hyperparameters, vocabulary and tensors, with no generic header to count from.
+pub(super) fn check_ggml<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Option<Details>> {
+    let (Some(magic), Some(second)) = (probe.head.get(..4), le_u32(&probe.head, 4)) else {
+        return Ok(None);
+    };
+    let (variant, versions): (&str, &[u32]) = match magic {
+        b"lmgg" => ("ggml", &[]),
+        b"fmgg" => ("ggmf", &[1]),
+        b"tjgg" => ("ggjt", &[1, 2, 3]),
+        b"algg" => ("ggla (LoRA adapter)", &[1]),
+        _ => return Ok(None),
+    };
+    if versions.is_empty() {
+        // Unversioned GGML: the next word is the first hyperparameter (vocabulary size or
+        // similar), never zero, and the file goes on past it.
+        if second == 0 || probe.size <= 8 {
+            return Ok(None);
+        }
+        return Ok(Some(Details::note(variant)));
+    }
+    if !versions.contains(&second) {
+        return Ok(None);
+    }
+    Ok(Some(Details::note(format!("{variant} v{second}"))))
+}

@@ -1,0 +1,131 @@
+//! safetensors: `u64` LE header length N, N bytes of JSON `{name: {dtype, shape,
+//! data_offsets: [begin, end]}, "__metadata__": {…}}`, then the data buffer.
+//!
+//! Validation follows the reference reader: the header is a JSON object, every tensor's byte
+//! range matches its shape and dtype, the ranges tile the buffer from 0 without gaps, and the
+//! buffer ends exactly at the end of the file.
+
+use std::io::{self, Read, Seek};
+
+use serde_json::{Map, Value};
+
+use super::{Details, Probe, element_count, le_u64};
+
+pub(super) fn check<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Option<Details>> {
+    let Some(header_len) = le_u64(&probe.head, 0) else {
+        return Ok(None);
+    };
+    let fits = header_len
+        .checked_add(8)
+        .is_some_and(|end| end <= probe.size);
+    if header_len < 2 || header_len > probe.limits.safetensors_header_max || !fits {
+        return Ok(None);
+    }
+    if probe.head.get(8) != Some(&b'{') {
+        return Ok(None);
+    }
+    let header = probe.read_at(8, header_len as usize)?;
+    let Ok(Value::Object(entries)) = serde_json::from_slice::<Value>(&header) else {
+        return Ok(None);
+    };
+    let buffer_len = probe.size - 8 - header_len;
+    Ok(describe(&entries, buffer_len))
+}
+
+/// `None` when the JSON is not a safetensors header at all; a note and no counts when it is one
+/// but disagrees with the file (truncated or inconsistent), so no wrong count is ever claimed.
+fn describe(entries: &Map<String, Value>, buffer_len: u64) -> Option<Details> {
+    let mut details = Details::default();
+    let mut ranges = Vec::new();
+    let mut parameters = 0u64;
+    for (name, entry) in entries {
+        if name == "__metadata__" {
+            entry.as_object()?;
+            continue;
+        }
+        let entry = entry.as_object()?;
+        let dtype = entry.get("dtype")?.as_str()?;
+        let shape: Vec<u64> = entry
+            .get("shape")?
+            .as_array()?
+            .iter()
+            .map(Value::as_u64)
+            .collect::<Option<_>>()?;
+        let offsets = entry.get("data_offsets")?.as_array()?;
+        let [begin, end] = offsets.as_slice() else {
+            return None;
+        };
+        let (begin, end) = (begin.as_u64()?, end.as_u64()?);
+        details.add_dtype(dtype_name(dtype));
+        let Some(count) = element_count(shape.iter().copied()) else {
+            return Some(Details::note(format!(
+                "tensor {name}: shape {shape:?} overflows"
+            )));
+        };
+        if let Some(bits) = dtype_bits(dtype) {
+            let expected = count.checked_mul(bits).map(|b| b.div_ceil(8));
+            if end < begin || expected != Some(end - begin) {
+                return Some(Details::note(format!(
+                    "tensor {name}: data_offsets [{begin}, {end}] do not fit shape {shape:?} of {dtype}"
+                )));
+            }
+        }
+        parameters = parameters.checked_add(count)?;
+        ranges.push((begin, end));
+    }
+    ranges.sort_unstable();
+    let mut expected_start = 0;
+    for (begin, end) in &ranges {
+        if *begin != expected_start {
+            return Some(Details::note(format!(
+                "tensor data is not contiguous at byte {expected_start} of the buffer"
+            )));
+        }
+        expected_start = *end;
+    }
+    if expected_start != buffer_len {
+        return Some(Details::note(format!(
+            "header describes {expected_start} bytes of tensor data but the file holds {buffer_len}: truncated or padded"
+        )));
+    }
+    details.tensors = Some(ranges.len() as u64);
+    details.parameters = Some(parameters);
+    Some(details)
+}
+
+/// Bits per element of a safetensors dtype; `None` for dtypes this reader does not know, whose
+/// byte ranges are then not checked against the shape.
+fn dtype_bits(dtype: &str) -> Option<u64> {
+    Some(match dtype {
+        "BOOL" | "U8" | "I8" | "F8_E5M2" | "F8_E4M3" | "F8_E8M0" | "F8_E4M3FNUZ"
+        | "F8_E5M2FNUZ" => 8,
+        "I16" | "U16" | "F16" | "BF16" => 16,
+        "I32" | "U32" | "F32" => 32,
+        "I64" | "U64" | "F64" | "C64" => 64,
+        "F4" => 4,
+        "F6_E2M3" | "F6_E3M2" => 6,
+        _ => return None,
+    })
+}
+
+/// The project's lower-case dtype names (NumPy's where NumPy has one).
+fn dtype_name(dtype: &str) -> String {
+    match dtype {
+        "BOOL" => "bool",
+        "U8" => "uint8",
+        "I8" => "int8",
+        "U16" => "uint16",
+        "I16" => "int16",
+        "U32" => "uint32",
+        "I32" => "int32",
+        "U64" => "uint64",
+        "I64" => "int64",
+        "F16" => "float16",
+        "BF16" => "bfloat16",
+        "F32" => "float32",
+        "F64" => "float64",
+        "C64" => "complex64",
+        other => return other.to_ascii_lowercase().replace("f8_", "float8_"),
+    }
+    .to_string()
+}

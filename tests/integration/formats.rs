@@ -1,0 +1,365 @@
+//! Weight formats identified by content: every format under its usual name and renamed,
+//! counts and dtypes where headers state them, negatives, and malformed headers.
+
+use serde_json::Value;
+
+use crate::fixtures;
+use crate::support::{finding, scan_json, write};
+
+/// (format expected, usual file name, bytes) for every format identified by content alone.
+fn content_identified() -> Vec<(&'static str, &'static str, Vec<u8>)> {
+    vec![
+        (
+            "safetensors",
+            "model.safetensors",
+            fixtures::safetensors(&[("w", "F32", &[2, 3]), ("b", "BF16", &[3])]),
+        ),
+        ("gguf", "model-q8_0.gguf", fixtures::gguf()),
+        ("ggml", "ggml-model-q4_0.bin", fixtures::ggjt()),
+        ("onnx", "model.onnx", fixtures::onnx()),
+        ("hdf5", "model.h5", fixtures::hdf5(0)),
+        ("hdf5", "with-user-block.h5", fixtures::hdf5(512)),
+        ("keras", "model.keras", fixtures::keras()),
+        (
+            "npy",
+            "weights.npy",
+            fixtures::npy("'<f4'", "(2, 3)", &fixtures::floats(6)),
+        ),
+        ("npz", "arrays.npz", fixtures::npz()),
+        ("pytorch", "pytorch_model.bin", fixtures::pytorch_zip()),
+        ("pytorch", "legacy.pth", fixtures::pytorch_legacy()),
+        ("torchscript", "scripted.pt", fixtures::torchscript()),
+        ("tflite", "model.tflite", fixtures::tflite()),
+        ("caffe", "net.caffemodel", fixtures::caffemodel()),
+        ("mxnet", "net-0000.params", fixtures::mxnet()),
+        ("pickle", "model.pkl", fixtures::pickle_protocol_4()),
+        ("pickle", "old.pkl", fixtures::PICKLE_PROTOCOL_0.to_vec()),
+        (
+            "pickle",
+            "model.pkl.gz",
+            fixtures::gzip(fixtures::PICKLE_EMPTY_DICT),
+        ),
+        ("joblib", "model.joblib", fixtures::joblib()),
+        (
+            "joblib",
+            "model.joblib.gz",
+            fixtures::gzip(&fixtures::joblib()),
+        ),
+        (
+            "joblib",
+            "model.joblib.z",
+            fixtures::zlib(&fixtures::joblib()),
+        ),
+        ("nnue", "nn-0123456789ab.nnue", fixtures::nnue()),
+        ("leela-zero", "best-network.gz", fixtures::leela_zero()),
+    ]
+}
+
+fn format_of<'a>(findings: &'a [Value], path: &str) -> &'a Value {
+    let found =
+        finding(findings, path).unwrap_or_else(|| panic!("{path} not reported: {findings:#?}"));
+    assert_eq!(found["kind"], "weights", "{path}: {found}");
+    found
+}
+
+#[test]
+fn every_format_is_identified_under_its_usual_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = content_identified();
+    for (format, name, bytes) in &cases {
+        write(dir.path(), &format!("{format}/{name}"), bytes);
+    }
+    let findings = scan_json(dir.path(), &[]);
+    for (format, name, _) in &cases {
+        let found = format_of(&findings, &format!("{format}/{name}"));
+        assert_eq!(found["format"], *format, "{name}: {found}");
+    }
+    assert_eq!(findings.len(), cases.len(), "{findings:#?}");
+}
+
+#[test]
+fn every_format_is_identified_when_renamed_to_a_neutral_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = content_identified();
+    for (i, (_, _, bytes)) in cases.iter().enumerate() {
+        write(dir.path(), &format!("{i:02}/blob.dat"), bytes);
+    }
+    let findings = scan_json(dir.path(), &[]);
+    for (i, (format, name, _)) in cases.iter().enumerate() {
+        let found = format_of(&findings, &format!("{i:02}/blob.dat"));
+        // Only the .joblib name can tell a compressed joblib from another compressed pickle
+        // when the pickle does not name joblib's wrapper: ours does, so content decides.
+        assert_eq!(found["format"], *format, "{name} renamed: {found}");
+    }
+}
+
+#[test]
+fn header_counts_and_dtypes_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    for (format, name, bytes) in content_identified() {
+        write(dir.path(), &format!("{format}/{name}"), bytes);
+    }
+    write(
+        dir.path(),
+        "npy/objects.npy",
+        fixtures::npy("'|O'", "(4,)", fixtures::PICKLE_EMPTY_DICT),
+    );
+    write(
+        dir.path(),
+        "npy/structured.npy",
+        fixtures::npy("[('x', '<f4'), ('y', '<i2', (3,))]", "(2,)", &[0u8; 20]),
+    );
+    let findings = scan_json(dir.path(), &[]);
+    let check = |path: &str, tensors: Option<u64>, parameters: Option<u64>, dtypes: &[&str]| {
+        let f = format_of(&findings, path);
+        assert_eq!(f["tensors"].as_u64(), tensors, "{path} tensors: {f}");
+        assert_eq!(
+            f["parameters"].as_u64(),
+            parameters,
+            "{path} parameters: {f}"
+        );
+        let got: Vec<&str> = f["dtypes"]
+            .as_array()
+            .map(|a| a.iter().map(|d| d.as_str().unwrap()).collect())
+            .unwrap_or_default();
+        assert_eq!(got, dtypes, "{path} dtypes: {f}");
+    };
+    // safetensors sorts nothing: entries come in the header's (JSON object) order.
+    check(
+        "safetensors/model.safetensors",
+        Some(2),
+        Some(9),
+        &["bfloat16", "float32"],
+    );
+    check(
+        "gguf/model-q8_0.gguf",
+        Some(2),
+        Some(44),
+        &["float32", "q8_0"],
+    );
+    check("onnx/model.onnx", Some(2), Some(10), &["float32", "int64"]);
+    check("npy/weights.npy", Some(1), Some(6), &["float32"]);
+    check("npy/structured.npy", Some(1), Some(2), &["structured"]);
+    check("npz/arrays.npz", Some(2), Some(11), &["float32", "int64"]);
+    check("caffe/net.caffemodel", Some(2), Some(8), &["float32"]);
+    check("mxnet/net-0000.params", Some(2), None, &[]);
+
+    let objects = format_of(&findings, "npy/objects.npy");
+    assert_eq!(objects["dtypes"][0], "object");
+    assert_eq!(objects["executes_code"], true, "object arrays are pickles");
+    assert_eq!(
+        format_of(&findings, "npy/weights.npy")["executes_code"],
+        false
+    );
+    for code in [
+        "pytorch/pytorch_model.bin",
+        "pytorch/legacy.pth",
+        "torchscript/scripted.pt",
+        "pickle/model.pkl",
+        "joblib/model.joblib",
+        "keras/model.keras",
+    ] {
+        assert_eq!(format_of(&findings, code)["executes_code"], true, "{code}");
+    }
+    for data in [
+        "safetensors/model.safetensors",
+        "gguf/model-q8_0.gguf",
+        "onnx/model.onnx",
+    ] {
+        assert_eq!(format_of(&findings, data)["executes_code"], false, "{data}");
+    }
+    let legacy = format_of(&findings, "pytorch/legacy.pth");
+    assert!(
+        legacy["reason"].as_str().unwrap().contains("legacy"),
+        "{legacy}"
+    );
+    let ggml = format_of(&findings, "ggml/ggml-model-q4_0.bin");
+    assert_eq!(ggml["reason"], "ggjt v3");
+}
+
+/// A SavedModel's pieces are recognised through their siblings (an index is told from other
+/// LevelDB tables by its name, a graph from other protobufs by the index beside it, a data shard
+/// has no header at all), so they keep their real names here.
+#[test]
+fn tensorflow_saved_model_pieces_are_recognised_by_their_siblings() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "sm/saved_model.pb", fixtures::saved_model_pb());
+    write(
+        dir.path(),
+        "sm/variables/variables.index",
+        fixtures::sstable(),
+    );
+    write(
+        dir.path(),
+        "sm/variables/variables.data-00000-of-00001",
+        fixtures::floats(64),
+    );
+    // The same bytes without the siblings are not claimed.
+    write(
+        dir.path(),
+        "alone/saved_model.pb",
+        fixtures::saved_model_pb(),
+    );
+    write(
+        dir.path(),
+        "alone/x.data-00000-of-00001",
+        fixtures::floats(64),
+    );
+    write(dir.path(), "leveldb/000005.ldb", fixtures::sstable());
+    let findings = scan_json(dir.path(), &[]);
+    for path in [
+        "sm/saved_model.pb",
+        "sm/variables/variables.index",
+        "sm/variables/variables.data-00000-of-00001",
+    ] {
+        assert_eq!(format_of(&findings, path)["format"], "tensorflow", "{path}");
+    }
+    assert_eq!(
+        format_of(&findings, "sm/saved_model.pb")["executes_code"],
+        true
+    );
+    let paths: Vec<&str> = findings
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths.len(), 3, "{paths:?}");
+}
+
+/// Darknet files have no magic (three small integers and a counter), so only `.weights` files
+/// are examined, and their size must be whole float32 values after the header.
+#[test]
+fn darknet_weights_need_their_extension_and_a_consistent_size() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "yolov3-tiny.weights", fixtures::darknet(100));
+    write(dir.path(), "renamed.dat", fixtures::darknet(100));
+    let mut ragged = fixtures::darknet(100);
+    ragged.push(0);
+    write(dir.path(), "ragged.weights", ragged);
+    let findings = scan_json(dir.path(), &[]);
+    let found = format_of(&findings, "yolov3-tiny.weights");
+    assert_eq!(found["format"], "darknet");
+    assert_eq!(found["parameters"], 100);
+    assert_eq!(found["dtypes"][0], "float32");
+    assert!(finding(&findings, "renamed.dat").is_none());
+    assert!(finding(&findings, "ragged.weights").is_none());
+}
+
+#[test]
+fn non_weights_are_neither_weights_nor_blobs() {
+    let dir = tempfile::tempdir().unwrap();
+    // Over the blob threshold, so only recognising them keeps them quiet.
+    write(dir.path(), "model.bin", fixtures::png(1_200_000));
+    write(dir.path(), "model.bin.gz", b"");
+    let licence: String = (0..30_000)
+        .map(|i| format!("Permission is hereby granted, free of charge, line {i}.\n"))
+        .collect();
+    let mut stored_gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+    std::io::Write::write_all(&mut stored_gzip, licence.as_bytes()).unwrap();
+    write(dir.path(), "LICENSE.gz", stored_gzip.finish().unwrap());
+    write(dir.path(), "COPYING.gz", fixtures::gzip(licence.as_bytes()));
+    write(dir.path(), "numbers.txt", "1 2 3\n4.5 6 7\n8 9 10\n");
+    write(
+        dir.path(),
+        "train.py",
+        "import torch\n\ndef main():\n    print('training')\n\nmain()\n",
+    );
+    write(
+        dir.path(),
+        "plain.zip",
+        fixtures::zip(&[("README", b"hello")], true),
+    );
+    let findings = scan_json(dir.path(), &[]);
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+#[test]
+fn malformed_headers_do_not_panic_or_claim_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = fixtures::safetensors(&[("w", "F32", &[64, 64])]);
+    write(dir.path(), "cut-data.safetensors", &good[..good.len() / 2]);
+    write(dir.path(), "cut-header.safetensors", &good[..20]);
+    write(dir.path(), "absurd.gguf", fixtures::gguf_absurd());
+    let mut cut_gguf = fixtures::gguf();
+    cut_gguf.truncate(60);
+    write(dir.path(), "cut.gguf", cut_gguf);
+    write(
+        dir.path(),
+        "garbage.npy",
+        b"\x93NUMPY\x01\x00\x20\x00{'descr': <<<garbage>>> ((((\n\x00\x00\x00\x00",
+    );
+    write(
+        dir.path(),
+        "huge-shape.npy",
+        fixtures::npy("'<f4'", "(4294967296, 4294967296, 4294967296)", &[0u8; 16]),
+    );
+    let mut cut_onnx = fixtures::onnx();
+    cut_onnx.truncate(cut_onnx.len() - 7);
+    write(dir.path(), "cut.onnx", cut_onnx);
+    let findings = scan_json(dir.path(), &[]);
+    for f in &findings {
+        assert!(
+            f.get("tensors").is_none() && f.get("parameters").is_none(),
+            "a malformed file claims counts: {f}"
+        );
+    }
+    let truncated = format_of(&findings, "cut-data.safetensors");
+    assert_eq!(truncated["format"], "safetensors");
+    assert!(truncated["reason"].as_str().unwrap().contains("truncated"));
+    let absurd = format_of(&findings, "absurd.gguf");
+    assert_eq!(absurd["format"], "gguf");
+    assert!(
+        absurd["reason"].as_str().unwrap().contains("more than"),
+        "{absurd}"
+    );
+    assert_eq!(format_of(&findings, "cut.gguf")["format"], "gguf");
+    assert_eq!(format_of(&findings, "garbage.npy")["format"], "npy");
+    assert!(finding(&findings, "cut-header.safetensors").is_none());
+}
+
+#[test]
+fn a_policy_table_naming_an_unknown_check_is_refused_with_its_line() {
+    let policy = tempfile::tempdir().unwrap();
+    let table = include_str!("../../policy/formats.toml").replacen(
+        "check = \"gguf\"",
+        "check = \"guess\"",
+        1,
+    );
+    let line = table.lines().position(|l| l.contains("\"guess\"")).unwrap() + 1;
+    write(policy.path(), "formats.toml", table);
+    let tree = tempfile::tempdir().unwrap();
+    let output = crate::support::dh_mlmodel()
+        .arg("--policy")
+        .arg(policy.path())
+        .args(["scan", "--json"])
+        .arg(tree.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("formats.toml:{line}:")) && stderr.contains("guess"),
+        "{stderr}"
+    );
+}
+
+/// A protocol-2+ pickle announces itself; one too long for the bounded walk is still a pickle,
+/// while protocol 0/1 (no signature) needs a complete, well-formed walk.
+#[test]
+fn long_pickles_are_recognised_from_a_bounded_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut long = b"\x80\x03}q\x00X\x01\x00\x00\x00wq\x01B".to_vec();
+    let payload = fixtures::floats(300_000);
+    long.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    long.extend_from_slice(&payload);
+    long.extend_from_slice(b"q\x02s.");
+    write(dir.path(), "state.dat", &long);
+    let mut unfinished = fixtures::PICKLE_PROTOCOL_0.to_vec();
+    unfinished.pop();
+    write(dir.path(), "unfinished.dat", unfinished);
+    let findings = scan_json(dir.path(), &[]);
+    assert_eq!(format_of(&findings, "state.dat")["format"], "pickle");
+    assert!(
+        finding(&findings, "unfinished.dat").is_none(),
+        "{findings:#?}"
+    );
+}
