@@ -4,10 +4,11 @@
 use crate::pickles::{self, Pickle};
 use crate::support::{finding, scan_json, write};
 
-/// Scans a tree holding `bytes` at `rel` and returns that finding's `pickle` report.
+/// Scans a tree holding `bytes` as a file and returns the `pickle` report of the finding at
+/// `rel`: the file itself, or `file!member` for an archive member.
 fn pickle_report(rel: &str, bytes: &[u8]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), rel, bytes);
+    write(dir.path(), rel.split('!').next().unwrap(), bytes);
     let findings = scan_json(dir.path(), &["--no-hash"]);
     let found = finding(&findings, rel)
         .unwrap_or_else(|| panic!("no finding for {rel} in {findings:#?}"))
@@ -83,12 +84,30 @@ fn stack_global_fed_from_the_memo() {
 
 #[test]
 fn torch_zip_pickle_member_found_whatever_its_name() {
-    let zip = pickles::torch_zip("archive/weights.bin", &pickles::posix_system_protocol2());
-    let report = pickle_report("model.pt", &zip);
-    assert_unsafe(
-        &report,
-        "archive/weights.bin: dangerous global posix.system",
+    // A real torch.save layout (benign data.pkl) with a payload hidden as a storage record.
+    let zip = pickles::torch_zip(
+        "archive/data.pkl",
+        &pickles::torch_state_dict(),
+        &[("archive/data/1", &pickles::posix_system_protocol2())],
     );
+    let report = pickle_report("model.pt", &zip);
+    assert_unsafe(&report, "archive/data/1: dangerous global posix.system");
+    assert!(
+        !reasons(&report)
+            .iter()
+            .any(|r| r.starts_with("archive/data.pkl") || r.starts_with("archive/data/0")),
+        "{report:#}"
+    );
+
+    // data.pkl renamed: no longer a torch layout, so the zip is opened as an archive and the
+    // member is found as a pickle by its content.
+    let zip = pickles::torch_zip(
+        "archive/weights.bin",
+        &pickles::posix_system_protocol2(),
+        &[],
+    );
+    let report = pickle_report("model.pt!archive/weights.bin", &zip);
+    assert_unsafe(&report, "dangerous global posix.system");
 }
 
 #[test]
@@ -129,7 +148,7 @@ fn truncated_pickle_is_a_parse_error() {
 
 #[test]
 fn torch_state_dict_is_safe() {
-    let zip = pickles::torch_zip("archive/data.pkl", &pickles::torch_state_dict());
+    let zip = pickles::torch_zip("archive/data.pkl", &pickles::torch_state_dict(), &[]);
     let report = pickle_report("model.pt", &zip);
     assert_safe(&report);
     assert_eq!(

@@ -343,19 +343,22 @@ pub fn zip(members: &[(&str, &[u8])]) -> Vec<u8> {
     writer.finish().unwrap().into_inner()
 }
 
-/// A `torch.save` zip whose pickle member is `pickle_name`, with one float storage.
-pub fn torch_zip(pickle_name: &str, pickle: &[u8]) -> Vec<u8> {
+/// A `torch.save` zip whose pickle member is `pickle_name`, with one float storage and any
+/// `extra` members.
+pub fn torch_zip(pickle_name: &str, pickle: &[u8], extra: &[(&str, &[u8])]) -> Vec<u8> {
     let storage: Vec<u8> = [0.25f32, 0.5]
         .iter()
         .flat_map(|f| f.to_le_bytes())
         .collect();
-    zip(&[
+    let mut members: Vec<(&str, &[u8])> = vec![
         (pickle_name, pickle),
         ("archive/byteorder", b"little"),
         ("archive/data/0", &storage),
         ("archive/version", b"3\n"),
         ("archive/.data/serialization_id", b"1234567890"),
-    ])
+    ];
+    members.extend_from_slice(extra);
+    zip(&members)
 }
 
 /// A legacy (pre-1.6) `torch.save` file: magic number, protocol version 1001, system info,
