@@ -201,15 +201,38 @@ pub fn analyze(table: &PickleTable, reader: impl Read, expect: Expect) -> Pickle
 }
 
 /// Whether `head`, the first bytes of a stream (all of it when `complete`), is a pickle: the
-/// walk reaches `STOP`, runs out of `head` without an error, or imports something before it
-/// fails. Raw data (tensor storages) fails within a few bytes without importing anything.
+/// walk reaches `STOP`, or imports a global spelled as Python names before it fails, or runs
+/// out of `head` after a PROTO opcode announced a pickle or after `SNIFF_OPCODES` valid
+/// opcodes. Raw data (tensor storages, text) fails early or names no importable module, and
+/// could not run anything if unpickled.
 pub fn sniff(table: &PickleTable, head: &[u8], complete: bool) -> bool {
+    let announced = matches!(head, [0x80, 0..=HIGHEST_PROTOCOL, ..]);
     let mut findings = Findings::new(table);
     match walk_one(&mut findings, &mut Input::new(head)) {
         Ok(()) => true,
-        Err(Stop::Eof { .. }) if !complete => true,
-        Err(_) => !findings.globals.is_empty() || !findings.reasons.is_empty(),
+        Err(Stop::Eof { .. }) if !complete && (announced || findings.opcodes >= SNIFF_OPCODES) => {
+            true
+        }
+        Err(_) => findings
+            .globals
+            .iter()
+            .any(|global| python_dotted_name(&global.display)),
     }
+}
+
+/// Valid opcodes that make an unannounced stream cut by the sniff window a pickle: raw data
+/// hits an invalid opcode or a stack underflow long before.
+const SNIFF_OPCODES: u64 = 8;
+
+/// `a.b.c` where every part is a Python identifier: what `import` could find.
+fn python_dotted_name(text: &str) -> bool {
+    text.split('.').all(|part| {
+        let mut chars = part.chars();
+        chars
+            .next()
+            .is_some_and(|first| first.is_alphabetic() || first == '_')
+            && chars.all(|c| c.is_alphanumeric() || c == '_')
+    })
 }
 
 /// Looks at what follows a pickle's `STOP`. A loader that reads the stream again runs a second
@@ -335,6 +358,8 @@ struct Findings<'t> {
     reasons: Vec<String>,
     reason_set: HashSet<String>,
     dropped_reasons: usize,
+    /// Opcodes executed so far.
+    opcodes: u64,
 }
 
 impl<'t> Findings<'t> {
@@ -346,6 +371,7 @@ impl<'t> Findings<'t> {
             reasons: Vec::new(),
             reason_set: HashSet::new(),
             dropped_reasons: 0,
+            opcodes: 0,
         }
     }
 
@@ -585,6 +611,7 @@ fn walk_one<R: Read>(findings: &mut Findings<'_>, input: &mut Input<R>) -> Resul
     loop {
         machine.at = input.pos;
         let opcode = input.byte().map_err(|e| Stop::io(machine.at, &e))?;
+        machine.findings.opcodes += 1;
         match machine.step(opcode, input) {
             Ok(true) => return Ok(()),
             Ok(false) => {}
@@ -1320,7 +1347,10 @@ mod tests {
     fn sniff_tells_pickles_from_raw_data() {
         let table = table();
         assert!(sniff(&table, POSIX_SYSTEM_P0, true));
-        assert!(sniff(&table, &POSIX_SYSTEM_P0[..12], false));
+        assert!(!sniff(&table, &POSIX_SYSTEM_P0[..12], false));
+        let long_protocol_0 = b"(lp0\nI1\naI2\naI3\naI4\naVabc";
+        assert!(sniff(&table, long_protocol_0, false));
+        assert!(sniff(&table, b"\x80\x02X\xff\xff\xff\x00abc", false));
         // A payload followed by garbage still imports before failing.
         assert!(sniff(&table, b"cposix\nsystem\n\xff", true));
         let floats: Vec<u8> = [0.5f32, -1.25, 3.0, 1e-3]
@@ -1329,6 +1359,15 @@ mod tests {
             .collect();
         assert!(!sniff(&table, &floats, true));
         assert!(!sniff(&table, b"\x80\x02\xff\x00", false));
+        // Storage bytes that read as an extension code or a long BINBYTES are not pickles,
+        // nor is source text whose first line reads as a GLOBAL.
+        assert!(!sniff(&table, b"\x82\x01\x00\x3f\x00\x00\x80\x3f", true));
+        assert!(!sniff(&table, b"B\xff\xff\xff\x7f\x00\x00\x80\x3f", false));
+        assert!(!sniff(
+            &table,
+            b"import torch\nclass Net(nn.Module):\n",
+            true
+        ));
     }
 
     #[test]

@@ -42,13 +42,20 @@ pub fn analyze_file(
             inner: decoder,
             left: max_inflated,
         };
-        return stream_pickle(table, capped);
+        return stream_pickle(table, capped, true);
     }
-    stream_pickle(table, file)
+    stream_pickle(table, file, true)
 }
 
-/// A stream that is a pickle, a legacy torch file, or an `.npy` array.
-fn stream_pickle(table: &PickleTable, mut stream: impl Read) -> io::Result<Option<PickleReport>> {
+/// A stream that is a pickle, a legacy torch file, or an `.npy` array. A `whole_file` that
+/// starts with PROTO is analysed even when it fails early, so its parse error is reported;
+/// inside a zip only content that walks like a pickle counts, so that storage bytes starting
+/// with 0x80 by chance are not taken for one.
+fn stream_pickle(
+    table: &PickleTable,
+    mut stream: impl Read,
+    whole_file: bool,
+) -> io::Result<Option<PickleReport>> {
     let mut head = Vec::new();
     (&mut stream).take(SNIFF_BYTES).read_to_end(&mut head)?;
     let complete = (head.len() as u64) < SNIFF_BYTES;
@@ -58,7 +65,8 @@ fn stream_pickle(table: &PickleTable, mut stream: impl Read) -> io::Result<Optio
     } else {
         Expect::One
     };
-    let is_pickle = !npy && pickle::sniff(table, &head, complete);
+    let announced = matches!(head.as_slice(), [0x80, 0..=5, ..]);
+    let is_pickle = !npy && ((whole_file && announced) || pickle::sniff(table, &head, complete));
     let whole = Cursor::new(head).chain(stream);
     if npy {
         return npy_pickle(table, whole);
@@ -151,7 +159,15 @@ fn zip_pickles(
             inner: capped,
             read: 0,
         };
-        match stream_pickle(table, &mut counted) {
+        // Members named as pickles are what loaders unpickle by name (data.pkl,
+        // constants.pkl): analysed whatever their first bytes look like.
+        let named = [".pkl", ".pickle"].iter().any(|ext| name.ends_with(ext));
+        let found = if named {
+            Ok(Some(pickle::analyze(table, &mut counted, Expect::One)))
+        } else {
+            stream_pickle(table, &mut counted, false)
+        };
+        match found {
             Ok(Some(report)) => parts.push((name, report)),
             Ok(None) => {}
             Err(err) => parts.push((name, unreadable(format!("cannot read the member: {err}")))),
