@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::policy::PolicySource;
-use crate::scan;
+use crate::{classify, init, manifest, plan, scan, verdict};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,6 +34,45 @@ struct Cli {
 enum Command {
     /// Find model weights, Git LFS pointers and large unidentified blobs in a tree, by content.
     Scan(ScanArgs),
+    /// Classify each model of debian/mlmodel.toml under Debian's ML-Policy (free, toxic-candy,
+    /// non-free, incomplete) and show the packaging plan that follows. Exit status 0 when every
+    /// model is classified, 1 when a model is incomplete, 2 when the manifest is malformed.
+    Classify(ClassifyArgs),
+    /// Draft the packaging of an upstream tree. With --manifest-only (required for now), write
+    /// only debian/mlmodel.toml from a scan, with FIXME placeholders for what the scan cannot
+    /// know.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+struct ClassifyArgs {
+    /// The manifest to read.
+    #[arg(long, value_name = "FILE", default_value = manifest::DEFAULT_PATH)]
+    manifest: PathBuf,
+    /// Print one JSON object with a `models` array instead of text.
+    #[arg(long)]
+    json: bool,
+    /// The source package name [default: debian/control's Source, the manifest's
+    /// [source] name, or the tree's directory name].
+    #[arg(long, value_name = "NAME")]
+    source: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct InitArgs {
+    /// The upstream tree.
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// Write only debian/mlmodel.toml.
+    #[arg(long, required = true)]
+    manifest_only: bool,
+    /// Replace an existing debian/mlmodel.toml.
+    #[arg(long)]
+    force: bool,
+    /// The source package name [default: debian/control's Source, or the tree's directory
+    /// name].
+    #[arg(long, value_name = "NAME")]
+    source: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -51,6 +90,9 @@ struct ScanArgs {
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
 }
+
+/// Exit status when the job found problems, e.g. an incomplete model (DESIGN.md §4).
+pub const EXIT_PROBLEMS: u8 = 1;
 
 /// Exit status for bad usage or bad input (DESIGN.md §4).
 pub const EXIT_USAGE: u8 = 2;
@@ -83,7 +125,68 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match cli.command {
         Command::Scan(args) => run_scan(&policy, args),
+        Command::Classify(args) => run_classify(&policy, args),
+        Command::Init(args) => run_init(&policy, args),
     }
+}
+
+fn run_classify(policy: &PolicySource, args: ClassifyArgs) -> anyhow::Result<ExitCode> {
+    let classify_policy = classify::ClassifyPolicy::load(policy)?;
+    let plan_policy = plan::PlanPolicy::load(policy)?;
+    let loaded = manifest::Manifest::load(&args.manifest).and_then(|manifest| {
+        classify::classify(&manifest, &classify_policy).map(|verdicts| (manifest, verdicts))
+    });
+    let (manifest, classification) = match loaded {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            for problem in &err.problems {
+                eprintln!("{problem}");
+            }
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let root = plan::tree_root(&args.manifest)?;
+    let manifest_source = manifest
+        .source
+        .as_ref()
+        .and_then(|s| s.name.as_ref())
+        .map(|n| n.get_ref().0.as_str());
+    let source = plan::source_name(args.source.as_deref(), &root, manifest_source)?;
+    let plan = plan::plan(&source, &manifest, &classification, &plan_policy);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &verdict::to_json(&classification, &plan)?)?;
+        writeln!(out)?;
+    } else {
+        verdict::write_text(&mut out, &classification, &plan)?;
+    }
+    Ok(if classification.any_incomplete() {
+        ExitCode::from(EXIT_PROBLEMS)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn run_init(policy: &PolicySource, args: InitArgs) -> anyhow::Result<ExitCode> {
+    let init_policy = init::InitPolicy::load(policy)?;
+    let source = plan::source_name(args.source.as_deref(), &args.path, None)?;
+    let (text, warnings) = init::draft(&args.path, &source, &init_policy)?;
+    for warning in &warnings {
+        eprintln!("dh-mlmodel: warning: {warning}");
+    }
+    // The draft must parse as a manifest; count what the maintainer still has to fill in.
+    let drafted = manifest::Manifest::parse(manifest::DEFAULT_PATH.to_string(), text.clone())
+        .map_err(|err| {
+            anyhow::anyhow!("internal error: the drafted manifest is invalid:\n{err}")
+        })?;
+    let placeholders: usize = drafted.models.iter().map(|m| m.placeholders().len()).sum();
+    let written = init::write_manifest(&args.path, &text, args.force)?;
+    println!(
+        "wrote {} ({placeholders} FIXME placeholders to fill in; then run `dh-mlmodel classify`)",
+        written.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_scan(policy: &PolicySource, args: ScanArgs) -> anyhow::Result<ExitCode> {

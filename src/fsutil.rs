@@ -10,15 +10,22 @@ use anyhow::{Context, Result};
 /// Writes `bytes` to `path` through a temporary file in the same directory, then renames it
 /// into place, so readers see the old file or the new one, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut temp = tempfile::Builder::new()
         .prefix(".dh-mlmodel-")
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    temp.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
-    temp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
+    temp.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    temp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
     temp.as_file().sync_all().ok();
-    temp.persist(path).map_err(|err| err.error).with_context(|| format!("cannot write {}", path.display()))?;
+    temp.persist(path)
+        .map_err(|err| err.error)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

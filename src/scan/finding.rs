@@ -105,9 +105,12 @@ pub struct Finding {
     /// Line of a download step.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
-    /// The URL as written in the file (variables expanded where defined in the same file).
+    /// The URL fetched, with variables defined in the same file expanded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// The URL as written, when variables were expanded to make `url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url_as_written: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub when: Option<When>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -134,6 +137,7 @@ impl Finding {
             numbers: None,
             line: None,
             url: None,
+            url_as_written: None,
             when: None,
             verification: None,
         }

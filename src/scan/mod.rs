@@ -4,6 +4,8 @@
 //! spread across a thread pool, and results are put back in walk order so output is stable.
 
 pub mod archive;
+pub mod downloads;
+pub mod embedded;
 pub mod finding;
 pub mod formats;
 pub mod pickle;
@@ -57,6 +59,8 @@ pub struct ScanContext {
     pub pickle: pickle::PickleTable,
     pub limits: ScanLimits,
     pub archives: archive::ArchiveLimits,
+    pub embedded: embedded::EmbeddedPolicy,
+    pub downloads: downloads::DownloadPolicy,
 }
 
 impl ScanContext {
@@ -66,6 +70,8 @@ impl ScanContext {
             pickle: policy.table("pickle.toml")?,
             limits: policy.table("scan.toml")?,
             archives: policy.table("archives.toml")?,
+            embedded: policy.table("embedded.toml")?,
+            downloads: policy.table("downloads.toml")?,
         })
     }
 }
@@ -114,6 +120,11 @@ pub fn scan_tree(root: &Path, ctx: &ScanContext, options: &ScanOptions) -> Resul
         findings.extend(found);
         warnings.extend(warned);
     }
+    warnings.extend(downloads::resolve_tree(
+        &ctx.downloads,
+        &files,
+        &mut findings,
+    ));
     Ok(ScanReport { findings, warnings })
 }
 
@@ -235,10 +246,8 @@ impl Visit<'_> {
                 // compressed or archived weight file is never mistaken for an opaque blob.
                 if let Some(kind) = archive::sniff(file)? {
                     archive::look_inside(self, file, kind, rel, nesting)?;
-                } else if identified.is_none()
-                    && let Some(finding) = self.unidentified(file, size, rel)?
-                {
-                    self.findings.push(finding);
+                } else if identified.is_none() {
+                    self.unidentified(file, size, rel)?;
                 }
             }
         }
@@ -255,13 +264,9 @@ impl Visit<'_> {
         Ok(())
     }
 
-    /// A file of no known format: a Git LFS pointer, a large binary blob, or nothing.
-    fn unidentified(
-        &self,
-        file: &mut dyn ReadSeek,
-        size: u64,
-        rel: &str,
-    ) -> io::Result<Option<Finding>> {
+    /// A file of no known format: a Git LFS pointer, a large binary blob, source or scripts
+    /// holding embedded weights or weight downloads, or nothing.
+    fn unidentified(&mut self, file: &mut dyn ReadSeek, size: u64, rel: &str) -> io::Result<()> {
         let limits = &self.ctx.limits;
         file.seek(SeekFrom::Start(0))?;
         let mut head = Vec::with_capacity(limits.sniff_bytes);
@@ -274,18 +279,26 @@ impl Visit<'_> {
                 target.size
             ));
             finding.lfs = Some(target);
-            return Ok(Some(finding));
+            self.findings.push(finding);
+        } else if looks_binary(&head) {
+            if size >= limits.blob_min_size {
+                let mut finding = Finding::new(rel, Kind::Blob, "unknown", size);
+                finding.reason = Some(format!(
+                    "{} binary file of no known format (threshold {})",
+                    human_size(size),
+                    human_size(limits.blob_min_size)
+                ));
+                self.findings.push(finding);
+            }
+        } else {
+            file.seek(SeekFrom::Start(0))?;
+            let embedded = embedded::scan(&self.ctx.embedded, &mut *file, rel, size)?;
+            self.findings.extend(embedded);
+            file.seek(SeekFrom::Start(0))?;
+            let downloads = downloads::scan(&self.ctx.downloads, &mut *file, rel, size)?;
+            self.findings.extend(downloads);
         }
-        if size >= limits.blob_min_size && looks_binary(&head) {
-            let mut finding = Finding::new(rel, Kind::Blob, "unknown", size);
-            finding.reason = Some(format!(
-                "{} binary file of no known format (threshold {})",
-                human_size(size),
-                human_size(limits.blob_min_size)
-            ));
-            return Ok(Some(finding));
-        }
-        Ok(None)
+        Ok(())
     }
 }
 

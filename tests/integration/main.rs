@@ -6,6 +6,12 @@ mod pickles;
 mod support;
 
 mod archives;
+mod classify;
+mod downloads;
+mod embedded;
 mod formats;
+mod helper;
+mod http_server;
+mod manifest;
 mod pickle;
 mod scan;

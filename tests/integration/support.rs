@@ -38,3 +38,27 @@ pub fn scan_json(root: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
 pub fn finding<'a>(findings: &'a [serde_json::Value], path: &str) -> Option<&'a serde_json::Value> {
     findings.iter().find(|f| f["path"] == path)
 }
+
+/// Runs `classify --json` on the manifest `text` (written as `debian/mlmodel.toml` in a fresh
+/// tree); returns the exit code, the parsed report (`Null` when none) and stderr.
+pub fn classify_text(text: &str, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let tree = tempfile::tempdir().unwrap();
+    write(tree.path(), "debian/mlmodel.toml", text);
+    classify_tree(tree.path(), extra)
+}
+
+/// Runs `classify --json` in `root` on its `debian/mlmodel.toml`.
+pub fn classify_tree(root: &Path, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let output = dh_mlmodel()
+        .current_dir(root)
+        .args(["classify", "--json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
+    (
+        output.status.code().unwrap_or(-1),
+        report,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

@@ -1,0 +1,639 @@
+//! `dh-mlmodel init --manifest-only`: drafts `debian/mlmodel.toml` from a scan.
+//!
+//! One `[[model]]` per weight file found (shards `name-00001-of-00003.ext` grouped), with what
+//! the scan knows (files, format, SHA-256, size) and what upstream states next to the weights
+//! (model-card front matter, safetensors `__metadata__`, a licence file). Everything else is a
+//! `FIXME` placeholder, so `classify` reports the model incomplete until a human fills it in.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use crate::manifest::{DEFAULT_PATH, PLACEHOLDER_PREFIX};
+use crate::policy::PolicySource;
+use crate::scan::{self, Finding, Kind, ScanContext, ScanOptions};
+use crate::spdx::{self, LicenseTable};
+
+/// `policy/init.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct InitLimits {
+    pub model_card_names: Vec<String>,
+    pub license_file_names: Vec<String>,
+    pub text_max_bytes: u64,
+    pub safetensors_header_max_bytes: u64,
+    pub generic_stems: Vec<String>,
+}
+
+/// Everything drafting needs from the policy tables.
+#[derive(Debug, Clone)]
+pub struct InitPolicy {
+    pub scan: ScanContext,
+    pub licenses: LicenseTable,
+    pub limits: InitLimits,
+}
+
+impl InitPolicy {
+    pub fn load(policy: &PolicySource) -> Result<Self> {
+        Ok(Self {
+            scan: ScanContext::load(policy)?,
+            licenses: policy.table("licenses.toml")?,
+            limits: policy.table("init.toml")?,
+        })
+    }
+}
+
+/// A weight file going into a model, with its pin.
+struct WeightFile {
+    path: String,
+    sha256: String,
+    size: u64,
+}
+
+/// The facts gathered for one model.
+struct Draft {
+    name: String,
+    files: Vec<WeightFile>,
+    format: Option<String>,
+    format_note: Option<String>,
+    license: Option<String>,
+    license_note: String,
+    datasets: Vec<String>,
+    datasets_from: Option<String>,
+}
+
+/// Drafts the manifest text for the tree at `root`; `source` names the source package.
+/// Returns the text and the warnings met on the way.
+pub fn draft(root: &Path, source: &str, policy: &InitPolicy) -> Result<(String, Vec<String>)> {
+    let report = scan::scan_tree(root, &policy.scan, &ScanOptions::default())?;
+    let mut warnings = report.warnings;
+    let mut skipped = Vec::new();
+    let mut groups: BTreeMap<(String, String), Vec<&Finding>> = BTreeMap::new();
+    for finding in &report.findings {
+        if finding.path.starts_with("debian/") {
+            continue;
+        }
+        match finding.kind {
+            Kind::Weights | Kind::LfsPointer | Kind::Blob | Kind::EmbeddedWeights
+                if !finding.path.contains('!') =>
+            {
+                groups
+                    .entry(shard_group(&finding.path))
+                    .or_default()
+                    .push(finding);
+            }
+            Kind::Download => {}
+            _ => skipped.push(finding.path.clone()),
+        }
+    }
+    if groups.is_empty() {
+        bail!(
+            "the scan found no model weights in {}: nothing to draft",
+            root.display()
+        );
+    }
+
+    let mut drafts: Vec<Draft> = Vec::new();
+    for ((dir, stem), findings) in &groups {
+        let mut name = model_name(dir, stem, &policy.limits.generic_stems);
+        if drafts.iter().any(|d| d.name == name) {
+            let base = name.clone();
+            let mut n = 2;
+            while drafts.iter().any(|d| d.name == name) {
+                name = format!("{base}-{n}");
+                n += 1;
+            }
+        }
+        drafts.push(gather(root, name, dir, findings, policy, &mut warnings)?);
+    }
+    Ok((render(source, &drafts, &skipped), warnings))
+}
+
+/// Shards `stem-00001-of-00003` share a group; everything else is its own.
+fn shard_group(path: &str) -> (String, String) {
+    let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
+    let (stem, ext) = file.split_once('.').unwrap_or((file, ""));
+    let base = shard_base(stem).unwrap_or(stem);
+    (dir.to_string(), format!("{base}.{ext}"))
+}
+
+/// `model-00001-of-00003` → `model`.
+fn shard_base(stem: &str) -> Option<&str> {
+    let (head, total) = stem.rsplit_once("-of-")?;
+    let (base, index) = head.rsplit_once(['-', '_'])?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (digits(index) && digits(total)).then_some(base)
+}
+
+/// A package-name-safe model name from a file stem, or from its directory when the stem is
+/// generic.
+fn model_name(dir: &str, group: &str, generic: &[String]) -> String {
+    let stem = group.split_once('.').map_or(group, |(s, _)| s);
+    let parent = dir.rsplit('/').next().unwrap_or("");
+    let chosen = if generic.iter().any(|g| g.eq_ignore_ascii_case(stem)) && !parent.is_empty() {
+        parent
+    } else {
+        stem
+    };
+    let mut name = String::new();
+    for c in chosen.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '+' {
+            name.push(c);
+        } else if !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    let name = name.trim_matches(['-', '.', '+']).to_string();
+    if name.is_empty() {
+        "model".to_string()
+    } else {
+        name
+    }
+}
+
+fn gather(
+    root: &Path,
+    name: String,
+    dir: &str,
+    findings: &[&Finding],
+    policy: &InitPolicy,
+    warnings: &mut Vec<String>,
+) -> Result<Draft> {
+    let mut files = Vec::new();
+    for finding in findings {
+        let (sha256, size) = match &finding.lfs {
+            Some(target) => (
+                target
+                    .oid
+                    .strip_prefix("sha256:")
+                    .unwrap_or(&target.oid)
+                    .to_string(),
+                target.size,
+            ),
+            None => match &finding.sha256 {
+                Some(digest) => (digest.clone(), finding.size),
+                None => crate::hash::sha256_file(&root.join(&finding.path))
+                    .with_context(|| format!("cannot hash {}", finding.path))?,
+            },
+        };
+        files.push(WeightFile {
+            path: finding.path.clone(),
+            sha256,
+            size,
+        });
+    }
+    let first = findings[0];
+    let (format, format_note) = match first.kind {
+        Kind::Weights | Kind::EmbeddedWeights => (Some(first.format.clone()), None),
+        Kind::LfsPointer => (
+            None,
+            Some("a Git LFS pointer: the weights' format is not in the tree".to_string()),
+        ),
+        _ => (
+            None,
+            Some(format!(
+                "an unidentified blob ({}): remove this [[model]] if it is not model weights",
+                first.reason.as_deref().unwrap_or("no known format")
+            )),
+        ),
+    };
+
+    let dir_path = root.join(dir);
+    let mut stated: Vec<(String, String)> = Vec::new();
+    let mut datasets = Vec::new();
+    let mut datasets_from = None;
+    for card_name in &policy.limits.model_card_names {
+        let card = dir_path.join(card_name);
+        let Some(text) = read_bounded(&card, policy.limits.text_max_bytes, warnings) else {
+            continue;
+        };
+        let front = front_matter(&text);
+        let shown = join_rel(dir, card_name);
+        if let Some(license) = front.license {
+            stated.push((license, format!("{shown} (model card)")));
+        }
+        if !front.datasets.is_empty() && datasets.is_empty() {
+            datasets = front.datasets;
+            datasets_from = Some(shown);
+        }
+    }
+    for file in findings.iter().filter(|f| f.format == "safetensors") {
+        if let Some(license) = safetensors_license(
+            &root.join(&file.path),
+            policy.limits.safetensors_header_max_bytes,
+        ) {
+            stated.push((license, format!("{} (safetensors metadata)", file.path)));
+        }
+    }
+    for license_name in &policy.limits.license_file_names {
+        let path = dir_path.join(license_name);
+        if let Some(text) = read_bounded(&path, policy.limits.text_max_bytes, warnings) {
+            let shown = join_rel(dir, license_name);
+            match recognise_license_text(&text, &policy.licenses) {
+                Some(id) => stated.push((id, format!("{shown} (licence file)"))),
+                None => stated.push((
+                    String::new(),
+                    format!("{shown} (a licence file of unrecognised text)"),
+                )),
+            }
+        }
+    }
+    let (license, license_note) = settle_license(&stated, &policy.licenses);
+    Ok(Draft {
+        name,
+        files,
+        format,
+        format_note,
+        license,
+        license_note,
+        datasets,
+        datasets_from,
+    })
+}
+
+fn join_rel(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// Agreeing, parseable statements give the licence; anything else leaves a placeholder that
+/// quotes what upstream says.
+fn settle_license(stated: &[(String, String)], table: &LicenseTable) -> (Option<String>, String) {
+    if stated.is_empty() {
+        return (
+            None,
+            "upstream states no licence next to the weights".to_string(),
+        );
+    }
+    let sources: Vec<String> = stated
+        .iter()
+        .map(|(id, from)| {
+            if id.is_empty() {
+                from.clone()
+            } else {
+                format!("`{id}` in {from}")
+            }
+        })
+        .collect();
+    let normalised: Vec<Option<String>> = stated
+        .iter()
+        .map(|(id, _)| normalise_license(id, table))
+        .collect();
+    let first = normalised[0].clone();
+    if first.is_some() && normalised.iter().all(|n| *n == first) {
+        (first, format!("From {}.", sources.join(", ")))
+    } else {
+        (None, format!("upstream states {}", sources.join(", ")))
+    }
+}
+
+/// The canonical spelling of a stated licence when it is a valid SPDX expression; `None` for
+/// model-hub words such as `other`.
+fn normalise_license(stated: &str, table: &LicenseTable) -> Option<String> {
+    let expression = spdx::parse(stated.trim()).ok()?;
+    if let spdx::Expression::License { id, .. } = &expression
+        && table.canonical(id).is_none()
+        && !id.contains('-')
+    {
+        // A bare word like `other` or `llama2` names no SPDX licence.
+        return None;
+    }
+    Some(canonicalise(&expression, table).to_string())
+}
+
+fn canonicalise(expression: &spdx::Expression, table: &LicenseTable) -> spdx::Expression {
+    use spdx::Expression as E;
+    match expression {
+        E::License { id, or_later } => E::License {
+            id: table.canonical(id).unwrap_or(id).to_string(),
+            or_later: *or_later,
+        },
+        E::With { license, exception } => E::With {
+            license: Box::new(canonicalise(license, table)),
+            exception: exception.clone(),
+        },
+        E::And(parts) => E::And(parts.iter().map(|p| canonicalise(p, table)).collect()),
+        E::Or(parts) => E::Or(parts.iter().map(|p| canonicalise(p, table)).collect()),
+    }
+}
+
+fn recognise_license_text(text: &str, table: &LicenseTable) -> Option<String> {
+    table
+        .text
+        .iter()
+        .find(|entry| entry.markers.iter().all(|m| text.contains(m.as_str())))
+        .map(|entry| entry.id.clone())
+}
+
+/// Up to `max` bytes of a text file, if it exists; unreadable files become warnings.
+fn read_bounded(path: &Path, max: u64, warnings: &mut Vec<String>) -> Option<String> {
+    if !path.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    match File::open(path).and_then(|f| f.take(max).read_to_end(&mut bytes)) {
+        Ok(_) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(err) => {
+            warnings.push(format!("{}: {err}", path.display()));
+            None
+        }
+    }
+}
+
+#[derive(Debug, Default, PartialEq)]
+struct FrontMatter {
+    license: Option<String>,
+    datasets: Vec<String>,
+}
+
+/// `license:` and `datasets:` of a Markdown file's YAML front matter (between `---` lines).
+/// Only the plain scalar and list forms model hubs write are read; anything else is ignored,
+/// never guessed.
+fn front_matter(text: &str) -> FrontMatter {
+    let mut result = FrontMatter::default();
+    let mut lines = text.lines();
+    if lines.next().map(str::trim_end) != Some("---") {
+        return result;
+    }
+    let mut in_datasets = false;
+    for line in lines {
+        if line.trim_end() == "---" {
+            break;
+        }
+        if in_datasets {
+            if let Some(item) = line.trim_start().strip_prefix("- ") {
+                result.datasets.push(unquote(item));
+                continue;
+            }
+            in_datasets = false;
+        }
+        if line.starts_with([' ', '\t']) {
+            continue;
+        }
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        match key.trim() {
+            "license" if !value.is_empty() => result.license = Some(unquote(value)),
+            "datasets" if value.is_empty() => in_datasets = true,
+            "datasets" => {
+                if let Some(inner) = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
+                    result.datasets.extend(
+                        inner
+                            .split(',')
+                            .map(unquote)
+                            .filter(|item| !item.is_empty()),
+                    );
+                } else {
+                    result.datasets.push(unquote(value));
+                }
+            }
+            _ => {}
+        }
+    }
+    result
+}
+
+fn unquote(value: &str) -> String {
+    value
+        .trim()
+        .trim_matches(|c| c == '"' || c == '\'')
+        .to_string()
+}
+
+/// The `license` entry of a safetensors file's `__metadata__` (the header is an 8-byte
+/// little-endian length, then that much JSON). Headers over `max` are skipped.
+fn safetensors_license(path: &Path, max: u64) -> Option<String> {
+    let mut file = File::open(path).ok()?;
+    let mut length = [0u8; 8];
+    file.read_exact(&mut length).ok()?;
+    let length = u64::from_le_bytes(length);
+    if length > max {
+        return None;
+    }
+    let mut header = Vec::new();
+    file.take(length).read_to_end(&mut header).ok()?;
+    let json: serde_json::Value = serde_json::from_slice(&header).ok()?;
+    json.get("__metadata__")?
+        .get("license")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// A TOML basic string.
+fn quoted(text: &str) -> String {
+    toml::Value::String(text.to_string()).to_string()
+}
+
+fn placeholder(what: &str) -> String {
+    quoted(&format!("{PLACEHOLDER_PREFIX}: {what}"))
+}
+
+fn render(source: &str, drafts: &[Draft], skipped: &[String]) -> String {
+    let mut out = String::new();
+    out.push_str(
+        "# Drafted by `dh-mlmodel init --manifest-only` from a scan of the upstream tree.\n\
+         # Every value starting with \"FIXME\" is a fact the scan cannot know: `dh-mlmodel \
+         classify`\n\
+         # reports the model incomplete until each one is replaced. Fields: docs/manifest.md.\n",
+    );
+    if !skipped.is_empty() {
+        out.push_str("#\n# The scan also reported, not drafted as models:\n");
+        for path in skipped {
+            out.push_str(&format!("#   {path}\n"));
+        }
+    }
+    out.push_str(&format!("\n[source]\nname = {}\n", quoted(source)));
+    for draft in drafts {
+        out.push_str("\n[[model]]\n");
+        out.push_str(&format!("name = {}\n", quoted(&draft.name)));
+        let files: Vec<String> = draft.files.iter().map(|f| quoted(&f.path)).collect();
+        out.push_str(&format!("files = [{}]\n", files.join(", ")));
+        match (&draft.format, &draft.format_note) {
+            (Some(format), _) => out.push_str(&format!("format = {}\n", quoted(format))),
+            (None, note) => out.push_str(&format!(
+                "format = {}\n",
+                placeholder(&format!(
+                    "the weights' format (safetensors, gguf, onnx…); {}",
+                    note.as_deref().unwrap_or("not identified")
+                ))
+            )),
+        }
+        match &draft.license {
+            Some(license) => {
+                out.push_str(&format!("# {}\n", draft.license_note));
+                out.push_str(&format!("license = {}\n", quoted(license)));
+            }
+            None => out.push_str(&format!(
+                "license = {}\n",
+                placeholder(&format!(
+                    "the weights' SPDX licence expression; {}",
+                    draft.license_note
+                ))
+            )),
+        }
+        out.push_str(&format!(
+            "install-dir = {}\n",
+            quoted(&format!("/usr/share/{source}/models/{}", draft.name))
+        ));
+        out.push_str("\n[model.pins]\n");
+        for file in &draft.files {
+            out.push_str(&format!(
+                "{} = {{ sha256 = {}, size = {} }}\n",
+                quoted(&file.path),
+                quoted(&file.sha256),
+                file.size
+            ));
+        }
+        out.push_str(
+            "\n# How upstream trains the model. Remove `program` and `command` if upstream \
+             publishes no\n# training program, and this whole table if it publishes neither \
+             program nor data.\n[model.training]\n",
+        );
+        out.push_str(&format!(
+            "program = {}\n",
+            placeholder(
+                "the training program: [\"paths/in/the/source.py\"] or { package = \"NAME\" }"
+            )
+        ));
+        out.push_str(&format!(
+            "command = {}\n",
+            placeholder("the command that trains the model, reading {data} and writing {out}")
+        ));
+        out.push_str(&format!(
+            "cpu-hours = {}\n",
+            placeholder("CPU-hours one training run takes (a number)")
+        ));
+        let names: Vec<Option<&String>> = if draft.datasets.is_empty() {
+            vec![None]
+        } else {
+            draft.datasets.iter().map(Some).collect()
+        };
+        for name in names {
+            out.push('\n');
+            match (name, &draft.datasets_from) {
+                (Some(_), Some(from)) => out.push_str(&format!("# Dataset named by {from}.\n")),
+                _ => out.push_str(
+                    "# A training input. Remove this table if the program makes its own data.\n",
+                ),
+            }
+            out.push_str("[[model.training.data]]\n");
+            out.push_str(&format!(
+                "name = {}\n",
+                name.map_or_else(|| placeholder("the dataset's name"), |n| quoted(n))
+            ));
+            out.push_str(&format!(
+                "license = {}\n",
+                placeholder("the dataset's SPDX licence expression")
+            ));
+            out.push_str(&format!(
+                "url = {}\n",
+                placeholder(
+                    "where to download it (or replace with package = \"NAME\" or path = \"in/source\")"
+                )
+            ));
+            out.push_str(&format!(
+                "public = {}\n",
+                placeholder("true if anyone can download it without an account, else false")
+            ));
+        }
+    }
+    out
+}
+
+/// Writes `text` to `root/debian/mlmodel.toml` atomically (temporary file, then rename);
+/// refuses to replace an existing manifest unless `force`.
+pub fn write_manifest(root: &Path, text: &str, force: bool) -> Result<PathBuf> {
+    let target = root.join(DEFAULT_PATH);
+    if !force && target.exists() {
+        bail!(
+            "{} already exists: pass --force to replace it",
+            target.display()
+        );
+    }
+    let dir = target.parent().unwrap_or(root);
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut temp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    temp.write_all(text.as_bytes())
+        .and_then(|_| temp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", temp.path().display()))?;
+    if force {
+        temp.persist(&target)
+            .map_err(|err| anyhow::anyhow!("cannot write {}: {}", target.display(), err.error))?;
+    } else {
+        temp.persist_noclobber(&target).map_err(|err| {
+            anyhow::anyhow!(
+                "cannot write {}: {} (pass --force to replace it)",
+                target.display(),
+                err.error
+            )
+        })?;
+    }
+    Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_shards_and_names_models() {
+        assert_eq!(
+            shard_group("m/model-00001-of-00003.safetensors"),
+            ("m".to_string(), "model.safetensors".to_string())
+        );
+        assert_eq!(
+            shard_group("m/model-00002-of-00003.safetensors"),
+            shard_group("m/model-00001-of-00003.safetensors")
+        );
+        assert_eq!(shard_base("net-of-things"), None);
+        let generic = vec!["model".to_string()];
+        assert_eq!(
+            model_name("models/Tiny_BERT", "model.safetensors", &generic),
+            "tiny-bert"
+        );
+        assert_eq!(model_name("", "Net_V2.onnx", &generic), "net-v2");
+    }
+
+    #[test]
+    fn reads_model_card_front_matter() {
+        let card = "---\nlicense: apache-2.0\ndatasets:\n  - squad\n  - \"glue\"\ntags: [x]\n---\n# Card\nlicense: mit\n";
+        assert_eq!(
+            front_matter(card),
+            FrontMatter {
+                license: Some("apache-2.0".into()),
+                datasets: vec!["squad".into(), "glue".into()],
+            }
+        );
+        let inline = "---\nlicense: 'cc-by-4.0'\ndatasets: [a, b]\n---\n";
+        assert_eq!(front_matter(inline).datasets, vec!["a", "b"]);
+        assert_eq!(front_matter("no front matter"), FrontMatter::default());
+    }
+
+    #[test]
+    fn reads_safetensors_metadata_within_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = br#"{"__metadata__":{"license":"mit"},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#;
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header);
+        bytes.extend_from_slice(&[0; 4]);
+        let path = dir.path().join("m.safetensors");
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(safetensors_license(&path, 1 << 20).as_deref(), Some("mit"));
+        assert_eq!(safetensors_license(&path, 8), None);
+        let mut huge = u64::MAX.to_le_bytes().to_vec();
+        huge.extend_from_slice(b"{}");
+        std::fs::write(&path, &huge).unwrap();
+        assert_eq!(safetensors_license(&path, 1 << 20), None);
+    }
+}

@@ -1,0 +1,752 @@
+//! `debian/mlmodel.toml`: the maintainer's record of the facts a scan cannot know (DESIGN.md §5;
+//! every field is documented in `docs/manifest.md`).
+//!
+//! Checks that need only one value (SHA-256 syntax, SPDX syntax, path shape, package-name
+//! syntax) run while deserialising, so `toml` attaches the value's span to the error. Checks
+//! across fields run afterwards on the `toml::Spanned` values kept in the types; either way every
+//! message reads `FILE:LINE:COLUMN: …`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+use crate::policy::line_column;
+use crate::spdx;
+
+/// Where `classify` and `init` look for the manifest by default.
+pub const DEFAULT_PATH: &str = "debian/mlmodel.toml";
+
+/// A string value starting with this marks a fact still to be filled in (see [`Fact`]).
+pub const PLACEHOLDER_PREFIX: &str = "FIXME";
+
+/// A value the maintainer must state. `init` writes facts it cannot know as a string starting
+/// with `FIXME`, whatever the field's type, so the draft parses while `classify` reports the
+/// model `incomplete` and names the field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fact<T> {
+    Known(T),
+    Placeholder(String),
+}
+
+impl<T> Fact<T> {
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Fact::Known(value) => Some(value),
+            Fact::Placeholder(_) => None,
+        }
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Fact<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = toml::Value::deserialize(deserializer)?;
+        if let toml::Value::String(text) = &value
+            && text.starts_with(PLACEHOLDER_PREFIX)
+        {
+            return Ok(Fact::Placeholder(text.clone()));
+        }
+        T::deserialize(value)
+            .map(Fact::Known)
+            .map_err(|err| D::Error::custom(err.message()))
+    }
+}
+
+/// Lower-case hex SHA-256, 64 digits.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Sha256(pub String);
+
+impl TryFrom<String> for Sha256 {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        if text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Ok(Sha256(text))
+        } else {
+            Err(format!(
+                "`{text}` is not a SHA-256 digest: expected 64 lower-case hexadecimal digits"
+            ))
+        }
+    }
+}
+
+/// An SPDX licence expression, parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct License(pub spdx::Expression);
+
+impl TryFrom<String> for License {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        spdx::parse(&text)
+            .map(License)
+            .map_err(|err| format!("`{text}` is not an SPDX licence expression: {err}"))
+    }
+}
+
+impl fmt::Display for License {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A path inside the upstream tree: relative, no `..`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
+pub struct TreePath(pub String);
+
+impl TryFrom<String> for TreePath {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        let escapes = Path::new(&text)
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)));
+        if text.is_empty() || escapes {
+            Err(format!(
+                "`{text}` is not a path inside the source tree: expected a relative path \
+                 without `..`"
+            ))
+        } else {
+            Ok(TreePath(text))
+        }
+    }
+}
+
+/// A Debian package name (Debian Policy 5.6.1): lower-case letters, digits, `+`, `-`, `.`,
+/// starting with a letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
+pub struct PackageName(pub String);
+
+impl TryFrom<String> for PackageName {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        let valid = text
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && text.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.')
+            });
+        if valid {
+            Ok(PackageName(text))
+        } else {
+            Err(format!(
+                "`{text}` is not a valid Debian package name part: expected lower-case letters, \
+                 digits, `+`, `-` and `.`, starting with a letter or digit"
+            ))
+        }
+    }
+}
+
+/// The training program: files in the source, or a Debian package that provides it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Program {
+    Paths(Vec<TreePath>),
+    Package(PackageName),
+}
+
+impl<'de> Deserialize<'de> for Program {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct InPackage {
+            package: PackageName,
+        }
+        let expected = "a list of paths in the source (`[\"train.py\"]`) or \
+                        `{ package = \"NAME\" }`";
+        match toml::Value::deserialize(deserializer)? {
+            value @ toml::Value::Array(_) => {
+                let paths = Vec::<TreePath>::deserialize(value)
+                    .map_err(|err| D::Error::custom(err.message()))?;
+                if paths.is_empty() {
+                    return Err(D::Error::custom(format!(
+                        "an empty list names no program: expected {expected}, or leave \
+                         `program` out when upstream publishes none"
+                    )));
+                }
+                Ok(Program::Paths(paths))
+            }
+            value @ toml::Value::Table(_) => InPackage::deserialize(value)
+                .map(|p| Program::Package(p.package))
+                .map_err(|err| D::Error::custom(format!("{}: expected {expected}", err.message()))),
+            other => Err(D::Error::custom(format!(
+                "invalid type: {}, expected {expected}",
+                other.type_str()
+            ))),
+        }
+    }
+}
+
+/// Optional `[source]`: helps later stages when there is no `debian/control` yet.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceInfo {
+    pub name: Option<Spanned<PackageName>>,
+    pub version: Option<String>,
+}
+
+/// The SHA-256 and size of one model file, as the packaging step must find it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pin {
+    pub sha256: Sha256,
+    pub size: u64,
+}
+
+/// `[model.download]`: where the published weights are.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Download {
+    pub url: Spanned<String>,
+    #[serde(default)]
+    pub mirrors: Vec<Spanned<String>>,
+    pub sha256: Sha256,
+    pub size: u64,
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+/// `[model.training]`: how to rebuild the weights.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Training {
+    /// Absent when upstream publishes no training program.
+    pub program: Option<Spanned<Fact<Program>>>,
+    pub command: Option<Spanned<Fact<String>>>,
+    #[serde(default)]
+    pub outputs: Vec<Spanned<TreePath>>,
+    #[serde(default)]
+    pub depends: Vec<PackageName>,
+    pub cpu_hours: Option<Spanned<Fact<f64>>>,
+    pub gpu_hours: Option<Spanned<Fact<f64>>>,
+    pub deterministic: Option<bool>,
+    pub seed: Option<i64>,
+    /// The maintainer asks for training during the package build (the plan may refuse).
+    pub at_build: Option<Spanned<bool>>,
+    /// Every training input; empty when the program makes its own (simulators, self-play).
+    #[serde(default)]
+    pub data: Vec<Spanned<Data>>,
+}
+
+/// `[[model.training.data]]`: one training input.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Data {
+    pub name: Spanned<Fact<String>>,
+    pub license: Spanned<Fact<License>>,
+    pub url: Option<Spanned<Fact<String>>>,
+    pub package: Option<Spanned<PackageName>>,
+    pub path: Option<Spanned<TreePath>>,
+    pub sha256: Option<Sha256>,
+    pub size: Option<u64>,
+    /// Downloadable without an account; implied for `package` and `path`.
+    pub public: Option<Spanned<Fact<bool>>>,
+}
+
+/// Where a training input comes from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DataSource<'a> {
+    Url(&'a Fact<String>),
+    Package(&'a PackageName),
+    Path(&'a TreePath),
+}
+
+impl Data {
+    /// Where the input comes from (validation guarantees exactly one source in a loaded
+    /// manifest; `None` only for a hand-built value with none).
+    pub fn source(&self) -> Option<DataSource<'_>> {
+        match (&self.url, &self.package, &self.path) {
+            (_, Some(package), _) => Some(DataSource::Package(package.get_ref())),
+            (_, _, Some(path)) => Some(DataSource::Path(path.get_ref())),
+            (Some(url), _, _) => Some(DataSource::Url(url.get_ref())),
+            (None, None, None) => None,
+        }
+    }
+
+    /// The dataset's name for messages.
+    pub fn label(&self) -> String {
+        match self.name.get_ref() {
+            Fact::Known(name) => format!("`{name}`"),
+            Fact::Placeholder(_) => "(unnamed)".to_string(),
+        }
+    }
+}
+
+/// `[model.evaluation]`: how to check a rebuilt model.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evaluation {
+    pub command: Spanned<String>,
+    pub metric: String,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+/// `[[model]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Model {
+    pub name: Spanned<PackageName>,
+    pub description: Option<String>,
+    pub files: Spanned<Vec<Spanned<TreePath>>>,
+    pub format: Spanned<Fact<String>>,
+    pub license: Spanned<Fact<License>>,
+    pub install_dir: Option<Spanned<String>>,
+    /// SHA-256 and size of every path in `files`, keyed by that path.
+    #[serde(default)]
+    pub pins: BTreeMap<String, Spanned<Pin>>,
+    /// Model Openness Framework components upstream releases that the other fields cannot
+    /// witness (model card, research paper…), by their MOF names.
+    #[serde(default)]
+    pub mof_components: Vec<Spanned<String>>,
+    pub download: Option<Download>,
+    pub training: Option<Spanned<Training>>,
+    pub evaluation: Option<Spanned<Evaluation>>,
+}
+
+/// A field still holding a placeholder.
+#[derive(Debug, Clone)]
+pub struct Placeholder {
+    /// Dotted field name, e.g. `training.data[1].license`.
+    pub field: String,
+    pub span: Range<usize>,
+    pub text: String,
+}
+
+impl Model {
+    pub fn name(&self) -> &str {
+        &self.name.get_ref().0
+    }
+
+    /// Every field of this model still holding a placeholder, in document order.
+    pub fn placeholders(&self) -> Vec<Placeholder> {
+        let mut found = Vec::new();
+        let mut note = |field: String, fact_span: Range<usize>, text: Option<&String>| {
+            if let Some(text) = text {
+                found.push(Placeholder {
+                    field,
+                    span: fact_span,
+                    text: text.clone(),
+                });
+            }
+        };
+        fn text_of<T>(fact: &Fact<T>) -> Option<&String> {
+            match fact {
+                Fact::Placeholder(text) => Some(text),
+                Fact::Known(_) => None,
+            }
+        }
+        note(
+            "format".into(),
+            self.format.span(),
+            text_of(self.format.get_ref()),
+        );
+        note(
+            "license".into(),
+            self.license.span(),
+            text_of(self.license.get_ref()),
+        );
+        if let Some(training) = &self.training {
+            let t = training.get_ref();
+            if let Some(program) = &t.program {
+                note(
+                    "training.program".into(),
+                    program.span(),
+                    text_of(program.get_ref()),
+                );
+            }
+            if let Some(command) = &t.command {
+                note(
+                    "training.command".into(),
+                    command.span(),
+                    text_of(command.get_ref()),
+                );
+            }
+            for (field, hours) in [("cpu-hours", &t.cpu_hours), ("gpu-hours", &t.gpu_hours)] {
+                if let Some(hours) = hours {
+                    note(
+                        format!("training.{field}"),
+                        hours.span(),
+                        text_of(hours.get_ref()),
+                    );
+                }
+            }
+            for (index, data) in t.data.iter().enumerate() {
+                let d = data.get_ref();
+                let at = format!("training.data[{}]", index + 1);
+                note(
+                    format!("{at}.name"),
+                    d.name.span(),
+                    text_of(d.name.get_ref()),
+                );
+                note(
+                    format!("{at}.license"),
+                    d.license.span(),
+                    text_of(d.license.get_ref()),
+                );
+                if let Some(url) = &d.url {
+                    note(format!("{at}.url"), url.span(), text_of(url.get_ref()));
+                }
+                if let Some(public) = &d.public {
+                    note(
+                        format!("{at}.public"),
+                        public.span(),
+                        text_of(public.get_ref()),
+                    );
+                }
+            }
+        }
+        found.sort_by_key(|p| p.span.start);
+        found
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Document {
+    source: Option<SourceInfo>,
+    #[serde(default)]
+    model: Vec<Model>,
+}
+
+/// A parsed and validated manifest, with what is needed to point back into the file.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub origin: String,
+    text: String,
+    pub source: Option<SourceInfo>,
+    pub models: Vec<Model>,
+}
+
+/// Everything wrong with a manifest, one `FILE:LINE:COLUMN: message` per problem.
+#[derive(Debug, Clone)]
+pub struct ManifestError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.problems.join("\n"))
+    }
+}
+
+impl std::error::Error for ManifestError {}
+
+impl Manifest {
+    /// Reads and validates the manifest at `path`.
+    pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|err| ManifestError {
+            problems: vec![format!("{origin}: cannot read the manifest: {err}")],
+        })?;
+        Manifest::parse(origin, text)
+    }
+
+    /// Parses and validates `text`; `origin` names it in messages.
+    pub fn parse(origin: String, text: String) -> Result<Manifest, ManifestError> {
+        let document: Document = match toml::from_str(&text) {
+            Ok(document) => document,
+            Err(err) => {
+                return Err(ManifestError {
+                    problems: vec![describe_with_field(&origin, &text, &err)],
+                });
+            }
+        };
+        let manifest = Manifest {
+            origin,
+            text,
+            source: document.source,
+            models: document.model,
+        };
+        let problems = manifest.validate();
+        if problems.is_empty() {
+            Ok(manifest)
+        } else {
+            Err(ManifestError { problems })
+        }
+    }
+
+    /// `FILE:LINE:COLUMN` of a span.
+    pub fn locate(&self, span: &Range<usize>) -> String {
+        let (line, column) = line_column(&self.text, span.start);
+        format!("{}:{line}:{column}", self.origin)
+    }
+
+    fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut problem = |span: Range<usize>, message: String| {
+            problems.push(format!("{}: {message}", self.locate(&span)));
+        };
+        if self.models.is_empty() {
+            problem(
+                0..0,
+                "no [[model]] table: the manifest must describe at least one model".into(),
+            );
+        }
+        let mut names = BTreeSet::new();
+        for model in &self.models {
+            let name = model.name();
+            if !names.insert(name) {
+                problem(
+                    model.name.span(),
+                    format!("model `{name}`: a second [[model]] has this `name`"),
+                );
+            }
+            validate_model(model, &mut problem);
+        }
+        problems
+    }
+}
+
+fn validate_model(model: &Model, problem: &mut impl FnMut(Range<usize>, String)) {
+    let name = model.name();
+    if model.files.get_ref().is_empty() {
+        problem(
+            model.files.span(),
+            format!("model `{name}`: `files` must list at least one path"),
+        );
+    }
+    for file in model.files.get_ref() {
+        if !model.pins.contains_key(&file.get_ref().0) {
+            problem(
+                file.span(),
+                format!(
+                    "model `{name}`: `files` entry `{}` has no pin: add \
+                     `\"{}\" = {{ sha256 = \"…\", size = … }}` under [model.pins]",
+                    file.get_ref().0,
+                    file.get_ref().0
+                ),
+            );
+        }
+    }
+    for (path, pin) in &model.pins {
+        if !model.files.get_ref().iter().any(|f| &f.get_ref().0 == path) {
+            problem(
+                pin.span(),
+                format!("model `{name}`: `pins` names `{path}`, which `files` does not list"),
+            );
+        }
+    }
+    if let Some(dir) = &model.install_dir {
+        let text = dir.get_ref();
+        if !text.starts_with('/') || text.split('/').any(|part| part == "..") {
+            problem(
+                dir.span(),
+                format!(
+                    "model `{name}`: `install-dir` must be an absolute path without `..`, \
+                     found `{text}`"
+                ),
+            );
+        }
+    }
+    if let Some(download) = &model.download {
+        for url in std::iter::once(&download.url).chain(&download.mirrors) {
+            if let Err(message) = check_url(url.get_ref(), download.allow_http) {
+                problem(url.span(), format!("model `{name}`: download: {message}"));
+            }
+        }
+    }
+    if let Some(training) = &model.training {
+        validate_training(name, training, problem);
+    }
+    if let Some(evaluation) = &model.evaluation {
+        let e = evaluation.get_ref();
+        if e.min.is_none() && e.max.is_none() {
+            problem(
+                evaluation.span(),
+                format!(
+                    "model `{name}`: [model.evaluation] needs `min` or `max`: the bound \
+                     `{}` must meet",
+                    e.metric
+                ),
+            );
+        }
+        if let Err(message) = check_command(e.command.get_ref(), &["model", "data"], &["model"]) {
+            problem(
+                e.command.span(),
+                format!("model `{name}`: evaluation.command: {message}"),
+            );
+        }
+    }
+}
+
+fn validate_training(
+    name: &str,
+    training: &Spanned<Training>,
+    problem: &mut impl FnMut(Range<usize>, String),
+) {
+    let t = training.get_ref();
+    let has_program = t.program.is_some();
+    match &t.command {
+        None if has_program => problem(
+            training.span(),
+            format!(
+                "model `{name}`: [model.training] names a `program` but no `command` to run it"
+            ),
+        ),
+        Some(command) => {
+            if let Fact::Known(text) = command.get_ref() {
+                let required: &[&str] = if t.data.is_empty() {
+                    &["out"]
+                } else {
+                    &["data", "out"]
+                };
+                if let Err(message) = check_command(text, &["data", "out"], required) {
+                    problem(
+                        command.span(),
+                        format!("model `{name}`: training.command: {message}"),
+                    );
+                }
+            }
+        }
+        None => {}
+    }
+    for (field, hours) in [("cpu-hours", &t.cpu_hours), ("gpu-hours", &t.gpu_hours)] {
+        if let Some(hours) = hours
+            && let Fact::Known(value) = hours.get_ref()
+            && !(value.is_finite() && *value >= 0.0)
+        {
+            problem(
+                hours.span(),
+                format!("model `{name}`: training.{field} must be a number ≥ 0, found {value}"),
+            );
+        }
+    }
+    for (index, data) in t.data.iter().enumerate() {
+        let d = data.get_ref();
+        let given: Vec<&str> = [
+            ("url", d.url.is_some()),
+            ("package", d.package.is_some()),
+            ("path", d.path.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, present)| present.then_some(key))
+        .collect();
+        if given.len() != 1 {
+            let found = if given.is_empty() {
+                "none".to_string()
+            } else {
+                given.join(", ")
+            };
+            problem(
+                data.span(),
+                format!(
+                    "model `{name}`: training.data[{}] {}: exactly one of `url`, `package`, \
+                     `path` is needed, found {found}",
+                    index + 1,
+                    d.label()
+                ),
+            );
+        }
+        if let Some(url) = &d.url
+            && let Fact::Known(text) = url.get_ref()
+            && let Err(message) = check_url(text, true)
+        {
+            problem(
+                url.span(),
+                format!(
+                    "model `{name}`: training.data[{}].url: {message}",
+                    index + 1
+                ),
+            );
+        }
+    }
+}
+
+/// A download location: `https://`, or `http://` when the manifest allows it.
+fn check_url(url: &str, allow_http: bool) -> Result<(), String> {
+    let rest = if let Some(rest) = url.strip_prefix("https://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        if !allow_http {
+            return Err(format!(
+                "`{url}` is plain HTTP: use https://, or set `allow-http = true` (the SHA-256 \
+                 pin still protects the bytes)"
+            ));
+        }
+        rest
+    } else {
+        return Err(format!("`{url}` is not an https:// URL"));
+    };
+    if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
+        return Err(format!("`{url}` has no host or contains spaces"));
+    }
+    Ok(())
+}
+
+/// Checks the `{name}` placeholders of a command: only `allowed` ones, every `required` one.
+fn check_command(command: &str, allowed: &[&str], required: &[&str]) -> Result<(), String> {
+    let mut used = BTreeSet::new();
+    let mut rest = command;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            return Err(format!("`{{` without a closing `}}` in `{command}`"));
+        };
+        let placeholder = &after[..close];
+        if !allowed.contains(&placeholder) {
+            return Err(format!(
+                "unknown placeholder `{{{placeholder}}}`: expected {}",
+                list_placeholders(allowed)
+            ));
+        }
+        used.insert(placeholder);
+        rest = &after[close + 1..];
+    }
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|p| !used.contains(p))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{command}` must use {}",
+            list_placeholders(&missing)
+        ))
+    }
+}
+
+fn list_placeholders(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{{{n}}}`"))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// Like [`crate::policy::describe_toml_error`], and names the field when the error points at a
+/// `key = value` (type errors carry only the value's span).
+fn describe_with_field(origin: &str, text: &str, err: &toml::de::Error) -> String {
+    let base = crate::policy::describe_toml_error(origin, text, err);
+    if err.message().starts_with("missing field") {
+        return format!("{base} in the table that starts here");
+    }
+    match err.span().and_then(|span| key_before(text, span.start)) {
+        Some(key) if !err.message().contains(&format!("`{key}`")) => {
+            format!("{base} (in `{key}`)")
+        }
+        _ => base,
+    }
+}
+
+/// The key of the `key = ` that precedes byte `offset` on its line, if any.
+fn key_before(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let before = &text[line_start..offset];
+    let (left, _) = before.rsplit_once('=')?;
+    let key = left
+        .rsplit(['{', ','])
+        .next()?
+        .trim()
+        .trim_matches(['"', '\'']);
+    (!key.is_empty()).then(|| key.to_string())
+}

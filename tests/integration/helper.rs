@@ -1,0 +1,992 @@
+//! The generated `get-<weights-pkg>` helper, run under `dash` against the loopback server in
+//! `http_server`, with real `curl`, `dpkg-deb`, `lintian`, `shellcheck`, and real CPU training
+//! with Debian's `python3-numpy` and `python3-torch`.
+//!
+//! The loopback server speaks plain http, so download specs set `allow_http = true`; the https
+//! policy is tested separately: an http URL under `allow_http = false` is refused before any
+//! request, and a redirect from a real TLS endpoint (`openssl s_server`) to plain http is refused
+//! by curl's `--proto-redir =https`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use dh_mlmodel::hash::{sha256_bytes, sha256_file};
+use dh_mlmodel::helper::{DataSource, HelperSpec, Training, WeightFile, render};
+
+use crate::http_server::{Fault, Server};
+
+/// Tests run in parallel, but dpkg takes one frontend at a time.
+static DPKG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+const DEBIAN_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
+const PKG: &str = "demo-model-tiny";
+const WEIGHTS_PATH: &str = "tiny.bin";
+
+fn weights_bytes(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+fn spec_for(package: &str, files: Vec<WeightFile>) -> HelperSpec {
+    HelperSpec {
+        weights_package: package.to_owned(),
+        installer_package: format!("{package}-installer"),
+        version: "1.0".to_owned(),
+        maintainer: "Debian Science Team <debian-science-maintainers@lists.alioth.debian.org>"
+            .to_owned(),
+        summary: "tiny demonstration model weights".to_owned(),
+        description: "Weights of a tiny model used to test dh-mlmodel.\n\nBuilt locally."
+            .to_owned(),
+        section: "science".to_owned(),
+        homepage: Some("https://example.org/tiny".to_owned()),
+        license: "Apache-2.0".to_owned(),
+        license_text: "On Debian systems, the complete text of the Apache License 2.0 can be\nfound in /usr/share/common-licenses/Apache-2.0.".to_owned(),
+        copyright: "2024 Example Authors <authors@example.org>".to_owned(),
+        release_epoch: 1_700_000_000,
+        install_dir: format!("/usr/share/{package}/models"),
+        files,
+        allow_http: true,
+        training: None,
+        postinst_auto_download: false,
+    }
+}
+
+fn download_spec(body: &[u8], urls: Vec<String>) -> HelperSpec {
+    spec_for(
+        PKG,
+        vec![WeightFile {
+            path: WEIGHTS_PATH.to_owned(),
+            sha256: sha256_bytes(body),
+            size: body.len() as u64,
+            urls,
+            training_output: None,
+        }],
+    )
+}
+
+/// A scratch home for one helper: rendered script, cache, output and temp directories.
+struct Sandbox {
+    dir: tempfile::TempDir,
+    spec: HelperSpec,
+}
+
+impl Sandbox {
+    fn new(spec: HelperSpec) -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        let script = render(&spec).unwrap();
+        std::fs::write(dir.path().join("get-helper"), script).unwrap();
+        for sub in ["cache", "out", "tmp"] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+        }
+        Sandbox { dir, spec }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("dash");
+        command
+            .arg(self.path("get-helper"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("XDG_CACHE_HOME", self.path("cache"))
+            .env("TMPDIR", self.path("tmp"))
+            .env("MLMODEL_RETRY_DELAY", "0")
+            .env("MLMODEL_PROGRESS_INTERVAL", "1")
+            // A user's ordinary PATH: Debian's python3 and tools, not a developer's overrides.
+            .env("PATH", DEBIAN_PATH)
+            .env_remove("http_proxy")
+            .env_remove("https_proxy")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("all_proxy");
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn deb(&self) -> PathBuf {
+        self.path("out").join(self.spec.deb_file_name())
+    }
+
+    fn cache_entry(&self, sha256: &str) -> PathBuf {
+        self.path("cache/dh-mlmodel/sha256").join(sha256)
+    }
+
+    /// No .deb, no cache entry under the digest, no temporary directory left behind, and the
+    /// message names `cause`.
+    fn assert_failed_cleanly(&self, output: &Output, cause: &str) {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "expected failure:\n{stderr}");
+        assert!(stderr.contains(cause), "message lacks {cause:?}:\n{stderr}");
+        assert!(!self.deb().exists(), "a .deb was left behind");
+        let out_entries: Vec<_> = std::fs::read_dir(self.path("out")).unwrap().collect();
+        assert!(
+            out_entries.is_empty(),
+            "output dir not empty: {out_entries:?}"
+        );
+        for file in &self.spec.files {
+            assert!(
+                !self.cache_entry(&file.sha256).exists(),
+                "unverified bytes under the digest name"
+            );
+        }
+        let tmp_entries: Vec<_> = std::fs::read_dir(self.path("tmp")).unwrap().collect();
+        assert!(
+            tmp_entries.is_empty(),
+            "temporary files left: {tmp_entries:?}"
+        );
+    }
+}
+
+fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "helper failed:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn deb_field(deb: &Path, field: &str) -> String {
+    let output = Command::new("dpkg-deb")
+        .arg("--field")
+        .arg(deb)
+        .arg(field)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// Extracts `deb` and returns the bytes installed at `path`.
+fn deb_file(deb: &Path, path: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(deb)
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read(dir.path().join(path.trim_start_matches('/'))).unwrap()
+}
+
+fn assert_lintian_clean(deb: &Path) {
+    let output = Command::new("lintian")
+        .args(["--fail-on", "error", "--no-tag-display-limit"])
+        .arg(deb)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "lintian found errors:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn assert_shellcheck_clean(path: &Path) {
+    let output = Command::new("shellcheck")
+        .args(["--shell=sh", "--severity=style"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "shellcheck:\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+#[test]
+fn download_builds_a_verified_reproducible_lintian_clean_deb() {
+    let server = Server::start();
+    let body = weights_bytes(10_000);
+    server.serve("/w.bin", &body);
+    let sandbox = Sandbox::new(download_spec(&body, vec![server.url("/w.bin")]));
+
+    assert_success(&sandbox.run(&["--download", "--output", "out"]));
+    let deb = sandbox.deb();
+    assert_eq!(deb_field(&deb, "Package"), PKG);
+    assert_eq!(deb_field(&deb, "Version"), "1.0-0+local1");
+    assert_eq!(deb_field(&deb, "Architecture"), "all");
+    assert_eq!(deb_field(&deb, "X-Mlmodel-Origin"), "downloaded");
+    let installed = format!("/usr/share/{PKG}/models/{WEIGHTS_PATH}");
+    assert_eq!(deb_file(&deb, &installed), body);
+    let provenance: serde_json::Value = serde_json::from_slice(&deb_file(
+        &deb,
+        &format!("/usr/share/doc/{PKG}/provenance.json"),
+    ))
+    .unwrap();
+    assert_eq!(provenance["origin"], "downloaded");
+    assert_eq!(provenance["files"][0]["matches_pin"], true);
+    assert!(sandbox.cache_entry(&sha256_bytes(&body)).is_file());
+    assert_lintian_clean(&deb);
+
+    // Second run: served from the verified cache, no request, the very same bytes.
+    let first = std::fs::read(&deb).unwrap();
+    std::fs::remove_file(&deb).unwrap();
+    assert_success(&sandbox.run(&["--output", "out"]));
+    assert_eq!(std::fs::read(&deb).unwrap(), first);
+    assert_eq!(server.requests().len(), 1);
+
+    if !is_root() {
+        eprintln!("skipped --install/--verify/--remove: they need root");
+        return;
+    }
+    let _dpkg = DPKG_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let installed_output = sandbox.run(&["--install", "--output", "out"]);
+    let verify = sandbox.run(&["--verify"]);
+    let status = sandbox.run(&["--status", "--output", "out"]);
+    let removed = sandbox.run(&["--remove"]);
+    assert_success(&installed_output);
+    assert_success(&verify);
+    assert!(String::from_utf8_lossy(&verify.stderr).contains("all files match the published pins"));
+    assert_success(&status);
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains("1.0-0+local1 is installed (origin: downloaded)"),
+        "{status}"
+    );
+    assert!(status.contains("tiny.bin: cached"), "{status}");
+    assert_success(&removed);
+    assert!(!Path::new(&installed).exists());
+}
+
+#[test]
+fn usage_and_bad_arguments() {
+    let sandbox = Sandbox::new(download_spec(&weights_bytes(10), Vec::new()));
+    let help = sandbox.run(&["--help"]);
+    assert_success(&help);
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--from DIR"));
+    let bad = sandbox.run(&["--frobnicate"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown argument: --frobnicate"));
+    let both = sandbox.run(&["--download", "--verify"]);
+    assert_eq!(both.status.code(), Some(2));
+    // No URL pinned and no recipe: the only way is --from.
+    let none = sandbox.run(&["--output", "out"]);
+    sandbox.assert_failed_cleanly(&none, "use --from DIR");
+}
+
+#[test]
+fn rendered_scripts_pass_shellcheck() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = weights_bytes(10);
+    let mut spec = download_spec(
+        &body,
+        vec!["https://example.org/it's_quoted.bin".to_owned()],
+    );
+    spec.training = Some(numpy_training(
+        dir.path(),
+        "https://example.org/d.csv",
+        &sha256_bytes(b"x"),
+        1,
+    ));
+    spec.files[0].training_output = Some("weights.npy".to_owned());
+    for (name, spec) in [
+        ("with-training", spec.clone()),
+        ("download-only", download_spec(&body, vec![])),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, render(&spec).unwrap()).unwrap();
+        assert_shellcheck_clean(&path);
+    }
+}
+
+#[test]
+fn corrupted_bytes_are_refused_with_both_digests() {
+    let server = Server::start();
+    let body = weights_bytes(4096);
+    let mut corrupted = body.clone();
+    corrupted[100] ^= 0xff;
+    server.serve("/w.bin", &corrupted);
+    let sandbox = Sandbox::new(download_spec(&body, vec![server.url("/w.bin")]));
+    let output = sandbox.run(&["--download", "--output", "out"]);
+    sandbox.assert_failed_cleanly(&output, "SHA-256 mismatch");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&sha256_bytes(&body)));
+    assert!(stderr.contains(&sha256_bytes(&corrupted)));
+}
+
+#[test]
+fn truncated_body_is_retried_then_reported() {
+    let server = Server::start();
+    let body = weights_bytes(4096);
+    // The server holds half the file but claims the whole length, on every request.
+    server.route(
+        "/w.bin",
+        &body[..2048],
+        Vec::new(),
+        Some(Fault::ClaimSize(4096)),
+    );
+    let sandbox = Sandbox::new(download_spec(&body, vec![server.url("/w.bin")]));
+    let output = sandbox.run(&["--download", "--output", "out"]);
+    sandbox.assert_failed_cleanly(&output, "truncated");
+    assert_eq!(server.requests().len(), 4, "bounded retries");
+}
+
+#[test]
+fn wrong_size_is_refused() {
+    let server = Server::start();
+    let body = weights_bytes(4096);
+    server.serve("/w.bin", &weights_bytes(5000));
+    let sandbox = Sandbox::new(download_spec(&body, vec![server.url("/w.bin")]));
+    let output = sandbox.run(&["--download", "--output", "out"]);
+    sandbox.assert_failed_cleanly(&output, "size mismatch: 5000 bytes, the pin says 4096");
+}
+
+#[test]
+fn http_404_is_not_retried_and_mirrors_are_tried_in_order() {
+    let server = Server::start();
+    let body = weights_bytes(4096);
+    let sandbox = Sandbox::new(download_spec(
+        &body,
+        vec![server.url("/gone.bin"), server.url("/also-gone.bin")],
+    ));
+    let output = sandbox.run(&["--download", "--output", "out"]);
+    sandbox.assert_failed_cleanly(&output, "HTTP 404");
+    let paths: Vec<_> = server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/gone.bin", "/also-gone.bin"]);
+
+    // A working mirror after a dead one is used.
+    server.serve("/mirror.bin", &body);
+    let sandbox = Sandbox::new(download_spec(
+        &body,
+        vec![server.url("/gone.bin"), server.url("/mirror.bin")],
+    ));
+    assert_success(&sandbox.run(&["--download", "--output", "out"]));
+}
+
+#[test]
+fn http_500_is_retried() {
+    let server = Server::start();
+    let body = weights_bytes(4096);
+    server.route("/w.bin", &body, vec![Fault::Status(500)], None);
+    let sandbox = Sandbox::new(download_spec(&body, vec![server.url("/w.bin")]));
+    let output = sandbox.run(&["--download", "--output", "out"]);
+    assert_success(&output);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("HTTP 500"));
+    assert_eq!(server.requests().len(), 2);
+    assert!(sandbox.deb().is_file());
+}
+
+#[test]
+fn dropped_connection_resumes_with_range() {
+    let server = Server::start();
+    let body = weights_bytes(100_000);
+    server.route("/w.bin", &body, vec![Fault::DropAfter(30_000)], None);
+    let sandbox = Sandbox::new(download_spec(&body, vec![server.url("/w.bin")]));
+    assert_success(&sandbox.run(&["--download", "--output", "out"]));
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].range_start, None);
+    assert_eq!(requests[1].range_start, Some(30_000));
+    assert_eq!(
+        deb_file(
+            &sandbox.deb(),
+            &format!("/usr/share/{PKG}/models/{WEIGHTS_PATH}")
+        ),
+        body
+    );
+}
+
+#[test]
+fn resumes_with_wget_too() {
+    let server = Server::start();
+    let body = weights_bytes(100_000);
+    server.route("/w.bin", &body, vec![Fault::DropAfter(30_000)], None);
+    let sandbox = Sandbox::new(download_spec(&body, vec![server.url("/w.bin")]));
+    let output = sandbox
+        .command(&["--download", "--output", "out"])
+        .env("MLMODEL_DOWNLOADER", "wget")
+        .output()
+        .unwrap();
+    assert_success(&output);
+    assert_eq!(server.requests()[1].range_start, Some(30_000));
+}
+
+#[test]
+fn redirects_are_followed_within_the_allowed_schemes() {
+    let server = Server::start();
+    let body = weights_bytes(4096);
+    server.serve("/real.bin", &body);
+    server.route(
+        "/w.bin",
+        b"",
+        Vec::new(),
+        Some(Fault::Redirect(server.url("/real.bin"))),
+    );
+    let sandbox = Sandbox::new(download_spec(&body, vec![server.url("/w.bin")]));
+    assert_success(&sandbox.run(&["--download", "--output", "out"]));
+    let paths: Vec<_> = server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/w.bin", "/real.bin"]);
+}
+
+#[test]
+fn plain_http_is_refused_unless_allowed() {
+    let server = Server::start();
+    let body = weights_bytes(4096);
+    server.serve("/w.bin", &body);
+    let mut spec = download_spec(&body, vec![server.url("/w.bin")]);
+    spec.allow_http = false;
+    let sandbox = Sandbox::new(spec);
+    let output = sandbox.run(&["--download", "--output", "out"]);
+    sandbox.assert_failed_cleanly(&output, "refusing plain-http URL");
+    assert!(server.requests().is_empty(), "no byte fetched");
+}
+
+/// A TLS endpoint: `openssl s_server` relays the decrypted request of the first connection that
+/// sends one (the readiness probe sends nothing) to us and our reply back to the client, so a real https URL can redirect to the plain-http loopback server.
+#[test]
+fn redirect_from_https_to_http_is_refused() {
+    let server = Server::start();
+    let body = weights_bytes(4096);
+    server.serve("/w.bin", &body);
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let status = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut tls = Command::new("openssl")
+        .args(["s_server", "-quiet"])
+        .args(["-accept", &format!("127.0.0.1:{port}")])
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut tls_in = tls.stdin.take().unwrap();
+    let tls_out = tls.stdout.take().unwrap();
+    let redirect_to = server.url("/w.bin");
+    let relay = std::thread::spawn(move || {
+        let mut lines = BufReader::new(tls_out);
+        let mut line = String::new();
+        while lines.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+            line.clear();
+        }
+        let _ = write!(
+            tls_in,
+            "HTTP/1.1 302 Found\r\nLocation: {redirect_to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        let _ = tls_in.flush();
+    });
+    wait_for_port(port);
+
+    let mut spec = download_spec(&body, vec![format!("https://127.0.0.1:{port}/w.bin")]);
+    spec.allow_http = false;
+    let sandbox = Sandbox::new(spec);
+    let output = sandbox
+        .command(&["--download", "--output", "out"])
+        .env("CURL_CA_BUNDLE", &cert)
+        .env("MLMODEL_DOWNLOADER", "curl")
+        .output()
+        .unwrap();
+    let _ = tls.kill();
+    let _ = tls.wait();
+    let _ = relay.join();
+    sandbox.assert_failed_cleanly(&output, "refused: a redirect or URL left https");
+    assert!(
+        server.requests().is_empty(),
+        "the http target was never contacted"
+    );
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "openssl s_server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn from_dir_works_offline_and_checks_the_files() {
+    let body = weights_bytes(4096);
+    // Port 9 on loopback: nothing listens, so any network use would fail.
+    let spec = download_spec(&body, vec!["http://127.0.0.1:9/w.bin".to_owned()]);
+    let sandbox = Sandbox::new(spec.clone());
+    std::fs::create_dir(sandbox.path("have")).unwrap();
+    std::fs::write(sandbox.path("have").join(WEIGHTS_PATH), &body).unwrap();
+    assert_success(&sandbox.run(&["--from", "have", "--output", "out"]));
+    assert_eq!(deb_field(&sandbox.deb(), "X-Mlmodel-Origin"), "downloaded");
+
+    let sandbox = Sandbox::new(spec);
+    std::fs::create_dir(sandbox.path("have")).unwrap();
+    std::fs::write(sandbox.path("have").join(WEIGHTS_PATH), weights_bytes(4000)).unwrap();
+    let output = sandbox.run(&["--from", "have", "--output", "out"]);
+    sandbox.assert_failed_cleanly(&output, "size mismatch: 4000 bytes, the pin says 4096");
+}
+
+#[test]
+fn interrupted_download_resumes_on_the_next_run() {
+    let server = Server::start();
+    let body = weights_bytes(200_000);
+    server.route(
+        "/w.bin",
+        &body,
+        Vec::new(),
+        Some(Fault::Slow {
+            chunk: 4096,
+            delay: Duration::from_millis(40),
+        }),
+    );
+    let spec = download_spec(&body, vec![server.url("/w.bin")]);
+    let sha = spec.files[0].sha256.clone();
+    let sandbox = Sandbox::new(spec);
+    let mut child = {
+        use std::os::unix::process::CommandExt;
+        sandbox
+            .command(&["--download", "--output", "out"])
+            .process_group(0)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let part = sandbox.path(&format!("cache/dh-mlmodel/sha256/{sha}.part"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) < 20_000 {
+        assert!(Instant::now() < deadline, "download did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Ctrl-C reaches the whole foreground process group: the shell and curl.
+    let status = Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let interrupted = Output {
+        status,
+        stdout: Vec::new(),
+        stderr: stderr.into_bytes(),
+    };
+    sandbox.assert_failed_cleanly(&interrupted, "interrupted");
+    let kept = std::fs::metadata(&part).unwrap().len();
+    assert!(kept > 0 && kept < body.len() as u64);
+
+    server.serve("/w.bin", &body);
+    assert_success(&sandbox.run(&["--download", "--output", "out"]));
+    assert_eq!(server.requests().last().unwrap().range_start, Some(kept));
+    assert!(sandbox.cache_entry(&sha).is_file());
+    assert!(!part.exists());
+}
+
+// --- training ----------------------------------------------------------------------------------
+
+const NUMPY_TRAIN: &str = r#"
+import os, sys
+import numpy as np
+data, out = sys.argv[1], sys.argv[2]
+rows = np.loadtxt(os.path.join(data, "points.csv"), delimiter=",")
+x = np.hstack([rows[:, :2], np.ones((rows.shape[0], 1))])
+y = rows[:, 2]
+rng = np.random.default_rng(int(os.environ["MLMODEL_SEED"]))
+w = rng.normal(size=3) * 0.01
+for _ in range(500):
+    p = 1.0 / (1.0 + np.exp(-(x @ w)))
+    w -= 0.5 * x.T @ (p - y) / len(y)
+np.save(os.path.join(out, "weights.npy"), w)
+print("trained", w)
+"#;
+
+fn points_csv() -> String {
+    (0..40)
+        .map(|i| {
+            let a = (i % 7) as f64 - 3.0;
+            let b = (i % 5) as f64 - 2.0;
+            let label = u8::from(a + 0.5 * b > 0.0);
+            format!("{a},{b},{label}\n")
+        })
+        .collect()
+}
+
+fn numpy_training(dir: &Path, data_url: &str, data_sha: &str, data_size: u64) -> Training {
+    Training {
+        command: format!(
+            "python3 {} {{data}} {{out}}",
+            dir.join("train.py").display()
+        ),
+        depends: vec!["python3-numpy".to_owned()],
+        cpu_hours: 0.001,
+        seed: 7,
+        deterministic: true,
+        data: vec![DataSource {
+            name: "points".to_owned(),
+            path: "points.csv".to_owned(),
+            sha256: data_sha.to_owned(),
+            size: data_size,
+            urls: vec![data_url.to_owned()],
+            package: None,
+            package_path: None,
+        }],
+    }
+}
+
+/// Runs the training script directly once, to learn the digest to pin.
+fn reference_weights(dir: &Path, csv: &str, file: &str) -> (String, u64) {
+    let data = dir.join("ref-data");
+    let out = dir.join("ref-out");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(data.join("points.csv"), csv).unwrap();
+    let status = Command::new("/usr/bin/python3")
+        .arg(dir.join("train.py"))
+        .arg(&data)
+        .arg(&out)
+        .env("MLMODEL_SEED", "7")
+        .env("PYTHONHASHSEED", "0")
+        .env("OMP_NUM_THREADS", "1")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    sha256_file(&out.join(file)).unwrap()
+}
+
+#[test]
+fn numpy_training_is_bit_reproducible() {
+    let server = Server::start();
+    let csv = points_csv();
+    server.serve("/points.csv", csv.as_bytes());
+    let scripts = tempfile::tempdir().unwrap();
+    std::fs::write(scripts.path().join("train.py"), NUMPY_TRAIN).unwrap();
+    let (sha, size) = reference_weights(scripts.path(), &csv, "weights.npy");
+
+    let mut spec = spec_for(
+        PKG,
+        vec![WeightFile {
+            path: "weights.npy".to_owned(),
+            sha256: sha.clone(),
+            size,
+            urls: Vec::new(),
+            training_output: Some("weights.npy".to_owned()),
+        }],
+    );
+    spec.training = Some(numpy_training(
+        scripts.path(),
+        &server.url("/points.csv"),
+        &sha256_bytes(csv.as_bytes()),
+        csv.len() as u64,
+    ));
+
+    let mut debs = Vec::new();
+    for _ in 0..2 {
+        let sandbox = Sandbox::new(spec.clone());
+        // No download is pinned for the weights, so training is the default mode.
+        let output = sandbox.run(&["--force", "--output", "out"]);
+        assert_success(&output);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("retrained bytes match the published pin"),
+            "{stderr}"
+        );
+        let deb = sandbox.deb();
+        assert_eq!(deb_field(&deb, "X-Mlmodel-Origin"), "retrained");
+        let weights = deb_file(&deb, &format!("/usr/share/{PKG}/models/weights.npy"));
+        assert_eq!(sha256_bytes(&weights), sha);
+        let run_provenance: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(
+                sandbox
+                    .path("out")
+                    .join(format!("{PKG}_1.0-0+local1_all.provenance.json")),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(run_provenance["files"][0]["matches_pin"], true);
+        assert!(run_provenance["training"]["duration_seconds"].is_u64());
+        assert!(run_provenance["training"]["tools"]["python3-numpy"].is_string());
+        assert!(
+            sandbox
+                .path("out")
+                .join(format!("{PKG}_1.0-0+local1_all.train.log"))
+                .is_file()
+        );
+        assert_lintian_clean(&deb);
+        debs.push(std::fs::read(&deb).unwrap());
+    }
+    assert!(debs[0] == debs[1], "two trainings gave different .debs");
+}
+
+#[test]
+fn training_as_root_needs_force() {
+    if !is_root() {
+        eprintln!("skipped: not running as root, the refusal cannot be observed");
+        return;
+    }
+    let scripts = tempfile::tempdir().unwrap();
+    let mut spec = spec_for(
+        PKG,
+        vec![WeightFile {
+            path: "weights.npy".to_owned(),
+            sha256: sha256_bytes(b"x"),
+            size: 1,
+            urls: Vec::new(),
+            training_output: Some("weights.npy".to_owned()),
+        }],
+    );
+    spec.training = Some(numpy_training(
+        scripts.path(),
+        "http://127.0.0.1:9/p.csv",
+        &sha256_bytes(b"x"),
+        1,
+    ));
+    let sandbox = Sandbox::new(spec);
+    let output = sandbox.run(&["--train", "--output", "out"]);
+    sandbox.assert_failed_cleanly(&output, "refusing to train as root");
+}
+
+const TORCH_TRAIN: &str = r#"
+import os, sys
+import torch
+data, out = sys.argv[1], sys.argv[2]
+torch.manual_seed(int(os.environ["MLMODEL_SEED"]))
+torch.set_num_threads(1)
+torch.use_deterministic_algorithms(True)
+rows = [[float(v) for v in line.split(",")] for line in open(os.path.join(data, "points.csv"))]
+t = torch.tensor(rows)
+x, y = t[:, :2], t[:, 2:]
+model = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for _ in range(200):
+    opt.zero_grad()
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x), y)
+    loss.backward()
+    opt.step()
+# Raw little-endian float32 parameters in name order: a plain format that needs no loader.
+state = model.state_dict()
+with open(os.path.join(out, "tiny.bin"), "wb") as f:
+    for name in sorted(state):
+        f.write(state[name].detach().contiguous().numpy().astype("<f4").tobytes())
+print("loss", float(loss))
+"#;
+
+#[test]
+fn torch_training_builds_an_installable_package() {
+    let server = Server::start();
+    let csv = points_csv();
+    server.serve("/points.csv", csv.as_bytes());
+    let scripts = tempfile::tempdir().unwrap();
+    std::fs::write(scripts.path().join("train.py"), TORCH_TRAIN).unwrap();
+    let package = "demo-model-torchtiny";
+    // The published digest is unknown to this test: the run must still package the retrained
+    // bytes and record that they differ from the pin.
+    let mut spec = spec_for(
+        package,
+        vec![WeightFile {
+            path: "tiny.bin".to_owned(),
+            sha256: sha256_bytes(b"published elsewhere"),
+            size: 68,
+            urls: Vec::new(),
+            training_output: Some("tiny.bin".to_owned()),
+        }],
+    );
+    let mut training = numpy_training(
+        scripts.path(),
+        &server.url("/points.csv"),
+        &sha256_bytes(csv.as_bytes()),
+        csv.len() as u64,
+    );
+    training.depends = vec!["python3-torch".to_owned()];
+    spec.training = Some(training);
+    let sandbox = Sandbox::new(spec);
+    let output = sandbox.run(&["--train", "--force", "--output", "out"]);
+    assert_success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("differ from the published pin"), "{stderr}");
+    // Importing torch alone takes longer than the 1 s progress interval the sandbox sets.
+    assert!(
+        stderr.contains("elapsed, estimate 0:00:04 CPU time"),
+        "{stderr}"
+    );
+    let deb = sandbox.deb();
+    // 2*4 + 4 + 4*1 + 1 float32 parameters.
+    assert_eq!(
+        deb_file(&deb, &format!("/usr/share/{package}/models/tiny.bin")).len(),
+        17 * 4
+    );
+    assert_lintian_clean(&deb);
+
+    if !is_root() {
+        eprintln!("skipped dpkg -i: installing a package needs root");
+        return;
+    }
+    let _dpkg = DPKG_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let status = Command::new("dpkg").arg("-i").arg(&deb).status().unwrap();
+    assert!(status.success());
+    let status_out = sandbox.run(&["--status"]);
+    let verify = sandbox.run(&["--verify"]);
+    let removed = Command::new("dpkg").args(["-r", package]).status().unwrap();
+    assert!(removed.success());
+    assert!(!Path::new(&format!("/usr/share/{package}/models/tiny.bin")).exists());
+    assert_success(&status_out);
+    assert!(
+        String::from_utf8_lossy(&status_out.stdout).contains("origin: retrained"),
+        "{}",
+        String::from_utf8_lossy(&status_out.stdout)
+    );
+    assert!(
+        !verify.status.success(),
+        "pin differs, so --verify reports it"
+    );
+    assert!(String::from_utf8_lossy(&verify.stderr).contains("SHA-256 mismatch"));
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false)
+}
+
+#[test]
+fn postinst_auto_download_never_fails_and_records_the_failure() {
+    let package = "demo-model-postinstcheck";
+    let mut spec = spec_for(
+        package,
+        vec![WeightFile {
+            path: "w.bin".to_owned(),
+            sha256: sha256_bytes(b"w"),
+            size: 1,
+            urls: vec!["https://127.0.0.1:9/w.bin".to_owned()],
+            training_output: None,
+        }],
+    );
+    spec.postinst_auto_download = true;
+    let snippet = dh_mlmodel::helper::render_postinst_autodownload(&spec).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let postinst = dir.path().join("postinst");
+    std::fs::write(
+        &postinst,
+        format!("#!/bin/sh\nset -e\n\n{snippet}\nexit 0\n"),
+    )
+    .unwrap();
+    assert_shellcheck_clean(&postinst);
+
+    if !is_root() {
+        eprintln!("skipped running the postinst: it writes under /var/lib, which needs root");
+        return;
+    }
+    // /usr/bin/get-demo-model-postinstcheck does not exist: the worst case of a failed fetch.
+    let state = PathBuf::from(format!("/var/lib/{package}-installer"));
+    let cache = PathBuf::from(format!("/var/cache/{package}-installer"));
+    let output = Command::new("dash")
+        .arg(&postinst)
+        .arg("configure")
+        .env_remove("DH_MLMODEL_NO_AUTO_DOWNLOAD")
+        .output()
+        .unwrap();
+    let failed = std::fs::read_to_string(state.join("failed"));
+    let _ = std::fs::remove_dir_all(&state);
+    let _ = std::fs::remove_dir_all(&cache);
+    assert_success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("Retry with: get-{package} --download --install")),
+        "{stderr}"
+    );
+    assert!(failed.unwrap().contains(&format!("get-{package}")));
+}
+
+#[test]
+fn interrupted_training_stops_the_recipe_and_builds_nothing() {
+    let marker = tempfile::tempdir().unwrap();
+    let pid_file = marker.path().join("recipe.pid");
+    let mut spec = spec_for(
+        PKG,
+        vec![WeightFile {
+            path: "w.bin".to_owned(),
+            sha256: sha256_bytes(b"w"),
+            size: 1,
+            urls: Vec::new(),
+            training_output: Some("w.bin".to_owned()),
+        }],
+    );
+    spec.training = Some(Training {
+        // The recipe's work happens in a grandchild, as with a wrapper script around python.
+        command: format!("sleep 60 & echo $! > {}; wait", pid_file.display()),
+        depends: Vec::new(),
+        cpu_hours: 1.0,
+        seed: 1,
+        deterministic: false,
+        data: Vec::new(),
+    });
+    let sandbox = Sandbox::new(spec);
+    let mut child = {
+        use std::os::unix::process::CommandExt;
+        sandbox
+            .command(&["--train", "--force", "--output", "out"])
+            .process_group(0)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let recipe_pid = loop {
+        if let Ok(pid) = std::fs::read_to_string(&pid_file)
+            && !pid.trim().is_empty()
+        {
+            break pid.trim().to_owned();
+        }
+        assert!(Instant::now() < deadline, "recipe did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let sent = Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    assert!(!child.wait().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Path::new(&format!("/proc/{recipe_pid}")).exists() {
+        assert!(Instant::now() < deadline, "the recipe outlived the helper");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!sandbox.deb().exists());
+    let tmp_entries: Vec<_> = std::fs::read_dir(sandbox.path("tmp")).unwrap().collect();
+    assert!(
+        tmp_entries.is_empty(),
+        "temporary files left: {tmp_entries:?}"
+    );
+}

@@ -1,0 +1,357 @@
+//! `debian/mlmodel.toml`: malformed manifests give one located message and exit 2; `init
+//! --manifest-only` drafts a manifest that `classify` accepts once its placeholders are filled.
+
+use std::path::Path;
+
+use crate::support::{classify_tree, dh_mlmodel, write};
+
+const DIGEST: &str = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+
+/// A valid manifest; each malformed case changes one thing in it.
+fn valid() -> String {
+    format!(
+        r#"[[model]]
+name = "bar"
+files = ["models/bar.safetensors"]
+format = "safetensors"
+license = "Apache-2.0"
+
+[model.pins]
+"models/bar.safetensors" = {{ sha256 = "{DIGEST}", size = 4 }}
+
+[model.download]
+url = "https://example.org/bar.safetensors"
+sha256 = "{DIGEST}"
+size = 4
+
+[model.training]
+program = ["train.py"]
+command = "python3 train.py {{data}} {{out}}"
+cpu-hours = 0.5
+
+[[model.training.data]]
+name = "corpus"
+license = "CC-BY-4.0"
+url = "https://example.org/corpus"
+public = true
+"#
+    )
+}
+
+#[test]
+fn the_valid_manifest_classifies() {
+    let tree = tempfile::tempdir().unwrap();
+    write(tree.path(), "debian/mlmodel.toml", valid());
+    let (code, report, stderr) = classify_tree(tree.path(), &["--source", "foo"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["models"][0]["category"], "free");
+}
+
+#[test]
+fn malformed_manifests_give_one_located_message_and_exit_2() {
+    // (what, text to replace, replacement, expected "LINE:COLUMN", phrase in the message)
+    let cases: &[(&str, &str, &str, &str, &str)] = &[
+        (
+            "wrong type",
+            "size = 4 }",
+            "size = \"four\" }",
+            "8:114",
+            "invalid type: string \"four\", expected u64 (in `size`)",
+        ),
+        (
+            "unknown key",
+            "cpu-hours = 0.5",
+            "cpu-hours = 0.5\ncolour = \"blue\"",
+            "19:1",
+            "unknown field `colour`, expected one of `program`",
+        ),
+        (
+            "bad sha256",
+            "sha256 = \"5891",
+            "sha256 = \"X891",
+            "8:39",
+            "is not a SHA-256 digest: expected 64 lower-case hexadecimal digits",
+        ),
+        (
+            "bad SPDX expression",
+            "license = \"Apache-2.0\"",
+            "license = \"Apache-2.0 and MIT\"",
+            "5:11",
+            "is not an SPDX licence expression: operators are upper-case: write `AND`",
+        ),
+        (
+            "missing name",
+            "name = \"bar\"\n",
+            "",
+            "1:1",
+            "missing field `name`",
+        ),
+        (
+            "two data sources",
+            "url = \"https://example.org/corpus\"",
+            "url = \"https://example.org/corpus\"\npath = \"data/corpus\"",
+            "20:1",
+            "exactly one of `url`, `package`, `path` is needed, found url, path",
+        ),
+        (
+            "unknown command placeholder",
+            "{data} {out}",
+            "{data} {output}",
+            "17:11",
+            "unknown placeholder `{output}`",
+        ),
+        (
+            "plain HTTP without allow-http",
+            "url = \"https://example.org/bar.safetensors\"",
+            "url = \"http://example.org/bar.safetensors\"",
+            "11:7",
+            "is plain HTTP",
+        ),
+        (
+            "file without a pin",
+            "files = [\"models/bar.safetensors\"]",
+            "files = [\"models/bar.safetensors\", \"models/extra.bin\"]",
+            "3:36",
+            "`models/extra.bin` has no pin",
+        ),
+        (
+            "path escaping the tree",
+            "program = [\"train.py\"]",
+            "program = [\"../train.py\"]",
+            "16:11",
+            "is not a path inside the source tree",
+        ),
+        (
+            "invalid model name",
+            "name = \"bar\"",
+            "name = \"Bar Model\"",
+            "2:8",
+            "is not a valid Debian package name part",
+        ),
+    ];
+    for (what, from, to, at, phrase) in cases {
+        let text = valid();
+        assert!(text.contains(from), "{what}: fixture lacks {from:?}");
+        let tree = tempfile::tempdir().unwrap();
+        write(
+            tree.path(),
+            "debian/mlmodel.toml",
+            text.replacen(from, to, 1),
+        );
+        let (code, report, stderr) = classify_tree(tree.path(), &["--source", "foo"]);
+        assert_eq!(code, 2, "{what}: exit status; stderr: {stderr}");
+        assert!(report.is_null(), "{what}: printed a report");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{what}: one message expected: {stderr}");
+        let expected_start = format!("debian/mlmodel.toml:{at}: ");
+        assert!(
+            lines[0].starts_with(&expected_start) && lines[0].contains(phrase),
+            "{what}: expected {expected_start}…{phrase}…, got: {}",
+            lines[0]
+        );
+    }
+}
+
+#[test]
+fn a_missing_manifest_is_a_usage_error() {
+    let tree = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = classify_tree(tree.path(), &[]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("debian/mlmodel.toml: cannot read the manifest"),
+        "{stderr}"
+    );
+}
+
+/// A Git LFS pointer (spec v1) to `size` bytes with digest `oid`.
+fn lfs_pointer(oid: &str, size: u64) -> String {
+    format!("version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n")
+}
+
+/// A small upstream tree: a model sharded into two LFS pointers with a model card, and a large
+/// unidentified blob next to an Apache licence file.
+fn upstream_tree(root: &Path) {
+    let oid1 = "1".repeat(64);
+    let oid2 = "2".repeat(64);
+    write(
+        root,
+        "models/tiny_bert/model-00001-of-00002.safetensors",
+        lfs_pointer(&oid1, 1000),
+    );
+    write(
+        root,
+        "models/tiny_bert/model-00002-of-00002.safetensors",
+        lfs_pointer(&oid2, 2000),
+    );
+    write(
+        root,
+        "models/tiny_bert/README.md",
+        "---\nlicense: apache-2.0\ndatasets:\n  - wikitext\n  - 'bookcorpus'\n---\n# Tiny BERT\n",
+    );
+    // 1.5 MiB of binary noise from a linear congruential generator: no known format.
+    let mut state = 12345u32;
+    let blob: Vec<u8> = (0..1_572_864)
+        .map(|_| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (state >> 16) as u8
+        })
+        .collect();
+    write(root, "data/ranker.weights", &blob);
+    write(
+        root,
+        "data/LICENSE",
+        "                                 Apache License\n                           Version 2.0, January 2004\n",
+    );
+    write(root, "src/main.py", "print('hello')\n");
+}
+
+fn init(root: &Path, extra: &[&str]) -> std::process::Output {
+    dh_mlmodel()
+        .args(["init", "--manifest-only"])
+        .args(extra)
+        .arg(root)
+        .output()
+        .unwrap()
+}
+
+/// Replaces every `key = "FIXME…"` line with a real value for that key.
+fn fill_placeholders(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let Some((key, value)) = line.split_once(" = ") else {
+                return line.to_string();
+            };
+            if !value.starts_with("\"FIXME") && !value.starts_with("'FIXME") {
+                return line.to_string();
+            }
+            let filled = match key {
+                "format" => "\"safetensors\"",
+                "license" => "\"CC-BY-4.0\"",
+                "program" => "[\"train.py\"]",
+                "command" => "\"python3 train.py --data {data} --out {out}\"",
+                "cpu-hours" => "0.5",
+                "name" => "\"corpus\"",
+                "url" => "\"https://example.org/corpus.tar.xz\"",
+                "public" => "true",
+                other => panic!("unexpected placeholder for {other}: {line}"),
+            };
+            format!("{key} = {filled}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn init_drafts_a_manifest_that_classifies_once_filled_in() {
+    let tree = tempfile::tempdir().unwrap();
+    let root = tree.path().join("tinyproj");
+    upstream_tree(&root);
+    let output = init(&root, &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let path = root.join("debian/mlmodel.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+
+    // What the scan and upstream state is recorded; shards are one model.
+    assert!(text.contains("[source]\nname = \"tinyproj\""), "{text}");
+    assert!(text.contains(
+        "name = \"tiny-bert\"\nfiles = [\"models/tiny_bert/model-00001-of-00002.safetensors\", \
+         \"models/tiny_bert/model-00002-of-00002.safetensors\"]"
+    ));
+    assert!(text.contains(&format!(
+        "\"models/tiny_bert/model-00002-of-00002.safetensors\" = {{ sha256 = \"{}\", size = 2000 }}",
+        "2".repeat(64)
+    )));
+    assert!(text.contains("license = \"Apache-2.0\""), "{text}");
+    assert!(text.contains("name = \"wikitext\"") && text.contains("name = \"bookcorpus\""));
+    assert!(text.contains("name = \"ranker\""));
+    assert!(text.contains("install-dir = \"/usr/share/tinyproj/models/ranker\""));
+    assert_eq!(text.matches("\n[[model]]\n").count(), 2);
+
+    // The draft parses, and classify names every placeholder.
+    let (code, report, stderr) = classify_tree(&root, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    // Models come in path order: data/ before models/.
+    let bert = &report["models"][1];
+    assert_eq!(bert["name"], "tiny-bert");
+    assert_eq!(bert["category"], "incomplete");
+    let fields: Vec<&str> = bert["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "format",
+            "training.program",
+            "training.command",
+            "training.cpu-hours",
+            "training.data[1].license",
+            "training.data[1].url",
+            "training.data[1].public",
+            "training.data[2].license",
+            "training.data[2].url",
+            "training.data[2].public",
+        ]
+    );
+    let ranker = &report["models"][0];
+    assert_eq!(ranker["name"], "ranker");
+    // The licence file next to the blob was recognised.
+    assert!(
+        !ranker["missing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["field"] == "license"),
+        "{ranker:#}"
+    );
+
+    // Filled in, the manifest classifies.
+    std::fs::write(&path, fill_placeholders(&text)).unwrap();
+    let (code, report, stderr) = classify_tree(&root, &[]);
+    assert_eq!(code, 0, "{stderr}\n{}", fill_placeholders(&text));
+    for model in report["models"].as_array().unwrap() {
+        assert_eq!(model["category"], "free", "{model:#}");
+    }
+    assert_eq!(
+        report["models"][1]["packages"][0]["name"],
+        "tinyproj-model-tiny-bert"
+    );
+}
+
+#[test]
+fn init_refuses_to_overwrite_without_force() {
+    let tree = tempfile::tempdir().unwrap();
+    let root = tree.path().join("proj");
+    upstream_tree(&root);
+    write(&root, "debian/mlmodel.toml", "# maintainer's edits\n");
+    let output = init(&root, &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("pass --force"));
+    assert_eq!(
+        std::fs::read_to_string(root.join("debian/mlmodel.toml")).unwrap(),
+        "# maintainer's edits\n"
+    );
+    let output = init(&root, &["--force", "--source", "named"]);
+    assert!(output.status.success());
+    let text = std::fs::read_to_string(root.join("debian/mlmodel.toml")).unwrap();
+    assert!(text.contains("[source]\nname = \"named\""));
+    // Nothing but the manifest is left in debian/ (the temporary file was renamed).
+    let entries: Vec<_> = std::fs::read_dir(root.join("debian")).unwrap().collect();
+    assert_eq!(entries.len(), 1);
+}
+
+#[test]
+fn init_without_weights_writes_nothing() {
+    let tree = tempfile::tempdir().unwrap();
+    write(tree.path(), "src/main.py", "print('hello')\n");
+    let output = init(tree.path(), &["--source", "empty"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no model weights"));
+    assert!(!tree.path().join("debian").exists());
+}
