@@ -7,6 +7,7 @@ mod support;
 
 mod archives;
 mod classify;
+mod debhelper;
 mod downloads;
 mod embedded;
 mod formats;
