@@ -517,3 +517,15 @@ fn installer_package_ships_the_helper_its_pins_and_recipe() {
     all.push(local[0].clone());
     assert_lintian_clean(&all);
 }
+
+#[test]
+fn man_page_renders_without_warnings() {
+    let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("man/dh_mlmodel.1");
+    let output = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "", "groff warnings");
+}
