@@ -462,31 +462,70 @@ fn installer_package_ships_the_helper_its_pins_and_recipe() {
     let (ok, log) = dpkg_buildpackage(&package.root);
     assert!(ok, "dpkg-buildpackage failed:\n{log}");
     let debs = built_debs(&package.root);
-    assert_eq!(debs.keys().collect::<Vec<_>>(), ["foo", "foo-model-net-installer"]);
+    assert_eq!(
+        debs.keys().collect::<Vec<_>>(),
+        ["foo", "foo-model-net-installer"]
+    );
     let installer = &debs["foo-model-net-installer"];
-    assert_eq!(deb_field(installer, "Depends"), "ca-certificates, curl | wget");
+    assert_eq!(
+        deb_field(installer, "Depends"),
+        "ca-certificates, curl | wget"
+    );
     assert_eq!(deb_field(installer, "Suggests"), "python3-numpy");
-    assert_eq!(deb_field(&debs["foo"], "Suggests"), "foo-model-net-installer");
+    assert_eq!(
+        deb_field(&debs["foo"], "Suggests"),
+        "foo-model-net-installer"
+    );
 
     let unpacked = unpack_deb(installer);
     let script = unpacked.path().join("usr/bin/get-foo-model-net");
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&script).unwrap().permissions().mode() & 0o777, 0o755);
+    assert_eq!(
+        std::fs::metadata(&script).unwrap().permissions().mode() & 0o777,
+        0o755
+    );
     let share = unpacked.path().join("usr/share/foo-model-net-installer");
-    let pins: serde_json::Value = serde_json::from_slice(&std::fs::read(share.join("pins.json")).unwrap()).unwrap();
+    let pins: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(share.join("pins.json")).unwrap()).unwrap();
     assert_eq!(pins["files"][0]["sha256"], sha256_bytes(&weights));
-    assert_eq!(pins["files"][0]["urls"][0], "https://models.example.org/net-1.0.safetensors");
-    assert!(share.join("recipe/training/train.py").is_file(), "the training program is shipped");
-    assert!(share.join("data/points.csv").is_file(), "in-source training data is shipped");
+    assert_eq!(
+        pins["files"][0]["urls"][0],
+        "https://models.example.org/net-1.0.safetensors"
+    );
+    assert!(
+        share.join("recipe/training/train.py").is_file(),
+        "the training program is shipped"
+    );
+    assert!(
+        share.join("data/points.csv").is_file(),
+        "in-source training data is shipped"
+    );
 
     // The postinst carries the snippet, wrapped as debhelper wraps its own.
     let control_dir = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new("dpkg-deb").arg("-e").arg(installer).arg(control_dir.path()).status().unwrap();
+    let status = std::process::Command::new("dpkg-deb")
+        .arg("-e")
+        .arg(installer)
+        .arg(control_dir.path())
+        .status()
+        .unwrap();
     assert!(status.success());
     let postinst = std::fs::read_to_string(control_dir.path().join("postinst")).unwrap();
-    assert!(postinst.contains("# Automatically added by dh_mlmodel/"), "{postinst}");
-    assert!(postinst.contains("/usr/bin/get-foo-model-net --download"), "{postinst}");
-    assert_eq!(postinst.matches("# End automatically added section").count(), 1, "{postinst}");
+    assert!(
+        postinst.contains("# Automatically added by dh_mlmodel/"),
+        "{postinst}"
+    );
+    assert!(
+        postinst.contains("/usr/bin/get-foo-model-net --download"),
+        "{postinst}"
+    );
+    assert_eq!(
+        postinst
+            .matches("# End automatically added section")
+            .count(),
+        1,
+        "{postinst}"
+    );
 
     // The shipped helper builds the weights package from a local copy, offline.
     let from = tempfile::tempdir().unwrap();
@@ -501,7 +540,11 @@ fn installer_package_ships_the_helper_its_pins_and_recipe() {
         .env("XDG_CACHE_HOME", out.path().join("cache"))
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let local: Vec<PathBuf> = std::fs::read_dir(out.path())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -509,7 +552,10 @@ fn installer_package_ships_the_helper_its_pins_and_recipe() {
         .collect();
     assert_eq!(local.len(), 1, "one weights package built");
     let weights_deb = unpack_deb(&local[0]);
-    let installed = weights_deb.path().join(INSTALL_DIR.trim_start_matches('/')).join("net.safetensors");
+    let installed = weights_deb
+        .path()
+        .join(INSTALL_DIR.trim_start_matches('/'))
+        .join("net.safetensors");
     assert_eq!(std::fs::read(installed).unwrap(), weights);
     assert_eq!(deb_field(&local[0], "Package"), "foo-model-net");
 
@@ -527,5 +573,9 @@ fn man_page_renders_without_warnings() {
         .output()
         .unwrap();
     assert!(output.status.success());
-    assert_eq!(String::from_utf8_lossy(&output.stderr), "", "groff warnings");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "",
+        "groff warnings"
+    );
 }
