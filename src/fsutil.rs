@@ -29,3 +29,27 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
+
+/// Copies `source` to `dest` (streaming, so memory stays flat) through a temporary file in the
+/// destination directory, then renames it into place with `mode`.
+pub fn install_file(source: &Path, dest: &Path, mode: u32) -> Result<()> {
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut input =
+        std::fs::File::open(source).with_context(|| format!("cannot read {}", source.display()))?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".dh-mlmodel-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    std::io::copy(&mut input, temp.as_file_mut())
+        .with_context(|| format!("cannot copy {} to {}", source.display(), dest.display()))?;
+    temp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    temp.persist(dest)
+        .map_err(|err| err.error)
+        .with_context(|| format!("cannot write {}", dest.display()))?;
+    Ok(())
+}

@@ -209,6 +209,9 @@ pub struct Download {
     pub size: u64,
     #[serde(default)]
     pub allow_http: bool,
+    /// The installer package's postinst tries the download (never failing the postinst).
+    #[serde(default)]
+    pub auto_download: bool,
 }
 
 /// `[model.training]`: how to rebuild the weights.
@@ -297,6 +300,10 @@ pub struct Model {
     pub format: Spanned<Fact<String>>,
     pub license: Spanned<Fact<License>>,
     pub install_dir: Option<Spanned<String>>,
+    /// The weight files are committed in the upstream tree (not Git LFS pointers, not fetched
+    /// by a build step): a free model may then ship them from the source, verified by the pins.
+    #[serde(default)]
+    pub in_source: bool,
     /// SHA-256 and size of every path in `files`, keyed by that path.
     #[serde(default)]
     pub pins: BTreeMap<String, Spanned<Pin>>,
@@ -597,7 +604,7 @@ fn validate_training(
                 } else {
                     &["data", "out"]
                 };
-                if let Err(message) = check_command(text, &["data", "out"], required) {
+                if let Err(message) = check_command(text, &["data", "out", "seed"], required) {
                     problem(
                         command.span(),
                         format!("model `{name}`: training.command: {message}"),

@@ -269,6 +269,19 @@ fn plan_model(source: &str, model: &Model, class: &ModelClass, policy: &PlanPoli
         return plan;
     }
 
+    // A free model whose files upstream commits may ship them as they are: they can be
+    // rebuilt from free inputs, and the pins prove the bytes are upstream's.
+    if model.in_source && class.category == Category::Free {
+        plan.packages.push(Package {
+            name: weights_name.clone(),
+            role: Role::Weights,
+            area: rules.weights_area,
+            origin: Origin::Archive,
+        });
+        plan.relation = Some(relation(&weights_name, rules.weights_area));
+        return plan;
+    }
+
     plan.removed_from_source = true;
     let (origin, alternatives) = match (model.download.is_some(), retrainable) {
         (true, true) => (Origin::Downloaded, vec![Origin::Retrained]),

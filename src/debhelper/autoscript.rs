@@ -13,9 +13,18 @@ use crate::fsutil::write_atomic;
 pub const TOOL: &str = "dh_mlmodel";
 
 /// Adds `snippet` to `script` (`postinst`, `prerm`, …) of `package`.
-pub fn add(debian_dir: &Path, package: &str, script: &str, snippet: &str, no_act: bool) -> Result<()> {
+pub fn add(
+    debian_dir: &Path,
+    package: &str,
+    script: &str,
+    snippet: &str,
+    no_act: bool,
+) -> Result<()> {
     let path = debian_dir.join(format!("{package}.{script}.debhelper"));
-    let mut block = format!("# Automatically added by {TOOL}/{}\n", env!("CARGO_PKG_VERSION"));
+    let mut block = format!(
+        "# Automatically added by {TOOL}/{}\n",
+        env!("CARGO_PKG_VERSION")
+    );
     block.push_str(snippet);
     if !snippet.ends_with('\n') {
         block.push('\n');
@@ -29,6 +38,10 @@ pub fn add(debian_dir: &Path, package: &str, script: &str, snippet: &str, no_act
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
     };
-    let combined = if matches!(script, "prerm" | "postrm") { block + &existing } else { existing + &block };
+    let combined = if matches!(script, "prerm" | "postrm") {
+        block + &existing
+    } else {
+        existing + &block
+    };
     write_atomic(&path, combined.as_bytes(), 0o644)
 }

@@ -27,6 +27,10 @@ impl BinaryPackage {
 #[derive(Debug, Clone)]
 pub struct ControlFile {
     pub source: String,
+    /// The source paragraph's `Maintainer`.
+    pub maintainer: String,
+    pub homepage: Option<String>,
+    pub section: Option<String>,
     pub packages: Vec<BinaryPackage>,
     host_arch: String,
 }
@@ -36,14 +40,28 @@ impl ControlFile {
     /// `DEB_BUILD_PROFILES` and the host architecture from `DEB_HOST_ARCH` or dpkg-architecture.
     pub fn read(root: &Path) -> Result<Self> {
         let path = root.join("debian/control");
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         let control = Control::read_relaxed(text.as_bytes())
             .map(|(control, _errors)| control)
             .map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
-        let source = control
+        let source_paragraph = control
             .source()
-            .and_then(|s| s.name())
-            .with_context(|| format!("{}: the first paragraph has no Source field", path.display()))?;
+            .with_context(|| format!("{}: there is no source paragraph", path.display()))?;
+        let source = source_paragraph.name().with_context(|| {
+            format!(
+                "{}: the first paragraph has no Source field",
+                path.display()
+            )
+        })?;
+        let maintainer = source_paragraph.maintainer().with_context(|| {
+            format!(
+                "{}: the source paragraph has no Maintainer field",
+                path.display()
+            )
+        })?;
+        let homepage = source_paragraph.get("Homepage");
+        let section = source_paragraph.section();
         let profiles: Vec<String> = std::env::var("DEB_BUILD_PROFILES")
             .unwrap_or_default()
             .split_whitespace()
@@ -52,24 +70,41 @@ impl ControlFile {
         let mut packages = Vec::new();
         for binary in control.binaries() {
             let Some(name) = binary.name() else {
-                bail!("{}: a binary paragraph has no Package field", path.display());
+                bail!(
+                    "{}: a binary paragraph has no Package field",
+                    path.display()
+                );
             };
             if packages.iter().any(|p: &BinaryPackage| p.name == name) {
                 bail!("{}: duplicate entry for package {name}", path.display());
             }
             let in_profile = match binary.as_deb822().get("Build-Profiles") {
-                Some(formula) => evaluate_restriction_formula(&formula, &profiles)
-                    .with_context(|| format!("{}: package {name}: bad Build-Profiles", path.display()))?,
+                Some(formula) => {
+                    evaluate_restriction_formula(&formula, &profiles).with_context(|| {
+                        format!("{}: package {name}: bad Build-Profiles", path.display())
+                    })?
+                }
                 None => true,
             };
             let architecture = binary.architecture().unwrap_or_default().trim().to_string();
-            packages.push(BinaryPackage { name, architecture, in_profile });
+            packages.push(BinaryPackage {
+                name,
+                architecture,
+                in_profile,
+            });
         }
         let host_arch = match std::env::var("DEB_HOST_ARCH") {
             Ok(arch) if !arch.is_empty() => arch,
             _ => dpkg_architecture_value("DEB_HOST_ARCH")?,
         };
-        Ok(Self { source, packages, host_arch })
+        Ok(Self {
+            source,
+            maintainer,
+            homepage,
+            section,
+            packages,
+            host_arch,
+        })
     }
 
     /// Every package listed, whatever the build.
@@ -83,12 +118,18 @@ impl ControlFile {
 
     /// Arch-independent packages enabled by the build profiles.
     pub fn indep(&self) -> Vec<String> {
-        self.enabled().filter(|p| p.is_indep()).map(|p| p.name.clone()).collect()
+        self.enabled()
+            .filter(|p| p.is_indep())
+            .map(|p| p.name.clone())
+            .collect()
     }
 
     /// Arch-dependent packages built for the host architecture and enabled by the profiles.
     pub fn arch(&self) -> Vec<String> {
-        self.enabled().filter(|p| !p.is_indep() && self.builds_on_host(p)).map(|p| p.name.clone()).collect()
+        self.enabled()
+            .filter(|p| !p.is_indep() && self.builds_on_host(p))
+            .map(|p| p.name.clone())
+            .collect()
     }
 
     /// Both kinds, in control-file order.
@@ -108,7 +149,10 @@ impl ControlFile {
     }
 
     fn builds_on_host(&self, package: &BinaryPackage) -> bool {
-        package.architecture.split_whitespace().any(|arch| arch_matches(&self.host_arch, arch))
+        package
+            .architecture
+            .split_whitespace()
+            .any(|arch| arch_matches(&self.host_arch, arch))
     }
 }
 
@@ -135,7 +179,10 @@ fn dpkg_architecture_value(variable: &str) -> Result<String> {
         .output()
         .context("cannot run dpkg-architecture (is dpkg-dev installed?)")?;
     if !out.status.success() {
-        bail!("dpkg-architecture -q{variable} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "dpkg-architecture -q{variable} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
@@ -154,10 +201,12 @@ pub fn evaluate_restriction_formula(formula: &str, active: &[String]) -> Result<
             bail!("missing '>' in \"{formula}\"");
         };
         any_list = true;
-        let satisfied = list.split_whitespace().all(|term| match term.strip_prefix('!') {
-            Some(name) => !active.iter().any(|p| p == name),
-            None => active.iter().any(|p| p == term),
-        });
+        let satisfied = list
+            .split_whitespace()
+            .all(|term| match term.strip_prefix('!') {
+                Some(name) => !active.iter().any(|p| p == name),
+                None => active.iter().any(|p| p == term),
+            });
         if satisfied {
             return Ok(true);
         }

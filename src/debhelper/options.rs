@@ -42,9 +42,25 @@ struct State {
 }
 
 /// Options every debhelper command accepts that `dh_mlmodel` has no use for: accepted, ignored.
-const IGNORED_FLAGS: &[&str] = &["d", "A", "all", "remaining-packages", "o", "onlyscripts", "only-scripts"];
-const IGNORED_WITH_VALUE: &[&str] =
-    &["X", "exclude", "u", "dbg-package", "mainpackage", "name", "error-handler", "buildsystem"];
+const IGNORED_FLAGS: &[&str] = &[
+    "d",
+    "A",
+    "all",
+    "remaining-packages",
+    "o",
+    "onlyscripts",
+    "only-scripts",
+];
+const IGNORED_WITH_VALUE: &[&str] = &[
+    "X",
+    "exclude",
+    "u",
+    "dbg-package",
+    "mainpackage",
+    "name",
+    "error-handler",
+    "buildsystem",
+];
 
 /// Parses `args` (the command line, without the program name) and the environment.
 pub fn parse(
@@ -58,7 +74,11 @@ pub fn parse(
     state.options.no_act = set("DH_NO_ACT");
 
     if let Some(internal) = env("DH_INTERNAL_OPTIONS") {
-        let fields: Vec<String> = internal.split('\x1e').filter(|f| !f.is_empty()).map(String::from).collect();
+        let fields: Vec<String> = internal
+            .split('\x1e')
+            .filter(|f| !f.is_empty())
+            .map(String::from)
+            .collect();
         let _ = parse_source(&mut state, &fields, control);
         if !state.do_packages.is_empty() || state.do_indep || state.do_arch {
             for package in control.all_names() {
@@ -75,7 +95,10 @@ pub fn parse(
     if let Some(options) = env("DH_OPTIONS") {
         let fields: Vec<String> = options.split_whitespace().map(String::from).collect();
         if parse_source(&mut state, &fields, control).is_err() {
-            state.options.warnings.push("ignored unknown options in DH_OPTIONS".into());
+            state
+                .options
+                .warnings
+                .push("ignored unknown options in DH_OPTIONS".into());
         }
     }
     if let Err(err) = parse_source(&mut state, args, control) {
@@ -87,10 +110,16 @@ pub fn parse(
 
     if state.do_packages.is_empty() {
         if state.profile_excluded {
-            return Ok(nothing(state, "All requested packages have been excluded (e.g. via a Build-Profile or due to architecture restrictions)."));
+            return Ok(nothing(
+                state,
+                "All requested packages have been excluded (e.g. via a Build-Profile or due to architecture restrictions).",
+            ));
         }
         if state.do_indep || state.do_arch {
-            return Ok(nothing(state, "You asked that all arch in(dep) packages be built, but there are none of that type."));
+            return Ok(nothing(
+                state,
+                "You asked that all arch in(dep) packages be built, but there are none of that type.",
+            ));
         }
         state.do_packages = control.both();
     }
@@ -107,9 +136,16 @@ pub fn parse(
             .iter()
             .any(|p| !state.internal_excluded.contains(p) && control.both().contains(p));
         if !state.explicitly_requested.is_empty() && !still_requested {
-            return Ok(nothing(state, "All requested packages have been excluded (e.g. via a Build-Profile or due to architecture restrictions)."));
+            return Ok(nothing(
+                state,
+                "All requested packages have been excluded (e.g. via a Build-Profile or due to architecture restrictions).",
+            ));
         }
-        let archs: BTreeSet<&str> = control.packages.iter().map(|p| p.architecture.as_str()).collect();
+        let archs: BTreeSet<&str> = control
+            .packages
+            .iter()
+            .map(|p| p.architecture.as_str())
+            .collect();
         let message = format!(
             "No packages to build. Possible architecture mismatch: {}, want: {}",
             control.host_arch(),
@@ -165,7 +201,11 @@ fn parse_source(state: &mut State, args: &[String], control: &ControlFile) -> Re
                 let name = letter.to_string();
                 if takes_value(&name) {
                     let rest = &bundle[at + letter.len_utf8()..];
-                    let value = if rest.is_empty() { next_value(&format!("-{name}")) } else { Ok(rest.to_string()) };
+                    let value = if rest.is_empty() {
+                        next_value(&format!("-{name}"))
+                    } else {
+                        Ok(rest.to_string())
+                    };
                     result = value.and_then(|value| apply(state, &name, Some(value), control));
                     break;
                 }
@@ -177,7 +217,9 @@ fn parse_source(state: &mut State, args: &[String], control: &ControlFile) -> Re
             result
         } else {
             // Getopt's "<>" handler: non-option arguments. dh_mlmodel takes none.
-            state.options.warnings.push(format!("ignoring argument {arg}: dh_mlmodel takes no file arguments"));
+            state.options.warnings.push(format!(
+                "ignoring argument {arg}: dh_mlmodel takes no file arguments"
+            ));
             Ok(())
         };
         if let Err(err) = outcome {
@@ -188,7 +230,10 @@ fn parse_source(state: &mut State, args: &[String], control: &ControlFile) -> Re
 }
 
 fn takes_value(name: &str) -> bool {
-    matches!(name, "p" | "package" | "N" | "no-package" | "P" | "tmpdir" | "O") || IGNORED_WITH_VALUE.contains(&name)
+    matches!(
+        name,
+        "p" | "package" | "N" | "no-package" | "P" | "tmpdir" | "O"
+    ) || IGNORED_WITH_VALUE.contains(&name)
 }
 
 /// Whether `name` is an option this tool understands (for `-O`, which passes options meant for
@@ -198,12 +243,28 @@ fn is_known(name: &str) -> bool {
         || IGNORED_FLAGS.contains(&name)
         || matches!(
             name,
-            "v" | "verbose" | "no-act" | "i" | "indep" | "a" | "arch" | "s" | "same-arch" | "n" | "noscripts"
-                | "no-scripts" | "h" | "help"
+            "v" | "verbose"
+                | "no-act"
+                | "i"
+                | "indep"
+                | "a"
+                | "arch"
+                | "s"
+                | "same-arch"
+                | "n"
+                | "noscripts"
+                | "no-scripts"
+                | "h"
+                | "help"
         )
 }
 
-fn apply(state: &mut State, name: &str, value: Option<String>, control: &ControlFile) -> Result<()> {
+fn apply(
+    state: &mut State,
+    name: &str,
+    value: Option<String>,
+    control: &ControlFile,
+) -> Result<()> {
     match (name, value) {
         ("v" | "verbose", None) => state.options.verbose = true,
         ("no-act", None) => state.options.no_act = true,
@@ -235,7 +296,11 @@ fn apply(state: &mut State, name: &str, value: Option<String>, control: &Control
             // dh passes its own options through -O to every command; apply the ones we know.
             let option = passed.trim_start_matches('-');
             let name = option.split_once('=').map_or(option, |(n, _)| n);
-            let known = if passed.starts_with("--") { is_known(name) && name.len() > 1 } else { is_known(&name[..name.len().min(1)]) };
+            let known = if passed.starts_with("--") {
+                is_known(name) && name.len() > 1
+            } else {
+                is_known(&name[..name.len().min(1)])
+            };
             if known {
                 parse_source(state, &[passed], control)?;
             }

@@ -11,7 +11,10 @@ use crate::fsutil::write_atomic;
 
 /// Adds `value` (e.g. `foo-model-bar`) to the substvar `name` (e.g. `mlmodel:Recommends`).
 pub fn add(debian_dir: &Path, package: &str, name: &str, value: &str, no_act: bool) -> Result<()> {
-    anyhow::ensure!(!value.contains('\n'), "substvar {name} must not contain a newline");
+    anyhow::ensure!(
+        !value.contains('\n'),
+        "substvar {name} must not contain a newline"
+    );
     let path = debian_dir.join(format!("{package}.substvars"));
     let old = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -22,14 +25,20 @@ pub fn add(debian_dir: &Path, package: &str, name: &str, value: &str, no_act: bo
     let mut lines: Vec<String> = Vec::new();
     for line in old.lines() {
         let assignment = line.strip_prefix(name).and_then(|rest| {
-            rest.strip_prefix("?=").map(|v| ("?=", v)).or_else(|| rest.strip_prefix('=').map(|v| ("=", v)))
+            rest.strip_prefix("?=")
+                .map(|v| ("?=", v))
+                .or_else(|| rest.strip_prefix('=').map(|v| ("=", v)))
         });
         match assignment {
             Some((operator, values)) => {
                 present = true;
-                let mut items: BTreeSet<&str> = values.split(", ").filter(|v| !v.is_empty()).collect();
+                let mut items: BTreeSet<&str> =
+                    values.split(", ").filter(|v| !v.is_empty()).collect();
                 items.insert(value);
-                lines.push(format!("{name}{operator}{}", items.into_iter().collect::<Vec<_>>().join(", ")));
+                lines.push(format!(
+                    "{name}{operator}{}",
+                    items.into_iter().collect::<Vec<_>>().join(", ")
+                ));
             }
             None => lines.push(line.to_string()),
         }

@@ -8,7 +8,7 @@
 
 mod render;
 
-pub use render::{render, render_postinst_autodownload};
+pub use render::{render, render_postinst_autodownload, shell_quote};
 
 use serde::{Deserialize, Serialize};
 
@@ -100,6 +100,10 @@ pub struct Training {
     /// The training data inputs.
     #[serde(default)]
     pub data: Vec<DataSource>,
+    /// Absolute directory holding the training program (shipped by the installer package); its
+    /// contents are copied into the fresh work directory the recipe runs in.
+    #[serde(default)]
+    pub program_dir: Option<String>,
 }
 
 /// One pinned training-data input.

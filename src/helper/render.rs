@@ -80,13 +80,14 @@ pub fn shell_quote(value: &str) -> Result<String> {
     Ok(format!("'{}'", value.replace('\'', r"'\''")))
 }
 
-/// The training command with `{data}`/`{out}` replaced by references to the directories the
+/// The training command with `{data}`/`{out}`/`{seed}` replaced by references to the directories the
 /// script exports, so the paths are expanded by the shell, never pasted in as text.
 fn shell_training_command(training: &Training) -> String {
     training
         .command
         .replace("{data}", "\"$MLMODEL_DATA\"")
         .replace("{out}", "\"$MLMODEL_OUT\"")
+        .replace("{seed}", "\"$MLMODEL_SEED\"")
 }
 
 /// `Description:` value: synopsis, then the extended text with the deb-control(5) continuation
@@ -176,6 +177,12 @@ fn validate_training(spec: &HelperSpec, training: &Training) -> Result<()> {
             "training.cpu_hours: {} is not a non-negative number",
             training.cpu_hours
         );
+    }
+    if let Some(dir) = &training.program_dir {
+        if !dir.starts_with('/') {
+            bail!("training.program_dir: {dir:?} must be an absolute path");
+        }
+        relative_path("training.program_dir", dir.trim_start_matches('/'))?;
     }
     for (index, depend) in training.depends.iter().enumerate() {
         package_name(&format!("training.depends[{index}]"), depend)?;
@@ -367,6 +374,7 @@ mod tests {
             seed: 1,
             deterministic: true,
             data: vec![],
+            program_dir: None,
         });
         let script = render(&good).unwrap();
         assert!(script.contains(

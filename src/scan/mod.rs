@@ -9,6 +9,7 @@ pub mod embedded;
 pub mod finding;
 pub mod formats;
 pub mod pickle;
+pub mod pickle_sources;
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -55,6 +56,7 @@ pub struct ScanLimits {
 #[derive(Debug, Clone)]
 pub struct ScanContext {
     pub formats: formats::FormatTable,
+    pub pickle: pickle::PickleTable,
     pub limits: ScanLimits,
     pub archives: archive::ArchiveLimits,
     pub embedded: embedded::EmbeddedPolicy,
@@ -65,6 +67,7 @@ impl ScanContext {
     pub fn load(policy: &PolicySource) -> Result<Self> {
         Ok(Self {
             formats: policy.table("formats.toml")?,
+            pickle: policy.table("pickle.toml")?,
             limits: policy.table("scan.toml")?,
             archives: policy.table("archives.toml")?,
             embedded: policy.table("embedded.toml")?,
@@ -225,7 +228,16 @@ impl Visit<'_> {
                 finding.parameters = found.parameters;
                 finding.dtypes = found.dtypes;
                 finding.reason = found.note;
-                finding.pickle = found.pickle;
+                // Whatever can run code on load is searched for pickles by content.
+                finding.pickle = match found.pickle {
+                    Some(report) => Some(report),
+                    None if found.executes_code => pickle_sources::analyze_file(
+                        &self.ctx.pickle,
+                        file,
+                        self.ctx.archives.max_inflated_bytes,
+                    )?,
+                    None => None,
+                };
                 self.findings.push(finding);
             }
             Some(found) if found.class == formats::Class::Other => {}

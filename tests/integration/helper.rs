@@ -658,6 +658,7 @@ fn numpy_training(dir: &Path, data_url: &str, data_sha: &str, data_size: u64) ->
             package: None,
             package_path: None,
         }],
+        program_dir: None,
     }
 }
 
@@ -951,6 +952,7 @@ fn interrupted_training_stops_the_recipe_and_builds_nothing() {
         seed: 1,
         deterministic: false,
         data: Vec::new(),
+        program_dir: None,
     });
     let sandbox = Sandbox::new(spec);
     let mut child = {

@@ -62,3 +62,111 @@ pub fn classify_tree(root: &Path, extra: &[&str]) -> (i32, serde_json::Value, St
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// The directory holding the freshly built binaries (`dh-mlmodel`, `dh_mlmodel`).
+pub fn bin_dir() -> std::path::PathBuf {
+    std::path::Path::new(assert_cmd::cargo::cargo_bin!("dh_mlmodel"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A command that sees the freshly built tools and the sequence add-on from the tree, the way a
+/// package build would with dh-mlmodel installed: our binaries first on PATH, then Debian's own
+/// (not a Python from elsewhere without python3-numpy), and `PERL5LIB` for
+/// Debian::Debhelper::Sequence::mlmodel.
+pub fn packaging_command(program: &str, dir: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
+    command
+        .current_dir(dir)
+        .env(
+            "PATH",
+            format!("{}:/usr/sbin:/usr/bin:/sbin:/bin", bin_dir().display()),
+        )
+        .env(
+            "PERL5LIB",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("debian/perl5"),
+        )
+        .env_remove("DH_VERBOSE")
+        .env_remove("DH_OPTIONS")
+        .env_remove("DH_INTERNAL_OPTIONS")
+        .env_remove("DEB_BUILD_PROFILES")
+        .env_remove("MAKEFLAGS")
+        .env_remove("MAKELEVEL");
+    command
+}
+
+/// Runs `dpkg-buildpackage -us -uc -b -d` in `dir`; returns (success, combined output).
+pub fn dpkg_buildpackage(dir: &Path) -> (bool, String) {
+    let output = packaging_command("dpkg-buildpackage", dir)
+        .args(["-us", "-uc", "-b", "-d"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// The `.deb` files `dpkg-buildpackage` wrote next to `dir`, by package name.
+pub fn built_debs(dir: &Path) -> std::collections::BTreeMap<String, std::path::PathBuf> {
+    std::fs::read_dir(dir.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "deb"))
+        .map(|p| {
+            (
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .split('_')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                p,
+            )
+        })
+        .collect()
+}
+
+/// Runs lintian on `paths` and asserts it reports no errors; returns its output.
+pub fn assert_lintian_clean(paths: &[std::path::PathBuf]) -> String {
+    let output = std::process::Command::new("lintian")
+        .args(["--fail-on", "error", "--no-tag-display-limit"])
+        .args(paths)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "lintian reported errors:\n{text}");
+    text
+}
+
+/// Unpacks a `.deb`'s files into a new temporary directory.
+pub fn unpack_deb(deb: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(deb)
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dir
+}
+
+/// One control field of a `.deb`.
+pub fn deb_field(deb: &Path, field: &str) -> String {
+    let output = std::process::Command::new("dpkg-deb")
+        .arg("-f")
+        .arg(deb)
+        .arg(field)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}

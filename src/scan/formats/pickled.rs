@@ -31,8 +31,7 @@ pub(super) fn check_pytorch_legacy<R: Read + Seek>(
 
 pub(super) fn check_pickle<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Option<Details>> {
     let window = probe.read_at(0, probe.limits.pickle_walk_bytes)?;
-    let complete = window.len() as u64 == probe.size;
-    Ok(plausible_pickle(&window, complete)
+    Ok(plausible_pickle(&window)
         .map(|protocol| Details::note(format!("pickle protocol {}", protocol_text(protocol)))))
 }
 
@@ -55,7 +54,6 @@ pub(super) fn check_compressed<R: Read + Seek>(
     let Some((compression, inner)) = decompressed_prefix(probe, limit)? else {
         return Ok(None);
     };
-    let complete = inner.len() < limit;
     let is_joblib = named_joblib || mentions_joblib(&inner);
     if is_joblib != joblib {
         return Ok(None);
@@ -64,10 +62,10 @@ pub(super) fn check_compressed<R: Read + Seek>(
         // joblib interleaves raw array bytes with the pickle, so only its start is checked.
         match inner.as_slice() {
             [0x80, p @ 2..=5, ..] => Some(*p),
-            _ => plausible_pickle(&inner, complete),
+            _ => plausible_pickle(&inner),
         }
     } else {
-        plausible_pickle(&inner, complete)
+        plausible_pickle(&inner)
     };
     let Some(protocol) = protocol else {
         return Ok(None);
@@ -95,10 +93,10 @@ fn protocol_text(protocol: u8) -> String {
 }
 
 /// The protocol of a pickle at the start of `bytes` (0 for protocols 0/1, which cannot be told
-/// apart cheaply), or `None` when the bytes are not one. `complete` says `bytes` is the whole
-/// stream; otherwise a walk that runs out of bytes without an error is inconclusive, accepted
-/// only when PROTO announced a pickle.
-pub(super) fn plausible_pickle(bytes: &[u8], complete: bool) -> Option<u8> {
+/// apart cheaply), or `None` when the bytes are not one. A walk that runs out of bytes without
+/// an error (a long pickle, or a truncated one) is accepted only when PROTO announced a pickle:
+/// a truncated pickle must still be reported, with the pickle analyser's parse error.
+pub(super) fn plausible_pickle(bytes: &[u8]) -> Option<u8> {
     let announced = match bytes {
         [0x80, p @ 2..=5, ..] => Some(*p),
         _ => None,
@@ -107,7 +105,7 @@ pub(super) fn plausible_pickle(bytes: &[u8], complete: bool) -> Option<u8> {
         Walk::Stop { opcodes } if announced.is_some() || opcodes >= 2 => {
             Some(announced.unwrap_or(0))
         }
-        Walk::OutOfBytes if !complete => announced,
+        Walk::OutOfBytes => announced,
         _ => None,
     }
 }

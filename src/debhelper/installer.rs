@@ -1,0 +1,443 @@
+//! An installer package: `/usr/bin/get-<weights-pkg>` with every pin baked in, the same facts
+//! as JSON under `/usr/share/<installer>/pins.json` for review, the training program and the
+//! in-source training data the recipe needs, its substvars, and the optional postinst download.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+use super::weights::installed_name;
+use super::{Build, autoscript, substvars};
+use crate::fsutil;
+use crate::hash::sha256_file;
+use crate::helper::{self, DataSource, HelperSpec, Training, WeightFile};
+use crate::manifest::{self, Fact, Model, Program};
+use crate::plan::{ModelPlan, Origin, Role};
+
+pub(super) fn build_package(
+    build: &Build,
+    package: &str,
+    model: &Model,
+    plan: &ModelPlan,
+) -> Result<()> {
+    let share = format!("/usr/share/{package}");
+    let spec = helper_spec(build, package, model, plan, &share)?;
+    let script = helper::render(&spec)
+        .with_context(|| format!("cannot generate the helper for model {}", model.name()))?;
+
+    let bin = build.staged(package, &format!("/usr/bin/{}", spec.script_name()));
+    build.verbose(&format!(
+        "install -D -m0755 {} {}",
+        spec.script_name(),
+        bin.display()
+    ));
+    let pins = build.staged(package, &format!("{share}/pins.json"));
+    build.verbose(&format!("install -D -m0644 pins.json {}", pins.display()));
+    if !build.options.no_act {
+        fsutil::write_atomic(&bin, script.as_bytes(), 0o755)?;
+        let mut json = serde_json::to_string_pretty(&spec)?;
+        json.push('\n');
+        fsutil::write_atomic(&pins, json.as_bytes(), 0o644)?;
+    }
+    if spec.training.is_some() {
+        ship_training_inputs(build, package, model, &share)?;
+    }
+
+    let any_url = spec.files.iter().any(|f| !f.urls.is_empty())
+        || spec
+            .training
+            .as_ref()
+            .is_some_and(|t| t.data.iter().any(|d| !d.urls.is_empty()));
+    let mut depends = Vec::new();
+    if any_url {
+        depends.push("curl | wget".to_string());
+        depends.push("ca-certificates".to_string());
+    }
+    let mut suggests = Vec::new();
+    if let Some(training) = &spec.training {
+        // Retraining is how this package gets its weights when there is nothing to download;
+        // otherwise it is an option, and its (often large) dependencies only a suggestion.
+        let target = if plan_origin(plan) == Some(Origin::Retrained) {
+            &mut depends
+        } else {
+            &mut suggests
+        };
+        target.extend(training.depends.iter().cloned());
+    }
+    for (variable, values) in [
+        ("mlmodel:Depends", &depends),
+        ("mlmodel:Suggests", &suggests),
+    ] {
+        for value in values {
+            build.verbose(&format!(
+                "echo '{variable}={value}' >> debian/{package}.substvars"
+            ));
+            substvars::add(
+                &build.debian_dir(),
+                package,
+                variable,
+                value,
+                build.options.no_act,
+            )?;
+        }
+    }
+    if spec.postinst_auto_download && !build.options.no_scripts {
+        let snippet = helper::render_postinst_autodownload(&spec)?;
+        build.verbose(&format!(
+            "[META] Append autosnippet to postinst [debian/{package}.postinst.debhelper]"
+        ));
+        autoscript::add(
+            &build.debian_dir(),
+            package,
+            "postinst",
+            &snippet,
+            build.options.no_act,
+        )?;
+    }
+    Ok(())
+}
+
+/// The origin of the weights package this installer builds.
+fn plan_origin(plan: &ModelPlan) -> Option<Origin> {
+    plan.packages
+        .iter()
+        .find(|p| p.role == Role::Weights)
+        .map(|p| p.origin)
+}
+
+/// Everything the helper needs, from the manifest, the plan, debian/control and
+/// debian/copyright.
+fn helper_spec(
+    build: &Build,
+    installer: &str,
+    model: &Model,
+    plan: &ModelPlan,
+    share: &str,
+) -> Result<HelperSpec> {
+    let weights = plan
+        .packages
+        .iter()
+        .find(|p| p.role == Role::Weights)
+        .context("the plan names no weights package for this installer")?;
+    let license = match model.license.get_ref() {
+        Fact::Known(license) => license.to_string(),
+        Fact::Placeholder(text) => bail!(
+            "model {}: license is still a placeholder ({text})",
+            model.name()
+        ),
+    };
+    let copyright = Copyright::read(&build.debian_dir().join("copyright"))?;
+    let license_text = copyright.license_text(&license)?;
+    let download = model.download.as_ref();
+    let training = match model.training.as_ref().map(|t| t.get_ref()) {
+        Some(training)
+            if plan_origin(plan) == Some(Origin::Retrained)
+                || plan.alternatives.contains(&Origin::Retrained) =>
+        {
+            Some(training_spec(build, installer, model, training, share)?)
+        }
+        _ => None,
+    };
+    let outputs: Vec<&str> = model
+        .training
+        .as_ref()
+        .map(|t| {
+            t.get_ref()
+                .outputs
+                .iter()
+                .map(|o| o.get_ref().0.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut files = Vec::new();
+    for file in model.files.get_ref() {
+        let rel = &file.get_ref().0;
+        let pin = model
+            .pins
+            .get(rel)
+            .map(|p| p.get_ref())
+            .with_context(|| format!("model {}: {rel} has no pin", model.name()))?;
+        let name = installed_name(rel);
+        // The download is the published copy of this file when its pin says so.
+        let urls = match download {
+            Some(d) if d.sha256.0 == pin.sha256.0 || model.files.get_ref().len() == 1 => {
+                std::iter::once(&d.url)
+                    .chain(&d.mirrors)
+                    .map(|u| u.get_ref().clone())
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        let training_output = training.as_ref().map(|_| {
+            outputs
+                .iter()
+                .find(|o| installed_name(o) == name)
+                .map_or_else(|| name.to_string(), |o| o.to_string())
+        });
+        files.push(WeightFile {
+            path: name.to_string(),
+            sha256: pin.sha256.0.clone(),
+            size: pin.size,
+            urls,
+            training_output,
+        });
+    }
+    let upstream_version = upstream_version(&build.version);
+    Ok(HelperSpec {
+        weights_package: weights.name.clone(),
+        installer_package: installer.to_string(),
+        version: upstream_version,
+        maintainer: build.control.maintainer.clone(),
+        summary: format!(
+            "{} model {} (built locally)",
+            build.control.source,
+            model.name()
+        ),
+        description: model.description.clone().unwrap_or_else(|| {
+            format!(
+                "The weights of the {} model used by {}, built on this machine by {} from the \
+                 pinned published files or by retraining.",
+                model.name(),
+                build.control.source,
+                format_args!("get-{}", weights.name)
+            )
+        }),
+        section: build.control.section.clone().map_or_else(
+            || "misc".to_string(),
+            |s| s.rsplit('/').next().unwrap_or(&s).to_string(),
+        ),
+        homepage: build.control.homepage.clone(),
+        license,
+        license_text,
+        copyright: copyright.holders,
+        release_epoch: build.epoch,
+        install_dir: plan.install_dir.clone(),
+        files,
+        allow_http: download.is_some_and(|d| d.allow_http),
+        training,
+        postinst_auto_download: download.is_some_and(|d| d.auto_download),
+    })
+}
+
+/// The recipe as the helper runs it: the program copied from `share/recipe`, in-source data
+/// from `share/data`, downloadable data by its pins.
+fn training_spec(
+    build: &Build,
+    installer: &str,
+    model: &Model,
+    training: &manifest::Training,
+    share: &str,
+) -> Result<Training> {
+    let command = match training.command.as_ref().map(|c| c.get_ref()) {
+        Some(Fact::Known(command)) => command.clone(),
+        _ => bail!("model {}: training.command is not stated", model.name()),
+    };
+    let mut depends: Vec<String> = training.depends.iter().map(|p| p.0.clone()).collect();
+    let program_dir = match training.program.as_ref().map(|p| p.get_ref()) {
+        Some(Fact::Known(Program::Paths(_))) => Some(format!("{share}/recipe")),
+        Some(Fact::Known(Program::Package(package))) => {
+            depends.push(package.0.clone());
+            None
+        }
+        _ => None,
+    };
+    let mut data = Vec::new();
+    for input in &training.data {
+        let input = input.get_ref();
+        let name = input.label();
+        match input.source() {
+            Some(manifest::DataSource::Path(path)) => {
+                let (sha256, size) = sha256_file(&build.root.join(&path.0))
+                    .with_context(|| format!("cannot read training data {}", path.0))?;
+                let file = installed_name(&path.0);
+                data.push(DataSource {
+                    name,
+                    path: file.to_string(),
+                    sha256,
+                    size,
+                    urls: Vec::new(),
+                    package: Some(installer.to_string()),
+                    package_path: Some(format!("{share}/data/{file}")),
+                });
+            }
+            Some(manifest::DataSource::Url(Fact::Known(url))) => {
+                let (Some(sha256), Some(size)) = (&input.sha256, input.size) else {
+                    bail!(
+                        "model {}: training data {name} needs sha256 and size to be downloaded safely",
+                        model.name()
+                    );
+                };
+                let file = installed_name(url.split(['?', '#']).next().unwrap_or(url));
+                data.push(DataSource {
+                    name,
+                    path: file.to_string(),
+                    sha256: sha256.0.clone(),
+                    size,
+                    urls: vec![url.clone()],
+                    package: None,
+                    package_path: None,
+                });
+            }
+            Some(manifest::DataSource::Package(package)) => depends.push(package.0.clone()),
+            _ => bail!(
+                "model {}: training data {name} has no usable source",
+                model.name()
+            ),
+        }
+    }
+    depends.sort();
+    depends.dedup();
+    Ok(Training {
+        command,
+        depends,
+        cpu_hours: match training.cpu_hours.as_ref().map(|h| h.get_ref()) {
+            Some(Fact::Known(hours)) => *hours,
+            _ => 0.0,
+        },
+        seed: training.seed.unwrap_or(0).max(0) as u64,
+        deterministic: training.deterministic.unwrap_or(false),
+        data,
+        program_dir,
+    })
+}
+
+/// Copies the training program (`share/recipe/<path>`) and in-source data (`share/data/`) into
+/// the installer package.
+fn ship_training_inputs(build: &Build, package: &str, model: &Model, share: &str) -> Result<()> {
+    let Some(training) = model.training.as_ref().map(|t| t.get_ref()) else {
+        return Ok(());
+    };
+    let mut copies = Vec::new();
+    if let Some(Fact::Known(Program::Paths(paths))) = training.program.as_ref().map(|p| p.get_ref())
+    {
+        for path in paths {
+            copies.push((path.0.clone(), format!("{share}/recipe/{}", path.0)));
+        }
+    }
+    for input in &training.data {
+        if let Some(manifest::DataSource::Path(path)) = input.get_ref().source() {
+            copies.push((
+                path.0.clone(),
+                format!("{share}/data/{}", installed_name(&path.0)),
+            ));
+        }
+    }
+    for (from, to) in copies {
+        let source = build.root.join(&from);
+        let dest = build.staged(package, &to);
+        build.verbose(&format!("cp -R {} {}", source.display(), dest.display()));
+        if !build.options.no_act {
+            copy_tree(&source, &dest)?;
+        }
+    }
+    Ok(())
+}
+
+fn copy_tree(source: &Path, dest: &Path) -> Result<()> {
+    let meta =
+        std::fs::metadata(source).with_context(|| format!("cannot read {}", source.display()))?;
+    if meta.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(source)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            copy_tree(&entry.path(), &dest.join(entry.file_name()))?;
+        }
+        Ok(())
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if meta.permissions().mode() & 0o111 != 0 {
+            0o755
+        } else {
+            0o644
+        };
+        fsutil::install_file(source, dest, mode)
+    }
+}
+
+/// The upstream part of a Debian version: without epoch, revision and repack suffix.
+fn upstream_version(version: &str) -> String {
+    let without_epoch = version.split_once(':').map_or(version, |(_, v)| v);
+    let upstream = without_epoch
+        .rsplit_once('-')
+        .map_or(without_epoch, |(u, _)| u);
+    let cut = ["+ds", "+dfsg"]
+        .iter()
+        .filter_map(|s| upstream.find(s))
+        .min()
+        .unwrap_or(upstream.len());
+    upstream[..cut].to_string()
+}
+
+/// What the helper's copyright file needs from debian/copyright (DEP-5): the licence text and
+/// the copyright holders of the upstream files.
+struct Copyright {
+    paragraphs: Vec<Vec<(String, String)>>,
+    holders: String,
+}
+
+impl Copyright {
+    fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let mut paragraphs = Vec::new();
+        for block in text.split("\n\n") {
+            let mut fields: Vec<(String, String)> = Vec::new();
+            for line in block.lines() {
+                if line.starts_with('#') {
+                    continue;
+                }
+                if line.starts_with([' ', '\t']) {
+                    if let Some((_, value)) = fields.last_mut() {
+                        value.push('\n');
+                        value.push_str(line.trim_start());
+                    }
+                } else if let Some((key, value)) = line.split_once(':') {
+                    fields.push((key.trim().to_ascii_lowercase(), value.trim().to_string()));
+                }
+            }
+            if !fields.is_empty() {
+                paragraphs.push(fields);
+            }
+        }
+        let field = |para: &Vec<(String, String)>, key: &str| {
+            para.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+        };
+        let holders = paragraphs
+            .iter()
+            .find(|p| field(p, "files").is_some_and(|f| f.split_whitespace().any(|g| g == "*")))
+            .and_then(|p| field(p, "copyright"))
+            .unwrap_or_else(|| "the upstream authors".to_string());
+        Ok(Self {
+            paragraphs,
+            holders,
+        })
+    }
+
+    /// The text of `license`: a stand-alone `License:` paragraph, the body of a `Files`
+    /// paragraph's `License` field, or a pointer to /usr/share/common-licenses.
+    fn license_text(&self, license: &str) -> Result<String> {
+        for para in &self.paragraphs {
+            if let Some((_, value)) = para.iter().find(|(k, _)| k == "license")
+                && let Some((name, body)) = value.split_once('\n')
+                && name.trim() == license
+                && !body.trim().is_empty()
+            {
+                return Ok(body
+                    .replace("\n.\n", "\n\n")
+                    .trim_end_matches("\n.")
+                    .to_string());
+            }
+        }
+        let common = Path::new("/usr/share/common-licenses").join(license);
+        if common.exists() {
+            return Ok(format!(
+                "On Debian systems, the complete text of the {license} licence is in {}.",
+                common.display()
+            ));
+        }
+        bail!(
+            "debian/copyright has no text for licence {license}: add a stand-alone \"License: {license}\" \
+             paragraph with the licence text (DEP-5), which the locally built weights package repeats"
+        )
+    }
+}

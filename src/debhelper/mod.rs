@@ -1,0 +1,247 @@
+//! `dh_mlmodel`: the debhelper command that carries out the plan of `debian/mlmodel.toml`
+//! during a package build (DESIGN.md §3, §4).
+//!
+//! For each package it acts on: a weights package built in the archive gets its files,
+//! verified against the pins (or trained during the build), and a provenance record; an
+//! installer package gets `get-<weights-pkg>`, its pins and the training recipe; a code package
+//! gets the `mlmodel:Recommends`/`mlmodel:Suggests` substvar naming what it should pull in.
+
+pub mod autoscript;
+pub mod control;
+mod installer;
+pub mod options;
+pub mod substvars;
+mod weights;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+use crate::classify::{self, Classification};
+use crate::manifest::{Manifest, Model};
+use crate::plan::{self, ModelPlan, Plan, Role};
+use crate::policy::PolicySource;
+
+use control::ControlFile;
+use options::DhOptions;
+
+const TOOL: &str = autoscript::TOOL;
+
+const USAGE: &str = "\
+Usage: dh_mlmodel [debhelper options]
+
+dh_mlmodel installs machine-learning model weights, their provenance and the
+get-<weights-package> helper into package build directories, as planned from
+debian/mlmodel.toml, and sets the mlmodel:Recommends, mlmodel:Suggests and
+mlmodel:Depends substitution variables. It is part of dh-mlmodel; enable it with
+Build-Depends: dh-sequence-mlmodel. See dh_mlmodel(1).
+
+Options (debhelper's shared options):
+  -p, --package=PKG     act on PKG (may be repeated)
+  -N, --no-package=PKG  do not act on PKG
+  -i, --indep           act on all architecture-independent packages
+  -a, --arch            act on all architecture-dependent packages
+  -P, --tmpdir=DIR      use DIR as the package build directory (one package only)
+  -n, --no-scripts      do not add maintainer-script snippets
+  -v, --verbose         print every action
+      --no-act          do nothing, only print what would be done (with -v)
+  -O=OPTION             an option passed by dh; applied when dh_mlmodel knows it
+  -h, --help            show this help
+";
+
+/// Entry point of the `dh_mlmodel` binary.
+pub fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{TOOL}: error: {err:#}");
+            // debhelper's error() exits with 255.
+            ExitCode::from(255)
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<()> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        print!("{USAGE}");
+        return Ok(());
+    }
+    let root = PathBuf::from(".");
+    let control = ControlFile::read(&root)?;
+    let options = options::parse(args, |name| std::env::var(name).ok(), &control)?;
+    for warning in &options.warnings {
+        eprintln!("{TOOL}: warning: {warning}");
+    }
+    if options.help {
+        print!("{USAGE}");
+        return Ok(());
+    }
+    if let Some(message) = &options.nothing_to_do {
+        eprintln!("{TOOL}: warning: {message}");
+        return Ok(());
+    }
+    let build = Build::load(root, control, options)?;
+    for package in &build.options.packages {
+        build.act_on(package)?;
+    }
+    Ok(())
+}
+
+/// Everything known about this package build.
+pub(crate) struct Build {
+    root: PathBuf,
+    options: DhOptions,
+    control: ControlFile,
+    manifest: Manifest,
+    classification: Classification,
+    plan: Plan,
+    /// The source package version, from debian/changelog.
+    version: String,
+    /// `SOURCE_DATE_EPOCH`, or the changelog's timestamp.
+    epoch: u64,
+}
+
+impl Build {
+    fn load(root: PathBuf, control: ControlFile, options: DhOptions) -> Result<Self> {
+        let manifest_path = root.join("debian/mlmodel.toml");
+        if !manifest_path.exists() {
+            bail!(
+                "debian/mlmodel.toml not found: dh_mlmodel acts on the models it describes \
+                 (draft one with `dh-mlmodel init --manifest-only`)"
+            );
+        }
+        let policy = PolicySource::embedded();
+        let manifest = Manifest::load(&manifest_path).map_err(|err| anyhow::anyhow!("{err}"))?;
+        let classification =
+            classify::classify(&manifest, &classify::ClassifyPolicy::load(&policy)?)
+                .map_err(|err| anyhow::anyhow!("{err}"))?;
+        let plan = plan::plan(
+            &control.source,
+            &manifest,
+            &classification,
+            &plan::PlanPolicy::load(&policy)?,
+        );
+        let version = changelog_field(&root, "Version")?;
+        let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
+            Ok(value) if !value.is_empty() => value
+                .parse()
+                .with_context(|| format!("SOURCE_DATE_EPOCH={value} is not a number"))?,
+            _ => changelog_field(&root, "Timestamp")?
+                .parse()
+                .context("debian/changelog: the timestamp is not a number")?,
+        };
+        Ok(Self {
+            root,
+            options,
+            control,
+            manifest,
+            classification,
+            plan,
+            version,
+            epoch,
+        })
+    }
+
+    /// The model, its classification and its plan for a package the plan names.
+    fn role_of(&self, package: &str) -> Option<(&Model, &ModelPlan, Role)> {
+        self.manifest
+            .models
+            .iter()
+            .zip(&self.plan.models)
+            .find_map(|(model, plan)| {
+                plan.packages
+                    .iter()
+                    .find(|p| p.name == package)
+                    .map(|p| (model, plan, p.role))
+            })
+    }
+
+    fn act_on(&self, package: &str) -> Result<()> {
+        match self.role_of(package) {
+            Some((model, plan, Role::Weights)) => {
+                weights::build_package(self, package, model, plan)
+            }
+            Some((model, plan, Role::Installer)) => {
+                installer::build_package(self, package, model, plan)
+            }
+            None => self.code_package(package),
+        }
+    }
+
+    /// A code package: substvars naming, for every model whose packages this build produces,
+    /// the package the plan says the code should pull in.
+    fn code_package(&self, package: &str) -> Result<()> {
+        for (model, class) in self.plan.models.iter().zip(&self.classification.models) {
+            let Some(relation) = &model.relation else {
+                if class.category == classify::Category::Incomplete {
+                    eprintln!(
+                        "{TOOL}: warning: model {} is incomplete (see `dh-mlmodel classify`); {package} does not refer to it",
+                        model.name
+                    );
+                }
+                continue;
+            };
+            if !self.control.is_known(&relation.package) {
+                eprintln!(
+                    "{TOOL}: warning: debian/control has no package {} for model {}; {package} does not refer to it",
+                    relation.package, model.name
+                );
+                continue;
+            }
+            let variable = format!("mlmodel:{}", relation.field);
+            self.verbose(&format!(
+                "echo '{variable}={}' >> debian/{package}.substvars",
+                relation.package
+            ));
+            substvars::add(
+                &self.debian_dir(),
+                package,
+                &variable,
+                &relation.package,
+                self.options.no_act,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The package build directory: `debian/<package>`, or `-P`.
+    fn tmpdir(&self, package: &str) -> PathBuf {
+        match &self.options.tmpdir {
+            Some(dir) => PathBuf::from(dir),
+            None => self.debian_dir().join(package),
+        }
+    }
+
+    fn debian_dir(&self) -> PathBuf {
+        self.root.join("debian")
+    }
+
+    /// Prints an action as debhelper does with `-v`: a tab, then the equivalent command.
+    fn verbose(&self, message: &str) {
+        if self.options.verbose {
+            println!("\t{message}");
+        }
+    }
+
+    /// `path` inside the package build directory for an absolute install path.
+    fn staged(&self, package: &str, absolute: &str) -> PathBuf {
+        self.tmpdir(package).join(absolute.trim_start_matches('/'))
+    }
+}
+
+fn changelog_field(root: &Path, field: &str) -> Result<String> {
+    let out = Command::new("dpkg-parsechangelog")
+        .arg(format!("-S{field}"))
+        .current_dir(root)
+        .output()
+        .context("cannot run dpkg-parsechangelog (is dpkg-dev installed?)")?;
+    if !out.status.success() {
+        bail!(
+            "dpkg-parsechangelog -S{field} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}

@@ -1,0 +1,436 @@
+//! A weights package built in the archive: the model files from the source tree, each verified
+//! against its pin, or the outputs of the training recipe run during the build, and a
+//! provenance record in `/usr/share/doc/<package>/provenance.json`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use super::{Build, TOOL};
+use crate::fsutil;
+use crate::hash::sha256_file;
+use crate::manifest::{DataSource, Fact, Model, Pin, Training};
+use crate::plan::ModelPlan;
+
+/// One file as installed, with what the manifest says it should be.
+#[derive(Debug, Serialize)]
+struct InstalledFile {
+    /// Absolute path on the installed system.
+    path: String,
+    sha256: String,
+    size: u64,
+    /// Where the bytes came from: a path in the source tree, or a training output.
+    from: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pinned_sha256: Option<String>,
+    matches_pin: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct TrainingRecord {
+    command: String,
+    seed: Option<i64>,
+    deterministic: bool,
+    inputs: Vec<InputRecord>,
+}
+
+#[derive(Debug, Serialize)]
+struct InputRecord {
+    name: String,
+    from: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
+}
+
+/// `/usr/share/doc/<package>/provenance.json`. Nothing in it depends on when or where the build
+/// ran, so the package stays reproducible.
+#[derive(Debug, Serialize)]
+struct Provenance<'a> {
+    package: &'a str,
+    source: &'a str,
+    version: &'a str,
+    model: &'a str,
+    license: String,
+    origin: &'static str,
+    built_by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    training: Option<TrainingRecord>,
+    files: Vec<InstalledFile>,
+}
+
+pub(super) fn build_package(
+    build: &Build,
+    package: &str,
+    model: &Model,
+    plan: &ModelPlan,
+) -> Result<()> {
+    let (files, training) = if plan.train_at_build {
+        let training = model
+            .training
+            .as_ref()
+            .map(|t| t.get_ref())
+            .context("the plan trains this model but the manifest has no [model.training]")?;
+        train(build, package, model, plan, training)?
+    } else {
+        (install_from_source(build, package, model, plan)?, None)
+    };
+    let provenance = Provenance {
+        package,
+        source: &build.control.source,
+        version: &build.version,
+        model: model.name(),
+        license: match model.license.get_ref() {
+            Fact::Known(license) => license.to_string(),
+            Fact::Placeholder(text) => text.clone(),
+        },
+        origin: "archive",
+        built_by: format!("{TOOL} {}", env!("CARGO_PKG_VERSION")),
+        training,
+        files,
+    };
+    let doc = format!("/usr/share/doc/{package}/provenance.json");
+    let dest = build.staged(package, &doc);
+    build.verbose(&format!(
+        "install -m0644 provenance.json {}",
+        dest.display()
+    ));
+    if !build.options.no_act {
+        let mut json = serde_json::to_string_pretty(&provenance)?;
+        json.push('\n');
+        fsutil::write_atomic(&dest, json.as_bytes(), 0o644)?;
+    }
+    Ok(())
+}
+
+/// The name a model file is installed under: its base name, in the model's install dir.
+pub(super) fn installed_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Copies every model file from the source tree into the install dir, refusing any whose size
+/// or SHA-256 is not the pinned one.
+fn install_from_source(
+    build: &Build,
+    package: &str,
+    model: &Model,
+    plan: &ModelPlan,
+) -> Result<Vec<InstalledFile>> {
+    let mut installed = Vec::new();
+    for file in model.files.get_ref() {
+        let rel = &file.get_ref().0;
+        let pin = model.pins.get(rel).map(|p| p.get_ref()).with_context(|| {
+            format!(
+                "debian/mlmodel.toml: model {}: {rel} has no pin",
+                model.name()
+            )
+        })?;
+        let source = build.root.join(rel);
+        let (sha256, size) = verify(&source, rel, pin)?;
+        let target = format!("{}/{}", plan.install_dir, installed_name(rel));
+        install(build, package, &source, &target)?;
+        installed.push(InstalledFile {
+            path: target,
+            sha256,
+            size,
+            from: rel.clone(),
+            pinned_sha256: Some(pin.sha256.0.clone()),
+            matches_pin: true,
+        });
+    }
+    Ok(installed)
+}
+
+/// Checks `path` against `pin`; the error names the file and both digests.
+fn verify(path: &Path, name: &str, pin: &Pin) -> Result<(String, u64)> {
+    let (sha256, size) =
+        sha256_file(path).with_context(|| format!("cannot read model file {name}"))?;
+    if sha256 != pin.sha256.0 || size != pin.size {
+        bail!(
+            "model file {name} does not match its pin in debian/mlmodel.toml: expected SHA-256 {} \
+             ({} bytes), found SHA-256 {sha256} ({size} bytes)",
+            pin.sha256.0,
+            pin.size
+        );
+    }
+    Ok((sha256, size))
+}
+
+fn install(build: &Build, package: &str, source: &Path, target: &str) -> Result<()> {
+    let dest = build.staged(package, target);
+    build.verbose(&format!(
+        "install -D -m0644 {} {}",
+        source.display(),
+        dest.display()
+    ));
+    if !build.options.no_act {
+        fsutil::install_file(source, &dest, 0o644)?;
+    }
+    Ok(())
+}
+
+/// Runs the recipe in `debian/.debhelper/mlmodel/<model>/` (removed by dh_clean), without
+/// network and with a deterministic environment, then installs its outputs.
+fn train(
+    build: &Build,
+    package: &str,
+    model: &Model,
+    plan: &ModelPlan,
+    training: &Training,
+) -> Result<(Vec<InstalledFile>, Option<TrainingRecord>)> {
+    let command = match training.command.as_ref().map(|c| c.get_ref()) {
+        Some(Fact::Known(command)) => command.clone(),
+        _ => bail!("model {}: training.command is not stated", model.name()),
+    };
+    let scratch = build
+        .debian_dir()
+        .join(".debhelper/mlmodel")
+        .join(model.name());
+    let data_dir = scratch.join("data");
+    let out_dir = scratch.join("out");
+    let log = scratch.join("training.log");
+    let mut inputs = Vec::new();
+    if build.options.no_act {
+        build.verbose(&format!(
+            "(train {} in {})",
+            model.name(),
+            scratch.display()
+        ));
+        return Ok((Vec::new(), None));
+    }
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch)
+            .with_context(|| format!("cannot clean {}", scratch.display()))?;
+    }
+    std::fs::create_dir_all(&data_dir)?;
+    std::fs::create_dir_all(&out_dir)?;
+    for data in &training.data {
+        let data = data.get_ref();
+        let name = data.label();
+        match data.source() {
+            Some(DataSource::Path(path)) => {
+                let source = build.root.join(&path.0);
+                let target = data_dir.join(installed_name(&path.0));
+                let digest = match &data.sha256 {
+                    Some(pin) => {
+                        let (digest, _) = sha256_file(&source)
+                            .with_context(|| format!("cannot read training data {}", path.0))?;
+                        if digest != pin.0 {
+                            bail!(
+                                "training data {} does not match its pin in debian/mlmodel.toml: expected SHA-256 {}, found {digest}",
+                                path.0,
+                                pin.0
+                            );
+                        }
+                        Some(digest)
+                    }
+                    None => None,
+                };
+                copy_tree(&source, &target)?;
+                inputs.push(InputRecord {
+                    name,
+                    from: path.0.clone(),
+                    sha256: digest,
+                });
+            }
+            Some(DataSource::Package(package)) => {
+                inputs.push(InputRecord {
+                    name,
+                    from: format!("package {}", package.0),
+                    sha256: None,
+                });
+            }
+            Some(DataSource::Url(_)) | None => {
+                bail!(
+                    "training data {name} is not in the source or a package; a package build must not download it"
+                )
+            }
+        }
+    }
+
+    let seed = training.seed;
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let script = command
+        .replace(
+            "{data}",
+            &crate::helper::shell_quote(&absolute(&data_dir).to_string_lossy())?,
+        )
+        .replace(
+            "{out}",
+            &crate::helper::shell_quote(&absolute(&out_dir).to_string_lossy())?,
+        )
+        .replace("{seed}", &seed.unwrap_or(0).to_string());
+    build.verbose(&format!(
+        "cd {} && {script} > {}",
+        build.root.display(),
+        log.display()
+    ));
+    let log_file =
+        std::fs::File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
+    let mut runner = offline_runner();
+    runner.args(["sh", "-c", &script]);
+    let status = Command::new(&runner.program)
+        .args(&runner.args)
+        .current_dir(&build.root)
+        .env("SOURCE_DATE_EPOCH", build.epoch.to_string())
+        .env("PYTHONHASHSEED", "0")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("OMP_NUM_THREADS", "1")
+        .env("OPENBLAS_NUM_THREADS", "1")
+        .env("MKL_NUM_THREADS", "1")
+        .env("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        .env("CUDA_VISIBLE_DEVICES", "")
+        .env("MLMODEL_SEED", seed.unwrap_or(0).to_string())
+        .env("MLMODEL_DATA", absolute(&data_dir))
+        .env("MLMODEL_OUT", absolute(&out_dir))
+        .envs(runner.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file)
+        .status()
+        .with_context(|| format!("cannot run the training command of model {}", model.name()))?;
+    if !status.success() {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(20).collect();
+        for line in tail.iter().rev() {
+            eprintln!("{line}");
+        }
+        bail!(
+            "training model {} failed ({status}); the full log is {}",
+            model.name(),
+            log.display()
+        );
+    }
+
+    let deterministic = training.deterministic.unwrap_or(false);
+    let pins: BTreeMap<&str, &Pin> = model
+        .pins
+        .iter()
+        .map(|(path, pin)| (installed_name(path), pin.get_ref()))
+        .collect();
+    let mut installed = Vec::new();
+    for output in &training.outputs {
+        let output = &output.get_ref().0;
+        let produced = out_dir.join(output);
+        if !produced.is_file() {
+            bail!(
+                "training model {} did not produce {output} (listed in training.outputs); see {}",
+                model.name(),
+                log.display()
+            );
+        }
+        let (sha256, size) = sha256_file(&produced)?;
+        let pin = pins.get(installed_name(output));
+        let matches_pin = pin.is_some_and(|p| p.sha256.0 == sha256 && p.size == size);
+        if deterministic && let Some(pin) = pin.filter(|_| !matches_pin) {
+            bail!(
+                "training model {} is declared deterministic, but {output} differs from its pin in \
+                 debian/mlmodel.toml: expected SHA-256 {} ({} bytes), the build produced SHA-256 \
+                 {sha256} ({size} bytes); training log: {}",
+                model.name(),
+                pin.sha256.0,
+                pin.size,
+                log.display()
+            );
+        }
+        if !matches_pin {
+            eprintln!(
+                "{TOOL}: warning: model {}: {output} differs from the published pin (not deterministic)",
+                model.name()
+            );
+        }
+        let target = format!("{}/{}", plan.install_dir, output);
+        install(build, package, &produced, &target)?;
+        installed.push(InstalledFile {
+            path: target,
+            sha256,
+            size,
+            from: format!("training output {output}"),
+            pinned_sha256: pin.map(|p| p.sha256.0.clone()),
+            matches_pin,
+        });
+    }
+    let record = TrainingRecord {
+        command,
+        seed,
+        deterministic,
+        inputs,
+    };
+    Ok((installed, Some(record)))
+}
+
+/// Copies a file or a directory tree.
+fn copy_tree(source: &Path, target: &Path) -> Result<()> {
+    let meta =
+        std::fs::metadata(source).with_context(|| format!("cannot read {}", source.display()))?;
+    if meta.is_dir() {
+        std::fs::create_dir_all(target)?;
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(source)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()?;
+        entries.sort();
+        for entry in entries {
+            copy_tree(&entry, &target.join(entry.file_name().unwrap_or_default()))?;
+        }
+        Ok(())
+    } else {
+        fsutil::install_file(source, target, 0o644)
+    }
+}
+
+/// How the recipe is run without network: in a new network namespace (`unshare --net`, with a
+/// user namespace when not root) where available; otherwise with proxies pointing nowhere, which
+/// stops the usual download clients, and a warning.
+struct Runner {
+    program: String,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Runner {
+    fn args<'a>(&mut self, extra: impl IntoIterator<Item = &'a str>) {
+        self.args.extend(extra.into_iter().map(String::from));
+    }
+}
+
+fn offline_runner() -> Runner {
+    for prefix in [&["--net"][..], &["--net", "--map-root-user"][..]] {
+        let works = Command::new("unshare")
+            .args(prefix)
+            .arg("true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if works {
+            return Runner {
+                program: "unshare".into(),
+                args: prefix.iter().map(|s| s.to_string()).collect(),
+                env: Vec::new(),
+            };
+        }
+    }
+    eprintln!(
+        "{TOOL}: warning: cannot create a network namespace here; the training command runs with \
+         proxies set to an unreachable address instead"
+    );
+    let dead = "http://127.0.0.1:9".to_string();
+    Runner {
+        program: "env".into(),
+        args: Vec::new(),
+        env: [
+            "http_proxy",
+            "https_proxy",
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "all_proxy",
+        ]
+        .into_iter()
+        .map(|k| (k.to_string(), dead.clone()))
+        .chain([("no_proxy".to_string(), String::new())])
+        .collect(),
+    }
+}

@@ -1,0 +1,424 @@
+//! `dh_mlmodel` and the `mlmodel` sequence add-on: real source packages built with
+//! `dpkg-buildpackage` through `dh $@`, checked with dpkg-deb and lintian; debhelper's shared
+//! options exercised on the command directly.
+
+use std::path::{Path, PathBuf};
+
+use crate::fixtures;
+use crate::support::{
+    assert_lintian_clean, built_debs, deb_field, dpkg_buildpackage, packaging_command, unpack_deb,
+    write,
+};
+use dh_mlmodel::hash::{sha256_bytes, sha256_file};
+
+const INSTALL_DIR: &str = "/usr/share/foo/models/net";
+
+/// A deterministic NumPy training program: seeded initialisation, fixed-step gradient descent,
+/// weights written with numpy.save.
+const TRAIN_PY: &str = r#"import sys, numpy as np
+data, out, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+xy = np.loadtxt(data + "/points.csv", delimiter=",")
+x, y = np.c_[xy[:, :1], np.ones(len(xy))], xy[:, 1]
+w = np.random.default_rng(seed).standard_normal(2)
+for _ in range(50):
+    w -= 0.1 * x.T @ (x @ w - y) / len(y)
+np.save(out + "/net.npy", w)
+"#;
+
+fn points_csv() -> String {
+    (0..40)
+        .map(|i| format!("{},{}\n", i as f64 / 10.0, 3.0 * i as f64 / 10.0 + 1.0))
+        .collect()
+}
+
+/// What the test package's manifest says about training.
+enum Recipe {
+    /// Weights committed upstream and shipped from the source.
+    InSource,
+    /// Trained during the build with this seed; the pin is the output of seed 1.
+    AtBuild { seed: i64 },
+}
+
+struct SourcePackage {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+/// Writes source package `foo`: code package `foo`, weights package `foo-model-net`.
+fn source_package(recipe: Recipe) -> SourcePackage {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("foo-1.0");
+    write(
+        &root,
+        "bin/foo",
+        "#!/bin/sh\necho foo uses /usr/share/foo/models/net\n",
+    );
+    write(&root, "training/train.py", TRAIN_PY);
+    write(&root, "data/points.csv", points_csv());
+    let weights = fixtures::safetensors(&[("w", "F32", &[4, 4])]);
+    write(&root, "models/net.safetensors", &weights);
+    write(
+        &root,
+        "debian/control",
+        "Source: foo\nSection: science\nPriority: optional\n\
+         Maintainer: Test Maintainer <test@example.org>\n\
+         Build-Depends: debhelper-compat (= 13), dh-sequence-mlmodel\n\
+         Standards-Version: 4.6.2\nRules-Requires-Root: no\n\n\
+         Package: foo\nArchitecture: all\nDepends: ${misc:Depends}\n\
+         Recommends: ${mlmodel:Recommends}\nSuggests: ${mlmodel:Suggests}\n\
+         Description: tiny tool that uses a model\n The code half of a test package.\n\n\
+         Package: foo-model-net\nArchitecture: all\nDepends: ${misc:Depends}\n\
+         Description: model weights for foo\n The weights half of a test package.\n",
+    );
+    write(&root, "debian/rules", "#!/usr/bin/make -f\n%:\n\tdh $@\n");
+    set_mode(&root.join("debian/rules"), 0o755);
+    write(&root, "debian/foo.install", "bin/foo usr/bin\n");
+    write(&root, "debian/source/format", "3.0 (native)\n");
+    write(
+        &root,
+        "debian/changelog",
+        concat!(
+            "foo (1.0) unstable; urgency=medium\n\n  * Test build.\n\n",
+            " -- Test Maintainer <test@example.org>  Sun, 22 Nov 2026 00:00:00 +0000\n"
+        ),
+    );
+    write(
+        &root,
+        "debian/copyright",
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\
+         Upstream-Name: foo\n\nFiles: *\nCopyright: 2026 Test Upstream\nLicense: MIT\n\n\
+         License: MIT\n Permission is hereby granted, free of charge, to any person obtaining a copy\n \
+         of this software, to deal in the Software without restriction.\n",
+    );
+    let (pinned, size, program_line) = match recipe {
+        Recipe::InSource => (sha256_bytes(&weights), weights.len() as u64, String::new()),
+        Recipe::AtBuild { seed } => {
+            let (digest, size) = reference_training(&root);
+            (digest, size, format!("at-build = true\nseed = {seed}\n"))
+        }
+    };
+    let file = if program_line.is_empty() {
+        "models/net.safetensors"
+    } else {
+        "models/net.npy"
+    };
+    let points = sha256_bytes(points_csv().as_bytes());
+    write(
+        &root,
+        "debian/mlmodel.toml",
+        format!(
+            r#"[[model]]
+name = "net"
+files = ["{file}"]
+format = "{format}"
+license = "MIT"
+install-dir = "{INSTALL_DIR}"
+in-source = true
+
+[model.pins]
+"{file}" = {{ sha256 = "{pinned}", size = {size} }}
+
+[model.training]
+program = ["training/train.py"]
+command = "python3 training/train.py {{data}} {{out}} {{seed}}"
+outputs = ["net.npy"]
+depends = ["python3-numpy"]
+cpu-hours = 0.001
+deterministic = true
+{program_line}
+[[model.training.data]]
+name = "points"
+license = "CC0-1.0"
+path = "data/points.csv"
+sha256 = "{points}"
+"#,
+            format = if program_line.is_empty() {
+                "safetensors"
+            } else {
+                "npy"
+            },
+        ),
+    );
+    SourcePackage { _dir: dir, root }
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Runs the training program once outside any build, seed 1, to learn the digest to pin.
+fn reference_training(root: &Path) -> (String, u64) {
+    let out = tempfile::tempdir().unwrap();
+    let status = packaging_command("/usr/bin/python3", root)
+        .env("OPENBLAS_NUM_THREADS", "1")
+        .env("OMP_NUM_THREADS", "1")
+        .args(["training/train.py", "data"])
+        .arg(out.path())
+        .arg("1")
+        .status()
+        .unwrap();
+    assert!(status.success(), "reference training run failed");
+    sha256_file(&out.path().join("net.npy")).unwrap()
+}
+
+#[test]
+fn weights_package_is_built_verified_with_provenance_and_recommended() {
+    let package = source_package(Recipe::InSource);
+    let (ok, log) = dpkg_buildpackage(&package.root);
+    assert!(ok, "dpkg-buildpackage failed:\n{log}");
+    assert!(
+        log.contains("dh_mlmodel"),
+        "dh ran dh_mlmodel through the add-on:\n{log}"
+    );
+    let debs = built_debs(&package.root);
+    let weights = unpack_deb(&debs["foo-model-net"]);
+    let installed = weights
+        .path()
+        .join(INSTALL_DIR.trim_start_matches('/'))
+        .join("net.safetensors");
+    let expected = sha256_file(&package.root.join("models/net.safetensors")).unwrap();
+    assert_eq!(sha256_file(&installed).unwrap(), expected);
+
+    let provenance: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            weights
+                .path()
+                .join("usr/share/doc/foo-model-net/provenance.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(provenance["source"], "foo");
+    assert_eq!(provenance["version"], "1.0");
+    assert_eq!(provenance["origin"], "archive");
+    assert_eq!(
+        provenance["files"][0]["path"],
+        format!("{INSTALL_DIR}/net.safetensors")
+    );
+    assert_eq!(provenance["files"][0]["sha256"], expected.0.as_str());
+
+    assert_eq!(deb_field(&debs["foo"], "Recommends"), "foo-model-net");
+    assert_lintian_clean(&debs.values().cloned().collect::<Vec<_>>());
+}
+
+#[test]
+fn tampered_model_file_fails_the_build_naming_both_digests() {
+    let package = source_package(Recipe::InSource);
+    let path = package.root.join("models/net.safetensors");
+    let pinned = sha256_file(&path).unwrap().0;
+    let mut bytes = std::fs::read(&path).unwrap();
+    *bytes.last_mut().unwrap() ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let (ok, log) = dpkg_buildpackage(&package.root);
+    assert!(!ok, "a tampered file must fail the build");
+    assert!(log.contains("models/net.safetensors"), "{log}");
+    assert!(
+        log.contains(&pinned) && log.contains(&sha256_bytes(&bytes)),
+        "both digests named:\n{log}"
+    );
+    assert!(built_debs(&package.root).is_empty());
+}
+
+#[test]
+fn training_during_the_build_matches_the_pin_and_a_new_seed_fails() {
+    let package = source_package(Recipe::AtBuild { seed: 1 });
+    let (ok, log) = dpkg_buildpackage(&package.root);
+    assert!(ok, "dpkg-buildpackage failed:\n{log}");
+    let debs = built_debs(&package.root);
+    let weights = unpack_deb(&debs["foo-model-net"]);
+    let installed = weights
+        .path()
+        .join(INSTALL_DIR.trim_start_matches('/'))
+        .join("net.npy");
+    let (pinned, _) = reference_training(&package.root);
+    assert_eq!(sha256_file(&installed).unwrap().0, pinned);
+    let provenance = std::fs::read_to_string(
+        weights
+            .path()
+            .join("usr/share/doc/foo-model-net/provenance.json"),
+    )
+    .unwrap();
+    assert!(provenance.contains("\"matches_pin\": true"), "{provenance}");
+    assert!(
+        package
+            .root
+            .join("debian/.debhelper/mlmodel/net/training.log")
+            .exists()
+            || !package.root.join("debian/.debhelper").exists()
+    );
+    assert_lintian_clean(&debs.values().cloned().collect::<Vec<_>>());
+
+    let other = source_package(Recipe::AtBuild { seed: 2 });
+    let (ok, log) = dpkg_buildpackage(&other.root);
+    assert!(
+        !ok,
+        "a different seed must not reproduce the pinned weights:\n{log}"
+    );
+    assert!(log.contains("net.npy") && log.contains(&pinned), "{log}");
+    assert!(log.contains("the build produced SHA-256"), "{log}");
+}
+
+/// Runs `dh_mlmodel ARGS` in the package tree with extra environment; returns (status, stderr).
+fn dh_mlmodel(root: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let output = packaging_command("dh_mlmodel", root)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The files under `debian/` now, with their contents' digests: what an option may change.
+fn debian_state(root: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = walkdir::WalkDir::new(root.join("debian"))
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(root).unwrap().display().to_string();
+            (rel, sha256_file(e.path()).unwrap().0)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn acted_on(root: &Path) -> (bool, bool) {
+    let code = root.join("debian/foo.substvars").exists();
+    let weights = root
+        .join("debian/foo-model-net")
+        .join(INSTALL_DIR.trim_start_matches('/'))
+        .exists();
+    (code, weights)
+}
+
+fn reset(root: &Path) {
+    let _ = std::fs::remove_file(root.join("debian/foo.substvars"));
+    let _ = std::fs::remove_dir_all(root.join("debian/foo-model-net"));
+}
+
+/// Command-line arguments, environment, and whether (code, weights) were acted on.
+type SelectionCase<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], (bool, bool));
+
+#[test]
+fn package_selection_follows_debhelper_options() {
+    let package = source_package(Recipe::InSource);
+    let root = &package.root;
+    let cases: &[SelectionCase] = &[
+        (&[], &[], (true, true)),
+        (&["-pfoo"], &[], (true, false)),
+        (&["--package=foo-model-net"], &[], (false, true)),
+        (&["-Nfoo"], &[], (false, true)),
+        (&["-i"], &[], (true, true)),
+        (&["-i", "--no-package", "foo-model-net"], &[], (true, false)),
+        (&["-a"], &[], (false, false)),
+        (
+            &[],
+            &[(
+                "DH_INTERNAL_OPTIONS",
+                "-O--buildsystem=pybuild\x1e-pfoo-model-net",
+            )],
+            (false, true),
+        ),
+        (&[], &[("DH_INTERNAL_OPTIONS", "-a")], (false, false)),
+        (
+            &["-pfoo"],
+            &[("DH_INTERNAL_OPTIONS", "-pfoo-model-net")],
+            (false, false),
+        ),
+        (&[], &[("DH_OPTIONS", "-pfoo")], (true, false)),
+        (
+            &["-O--buildsystem=pybuild", "-O--no-such-option", "-O-pfoo"],
+            &[],
+            (true, false),
+        ),
+    ];
+    for (args, env, expected) in cases {
+        reset(root);
+        let (status, stderr) = dh_mlmodel(root, args, env);
+        assert_eq!(status, 0, "dh_mlmodel {args:?} {env:?} failed: {stderr}");
+        assert_eq!(
+            acted_on(root),
+            *expected,
+            "dh_mlmodel {args:?} with {env:?} acted on the wrong packages"
+        );
+    }
+}
+
+#[test]
+fn bad_options_and_unknown_packages_are_errors() {
+    let package = source_package(Recipe::InSource);
+    let (status, stderr) = dh_mlmodel(&package.root, &["--no-such-option"], &[]);
+    assert_eq!(status, 255);
+    assert!(
+        stderr.contains("dh_mlmodel: error:") && stderr.contains("no-such-option"),
+        "{stderr}"
+    );
+    let (status, stderr) = dh_mlmodel(&package.root, &["-pbar"], &[]);
+    assert_eq!(status, 255);
+    assert!(stderr.contains("unknown package bar"), "{stderr}");
+    // Unknown options in DH_OPTIONS are a warning only, as in debhelper.
+    let (status, stderr) = dh_mlmodel(&package.root, &[], &[("DH_OPTIONS", "--no-such-option")]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(
+        stderr.contains("ignored unknown options in DH_OPTIONS"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn no_act_changes_nothing_on_disk_and_verbose_says_what_it_would_do() {
+    let package = source_package(Recipe::InSource);
+    let before = debian_state(&package.root);
+    let output = packaging_command("dh_mlmodel", &package.root)
+        .args(["--no-act", "-v"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        debian_state(&package.root),
+        before,
+        "--no-act must not change debian/"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("\tinstall -D -m0644") && stdout.contains("net.safetensors"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("mlmodel:Recommends=foo-model-net"),
+        "{stdout}"
+    );
+
+    let (status, _) = dh_mlmodel(&package.root, &[], &[("DH_NO_ACT", "1")]);
+    assert_eq!(status, 0);
+    assert_eq!(
+        debian_state(&package.root),
+        before,
+        "DH_NO_ACT must not change debian/"
+    );
+}
+
+#[test]
+fn help_is_debhelper_style() {
+    let package = source_package(Recipe::InSource);
+    let output = packaging_command("dh_mlmodel", &package.root)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.starts_with("Usage: dh_mlmodel [debhelper options]"),
+        "{text}"
+    );
+    assert!(text.contains("-p, --package=PKG"), "{text}");
+}

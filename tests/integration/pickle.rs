@@ -1,0 +1,190 @@
+//! Pickle analysis through `scan --json`: malicious pickles in every carrier are `unsafe`
+//! with a reason, benign weight pickles are `safe`. Fixtures come from `pickles`.
+
+use crate::pickles::{self, Pickle};
+use crate::support::{finding, scan_json, write};
+
+/// Scans a tree holding `bytes` as a file and returns the `pickle` report of the finding at
+/// `rel`: the file itself, or `file!member` for an archive member.
+fn pickle_report(rel: &str, bytes: &[u8]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), rel.split('!').next().unwrap(), bytes);
+    let findings = scan_json(dir.path(), &["--no-hash"]);
+    let found = finding(&findings, rel)
+        .unwrap_or_else(|| panic!("no finding for {rel} in {findings:#?}"))
+        .clone();
+    assert_eq!(found["executes_code"], true, "{found:#}");
+    found["pickle"].clone()
+}
+
+fn reasons(report: &serde_json::Value) -> Vec<String> {
+    report["reasons"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no reasons in {report:#}"))
+        .iter()
+        .map(|r| r.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn assert_unsafe(report: &serde_json::Value, needle: &str) {
+    assert_eq!(report["verdict"], "unsafe", "{report:#}");
+    assert!(
+        reasons(report).iter().any(|r| r.contains(needle)),
+        "no reason containing {needle:?}: {report:#}"
+    );
+}
+
+fn assert_safe(report: &serde_json::Value) {
+    assert_eq!(report["verdict"], "safe", "{report:#}");
+    assert!(reasons(report).is_empty(), "{report:#}");
+}
+
+#[test]
+fn os_system_as_posix_system_protocol_0_and_2() {
+    let report = pickle_report("model.pkl", &pickles::posix_system_protocol0());
+    assert_unsafe(
+        &report,
+        "dangerous global posix.system (runs shell commands)",
+    );
+    assert_eq!(report["globals"], serde_json::json!(["posix.system"]));
+    let report = pickle_report("model.pkl", &pickles::posix_system_protocol2());
+    assert_unsafe(
+        &report,
+        "dangerous global posix.system (runs shell commands)",
+    );
+}
+
+#[test]
+fn importlib_import_module_is_dangerous() {
+    let report = pickle_report("model.pkl", &pickles::import_module());
+    assert_unsafe(
+        &report,
+        "dangerous global importlib.import_module (imports any module",
+    );
+}
+
+#[test]
+fn builtins_reached_through_a_numpy_module() {
+    let report = pickle_report("model.pkl", &pickles::numpy_builtins_gadget());
+    assert_unsafe(
+        &report,
+        "dangerous global numpy.testing._private.utils.__builtins__",
+    );
+    assert_unsafe(&report, "dangerous global builtins.getattr");
+}
+
+#[test]
+fn stack_global_fed_from_the_memo() {
+    let report = pickle_report("model.pkl", &pickles::stack_global_from_memo());
+    assert_unsafe(
+        &report,
+        "dangerous global builtins.exec (evaluates Python code)",
+    );
+}
+
+#[test]
+fn torch_zip_pickle_member_found_whatever_its_name() {
+    // A real torch.save layout (benign data.pkl) with a payload hidden as a storage record.
+    let zip = pickles::torch_zip(
+        "archive/data.pkl",
+        &pickles::torch_state_dict(),
+        &[("archive/data/1", &pickles::posix_system_protocol2())],
+    );
+    let report = pickle_report("model.pt", &zip);
+    assert_unsafe(&report, "archive/data/1: dangerous global posix.system");
+    assert!(
+        !reasons(&report)
+            .iter()
+            .any(|r| r.starts_with("archive/data.pkl") || r.starts_with("archive/data/0")),
+        "{report:#}"
+    );
+
+    // data.pkl renamed: no longer a torch layout, so the zip is opened as an archive and the
+    // member is found as a pickle by its content.
+    let zip = pickles::torch_zip(
+        "archive/weights.bin",
+        &pickles::posix_system_protocol2(),
+        &[],
+    );
+    let report = pickle_report("model.pt!archive/weights.bin", &zip);
+    assert_unsafe(&report, "dangerous global posix.system");
+}
+
+#[test]
+fn payload_in_a_later_pickle_of_a_legacy_torch_file() {
+    let file = pickles::torch_legacy(&pickles::posix_system_protocol2());
+    let report = pickle_report("model.pth", &file);
+    assert_unsafe(&report, "dangerous global posix.system");
+}
+
+#[test]
+fn object_npy_data_is_analysed() {
+    let report = pickle_report("array.npy", &pickles::object_npy());
+    assert_unsafe(&report, "dangerous global posix.system");
+}
+
+#[test]
+fn malicious_npz_member() {
+    let floats: Vec<u8> = [1.0f32, 2.0].iter().flat_map(|f| f.to_le_bytes()).collect();
+    let npz = pickles::zip(&[
+        ("weights.npy", &pickles::npy("<f4", "(2,)", &floats)),
+        ("extra.npy", &pickles::object_npy()),
+    ]);
+    let report = pickle_report("arrays.npz", &npz);
+    assert_unsafe(&report, "extra.npy: dangerous global posix.system");
+    assert!(
+        !reasons(&report)
+            .iter()
+            .any(|r| r.starts_with("weights.npy"))
+    );
+}
+
+#[test]
+fn truncated_pickle_is_a_parse_error() {
+    let whole = pickles::torch_state_dict();
+    let report = pickle_report("model.pkl", &whole[..whole.len() / 2]);
+    assert_unsafe(&report, "parse error at byte");
+}
+
+#[test]
+fn torch_state_dict_is_safe() {
+    let zip = pickles::torch_zip("archive/data.pkl", &pickles::torch_state_dict(), &[]);
+    let report = pickle_report("model.pt", &zip);
+    assert_safe(&report);
+    assert_eq!(
+        report["globals"],
+        serde_json::json!([
+            "collections.OrderedDict",
+            "torch._utils._rebuild_tensor_v2",
+            "torch.FloatStorage"
+        ])
+    );
+    let legacy = pickles::torch_legacy(&pickles::torch_state_dict());
+    assert_safe(&pickle_report("old.pth", &legacy));
+}
+
+#[test]
+fn numpy_array_pickle_is_safe() {
+    let report = pickle_report("array.pkl", &pickles::numpy_array());
+    assert_safe(&report);
+    assert_eq!(
+        report["globals"],
+        serde_json::json!([
+            "numpy.core.multiarray._reconstruct",
+            "numpy.ndarray",
+            "_codecs.encode",
+            "numpy.dtype"
+        ])
+    );
+}
+
+#[test]
+fn unknown_class_is_not_on_the_allow_list() {
+    let bytes = Pickle::protocol(2)
+        .global("mypkg.models", "Net")
+        .empty_tuple()
+        .op(0x81)
+        .stop();
+    let report = pickle_report("net.pkl", &bytes);
+    assert_unsafe(&report, "global mypkg.models.Net is not on the allow-list");
+}

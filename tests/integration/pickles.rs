@@ -1,0 +1,386 @@
+//! Pickle streams and the files that carry them, written opcode by opcode from CPython's
+//! `pickletools` descriptions, NumPy's `.npy` format and PyTorch's `torch.save` layouts.
+//! Nothing here runs Python.
+
+use std::io::Write;
+
+/// A pickle under construction. Each method appends one opcode with its argument.
+#[derive(Default)]
+pub struct Pickle(Vec<u8>);
+
+impl Pickle {
+    /// Protocol 0: no PROTO opcode.
+    pub fn protocol0() -> Self {
+        Self::default()
+    }
+
+    /// PROTO n.
+    pub fn protocol(n: u8) -> Self {
+        Self(vec![0x80, n])
+    }
+
+    /// GLOBAL: `c module\nname\n`.
+    pub fn global(mut self, module: &str, name: &str) -> Self {
+        self.0.push(b'c');
+        self.0
+            .extend_from_slice(format!("{module}\n{name}\n").as_bytes());
+        self
+    }
+
+    /// BINUNICODE: a text string with a 4-byte length.
+    pub fn text(mut self, text: &str) -> Self {
+        self.0.push(b'X');
+        self.0.extend_from_slice(&(text.len() as u32).to_le_bytes());
+        self.0.extend_from_slice(text.as_bytes());
+        self
+    }
+
+    /// SHORT_BINUNICODE (protocol 4).
+    pub fn short_text(mut self, text: &str) -> Self {
+        self.0.push(0x8c);
+        self.0.push(text.len() as u8);
+        self.0.extend_from_slice(text.as_bytes());
+        self
+    }
+
+    /// UNICODE (protocol 0): raw text up to a newline.
+    pub fn text_line(mut self, text: &str) -> Self {
+        self.0.push(b'V');
+        self.0.extend_from_slice(text.as_bytes());
+        self.0.push(b'\n');
+        self
+    }
+
+    /// BININT1, BININT2 or BININT, whichever fits.
+    pub fn int(mut self, n: u32) -> Self {
+        if let Ok(byte) = u8::try_from(n) {
+            self.0.extend_from_slice(&[b'K', byte]);
+        } else if let Ok(short) = u16::try_from(n) {
+            self.0.push(b'M');
+            self.0.extend_from_slice(&short.to_le_bytes());
+        } else {
+            self.0.push(b'J');
+            self.0.extend_from_slice(&n.to_le_bytes());
+        }
+        self
+    }
+
+    /// BINPUT.
+    pub fn put(mut self, key: u8) -> Self {
+        self.0.extend_from_slice(&[b'q', key]);
+        self
+    }
+
+    /// BINGET.
+    pub fn get(mut self, key: u8) -> Self {
+        self.0.extend_from_slice(&[b'h', key]);
+        self
+    }
+
+    /// Bytes spelled out (an opcode with an argument the builder has no method for).
+    pub fn raw(mut self, bytes: &[u8]) -> Self {
+        self.0.extend_from_slice(bytes);
+        self
+    }
+
+    /// Opcodes without an argument, spelled as their one byte.
+    pub fn op(mut self, opcode: u8) -> Self {
+        self.0.push(opcode);
+        self
+    }
+
+    pub fn mark(self) -> Self {
+        self.op(b'(')
+    }
+    pub fn tuple(self) -> Self {
+        self.op(b't')
+    }
+    pub fn tuple1(self) -> Self {
+        self.op(0x85)
+    }
+    pub fn tuple2(self) -> Self {
+        self.op(0x86)
+    }
+    pub fn tuple3(self) -> Self {
+        self.op(0x87)
+    }
+    pub fn pop(self) -> Self {
+        self.op(b'0')
+    }
+    pub fn newtrue(self) -> Self {
+        self.op(0x88)
+    }
+    pub fn empty_tuple(self) -> Self {
+        self.op(b')')
+    }
+    pub fn empty_dict(self) -> Self {
+        self.op(b'}')
+    }
+    pub fn reduce(self) -> Self {
+        self.op(b'R')
+    }
+    pub fn build(self) -> Self {
+        self.op(b'b')
+    }
+    pub fn setitem(self) -> Self {
+        self.op(b's')
+    }
+    pub fn stack_global(self) -> Self {
+        self.op(0x93)
+    }
+    pub fn memoize(self) -> Self {
+        self.op(0x94)
+    }
+    pub fn binpersid(self) -> Self {
+        self.op(b'Q')
+    }
+    pub fn newfalse(self) -> Self {
+        self.op(0x89)
+    }
+    pub fn none(self) -> Self {
+        self.op(b'N')
+    }
+
+    /// Bytes as protocol 2 spells them: `_codecs.encode(text, "latin1")`.
+    pub fn latin1_bytes(self, bytes: &[u8]) -> Self {
+        let text: String = bytes.iter().map(|&b| char::from(b)).collect();
+        self.global("_codecs", "encode")
+            .text(&text)
+            .text("latin1")
+            .tuple2()
+            .reduce()
+    }
+
+    /// STOP, and the finished bytes.
+    pub fn stop(mut self) -> Vec<u8> {
+        self.0.push(b'.');
+        self.0
+    }
+}
+
+/// `os.system("echo pwned")` as pickled on Linux (`posix system`) at protocol 0.
+pub fn posix_system_protocol0() -> Vec<u8> {
+    Pickle::protocol0()
+        .global("posix", "system")
+        .mark()
+        .text_line("echo pwned")
+        .tuple()
+        .reduce()
+        .stop()
+}
+
+/// The same at protocol 2.
+pub fn posix_system_protocol2() -> Vec<u8> {
+    Pickle::protocol(2)
+        .global("posix", "system")
+        .put(0)
+        .text("echo pwned")
+        .tuple1()
+        .reduce()
+        .stop()
+}
+
+/// `importlib.import_module("os")`.
+pub fn import_module() -> Vec<u8> {
+    Pickle::protocol(2)
+        .global("importlib", "import_module")
+        .text("os")
+        .tuple1()
+        .reduce()
+        .stop()
+}
+
+/// The builtins reached as an attribute of a NumPy module, then `getattr(builtins, "eval")`
+/// called on code: the gadget deny-list scanners miss.
+pub fn numpy_builtins_gadget() -> Vec<u8> {
+    Pickle::protocol(2)
+        .global("numpy.testing._private.utils", "__builtins__")
+        .put(0)
+        .pop()
+        .global("builtins", "getattr")
+        .get(0)
+        .text("eval")
+        .tuple2()
+        .reduce()
+        .text("__import__('os').system('id')")
+        .tuple1()
+        .reduce()
+        .stop()
+}
+
+/// Protocol 4 `STACK_GLOBAL` whose module and name come back from the memo: `builtins` and
+/// `exec` are memoized inside a harmless tuple, popped, and fetched with BINGET.
+pub fn stack_global_from_memo() -> Vec<u8> {
+    Pickle::protocol(4)
+        .short_text("builtins")
+        .memoize()
+        .short_text("exec")
+        .memoize()
+        .tuple2()
+        .pop()
+        .get(0)
+        .get(1)
+        .stack_global()
+        .short_text("import os")
+        .tuple1()
+        .reduce()
+        .stop()
+}
+
+/// `OrderedDict({"weight": _rebuild_tensor_v2(storage, 0, (2,), (1,), False, OrderedDict())})`
+/// as `torch.save` writes `data.pkl` (protocol 2, storages as persistent ids).
+pub fn torch_state_dict() -> Vec<u8> {
+    Pickle::protocol(2)
+        .global("collections", "OrderedDict")
+        .put(0)
+        .empty_tuple()
+        .reduce()
+        .put(1)
+        .text("weight")
+        .put(2)
+        .global("torch._utils", "_rebuild_tensor_v2")
+        .put(3)
+        .mark()
+        .mark()
+        .text("storage")
+        .put(4)
+        .global("torch", "FloatStorage")
+        .put(5)
+        .text("0")
+        .put(6)
+        .text("cpu")
+        .put(7)
+        .int(2)
+        .tuple()
+        .put(8)
+        .binpersid()
+        .int(0)
+        .int(2)
+        .tuple1()
+        .int(1)
+        .tuple1()
+        .newfalse()
+        .get(0)
+        .empty_tuple()
+        .reduce()
+        .tuple()
+        .reduce()
+        .put(9)
+        .setitem()
+        .stop()
+}
+
+/// A float64 NumPy array of two elements as `pickle.dumps(array, protocol=2)` writes it.
+pub fn numpy_array() -> Vec<u8> {
+    let data: Vec<u8> = [1.5f64, -2.0]
+        .iter()
+        .flat_map(|f| f.to_le_bytes())
+        .collect();
+    Pickle::protocol(2)
+        .global("numpy.core.multiarray", "_reconstruct")
+        .global("numpy", "ndarray")
+        .int(0)
+        .tuple1()
+        .latin1_bytes(b"b")
+        .tuple3()
+        .reduce()
+        .mark()
+        .int(1)
+        .int(2)
+        .tuple1()
+        .global("numpy", "dtype")
+        .text("f8")
+        .newfalse()
+        .newtrue()
+        .tuple3()
+        .reduce()
+        .mark()
+        .int(3)
+        .text("<")
+        .none()
+        .none()
+        .none()
+        .int(0xffff_ffff)
+        .int(0xffff_ffff)
+        .int(0)
+        .tuple()
+        .build()
+        .newfalse()
+        .latin1_bytes(&data)
+        .tuple()
+        .build()
+        .stop()
+}
+
+/// A `.npy` file: magic, version 1.0, the header dict padded to 64 bytes, then `data`.
+pub fn npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+/// An object-dtype `.npy` whose data pickle carries `os.system`.
+pub fn object_npy() -> Vec<u8> {
+    npy("|O", "(1,)", &posix_system_protocol2())
+}
+
+/// A zip with `members` stored uncompressed, as `torch.save` and `numpy.savez` write them.
+pub fn zip(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, bytes) in members {
+        writer.start_file(*name, options).unwrap();
+        writer.write_all(bytes).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+/// A `torch.save` zip whose pickle member is `pickle_name`, with one float storage and any
+/// `extra` members.
+pub fn torch_zip(pickle_name: &str, pickle: &[u8], extra: &[(&str, &[u8])]) -> Vec<u8> {
+    let storage: Vec<u8> = [0.25f32, 0.5]
+        .iter()
+        .flat_map(|f| f.to_le_bytes())
+        .collect();
+    let mut members: Vec<(&str, &[u8])> = vec![
+        (pickle_name, pickle),
+        ("archive/byteorder", b"little"),
+        ("archive/data/0", &storage),
+        ("archive/version", b"3\n"),
+        ("archive/.data/serialization_id", b"1234567890"),
+    ];
+    members.extend_from_slice(extra);
+    zip(&members)
+}
+
+/// A legacy (pre-1.6) `torch.save` file: magic number, protocol version 1001, system info,
+/// the object `main`, the storage keys, then raw storage bytes.
+pub fn torch_legacy(main: &[u8]) -> Vec<u8> {
+    // LONG1 of 10 bytes: torch's MAGIC_NUMBER 0x1950a86a20f9469cfc6c, little-endian.
+    let mut out = Pickle::protocol(2)
+        .raw(b"\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19")
+        .stop();
+    out.extend(Pickle::protocol(2).int(1001).stop());
+    out.extend(
+        Pickle::protocol(2)
+            .empty_dict()
+            .text("little_endian")
+            .newtrue()
+            .setitem()
+            .stop(),
+    );
+    out.extend_from_slice(main);
+    out.extend(Pickle::protocol(2).op(b']').text("0").op(b'a').stop()); // EMPTY_LIST, APPEND
+    // Storage "0": an 8-byte element count, then two floats.
+    out.extend_from_slice(&2u64.to_le_bytes());
+    out.extend([0.25f32, 0.5].iter().flat_map(|f| f.to_le_bytes()));
+    out
+}
