@@ -25,6 +25,8 @@ pub struct BuildSystem {
     pub section: String,
     pub architecture: String,
     pub depends: Vec<String>,
+    #[serde(default)]
+    pub exports: Vec<String>,
     pub comment: String,
 }
 
@@ -41,6 +43,18 @@ impl BuildSystemTable {
 impl BuildSystem {
     /// The code package's name for source `source` and upstream name `upstream`.
     pub fn package_name(&self, source: &str, upstream: Option<&str>) -> String {
+        self.expand(&self.package, source, upstream)
+    }
+
+    /// `exports` with their placeholders expanded.
+    pub fn exports(&self, source: &str, upstream: Option<&str>) -> Vec<String> {
+        self.exports
+            .iter()
+            .map(|e| self.expand(e, source, upstream))
+            .collect()
+    }
+
+    fn expand(&self, text: &str, source: &str, upstream: Option<&str>) -> String {
         let python = upstream
             .map(|name| {
                 name.to_ascii_lowercase()
@@ -51,8 +65,7 @@ impl BuildSystem {
             })
             .filter(|name| !name.is_empty())
             .unwrap_or_else(|| source.to_string());
-        self.package
-            .replace("{source}", source)
+        text.replace("{source}", source)
             .replace("{python}", &python)
     }
 }

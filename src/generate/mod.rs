@@ -33,6 +33,9 @@ use upstream::Upstream;
 /// Section of the model packages (weights are data for a scientific program).
 const MODEL_SECTION: &str = "science";
 
+/// Width of wrapped text in control and copyright fields.
+const TEXT_WIDTH: usize = 72;
+
 /// Standards-Version the generated files follow (Debian 12's debhelper and lintian).
 const STANDARDS_VERSION: &str = "4.6.2";
 
@@ -184,10 +187,11 @@ pub fn generate(
         .filter(|(_, p)| p.removed_from_source)
         .flat_map(|(m, _)| m.files.get_ref().iter().map(|f| f.get_ref().0.clone()))
         .collect();
-    let mut disclaimers: Vec<String> = Vec::new();
-    for text in plan.models.iter().filter_map(|m| m.disclaimer.clone()) {
-        if !disclaimers.contains(&text) {
-            disclaimers.push(text);
+    let mut disclaimers: Vec<Vec<String>> = Vec::new();
+    for text in plan.models.iter().filter_map(|m| m.disclaimer.as_deref()) {
+        let lines = wrap(text, TEXT_WIDTH);
+        if !disclaimers.contains(&lines) {
+            disclaimers.push(lines);
         }
     }
     let upstream_name = upstream.name.clone().unwrap_or_else(|| source.clone());
@@ -215,6 +219,7 @@ pub fn generate(
             .unwrap_or_default(),
         copyright: upstream.copyright.clone(),
         build: build.clone(),
+        exports: build.exports(&source, upstream.name.as_deref()),
         files_excluded,
         disclaimers,
         watch: watch_line(&upstream, repository.as_deref(), build, &upstream_name),
@@ -409,7 +414,7 @@ fn control_spec(
             ("Recommends", vec!["${mlmodel:Recommends}".to_string()]),
             ("Suggests", vec!["${mlmodel:Suggests}".to_string()]),
         ],
-        description: format!("{summary}\n{what}"),
+        description: description(&summary, &what),
     }];
     for (model, view) in plan.models.iter().zip(models) {
         for package in &model.packages {
@@ -422,10 +427,13 @@ fn control_spec(
                         section: section_in(package.area),
                         owned: true,
                         relations: vec![("Depends", vec![misc])],
-                        description: format!(
-                            "{} model weights for {name}\nThe {} model {}, trained from the source \
-                             during the package build and installed under {}.",
-                            view.name, view.category, view.name, model.install_dir
+                        description: description(
+                            &format!("{} model weights for {name}", view.name),
+                            &format!(
+                                "The {} model {}, trained from the source during the package \
+                                 build and installed under {}.",
+                                view.category, view.name, model.install_dir
+                            ),
                         ),
                     })
                 }
@@ -436,11 +444,11 @@ fn control_spec(
                     section: section_in(package.area),
                     owned: true,
                     relations: vec![("Depends", vec![misc, "${mlmodel:Depends}".to_string()])],
-                    description: format!(
-                        "installer for the {} model weights of {name}\nThe command {} builds \
-                         the package {} on this machine: it {}, then installs the weights under \
-                         {}.",
-                        view.name,
+                    description: description(
+                        &format!("installer for the {} model weights of {name}", view.name),
+                        &format!(
+                        "The command {} builds the package {} on this machine: it {}, then \
+                         installs the weights under {}.",
                         view.helper.as_deref().unwrap_or_default(),
                         view.weights.as_deref().unwrap_or_default(),
                         match view.origin {
@@ -448,6 +456,7 @@ fn control_spec(
                             _ => "downloads the published weights and checks their pinned size and SHA-256",
                         },
                         model.install_dir
+                        ),
                     ),
                 }),
             }
@@ -484,6 +493,35 @@ fn synopsis(text: &str) -> String {
         out = first.to_lowercase() + &out[1..];
     }
     out
+}
+
+/// Words of `text` in lines of at most `width` characters (a longer word gets its own line).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// A package description: the synopsis, then the extended text wrapped.
+fn description(synopsis: &str, extended: &str) -> String {
+    let mut text = synopsis.to_string();
+    for line in wrap(extended, TEXT_WIDTH) {
+        text.push('\n');
+        text.push_str(&line);
+    }
+    text
 }
 
 /// The licence text as DEP-5 continuation lines (without the leading space; empty lines as `.`).
@@ -550,8 +588,9 @@ struct FileContext {
     license_text: Vec<String>,
     copyright: Vec<String>,
     build: BuildSystem,
+    exports: Vec<String>,
     files_excluded: Vec<String>,
-    disclaimers: Vec<String>,
+    disclaimers: Vec<Vec<String>>,
     watch: Option<String>,
     repack_suffix: Option<String>,
     models: Vec<ModelView>,
