@@ -27,6 +27,8 @@ pub struct BuildSystem {
     pub depends: Vec<String>,
     #[serde(default)]
     pub exports: Vec<String>,
+    #[serde(default)]
+    pub install_to_package: bool,
     pub comment: String,
 }
 

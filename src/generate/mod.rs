@@ -220,6 +220,7 @@ pub fn generate(
         copyright: upstream.copyright.clone(),
         build: build.clone(),
         exports: build.exports(&source, upstream.name.as_deref()),
+        code_package: code_package.clone(),
         files_excluded,
         disclaimers,
         watch: watch_line(&upstream, repository.as_deref(), build, &upstream_name),
@@ -398,7 +399,7 @@ fn control_spec(
         .summary
         .clone()
         .map(|s| synopsis(&s))
-        .unwrap_or_else(|| format!("{name} (FIXME: a one-line synopsis)"));
+        .unwrap_or_else(|| format!("FIXME: a one-line synopsis of {name}"));
     let what = if build.name == "python" {
         format!("This package contains the Python 3 module {name}.")
     } else {
@@ -589,6 +590,7 @@ struct FileContext {
     copyright: Vec<String>,
     build: BuildSystem,
     exports: Vec<String>,
+    code_package: String,
     files_excluded: Vec<String>,
     disclaimers: Vec<Vec<String>>,
     watch: Option<String>,
