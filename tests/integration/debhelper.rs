@@ -422,3 +422,110 @@ fn help_is_debhelper_style() {
     );
     assert!(text.contains("-p, --package=PKG"), "{text}");
 }
+
+/// Source package `foo` whose model is not in the source: a code package and the installer
+/// package that builds `foo-model-net` on the user's machine from the published file.
+fn installer_source_package(auto_download: bool) -> (SourcePackage, Vec<u8>) {
+    let package = source_package(Recipe::InSource);
+    let root = &package.root;
+    let weights = std::fs::read(root.join("models/net.safetensors")).unwrap();
+    std::fs::remove_file(root.join("models/net.safetensors")).unwrap();
+    let control = std::fs::read_to_string(root.join("debian/control")).unwrap();
+    let code = control.split("\n\nPackage: foo-model-net").next().unwrap();
+    write(
+        root,
+        "debian/control",
+        format!(
+            "{code}\n\nPackage: foo-model-net-installer\nSection: contrib/science\nArchitecture: all\n\
+             Depends: ${{misc:Depends}}, ${{mlmodel:Depends}}\nSuggests: ${{mlmodel:Suggests}}\n\
+             Description: download or retrain the weights of foo's model\n \
+             Builds foo-model-net on this machine.\n"
+        ),
+    );
+    let manifest = std::fs::read_to_string(root.join("debian/mlmodel.toml")).unwrap();
+    let manifest = manifest.replace("in-source = true\n", "").replace(
+        "[model.training]",
+        &format!(
+            "[model.download]\nurl = \"https://models.example.org/net-1.0.safetensors\"\n\
+             sha256 = \"{}\"\nsize = {}\nauto-download = {auto_download}\n\n[model.training]",
+            sha256_bytes(&weights),
+            weights.len()
+        ),
+    );
+    write(root, "debian/mlmodel.toml", manifest);
+    (package, weights)
+}
+
+#[test]
+fn installer_package_ships_the_helper_its_pins_and_recipe() {
+    let (package, weights) = installer_source_package(true);
+    let (ok, log) = dpkg_buildpackage(&package.root);
+    assert!(ok, "dpkg-buildpackage failed:\n{log}");
+    let debs = built_debs(&package.root);
+    assert_eq!(debs.keys().collect::<Vec<_>>(), ["foo", "foo-model-net-installer"]);
+    let installer = &debs["foo-model-net-installer"];
+    assert_eq!(deb_field(installer, "Depends"), "ca-certificates, curl | wget");
+    assert_eq!(deb_field(installer, "Suggests"), "python3-numpy");
+    assert_eq!(deb_field(&debs["foo"], "Suggests"), "foo-model-net-installer");
+
+    let unpacked = unpack_deb(installer);
+    let script = unpacked.path().join("usr/bin/get-foo-model-net");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&script).unwrap().permissions().mode() & 0o777, 0o755);
+    let share = unpacked.path().join("usr/share/foo-model-net-installer");
+    let pins: serde_json::Value = serde_json::from_slice(&std::fs::read(share.join("pins.json")).unwrap()).unwrap();
+    assert_eq!(pins["files"][0]["sha256"], sha256_bytes(&weights));
+    assert_eq!(pins["files"][0]["urls"][0], "https://models.example.org/net-1.0.safetensors");
+    assert!(share.join("recipe/training/train.py").is_file(), "the training program is shipped");
+    assert!(share.join("data/points.csv").is_file(), "in-source training data is shipped");
+
+    // The postinst carries the snippet, wrapped as debhelper wraps its own.
+    let control_dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("dpkg-deb").arg("-e").arg(installer).arg(control_dir.path()).status().unwrap();
+    assert!(status.success());
+    let postinst = std::fs::read_to_string(control_dir.path().join("postinst")).unwrap();
+    assert!(postinst.contains("# Automatically added by dh_mlmodel/"), "{postinst}");
+    assert!(postinst.contains("/usr/bin/get-foo-model-net --download"), "{postinst}");
+    assert_eq!(postinst.matches("# End automatically added section").count(), 1, "{postinst}");
+
+    // The shipped helper builds the weights package from a local copy, offline.
+    let from = tempfile::tempdir().unwrap();
+    std::fs::write(from.path().join("net.safetensors"), &weights).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let run = packaging_command("dash", out.path())
+        .arg(&script)
+        .arg("--from")
+        .arg(from.path())
+        .arg("--output")
+        .arg(out.path())
+        .env("XDG_CACHE_HOME", out.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let local: Vec<PathBuf> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "deb"))
+        .collect();
+    assert_eq!(local.len(), 1, "one weights package built");
+    let weights_deb = unpack_deb(&local[0]);
+    let installed = weights_deb.path().join(INSTALL_DIR.trim_start_matches('/')).join("net.safetensors");
+    assert_eq!(std::fs::read(installed).unwrap(), weights);
+    assert_eq!(deb_field(&local[0], "Package"), "foo-model-net");
+
+    let mut all: Vec<PathBuf> = debs.values().cloned().collect();
+    all.push(local[0].clone());
+    assert_lintian_clean(&all);
+}
+
+#[test]
+fn man_page_renders_without_warnings() {
+    let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("man/dh_mlmodel.1");
+    let output = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "", "groff warnings");
+}
