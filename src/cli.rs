@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::policy::PolicySource;
-use crate::{classify, init, manifest, plan, scan, verdict};
+use crate::{classify, generate, init, manifest, plan, scan, verdict};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,9 +38,12 @@ enum Command {
     /// non-free, incomplete) and show the packaging plan that follows. Exit status 0 when every
     /// model is classified, 1 when a model is incomplete, 2 when the manifest is malformed.
     Classify(ClassifyArgs),
-    /// Draft the packaging of an upstream tree. With --manifest-only (required for now), write
-    /// only debian/mlmodel.toml from a scan, with FIXME placeholders for what the scan cannot
-    /// know.
+    /// Write a debian/ directory that builds: control, rules, copyright, watch, changelog,
+    /// README.Debian, an autopkgtest and debian/mlmodel.toml (drafted from a scan when absent).
+    /// Running it again (or `update`) adds the packages of models whose facts are now filled in
+    /// and keeps your edits: control is edited in place, other files are rewritten only while
+    /// unchanged since dh-mlmodel wrote them. With --manifest-only, write only the manifest.
+    #[command(visible_alias = "update")]
     Init(InitArgs),
 }
 
@@ -63,11 +66,11 @@ struct InitArgs {
     /// The upstream tree.
     #[arg(default_value = ".")]
     path: PathBuf,
-    /// Write only debian/mlmodel.toml.
-    #[arg(long, required = true)]
-    manifest_only: bool,
-    /// Replace an existing debian/mlmodel.toml.
+    /// Write only debian/mlmodel.toml, drafted from a scan.
     #[arg(long)]
+    manifest_only: bool,
+    /// With --manifest-only: replace an existing debian/mlmodel.toml.
+    #[arg(long, requires = "manifest_only")]
     force: bool,
     /// The source package name [default: debian/control's Source, or the tree's directory
     /// name].
@@ -169,6 +172,15 @@ fn run_classify(policy: &PolicySource, args: ClassifyArgs) -> anyhow::Result<Exi
 }
 
 fn run_init(policy: &PolicySource, args: InitArgs) -> anyhow::Result<ExitCode> {
+    if !args.manifest_only {
+        let generate_policy = generate::GeneratePolicy::load(policy)?;
+        let report = generate::generate(&args.path, args.source.as_deref(), &generate_policy)?;
+        for warning in &report.warnings {
+            eprintln!("dh-mlmodel: warning: {warning}");
+        }
+        print!("{}", generate::describe(&report));
+        return Ok(ExitCode::SUCCESS);
+    }
     let init_policy = init::InitPolicy::load(policy)?;
     let source = plan::source_name(args.source.as_deref(), &args.path, None)?;
     let (text, warnings) = init::draft(&args.path, &source, &init_policy)?;

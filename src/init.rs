@@ -325,7 +325,7 @@ fn canonicalise(expression: &spdx::Expression, table: &LicenseTable) -> spdx::Ex
     }
 }
 
-fn recognise_license_text(text: &str, table: &LicenseTable) -> Option<String> {
+pub(crate) fn recognise_license_text(text: &str, table: &LicenseTable) -> Option<String> {
     table
         .text
         .iter()
@@ -564,7 +564,10 @@ pub fn write_manifest(root: &Path, text: &str, force: bool) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut temp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    temp.write_all(text.as_bytes())
+    // A manifest is source, readable by all like the rest of debian/ (tempfile creates 0600).
+    temp.as_file()
+        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .and_then(|_| temp.write_all(text.as_bytes()))
         .and_then(|_| temp.as_file().sync_all())
         .with_context(|| format!("cannot write {}", temp.path().display()))?;
     if force {

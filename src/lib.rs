@@ -7,6 +7,7 @@ pub mod classify;
 pub mod cli;
 pub mod debhelper;
 pub mod fsutil;
+pub mod generate;
 pub mod hash;
 pub mod helper;
 pub mod init;

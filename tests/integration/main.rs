@@ -13,6 +13,7 @@ mod embedded;
 mod formats;
 mod helper;
 mod http_server;
+mod init;
 mod manifest;
 mod pickle;
 mod scan;

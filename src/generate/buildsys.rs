@@ -1,0 +1,97 @@
+//! Which upstream build system the tree uses, from `policy/buildsystems.toml`, and the code
+//! package that follows from it.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// `policy/buildsystems.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BuildSystemTable {
+    pub build_system: Vec<BuildSystem>,
+    pub fallback: BuildSystem,
+}
+
+/// Read from the kebab-case table; the templates see snake_case names.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all(deserialize = "kebab-case"))]
+pub struct BuildSystem {
+    pub name: String,
+    pub detect: Vec<String>,
+    pub dh_arguments: String,
+    pub build_depends: Vec<String>,
+    pub package: String,
+    pub section: String,
+    pub architecture: String,
+    pub depends: Vec<String>,
+    #[serde(default)]
+    pub exports: Vec<String>,
+    #[serde(default)]
+    pub install_to_package: bool,
+    pub comment: String,
+}
+
+impl BuildSystemTable {
+    /// The first build system whose marker file exists in `root`, else the fallback.
+    pub fn detect(&self, root: &Path) -> &BuildSystem {
+        self.build_system
+            .iter()
+            .find(|b| b.detect.iter().any(|file| root.join(file).is_file()))
+            .unwrap_or(&self.fallback)
+    }
+}
+
+impl BuildSystem {
+    /// The code package's name for source `source` and upstream name `upstream`.
+    pub fn package_name(&self, source: &str, upstream: Option<&str>) -> String {
+        self.expand(&self.package, source, upstream)
+    }
+
+    /// `exports` with their placeholders expanded.
+    pub fn exports(&self, source: &str, upstream: Option<&str>) -> Vec<String> {
+        self.exports
+            .iter()
+            .map(|e| self.expand(e, source, upstream))
+            .collect()
+    }
+
+    fn expand(&self, text: &str, source: &str, upstream: Option<&str>) -> String {
+        let python = upstream
+            .map(|name| {
+                name.to_ascii_lowercase()
+                    .chars()
+                    .map(|c| if c == '_' || c == '.' { '-' } else { c })
+                    .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '+'))
+                    .collect::<String>()
+            })
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| source.to_string());
+        text.replace("{source}", source)
+            .replace("{python}", &python)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::PolicySource;
+
+    #[test]
+    fn detects_in_table_order_and_names_packages() {
+        let table: BuildSystemTable = PolicySource::embedded().table("buildsystems.toml").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(table.detect(dir.path()).name, "none");
+        std::fs::write(dir.path().join("Makefile"), "all:\n").unwrap();
+        assert_eq!(table.detect(dir.path()).name, "makefile");
+        std::fs::write(dir.path().join("setup.py"), "").unwrap();
+        let python = table.detect(dir.path());
+        assert_eq!(python.name, "python");
+        assert_eq!(
+            python.package_name("src", Some("Tiny_Net")),
+            "python3-tiny-net"
+        );
+        assert_eq!(python.package_name("src", None), "python3-src");
+        assert_eq!(table.fallback.package_name("src", Some("x")), "src");
+    }
+}

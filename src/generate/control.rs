@@ -1,0 +1,336 @@
+//! `debian/control`, written and updated losslessly with `debian_control::lossless`: the tool
+//! adds the paragraphs and relation entries it needs and sets the few fields it owns (a model
+//! package's `Architecture` and area-qualified `Section`); everything else — field order,
+//! comments, a Description or Build-Depends the maintainer edited — stays byte for byte.
+
+use anyhow::{Result, bail};
+use debian_control::lossless::Control;
+
+#[derive(Debug, Clone)]
+pub struct SourceSpec {
+    pub name: String,
+    pub section: String,
+    pub maintainer: String,
+    pub build_depends: Vec<String>,
+    pub homepage: Option<String>,
+    pub standards_version: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct BinarySpec {
+    pub name: String,
+    pub architecture: String,
+    /// The section; for model packages qualified by area (`contrib/science`).
+    pub section: String,
+    /// The tool keeps `Section` and `Architecture` in step with the plan (model packages);
+    /// otherwise they are written once and then belong to the maintainer.
+    pub owned: bool,
+    /// Relation fields and the entries each must contain, e.g. `("Depends", ["${misc:Depends}"])`.
+    pub relations: Vec<(&'static str, Vec<String>)>,
+    /// Synopsis, then the extended description's lines (blank lines as paragraph breaks).
+    pub description: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ControlSpec {
+    pub source: SourceSpec,
+    pub binaries: Vec<BinarySpec>,
+}
+
+/// Field order of the source paragraph, as `debmake` and `dh_make` write it.
+const SOURCE_ORDER: &[&str] = &[
+    "Source",
+    "Section",
+    "Priority",
+    "Maintainer",
+    "Uploaders",
+    "Rules-Requires-Root",
+    "Build-Depends",
+    "Build-Depends-Indep",
+    "Standards-Version",
+    "Homepage",
+];
+
+/// Field order of a new binary paragraph.
+const BINARY_ORDER: &[&str] = &[
+    "Package",
+    "Section",
+    "Architecture",
+    "Depends",
+    "Recommends",
+    "Suggests",
+    "Description",
+];
+
+/// The control text for `spec`, starting from `existing` when there is one. Paragraphs named in
+/// `retired` (model packages the tool wrote earlier and the plan no longer has) are removed.
+pub fn update(existing: Option<&str>, spec: &ControlSpec, retired: &[String]) -> Result<String> {
+    let mut control = match existing {
+        Some(text) => {
+            let parsed = Control::parse(text);
+            if !parsed.errors().is_empty() {
+                bail!(
+                    "debian/control does not parse ({}); fix it, then run dh-mlmodel again",
+                    parsed.errors().join("; ")
+                );
+            }
+            parsed.tree()
+        }
+        None => Control::new(),
+    };
+    update_source(&mut control, &spec.source);
+    for name in retired {
+        if !spec.binaries.iter().any(|b| &b.name == name) {
+            control.remove_binary(name);
+        }
+    }
+    for binary in &spec.binaries {
+        update_binary(&mut control, binary);
+    }
+    let mut text = control.to_string();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+fn update_source(control: &mut Control, spec: &SourceSpec) {
+    let mut source = match control.source() {
+        Some(source) => source,
+        None => {
+            let mut source = control.add_source(&spec.name);
+            let paragraph = source.as_mut_deb822();
+            paragraph.set_with_field_order("Section", &spec.section, SOURCE_ORDER);
+            paragraph.set_with_field_order("Priority", "optional", SOURCE_ORDER);
+            paragraph.set_with_field_order("Maintainer", &spec.maintainer, SOURCE_ORDER);
+            paragraph.set_with_field_order("Rules-Requires-Root", "no", SOURCE_ORDER);
+            source
+        }
+    };
+    let paragraph = source.as_mut_deb822();
+    ensure_relations(
+        paragraph,
+        "Build-Depends",
+        &spec.build_depends,
+        SOURCE_ORDER,
+    );
+    if paragraph.get("Standards-Version").is_none() {
+        paragraph.set_with_field_order("Standards-Version", &spec.standards_version, SOURCE_ORDER);
+    }
+    if let Some(homepage) = &spec.homepage
+        && paragraph.get("Homepage").is_none()
+    {
+        paragraph.set_with_field_order("Homepage", homepage, SOURCE_ORDER);
+    }
+}
+
+fn update_binary(control: &mut Control, spec: &BinarySpec) {
+    let existing = control
+        .binaries()
+        .find(|b| b.name().as_deref() == Some(spec.name.as_str()));
+    let mut binary = match existing {
+        Some(binary) => binary,
+        None => {
+            let mut binary = control.add_binary(&spec.name);
+            let paragraph = binary.as_mut_deb822();
+            paragraph.set_with_field_order("Section", &spec.section, BINARY_ORDER);
+            paragraph.set_with_field_order("Architecture", &spec.architecture, BINARY_ORDER);
+            binary
+        }
+    };
+    let paragraph = binary.as_mut_deb822();
+    if spec.owned {
+        if paragraph.get("Section").as_deref() != Some(spec.section.as_str()) {
+            let section = requalified_section(paragraph.get("Section").as_deref(), &spec.section);
+            paragraph.set_with_field_order("Section", &section, BINARY_ORDER);
+        }
+        if paragraph.get("Architecture").as_deref() != Some(spec.architecture.as_str()) {
+            paragraph.set_with_field_order("Architecture", &spec.architecture, BINARY_ORDER);
+        }
+    }
+    for (field, entries) in &spec.relations {
+        ensure_relations(paragraph, field, entries, BINARY_ORDER);
+    }
+    if paragraph.get("Description").is_none() {
+        let _ = paragraph.set_multiline(
+            "Description",
+            &description_value(&spec.description),
+            Some(BINARY_ORDER),
+        );
+    }
+}
+
+/// The planned area with the maintainer's section name: `contrib/science` planned over
+/// `non-free/math` gives `contrib/math`.
+fn requalified_section(current: Option<&str>, planned: &str) -> String {
+    let Some(current) = current else {
+        return planned.to_string();
+    };
+    let name = current.rsplit('/').next().unwrap_or(current);
+    match planned.split_once('/') {
+        Some((area, _)) => format!("{area}/{name}"),
+        None => name.to_string(),
+    }
+}
+
+/// Deb822 multi-line values mark blank lines with `.`.
+fn description_value(text: &str) -> String {
+    text.lines()
+        .map(|line| if line.trim().is_empty() { "." } else { line })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The package (or substitution variable) an entry of a relation field names.
+fn relation_name(entry: &str) -> &str {
+    let entry = entry.trim();
+    if entry.starts_with("${") {
+        return entry;
+    }
+    entry
+        .split(|c: char| c.is_whitespace() || matches!(c, '(' | '[' | '<' | ':' | '|'))
+        .next()
+        .unwrap_or(entry)
+}
+
+/// Appends the entries of `required` that the field lacks, keeping the field as written
+/// otherwise (its entries, order, layout); a field that has them all is left untouched.
+fn ensure_relations(
+    paragraph: &mut deb822_lossless::Paragraph,
+    field: &str,
+    required: &[String],
+    order: &[&str],
+) {
+    let current = paragraph.get(field).unwrap_or_default();
+    let present: Vec<&str> = current
+        .split(',')
+        .flat_map(|alternatives| alternatives.split('|'))
+        .map(relation_name)
+        .filter(|name| !name.is_empty())
+        .collect();
+    let missing: Vec<&String> = required
+        .iter()
+        .filter(|entry| !present.contains(&relation_name(entry)))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let multiline = current.contains('\n');
+    let separator = if multiline { ",\n" } else { ", " };
+    let mut value = current.trim_end().trim_end_matches(',').to_string();
+    for entry in missing {
+        if !value.is_empty() {
+            value.push_str(separator);
+        }
+        value.push_str(entry);
+    }
+    if multiline {
+        paragraph.set_with_indent_pattern(field, &value, None, Some(order));
+    } else {
+        paragraph.set_with_field_order(field, &value, order);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> ControlSpec {
+        ControlSpec {
+            source: SourceSpec {
+                name: "foo".into(),
+                section: "science".into(),
+                maintainer: "A B <a@example.org>".into(),
+                build_depends: vec![
+                    "debhelper-compat (= 13)".into(),
+                    "dh-sequence-mlmodel".into(),
+                ],
+                homepage: Some("https://example.org/foo".into()),
+                standards_version: "4.6.2".into(),
+            },
+            binaries: vec![BinarySpec {
+                name: "foo".into(),
+                architecture: "any".into(),
+                section: "science".into(),
+                owned: false,
+                relations: vec![
+                    (
+                        "Depends",
+                        vec!["${shlibs:Depends}".into(), "${misc:Depends}".into()],
+                    ),
+                    ("Recommends", vec!["${mlmodel:Recommends}".into()]),
+                ],
+                description: "the foo program\nFoo does things.\n\nMore things.".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn writes_a_new_control_file() {
+        let text = update(None, &spec(), &[]).unwrap();
+        assert_eq!(
+            text,
+            "Source: foo\nSection: science\nPriority: optional\nMaintainer: A B <a@example.org>\n\
+             Rules-Requires-Root: no\nBuild-Depends: debhelper-compat (= 13), dh-sequence-mlmodel\n\
+             Standards-Version: 4.6.2\nHomepage: https://example.org/foo\n\n\
+             Package: foo\nSection: science\nArchitecture: any\n\
+             Depends: ${shlibs:Depends}, ${misc:Depends}\nRecommends: ${mlmodel:Recommends}\n\
+             Description: the foo program\n Foo does things.\n .\n More things.\n"
+        );
+    }
+
+    #[test]
+    fn keeps_edits_and_adds_what_is_missing() {
+        let first = update(None, &spec(), &[]).unwrap();
+        let edited = first
+            .replace(
+                "Foo does things.",
+                "Foo does many things, says the maintainer.",
+            )
+            .replace(
+                "dh-sequence-mlmodel\n",
+                "dh-sequence-mlmodel,\n               libbar-dev\n",
+            )
+            .replace(
+                "Priority: optional\n",
+                "Priority: optional\n# keep this comment\n",
+            );
+        let mut more = spec();
+        more.source.build_depends.push("python3-numpy".into());
+        more.binaries.push(BinarySpec {
+            name: "foo-model-bar-installer".into(),
+            architecture: "all".into(),
+            section: "contrib/science".into(),
+            owned: true,
+            relations: vec![(
+                "Depends",
+                vec!["${misc:Depends}".into(), "${mlmodel:Depends}".into()],
+            )],
+            description: "installer for bar\nGets bar.".into(),
+        });
+        let second = update(Some(&edited), &more, &[]).unwrap();
+        assert!(second.contains("Foo does many things, says the maintainer."));
+        assert!(second.contains("# keep this comment\n"));
+        assert!(second.contains("libbar-dev"), "{second}");
+        assert!(second.contains("python3-numpy"), "{second}");
+        assert!(second.contains("Package: foo-model-bar-installer\nSection: contrib/science\n"));
+        // Nothing to add: the text is unchanged.
+        assert_eq!(update(Some(&second), &more, &[]).unwrap(), second);
+        // The maintainer's section name survives an area change; retired packages go.
+        let renamed = second.replace("contrib/science", "contrib/math");
+        more.binaries[1].section = "non-free/science".into();
+        let third = update(Some(&renamed), &more, &[]).unwrap();
+        assert!(third.contains("Section: non-free/math"), "{third}");
+        more.binaries.pop();
+        let fourth = update(Some(&third), &more, &["foo-model-bar-installer".into()]).unwrap();
+        assert!(!fourth.contains("foo-model-bar-installer"));
+        assert!(fourth.contains("Foo does many things"));
+    }
+
+    #[test]
+    fn relation_names_ignore_versions_and_qualifiers() {
+        assert_eq!(relation_name(" python3-all (>= 3.9)"), "python3-all");
+        assert_eq!(relation_name("gcc:native"), "gcc");
+        assert_eq!(relation_name("${misc:Depends}"), "${misc:Depends}");
+    }
+}
