@@ -200,23 +200,55 @@ pub fn analyze(table: &PickleTable, reader: impl Read, expect: Expect) -> Pickle
     findings.finish()
 }
 
-/// Whether `head`, the first bytes of a stream (all of it when `complete`), is a pickle: the
-/// walk reaches `STOP`, or imports a global spelled as Python names before it fails, or runs
-/// out of `head` after a PROTO opcode announced a pickle or after `SNIFF_OPCODES` valid
-/// opcodes. Raw data (tensor storages, text) fails early or names no importable module, and
-/// could not run anything if unpickled.
-pub fn sniff(table: &PickleTable, head: &[u8], complete: bool) -> bool {
+/// How the opcode walk over the first bytes of a stream went: the one test of "is this a
+/// pickle" for both format identification and the search for pickles inside files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sniff {
+    /// A whole pickle, up to `STOP`.
+    Stop,
+    /// The bytes ran out before `STOP` with no error so far. `announced` when the stream
+    /// starts with PROTO; `long` when it is announced or passed `SNIFF_OPCODES` valid opcodes.
+    Cut {
+        announced: bool,
+        long: bool,
+        imports: bool,
+    },
+    /// Not a valid pickle. `imports` (here and in `Cut`) when the walk imported a global
+    /// spelled as Python names first (a payload followed by garbage).
+    Invalid { imports: bool },
+}
+
+impl Sniff {
+    /// Whether a stream whose first bytes walked this way holds a pickle to analyse (`complete`:
+    /// the bytes are the whole stream). Raw data (tensor storages, text) fails early or names
+    /// no importable module, and could not run anything if unpickled.
+    pub fn is_pickle(self, complete: bool) -> bool {
+        match self {
+            Sniff::Stop => true,
+            Sniff::Cut { long, imports, .. } => (long && !complete) || imports,
+            Sniff::Invalid { imports } => imports,
+        }
+    }
+}
+
+/// Walks the opcodes of `head`, the first bytes of a stream, as the analysis would.
+pub fn sniff(table: &PickleTable, head: &[u8]) -> Sniff {
     let announced = matches!(head, [0x80, 0..=HIGHEST_PROTOCOL, ..]);
     let mut findings = Findings::new(table);
-    match walk_one(&mut findings, &mut Input::new(head)) {
-        Ok(()) => true,
-        Err(Stop::Eof { .. }) if !complete && (announced || findings.opcodes >= SNIFF_OPCODES) => {
-            true
-        }
-        Err(_) => findings
-            .globals
-            .iter()
-            .any(|global| python_dotted_name(&global.display)),
+    let walked = walk_one(&mut findings, &mut Input::new(head));
+    // Whether it imported a global spelled as Python names (a payload followed by garbage).
+    let imports = findings
+        .globals
+        .iter()
+        .any(|global| python_dotted_name(&global.display));
+    match walked {
+        Ok(()) => Sniff::Stop,
+        Err(Stop::Eof { .. }) => Sniff::Cut {
+            announced,
+            long: announced || findings.opcodes >= SNIFF_OPCODES,
+            imports,
+        },
+        Err(_) => Sniff::Invalid { imports },
     }
 }
 
@@ -1346,28 +1378,38 @@ mod tests {
     #[test]
     fn sniff_tells_pickles_from_raw_data() {
         let table = table();
-        assert!(sniff(&table, POSIX_SYSTEM_P0, true));
-        assert!(!sniff(&table, &POSIX_SYSTEM_P0[..12], false));
+        assert!(sniff(&table, POSIX_SYSTEM_P0).is_pickle(true));
+        assert!(!sniff(&table, &POSIX_SYSTEM_P0[..12]).is_pickle(false));
         let long_protocol_0 = b"(lp0\nI1\naI2\naI3\naI4\naVabc";
-        assert!(sniff(&table, long_protocol_0, false));
-        assert!(sniff(&table, b"\x80\x02X\xff\xff\xff\x00abc", false));
+        assert!(sniff(&table, long_protocol_0).is_pickle(false));
+        assert!(sniff(&table, b"\x80\x02X\xff\xff\xff\x00abc").is_pickle(false));
         // A payload followed by garbage still imports before failing.
-        assert!(sniff(&table, b"cposix\nsystem\n\xff", true));
+        assert!(sniff(&table, b"cposix\nsystem\n\xff").is_pickle(true));
         let floats: Vec<u8> = [0.5f32, -1.25, 3.0, 1e-3]
             .iter()
             .flat_map(|f| f.to_le_bytes())
             .collect();
-        assert!(!sniff(&table, &floats, true));
-        assert!(!sniff(&table, b"\x80\x02\xff\x00", false));
+        assert!(!sniff(&table, &floats).is_pickle(true));
+        assert!(!sniff(&table, b"\x80\x02\xff\x00").is_pickle(false));
         // Storage bytes that read as an extension code or a long BINBYTES are not pickles,
         // nor is source text whose first line reads as a GLOBAL.
-        assert!(!sniff(&table, b"\x82\x01\x00\x3f\x00\x00\x80\x3f", true));
-        assert!(!sniff(&table, b"B\xff\xff\xff\x7f\x00\x00\x80\x3f", false));
-        assert!(!sniff(
-            &table,
-            b"import torch\nclass Net(nn.Module):\n",
-            true
-        ));
+        assert!(!sniff(&table, b"\x82\x01\x00\x3f\x00\x00\x80\x3f").is_pickle(true));
+        assert!(!sniff(&table, b"B\xff\xff\xff\x7f\x00\x00\x80\x3f").is_pickle(false));
+        assert!(!sniff(&table, b"import torch\nclass Net(nn.Module):\n").is_pickle(true));
+        // The outcomes format identification reads: a truncated announced pickle, a failed
+        // walk that imported something first.
+        assert_eq!(
+            sniff(&table, b"\x80\x02(K\x01"),
+            Sniff::Cut {
+                announced: true,
+                long: true,
+                imports: false
+            }
+        );
+        assert_eq!(
+            sniff(&table, b"cat\ndog\n\xff"),
+            Sniff::Invalid { imports: true }
+        );
     }
 
     #[test]
