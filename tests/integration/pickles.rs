@@ -65,6 +65,24 @@ impl Pickle {
         self
     }
 
+    /// An integer as CPython writes it: BININT1/BININT2/BININT when it fits 31 bits, LONG1
+    /// (little-endian two's complement, as few bytes as keep the sign) otherwise.
+    pub fn long(self, n: u64) -> Self {
+        match u32::try_from(n) {
+            Ok(small) if small <= i32::MAX as u32 => self.int(small),
+            _ => {
+                let mut bytes = n.to_le_bytes().to_vec();
+                while bytes.len() > 1 && bytes[bytes.len() - 1] == 0 {
+                    bytes.pop();
+                }
+                if bytes[bytes.len() - 1] & 0x80 != 0 {
+                    bytes.push(0);
+                }
+                self.op(0x8a).raw(&[bytes.len() as u8]).raw(&bytes)
+            }
+        }
+    }
+
     /// BINPUT.
     pub fn put(mut self, key: u8) -> Self {
         self.0.extend_from_slice(&[b'q', key]);
@@ -383,4 +401,72 @@ pub fn torch_legacy(main: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&2u64.to_le_bytes());
     out.extend([0.25f32, 0.5].iter().flat_map(|f| f.to_le_bytes()));
     out
+}
+
+/// What `joblib.dump(array, f)` writes (joblib 1.2 and later, protocol 4), up to the end of
+/// the array data; the caller finishes the stream. The pickle holds a `NumpyArrayWrapper`
+/// whose state gives the array's subclass, shape, order and dtype; joblib closes the frame
+/// after the wrapper's BUILD, writes a padding-length byte and padding up to a 16-byte
+/// boundary, then `data`: the elements' bytes, or a whole pickle for object dtypes.
+pub fn joblib_array(dtype: &str, shape: &[u64], data: &[u8]) -> Pickle {
+    let mut state = Pickle::default()
+        .short_text("joblib.numpy_pickle")
+        .memoize()
+        .short_text("NumpyArrayWrapper")
+        .memoize()
+        .stack_global()
+        .memoize()
+        .empty_tuple()
+        .op(0x81) // NEWOBJ
+        .memoize()
+        .empty_dict()
+        .memoize()
+        .mark()
+        .short_text("subclass")
+        .short_text("numpy")
+        .short_text("ndarray")
+        .stack_global()
+        .short_text("shape");
+    state = shape
+        .iter()
+        .fold(state.mark(), |p, &dim| p.long(dim))
+        .tuple();
+    let state = state
+        .short_text("order")
+        .short_text("C")
+        .short_text("dtype")
+        .short_text("numpy")
+        .short_text("dtype")
+        .stack_global()
+        .short_text(dtype)
+        .newfalse()
+        .newtrue()
+        .tuple3()
+        .reduce()
+        .mark()
+        .int(3)
+        .short_text("<")
+        .none()
+        .none()
+        .none()
+        .raw(b"J\xff\xff\xff\xffJ\xff\xff\xff\xff")
+        .int(0)
+        .tuple()
+        .build()
+        .short_text("allow_mmap")
+        .newtrue()
+        .short_text("numpy_array_alignment_bytes")
+        .int(16)
+        .op(b'u') // SETITEMS
+        .build();
+    let mut out = vec![0x80, 4, 0x95];
+    out.extend_from_slice(&(state.0.len() as u64).to_le_bytes());
+    out.extend_from_slice(&state.0);
+    if !dtype.starts_with('O') {
+        let padding = 16 - (out.len() + 1) % 16;
+        out.push(padding as u8);
+        out.resize(out.len() + padding, 0xff);
+    }
+    out.extend_from_slice(data);
+    Pickle(out)
 }
