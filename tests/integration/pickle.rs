@@ -1,6 +1,7 @@
 //! Pickle analysis through `scan --json`: malicious pickles in every carrier are `unsafe`
 //! with a reason, benign weight pickles are `safe`. Fixtures come from `pickles`.
 
+use crate::fixtures;
 use crate::pickles::{self, Pickle};
 use crate::support::{finding, scan_json, write};
 
@@ -126,10 +127,13 @@ fn object_npy_data_is_analysed() {
 #[test]
 fn malicious_npz_member() {
     let floats: Vec<u8> = [1.0f32, 2.0].iter().flat_map(|f| f.to_le_bytes()).collect();
-    let npz = pickles::zip(&[
-        ("weights.npy", &pickles::npy("<f4", "(2,)", &floats)),
-        ("extra.npy", &pickles::object_npy()),
-    ]);
+    let npz = fixtures::zip(
+        &[
+            ("weights.npy", &fixtures::npy("'<f4'", "(2,)", &floats)),
+            ("extra.npy", &pickles::object_npy()),
+        ],
+        false,
+    );
     let report = pickle_report("arrays.npz", &npz);
     assert_unsafe(&report, "extra.npy: dangerous global posix.system");
     assert!(

@@ -2,7 +2,7 @@
 //! `pickletools` descriptions, NumPy's `.npy` format and PyTorch's `torch.save` layouts.
 //! Nothing here runs Python.
 
-use std::io::Write;
+use crate::fixtures;
 
 /// A pickle under construction. Each method appends one opcode with its argument.
 #[derive(Default)]
@@ -169,6 +169,28 @@ impl Pickle {
             .reduce()
     }
 
+    /// `numpy.dtype(code, False, True)` and its BUILD state (version 3, little-endian, no
+    /// fields, itemsize and alignment -1, no flags), as `dtype.__reduce__` gives them.
+    pub fn numpy_dtype(self, code: &str) -> Self {
+        self.global("numpy", "dtype")
+            .text(code)
+            .newfalse()
+            .newtrue()
+            .tuple3()
+            .reduce()
+            .mark()
+            .int(3)
+            .text("<")
+            .none()
+            .none()
+            .none()
+            .int(0xffff_ffff)
+            .int(0xffff_ffff)
+            .int(0)
+            .tuple()
+            .build()
+    }
+
     /// STOP, and the finished bytes.
     pub fn stop(mut self) -> Vec<u8> {
         self.0.push(b'.');
@@ -306,23 +328,7 @@ pub fn numpy_array() -> Vec<u8> {
         .int(1)
         .int(2)
         .tuple1()
-        .global("numpy", "dtype")
-        .text("f8")
-        .newfalse()
-        .newtrue()
-        .tuple3()
-        .reduce()
-        .mark()
-        .int(3)
-        .text("<")
-        .none()
-        .none()
-        .none()
-        .int(0xffff_ffff)
-        .int(0xffff_ffff)
-        .int(0)
-        .tuple()
-        .build()
+        .numpy_dtype("f8")
         .newfalse()
         .latin1_bytes(&data)
         .tuple()
@@ -330,35 +336,9 @@ pub fn numpy_array() -> Vec<u8> {
         .stop()
 }
 
-/// A `.npy` file: magic, version 1.0, the header dict padded to 64 bytes, then `data`.
-pub fn npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(data);
-    out
-}
-
 /// An object-dtype `.npy` whose data pickle carries `os.system`.
 pub fn object_npy() -> Vec<u8> {
-    npy("|O", "(1,)", &posix_system_protocol2())
-}
-
-/// A zip with `members` stored uncompressed, as `torch.save` and `numpy.savez` write them.
-pub fn zip(members: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    for (name, bytes) in members {
-        writer.start_file(*name, options).unwrap();
-        writer.write_all(bytes).unwrap();
-    }
-    writer.finish().unwrap().into_inner()
+    fixtures::npy("'|O'", "(1,)", &posix_system_protocol2())
 }
 
 /// A `torch.save` zip whose pickle member is `pickle_name`, with one float storage and any
@@ -376,7 +356,7 @@ pub fn torch_zip(pickle_name: &str, pickle: &[u8], extra: &[(&str, &[u8])]) -> V
         ("archive/.data/serialization_id", b"1234567890"),
     ];
     members.extend_from_slice(extra);
-    zip(&members)
+    fixtures::zip(&members, false)
 }
 
 /// A legacy (pre-1.6) `torch.save` file: magic number, protocol version 1001, system info,
@@ -435,24 +415,7 @@ pub fn joblib_array(dtype: &str, shape: &[u64], data: &[u8]) -> Pickle {
         .short_text("order")
         .short_text("C")
         .short_text("dtype")
-        .short_text("numpy")
-        .short_text("dtype")
-        .stack_global()
-        .short_text(dtype)
-        .newfalse()
-        .newtrue()
-        .tuple3()
-        .reduce()
-        .mark()
-        .int(3)
-        .short_text("<")
-        .none()
-        .none()
-        .none()
-        .raw(b"J\xff\xff\xff\xffJ\xff\xff\xff\xff")
-        .int(0)
-        .tuple()
-        .build()
+        .numpy_dtype(dtype)
         .short_text("allow_mmap")
         .newtrue()
         .short_text("numpy_array_alignment_bytes")
