@@ -220,7 +220,15 @@ impl Visit<'_> {
     ) -> io::Result<()> {
         let first_new = self.findings.len();
         file.seek(SeekFrom::Start(0))?;
-        match formats::identify(&self.ctx.formats, &mut &mut *file, size, rel, on_disk)? {
+        let identified = formats::identify(
+            &self.ctx.formats,
+            &self.ctx.pickle,
+            &mut &mut *file,
+            size,
+            rel,
+            on_disk,
+        )?;
+        match identified {
             Some(found) if found.class == formats::Class::Weights => {
                 let mut finding = Finding::new(rel, Kind::Weights, found.format, size);
                 finding.executes_code = Some(found.executes_code);

@@ -94,6 +94,17 @@ pub struct PickleTable {
     pub dangerous: Vec<DangerRule>,
     #[serde(default)]
     pub dangerous_attributes: BTreeMap<String, String>,
+    pub joblib: JoblibRules,
+}
+
+/// How joblib's raw array data is found in its pickle stream.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct JoblibRules {
+    /// Globals whose objects, once their state is set (BUILD), are followed by array bytes.
+    pub array_wrappers: Vec<String>,
+    /// Globals that build a NumPy dtype from a type code such as `f8`.
+    pub dtype_constructors: Vec<String>,
 }
 
 /// Bounds on what the analysis keeps in memory.
@@ -200,23 +211,55 @@ pub fn analyze(table: &PickleTable, reader: impl Read, expect: Expect) -> Pickle
     findings.finish()
 }
 
-/// Whether `head`, the first bytes of a stream (all of it when `complete`), is a pickle: the
-/// walk reaches `STOP`, or imports a global spelled as Python names before it fails, or runs
-/// out of `head` after a PROTO opcode announced a pickle or after `SNIFF_OPCODES` valid
-/// opcodes. Raw data (tensor storages, text) fails early or names no importable module, and
-/// could not run anything if unpickled.
-pub fn sniff(table: &PickleTable, head: &[u8], complete: bool) -> bool {
+/// How the opcode walk over the first bytes of a stream went: the one test of "is this a
+/// pickle" for both format identification and the search for pickles inside files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sniff {
+    /// A whole pickle, up to `STOP`.
+    Stop,
+    /// The bytes ran out before `STOP` with no error so far. `announced` when the stream
+    /// starts with PROTO; `long` when it is announced or passed `SNIFF_OPCODES` valid opcodes.
+    Cut {
+        announced: bool,
+        long: bool,
+        imports: bool,
+    },
+    /// Not a valid pickle. `imports` (here and in `Cut`) when the walk imported a global
+    /// spelled as Python names first (a payload followed by garbage).
+    Invalid { imports: bool },
+}
+
+impl Sniff {
+    /// Whether a stream whose first bytes walked this way holds a pickle to analyse (`complete`:
+    /// the bytes are the whole stream). Raw data (tensor storages, text) fails early or names
+    /// no importable module, and could not run anything if unpickled.
+    pub fn is_pickle(self, complete: bool) -> bool {
+        match self {
+            Sniff::Stop => true,
+            Sniff::Cut { long, imports, .. } => (long && !complete) || imports,
+            Sniff::Invalid { imports } => imports,
+        }
+    }
+}
+
+/// Walks the opcodes of `head`, the first bytes of a stream, as the analysis would.
+pub fn sniff(table: &PickleTable, head: &[u8]) -> Sniff {
     let announced = matches!(head, [0x80, 0..=HIGHEST_PROTOCOL, ..]);
     let mut findings = Findings::new(table);
-    match walk_one(&mut findings, &mut Input::new(head)) {
-        Ok(()) => true,
-        Err(Stop::Eof { .. }) if !complete && (announced || findings.opcodes >= SNIFF_OPCODES) => {
-            true
-        }
-        Err(_) => findings
-            .globals
-            .iter()
-            .any(|global| python_dotted_name(&global.display)),
+    let walked = walk_one(&mut findings, &mut Input::new(head));
+    // Whether it imported a global spelled as Python names (a payload followed by garbage).
+    let imports = findings
+        .globals
+        .iter()
+        .any(|global| python_dotted_name(&global.display));
+    match walked {
+        Ok(()) => Sniff::Stop,
+        Err(Stop::Eof { .. }) => Sniff::Cut {
+            announced,
+            long: announced || findings.opcodes >= SNIFF_OPCODES,
+            imports,
+        },
+        Err(_) => Sniff::Invalid { imports },
     }
 }
 
@@ -273,8 +316,9 @@ fn inspect_trailing<R: Read>(table: &PickleTable, findings: &mut Findings, input
 enum Stop {
     /// The bytes are not a valid pickle.
     Parse { offset: u64, message: String },
-    /// A bound from `[limits]` was reached.
-    Limit { offset: u64, message: String },
+    /// A bound from `[limits]` was reached, or the stream holds data the analysis cannot
+    /// measure (a joblib array of a dtype it cannot size).
+    Halt { offset: u64, message: String },
     /// The input ended before `STOP`.
     Eof { offset: u64 },
 }
@@ -307,8 +351,79 @@ enum Value {
     Unresolved,
     /// A small tuple of flat values (call arguments), kept to check argument constraints.
     Tuple(Box<[Value]>),
+    /// A small integer (array shapes, alignment).
+    Int(i64),
+    /// A tuple of non-negative integers: an array shape.
+    Shape(Box<[u64]>),
+    /// A NumPy dtype built from its type code.
+    Dtype(Dtype),
+    /// A dict, with the entries a joblib array wrapper's state needs.
+    Dict(Box<WrapperState>),
+    /// A joblib array wrapper whose state is not set yet.
+    Wrapper,
     /// Anything else: numbers, bytes, containers, objects built by calls.
     Other,
+}
+
+/// Most dimensions a NumPy array has (`NPY_MAXDIMS` is 64 in NumPy 2).
+const MAX_DIMS: usize = 64;
+
+/// The layout of a NumPy dtype, from the type code its pickle passes to `numpy.dtype`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Dtype {
+    /// NumPy's kind character: `f`, `i`, `u`, `b`, `c`, `m`, `M`, `S`, `U`, `V`, `O`.
+    kind: u8,
+    itemsize: u64,
+}
+
+impl Dtype {
+    /// Parses a type code such as `f8`, `<i4`, `U5` (five characters, 20 bytes) or `O8`.
+    fn parse(code: &str) -> Option<Dtype> {
+        let code = code.trim_start_matches(['<', '>', '|', '=']);
+        let (&kind, size) = code.as_bytes().split_first()?;
+        let size: u64 = std::str::from_utf8(size).ok()?.parse().ok()?;
+        let itemsize = if kind == b'U' {
+            size.checked_mul(4)?
+        } else {
+            size
+        };
+        Some(Dtype { kind, itemsize })
+    }
+}
+
+/// The entries of a dict that say how a joblib wrapper's array is laid out.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct WrapperState {
+    shape: Option<Box<[u64]>>,
+    dtype: Option<Dtype>,
+    /// `numpy_array_alignment_bytes` is set (joblib 1.2 and later): a padding-length byte and
+    /// that much padding come before the array bytes.
+    aligned: bool,
+}
+
+impl WrapperState {
+    fn set(&mut self, key: &Value, value: &Value) {
+        let Value::Text(Some(key)) = key else {
+            return;
+        };
+        match &**key {
+            "shape" => {
+                self.shape = match value {
+                    Value::Shape(dims) => Some(dims.clone()),
+                    Value::Tuple(items) if items.is_empty() => Some(Box::new([])),
+                    _ => None,
+                }
+            }
+            "dtype" => {
+                self.dtype = match value {
+                    Value::Dtype(dtype) => Some(*dtype),
+                    _ => None,
+                }
+            }
+            "numpy_array_alignment_bytes" => self.aligned = matches!(value, Value::Int(_)),
+            _ => {}
+        }
+    }
 }
 
 /// Tuples at most this long are kept as `Value::Tuple` (enough for call arguments checked by
@@ -317,6 +432,18 @@ const KEPT_TUPLE_LEN: usize = 4;
 
 impl Value {
     fn tuple(items: Vec<Value>) -> Value {
+        if !items.is_empty() && items.len() <= MAX_DIMS {
+            let dims: Option<Box<[u64]>> = items
+                .iter()
+                .map(|item| match item {
+                    Value::Int(n) => u64::try_from(*n).ok(),
+                    _ => None,
+                })
+                .collect();
+            if let Some(dims) = dims {
+                return Value::Shape(dims);
+            }
+        }
         if items.len() > KEPT_TUPLE_LEN {
             return Value::Other;
         }
@@ -331,11 +458,13 @@ impl Value {
         )
     }
 
-    /// Bytes of strings this value keeps, for the memo budget.
+    /// Bytes of strings and shapes this value keeps, for the memo budget.
     fn kept_bytes(&self) -> usize {
         match self {
             Value::Text(Some(text)) => text.len(),
             Value::Tuple(items) => items.iter().map(Value::kept_bytes).sum(),
+            Value::Shape(dims) => dims.len() * 8,
+            Value::Dict(state) => state.shape.as_ref().map_or(0, |dims| dims.len() * 8),
             _ => 0,
         }
     }
@@ -390,7 +519,7 @@ impl<'t> Findings<'t> {
     fn stopped(&mut self, stop: Stop) {
         self.reason(match stop {
             Stop::Parse { offset, message } => format!("parse error at byte {offset}: {message}"),
-            Stop::Limit { offset, message } => {
+            Stop::Halt { offset, message } => {
                 format!("analysis stopped at byte {offset}: {message}")
             }
             Stop::Eof { offset } => {
@@ -406,7 +535,7 @@ impl<'t> Findings<'t> {
             return Ok(index);
         }
         if self.globals.len() >= self.table.limits.max_globals {
-            return Err(Stop::Limit {
+            return Err(Stop::Halt {
                 offset,
                 message: format!(
                     "more than {} distinct globals (max-globals in pickle.toml)",
@@ -471,6 +600,27 @@ impl<'t> Findings<'t> {
                 "{opcode} at byte {offset} calls a value that is not an imported global"
             )),
         }
+    }
+
+    /// What a call of `callee` with `args` builds, as far as the analysis follows it: joblib's
+    /// array wrappers and NumPy dtypes, which say how many array bytes follow a wrapper.
+    fn built(&self, callee: &Value, args: &Value) -> Value {
+        let Value::Global(index) = callee else {
+            return Value::Other;
+        };
+        let name = &self.globals[*index].display;
+        let rules = &self.table.joblib;
+        if rules.array_wrappers.contains(name) {
+            return Value::Wrapper;
+        }
+        if rules.dtype_constructors.contains(name)
+            && let Value::Tuple(items) = args
+            && let Some(Value::Text(Some(code))) = items.first()
+            && let Some(dtype) = Dtype::parse(code)
+        {
+            return Value::Dtype(dtype);
+        }
+        Value::Other
     }
 
     /// Adds the findings of a trailing stream, each reason prefixed with `note` if given.
@@ -619,7 +769,7 @@ fn walk_one<R: Read>(findings: &mut Findings<'_>, input: &mut Input<R>) -> Resul
             Err(Step::Stop(stop)) => return Err(stop),
         }
         if machine.stack.len() > machine.limits().max_stack_items {
-            return Err(Stop::Limit {
+            return Err(Stop::Halt {
                 offset: machine.at,
                 message: format!(
                     "the stack holds more than {} items (max-stack-items in pickle.toml)",
@@ -672,6 +822,58 @@ impl Machine<'_, '_> {
         Ok(self.stack.pop().unwrap_or(Value::Other))
     }
 
+    fn top_mut(&mut self) -> Result<&mut Value, Step> {
+        if self.stack.len() <= self.floor() {
+            return Err(self.error("stack underflow"));
+        }
+        let underflow = self.error("stack underflow");
+        self.stack.last_mut().ok_or(underflow)
+    }
+
+    /// Reads past the array joblib writes right after an array wrapper's BUILD
+    /// (`joblib/numpy_pickle.py`, `NumpyArrayWrapper.write_array`): with alignment, a byte
+    /// giving the padding length and the padding; then the elements' raw bytes (their order,
+    /// C or Fortran, changes their layout, not their count), or for object dtypes a whole
+    /// protocol-2 pickle, which is analysed like the rest.
+    fn joblib_array<R: Read>(&mut self, state: &Value, input: &mut Input<R>) -> Result<(), Step> {
+        let Value::Dict(state) = state else {
+            return Err(self.halt("a joblib array wrapper's state is not a dict"));
+        };
+        let (Some(shape), Some(dtype)) = (&state.shape, state.dtype) else {
+            return Err(self.halt(
+                "a joblib array wrapper's state does not give a shape and a dtype the analysis \
+                 can read, so where its array data ends is unknown",
+            ));
+        };
+        if dtype.kind == b'O' {
+            return walk_one(self.findings, input).map_err(Step::Stop);
+        }
+        if !b"biufcmMSU".contains(&dtype.kind) {
+            return Err(self.halt(format!(
+                "a joblib array of dtype kind '{}' may hold Python objects, so its size is \
+                 unknown",
+                char::from(dtype.kind)
+            )));
+        }
+        if state.aligned {
+            let padding = input.byte()?;
+            input.payload(u64::from(padding), 0)?;
+        }
+        let bytes = shape
+            .iter()
+            .try_fold(dtype.itemsize, |acc, &dim| acc.checked_mul(dim))
+            .ok_or_else(|| self.error("a joblib array's size overflows 64 bits"))?;
+        input.payload(bytes, 0)?;
+        Ok(())
+    }
+
+    fn halt(&self, message: impl Into<String>) -> Step {
+        Step::Stop(Stop::Halt {
+            offset: self.at,
+            message: message.into(),
+        })
+    }
+
     fn top(&self) -> Result<&Value, Step> {
         if self.stack.len() <= self.floor() {
             return Err(self.error("stack underflow"));
@@ -700,7 +902,7 @@ impl Machine<'_, '_> {
         match self.memo.insert(key, value) {
             Some(old) => self.memo_bytes -= old.kept_bytes(),
             None if self.memo.len() > self.limits().max_memo_entries => {
-                return Err(Step::Stop(Stop::Limit {
+                return Err(Step::Stop(Stop::Halt {
                     offset: self.at,
                     message: format!(
                         "the memo holds more than {} entries (max-memo-entries in pickle.toml)",
@@ -712,7 +914,7 @@ impl Machine<'_, '_> {
         }
         self.memo_bytes += added;
         if self.memo_bytes > self.limits().max_memo_string_bytes {
-            return Err(Step::Stop(Stop::Limit {
+            return Err(Step::Stop(Stop::Halt {
                 offset: self.at,
                 message: format!(
                     "the memo holds more than {} bytes of strings (max-memo-string-bytes in \
@@ -763,15 +965,20 @@ impl Machine<'_, '_> {
             .ok_or_else(|| self.error(format!("{op} argument is not a decimal number")))
     }
 
-    /// Validates the text argument of `INT`, `LONG` and `FLOAT` without keeping it.
-    fn number_line<R: Read>(&self, op: &str, input: &mut Input<R>) -> Result<(), Step> {
+    /// Validates the text argument of `INT`, `LONG` and `FLOAT`; an integer that fits is
+    /// kept as `Value::Int`.
+    fn number_line<R: Read>(&self, op: &str, input: &mut Input<R>) -> Result<Value, Step> {
         let line = input.line(self.limits().max_string_bytes)?;
         let fine = |b: &u8| b.is_ascii_alphanumeric() || b"+-._ ".contains(b);
         match line {
             Some(line) if !line.iter().all(fine) => {
                 Err(self.error(format!("{op} argument is not a number")))
             }
-            _ => Ok(()),
+            Some(line) => Ok(std::str::from_utf8(&line)
+                .ok()
+                .and_then(|text| text.trim_end_matches('L').parse().ok())
+                .map_or(Value::Other, Value::Int)),
+            None => Ok(Value::Other),
         }
     }
 
@@ -814,38 +1021,51 @@ impl Machine<'_, '_> {
             }
             // Numbers and constants.
             b'I' => {
-                self.number_line("INT", input)?;
-                self.stack.push(Value::Other);
+                let value = self.number_line("INT", input)?;
+                self.stack.push(value);
             }
             b'L' => {
-                self.number_line("LONG", input)?;
-                self.stack.push(Value::Other);
+                let value = self.number_line("LONG", input)?;
+                self.stack.push(value);
             }
             b'F' => {
                 self.number_line("FLOAT", input)?;
                 self.stack.push(Value::Other);
             }
             b'J' => {
-                input.array::<4>()?;
-                self.stack.push(Value::Other);
+                let n = i32::from_le_bytes(input.array()?);
+                self.stack.push(Value::Int(n.into()));
             }
             b'K' => {
-                input.byte()?;
-                self.stack.push(Value::Other);
+                let n = input.byte()?;
+                self.stack.push(Value::Int(n.into()));
             }
             b'M' => {
-                input.array::<2>()?;
-                self.stack.push(Value::Other);
+                let n = u16::from_le_bytes(input.array()?);
+                self.stack.push(Value::Int(n.into()));
             }
             b'G' => {
                 input.array::<8>()?;
                 self.stack.push(Value::Other);
             }
-            // LONG1
+            // LONG1: little-endian two's complement.
             0x8a => {
                 let len = input.byte()?;
-                input.payload(u64::from(len), 0)?;
-                self.stack.push(Value::Other);
+                let value = match input.payload(u64::from(len), 8)? {
+                    Some(bytes) if !bytes.is_empty() => {
+                        let fill = if bytes[bytes.len() - 1] & 0x80 != 0 {
+                            0xff
+                        } else {
+                            0
+                        };
+                        let mut le = [fill; 8];
+                        le[..bytes.len()].copy_from_slice(&bytes);
+                        Value::Int(i64::from_le_bytes(le))
+                    }
+                    Some(_) => Value::Int(0),
+                    None => Value::Other,
+                };
+                self.stack.push(value);
             }
             // LONG4
             0x8b => {
@@ -853,13 +1073,10 @@ impl Machine<'_, '_> {
                 input.payload(len, 0)?;
                 self.stack.push(Value::Other);
             }
-            b'N' | 0x88 | 0x89 | b'}' | b']' | b')' | 0x8f => {
-                self.stack.push(if opcode == b')' {
-                    Value::Tuple(Box::new([]))
-                } else {
-                    Value::Other
-                });
-            }
+            b'N' | 0x88 | 0x89 | b']' | 0x8f => self.stack.push(Value::Other),
+            // EMPTY_TUPLE, EMPTY_DICT
+            b')' => self.stack.push(Value::Tuple(Box::new([]))),
+            b'}' => self.stack.push(Value::Dict(Box::default())),
             // Strings. STRING is a quoted Python literal; one with escapes is not decoded
             // (a module name spelled with escapes stays unresolved, which is unsafe).
             b'S' => {
@@ -943,17 +1160,41 @@ impl Machine<'_, '_> {
             }
             // SETITEM
             b's' => {
-                self.pop()?;
-                self.pop()?;
-                self.top()?;
+                let value = self.pop()?;
+                let key = self.pop()?;
+                if let Value::Dict(state) = self.top_mut()? {
+                    state.set(&key, &value);
+                }
             }
-            // APPENDS, SETITEMS, ADDITEMS
-            b'e' | b'u' | 0x90 => {
+            // SETITEMS
+            b'u' => {
+                let items = self.pop_mark()?;
+                if let Value::Dict(state) = self.top_mut()? {
+                    for pair in items.chunks(2) {
+                        if let [key, value] = pair {
+                            state.set(key, value);
+                        }
+                    }
+                }
+            }
+            // APPENDS, ADDITEMS
+            b'e' | 0x90 => {
                 self.pop_mark()?;
                 self.top()?;
             }
-            // LIST, DICT, FROZENSET
-            b'l' | b'd' | 0x91 => {
+            // DICT
+            b'd' => {
+                let items = self.pop_mark()?;
+                let mut state = WrapperState::default();
+                for pair in items.chunks(2) {
+                    if let [key, value] = pair {
+                        state.set(key, value);
+                    }
+                }
+                self.stack.push(Value::Dict(Box::new(state)));
+            }
+            // LIST, FROZENSET
+            b'l' | 0x91 => {
                 self.pop_mark()?;
                 self.stack.push(Value::Other);
             }
@@ -1058,14 +1299,14 @@ impl Machine<'_, '_> {
                 let args = self.pop()?;
                 let callee = self.pop()?;
                 self.findings.call("REDUCE", self.at, &callee, &args);
-                self.stack.push(Value::Other);
+                self.stack.push(self.findings.built(&callee, &args));
             }
             // NEWOBJ
             0x81 => {
                 let args = self.pop()?;
                 let class = self.pop()?;
                 self.findings.call("NEWOBJ", self.at, &class, &args);
-                self.stack.push(Value::Other);
+                self.stack.push(self.findings.built(&class, &args));
             }
             // NEWOBJ_EX
             0x92 => {
@@ -1073,7 +1314,7 @@ impl Machine<'_, '_> {
                 let args = self.pop()?;
                 let class = self.pop()?;
                 self.findings.call("NEWOBJ_EX", self.at, &class, &args);
-                self.stack.push(Value::Other);
+                self.stack.push(self.findings.built(&class, &args));
             }
             // OBJ: class and arguments above a MARK.
             b'o' => {
@@ -1082,28 +1323,35 @@ impl Machine<'_, '_> {
                     return Err(self.error("OBJ without a class"));
                 }
                 let class = items.remove(0);
-                self.findings
-                    .call("OBJ", self.at, &class, &Value::tuple(items));
-                self.stack.push(Value::Other);
+                let args = Value::tuple(items);
+                self.findings.call("OBJ", self.at, &class, &args);
+                self.stack.push(self.findings.built(&class, &args));
             }
             // INST: imports the class named in its arguments, calls it with the MARK items.
             b'i' => {
                 let class = self.import_lines("INST", input)?;
-                let args = self.pop_mark()?;
-                self.findings
-                    .call("INST", self.at, &class, &Value::tuple(args));
-                self.stack.push(Value::Other);
+                let args = Value::tuple(self.pop_mark()?);
+                self.findings.call("INST", self.at, &class, &args);
+                self.stack.push(self.findings.built(&class, &args));
             }
             // BUILD: sets the state of the object below; on a global itself it mutates a
             // module-level object for everything loaded after.
             b'b' => {
-                self.pop()?;
-                if let Value::Global(index) = self.top()? {
-                    let reason = format!(
-                        "BUILD at byte {} changes the state of the global {} itself",
-                        self.at, self.findings.globals[*index].display
-                    );
-                    self.findings.reason(reason);
+                let state = self.pop()?;
+                match self.top()? {
+                    Value::Global(index) => {
+                        let reason = format!(
+                            "BUILD at byte {} changes the state of the global {} itself",
+                            self.at, self.findings.globals[*index].display
+                        );
+                        self.findings.reason(reason);
+                    }
+                    Value::Wrapper => {
+                        self.joblib_array(&state, input)?;
+                        self.stack.pop();
+                        self.stack.push(Value::Other);
+                    }
+                    _ => {}
                 }
             }
             // PERSID, BINPERSID: references resolved by the loader (PyTorch's storages).
@@ -1346,28 +1594,38 @@ mod tests {
     #[test]
     fn sniff_tells_pickles_from_raw_data() {
         let table = table();
-        assert!(sniff(&table, POSIX_SYSTEM_P0, true));
-        assert!(!sniff(&table, &POSIX_SYSTEM_P0[..12], false));
+        assert!(sniff(&table, POSIX_SYSTEM_P0).is_pickle(true));
+        assert!(!sniff(&table, &POSIX_SYSTEM_P0[..12]).is_pickle(false));
         let long_protocol_0 = b"(lp0\nI1\naI2\naI3\naI4\naVabc";
-        assert!(sniff(&table, long_protocol_0, false));
-        assert!(sniff(&table, b"\x80\x02X\xff\xff\xff\x00abc", false));
+        assert!(sniff(&table, long_protocol_0).is_pickle(false));
+        assert!(sniff(&table, b"\x80\x02X\xff\xff\xff\x00abc").is_pickle(false));
         // A payload followed by garbage still imports before failing.
-        assert!(sniff(&table, b"cposix\nsystem\n\xff", true));
+        assert!(sniff(&table, b"cposix\nsystem\n\xff").is_pickle(true));
         let floats: Vec<u8> = [0.5f32, -1.25, 3.0, 1e-3]
             .iter()
             .flat_map(|f| f.to_le_bytes())
             .collect();
-        assert!(!sniff(&table, &floats, true));
-        assert!(!sniff(&table, b"\x80\x02\xff\x00", false));
+        assert!(!sniff(&table, &floats).is_pickle(true));
+        assert!(!sniff(&table, b"\x80\x02\xff\x00").is_pickle(false));
         // Storage bytes that read as an extension code or a long BINBYTES are not pickles,
         // nor is source text whose first line reads as a GLOBAL.
-        assert!(!sniff(&table, b"\x82\x01\x00\x3f\x00\x00\x80\x3f", true));
-        assert!(!sniff(&table, b"B\xff\xff\xff\x7f\x00\x00\x80\x3f", false));
-        assert!(!sniff(
-            &table,
-            b"import torch\nclass Net(nn.Module):\n",
-            true
-        ));
+        assert!(!sniff(&table, b"\x82\x01\x00\x3f\x00\x00\x80\x3f").is_pickle(true));
+        assert!(!sniff(&table, b"B\xff\xff\xff\x7f\x00\x00\x80\x3f").is_pickle(false));
+        assert!(!sniff(&table, b"import torch\nclass Net(nn.Module):\n").is_pickle(true));
+        // The outcomes format identification reads: a truncated announced pickle, a failed
+        // walk that imported something first.
+        assert_eq!(
+            sniff(&table, b"\x80\x02(K\x01"),
+            Sniff::Cut {
+                announced: true,
+                long: true,
+                imports: false
+            }
+        );
+        assert_eq!(
+            sniff(&table, b"cat\ndog\n\xff"),
+            Sniff::Invalid { imports: true }
+        );
     }
 
     #[test]

@@ -66,7 +66,8 @@ fn stream_pickle(
         Expect::One
     };
     let announced = matches!(head.as_slice(), [0x80, 0..=5, ..]);
-    let is_pickle = !npy && ((whole_file && announced) || pickle::sniff(table, &head, complete));
+    let is_pickle =
+        !npy && ((whole_file && announced) || pickle::sniff(table, &head).is_pickle(complete));
     let whole = Cursor::new(head).chain(stream);
     if npy {
         return npy_pickle(table, whole);
@@ -107,7 +108,7 @@ fn stream_pickle_only(
     let mut head = Vec::new();
     (&mut stream).take(SNIFF_BYTES).read_to_end(&mut head)?;
     let complete = (head.len() as u64) < SNIFF_BYTES;
-    if !pickle::sniff(table, &head, complete) {
+    if !pickle::sniff(table, &head).is_pickle(complete) {
         return Ok(None);
     }
     Ok(Some(pickle::analyze(

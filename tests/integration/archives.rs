@@ -2,54 +2,8 @@
 
 use std::io::Write;
 
-use crate::support::{dh_mlmodel, finding, scan_json, write};
-
-fn noise(len: usize, seed: u32) -> Vec<u8> {
-    (0..len as u32)
-        .map(|i| (i.wrapping_add(seed).wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect()
-}
-
-pub fn tar_bytes(members: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
-    for (name, bytes) in members {
-        let mut header = tar::Header::new_ustar();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(0);
-        builder.append_data(&mut header, name, *bytes).unwrap();
-    }
-    builder.into_inner().unwrap()
-}
-
-pub fn xz_bytes(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = liblzma::write::XzEncoder::new(Vec::new(), 6);
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
-}
-
-pub fn gz_bytes(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
-}
-
-pub fn bz2_bytes(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
-}
-
-pub fn zip_bytes(members: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, bytes) in members {
-        writer.start_file(*name, options).unwrap();
-        writer.write_all(bytes).unwrap();
-    }
-    writer.finish().unwrap().into_inner()
-}
+use crate::fixtures::{bz2, gzip, noise, tar, xz, zip};
+use crate::support::{finding, paths, scan_json, scan_with_warnings, write};
 
 const LFS: &str = "version https://git-lfs.github.com/spec/v1\n\
     oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 99\n";
@@ -58,14 +12,14 @@ const LFS: &str = "version https://git-lfs.github.com/spec/v1\n\
 fn members_of_every_archive_kind_are_found_with_bang_paths() {
     let dir = tempfile::tempdir().unwrap();
     let blob = noise(1_200_000, 7);
-    let tar = tar_bytes(&[("pkg/model.bin", &blob), ("pkg/README", b"hello")]);
+    let tar = tar(&[("pkg/model.bin", &blob), ("pkg/README", b"hello")]);
     write(dir.path(), "a.tar", &tar);
-    write(dir.path(), "b.tar.gz", gz_bytes(&tar));
-    write(dir.path(), "c.tar.xz", xz_bytes(&tar));
-    write(dir.path(), "d.tar.bz2", bz2_bytes(&tar));
-    write(dir.path(), "e.zip", zip_bytes(&[("pkg/model.bin", &blob)]));
-    write(dir.path(), "f.bin.gz", gz_bytes(&blob));
-    write(dir.path(), "g.bin.xz", xz_bytes(&blob));
+    write(dir.path(), "b.tar.gz", gzip(&tar));
+    write(dir.path(), "c.tar.xz", xz(&tar));
+    write(dir.path(), "d.tar.bz2", bz2(&tar));
+    write(dir.path(), "e.zip", zip(&[("pkg/model.bin", &blob)], true));
+    write(dir.path(), "f.bin.gz", gzip(&blob));
+    write(dir.path(), "g.bin.xz", xz(&blob));
     let findings = scan_json(dir.path(), &[]);
     let digest = dh_mlmodel::hash::sha256_bytes(&blob);
     for path in [
@@ -97,43 +51,30 @@ fn members_of_every_archive_kind_are_found_with_bang_paths() {
 #[test]
 fn nested_archives_are_opened_to_depth_three_and_no_deeper() {
     let dir = tempfile::tempdir().unwrap();
-    let inner_tar_xz = xz_bytes(&tar_bytes(&[("weights/net.bin", LFS.as_bytes())]));
-    let zip = zip_bytes(&[("release/model.tar.xz", &inner_tar_xz)]);
-    write(dir.path(), "bundle.zip", &zip);
+    let inner_tar_xz = xz(&tar(&[("weights/net.bin", LFS.as_bytes())]));
+    let bundle = zip(&[("release/model.tar.xz", &inner_tar_xz)], true);
+    write(dir.path(), "bundle.zip", &bundle);
     // One level more: bundle.zip inside a tar.gz puts the pointer at depth 3 inside a depth-2
     // archive, the deepest that is still opened; a further zip around it is too deep.
     write(
         dir.path(),
         "outer.tar.gz",
-        gz_bytes(&tar_bytes(&[("bundle.zip", &zip)])),
+        gzip(&tar(&[("bundle.zip", &bundle)])),
     );
-    let too_deep = zip_bytes(&[(
-        "outer.tar.gz",
-        &gz_bytes(&tar_bytes(&[("bundle.zip", &zip)])),
-    )]);
+    let too_deep = zip(
+        &[("outer.tar.gz", &gzip(&tar(&[("bundle.zip", &bundle)])))],
+        true,
+    );
     write(dir.path(), "z-too-deep.zip", &too_deep);
 
-    let output = dh_mlmodel()
-        .args(["scan", "--json"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let paths: Vec<&str> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let (findings, stderr) = scan_with_warnings(&[], dir.path(), &[]);
     assert_eq!(
-        paths,
+        paths(&findings),
         [
             "bundle.zip!release/model.tar.xz!weights/net.bin",
             "outer.tar.gz!bundle.zip!release/model.tar.xz!weights/net.bin"
         ]
     );
-    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains(
             "z-too-deep.zip!outer.tar.gz!bundle.zip!release/model.tar.xz: archive nested more than 3 levels"
@@ -156,16 +97,10 @@ fn gzip_bomb_stops_at_the_ratio_cap_with_a_warning() {
     write(
         dir.path(),
         "zbomb.zip",
-        zip_bytes(&[("inner.bin", &vec![0u8; 64 << 20])]),
+        zip(&[("inner.bin", &vec![0u8; 64 << 20])], true),
     );
     write(dir.path(), "after.bin", LFS);
-    let output = dh_mlmodel()
-        .args(["scan", "--json"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (findings, stderr) = scan_with_warnings(&[], dir.path(), &[]);
     assert!(
         stderr.contains("bomb.bin.gz: stopped reading the archive") && stderr.contains("max-ratio"),
         "{stderr}"
@@ -174,9 +109,8 @@ fn gzip_bomb_stops_at_the_ratio_cap_with_a_warning() {
         stderr.contains("zbomb.zip: stopped reading the archive"),
         "{stderr}"
     );
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(
-        finding(report["findings"].as_array().unwrap(), "after.bin").is_some(),
+        finding(&findings, "after.bin").is_some(),
         "the scan went on"
     );
 }
@@ -194,17 +128,10 @@ fn inflated_bytes_cap_comes_from_the_policy_directory() {
     write(
         dir.path(),
         "big.tar.xz",
-        xz_bytes(&tar_bytes(&[("a.bin", &noise(2_000_000, 3))])),
+        xz(&tar(&[("a.bin", &noise(2_000_000, 3))])),
     );
-    let output = dh_mlmodel()
-        .arg("--policy")
-        .arg(policy.path())
-        .args(["scan"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let policy_dir = policy.path().to_str().unwrap();
+    let (_, stderr) = scan_with_warnings(&["--policy", policy_dir], dir.path(), &[]);
     assert!(
         stderr.contains("big.tar.xz: stopped reading the archive")
             && stderr.contains("max-inflated-bytes"),
@@ -215,14 +142,12 @@ fn inflated_bytes_cap_comes_from_the_policy_directory() {
 #[test]
 fn corrupt_archive_is_a_warning_naming_it() {
     let dir = tempfile::tempdir().unwrap();
-    let mut xz = xz_bytes(&noise(100_000, 1));
+    let mut xz = xz(&noise(100_000, 1));
     xz.truncate(xz.len() / 2);
     write(dir.path(), "broken.xz", &xz);
-    let output = dh_mlmodel()
-        .args(["scan"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("broken.xz: cannot read the archive"));
+    let (_, stderr) = scan_with_warnings(&[], dir.path(), &[]);
+    assert!(
+        stderr.contains("broken.xz: cannot read the archive"),
+        "{stderr}"
+    );
 }

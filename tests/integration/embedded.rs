@@ -1,5 +1,6 @@
 //! Weights embedded in source code: large numeric arrays in C, Python and hex byte form.
 
+use crate::fixtures::noise;
 use crate::support::{finding, scan_json, write};
 
 /// A generated C source like those of `xxd -i` or TinyML exporters: a header, a large array
@@ -96,9 +97,7 @@ fn hex_byte_array_is_found_with_its_byte_count() {
     let dir = tempfile::tempdir().unwrap();
     // `xxd -i` output of a TFLite flatbuffer: one line opening the array, 12 bytes a line.
     let mut text = String::from("unsigned char model_tflite[] = {\n");
-    let bytes: Vec<u8> = (0..8000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect();
+    let bytes = noise(8000, 1);
     for row in bytes.chunks(12) {
         let cells: Vec<String> = row.iter().map(|b| format!("0x{b:02x}")).collect();
         text.push_str(&format!("  {},\n", cells.join(", ")));

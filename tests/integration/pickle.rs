@@ -1,6 +1,7 @@
 //! Pickle analysis through `scan --json`: malicious pickles in every carrier are `unsafe`
 //! with a reason, benign weight pickles are `safe`. Fixtures come from `pickles`.
 
+use crate::fixtures;
 use crate::pickles::{self, Pickle};
 use crate::support::{finding, scan_json, write};
 
@@ -126,10 +127,13 @@ fn object_npy_data_is_analysed() {
 #[test]
 fn malicious_npz_member() {
     let floats: Vec<u8> = [1.0f32, 2.0].iter().flat_map(|f| f.to_le_bytes()).collect();
-    let npz = pickles::zip(&[
-        ("weights.npy", &pickles::npy("<f4", "(2,)", &floats)),
-        ("extra.npy", &pickles::object_npy()),
-    ]);
+    let npz = fixtures::zip(
+        &[
+            ("weights.npy", &fixtures::npy("'<f4'", "(2,)", &floats)),
+            ("extra.npy", &pickles::object_npy()),
+        ],
+        false,
+    );
     let report = pickle_report("arrays.npz", &npz);
     assert_unsafe(&report, "extra.npy: dangerous global posix.system");
     assert!(
@@ -187,4 +191,72 @@ fn unknown_class_is_not_on_the_allow_list() {
         .stop();
     let report = pickle_report("net.pkl", &bytes);
     assert_unsafe(&report, "global mypkg.models.Net is not on the allow-list");
+}
+
+/// Eight float64 elements whose bytes include what would read as `posix.system` if they were
+/// taken for opcodes: they must be skipped as array data, exactly.
+fn joblib_float_data() -> Vec<u8> {
+    let mut data: Vec<u8> = [0.5f64, -1.25, 3.0, 1e-3]
+        .iter()
+        .flat_map(|f| f.to_le_bytes())
+        .collect();
+    data.extend_from_slice(b"cposix\nsystem\n(Vid\ntR.");
+    data.resize(8 * 8, b'.');
+    data
+}
+
+#[test]
+fn joblib_float_array_is_safe() {
+    let file = pickles::joblib_array("f8", &[2, 4], &joblib_float_data()).stop();
+    let report = pickle_report("model.joblib", &file);
+    assert_safe(&report);
+    assert_eq!(
+        report["globals"],
+        serde_json::json!([
+            "joblib.numpy_pickle.NumpyArrayWrapper",
+            "numpy.ndarray",
+            "numpy.dtype"
+        ])
+    );
+}
+
+#[test]
+fn joblib_payload_after_the_array_is_unsafe() {
+    let file = pickles::joblib_array("f8", &[2, 4], &joblib_float_data())
+        .short_text("posix")
+        .short_text("system")
+        .stack_global()
+        .short_text("echo pwned")
+        .tuple1()
+        .reduce()
+        .tuple2()
+        .stop();
+    let report = pickle_report("model.joblib", &file);
+    assert_unsafe(&report, "dangerous global posix.system");
+    // The array bytes were skipped, not parsed: the only reason is the real payload.
+    assert_eq!(reasons(&report).len(), 1, "{report:#}");
+}
+
+#[test]
+fn joblib_object_array_pickle_is_analysed() {
+    let file = pickles::joblib_array("O8", &[1], &pickles::posix_system_protocol2()).stop();
+    let report = pickle_report("model.joblib", &file);
+    assert_unsafe(&report, "dangerous global posix.system");
+}
+
+#[test]
+fn joblib_array_of_unknown_size_stops_the_analysis() {
+    // A structured dtype may hold objects, and a shape too large for 64 bits cannot be
+    // skipped: neither is ever safe.
+    let file = pickles::joblib_array("V16", &[2], &[0; 32]).stop();
+    assert_unsafe(
+        &pickle_report("model.joblib", &file),
+        "dtype kind 'V' may hold Python objects",
+    );
+    let huge = u64::from(u32::MAX);
+    let file = pickles::joblib_array("f8", &[huge, huge, huge], &[]).stop();
+    assert_unsafe(
+        &pickle_report("model.joblib", &file),
+        "a joblib array's size overflows 64 bits",
+    );
 }

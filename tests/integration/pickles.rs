@@ -2,7 +2,7 @@
 //! `pickletools` descriptions, NumPy's `.npy` format and PyTorch's `torch.save` layouts.
 //! Nothing here runs Python.
 
-use std::io::Write;
+use crate::fixtures;
 
 /// A pickle under construction. Each method appends one opcode with its argument.
 #[derive(Default)]
@@ -63,6 +63,24 @@ impl Pickle {
             self.0.extend_from_slice(&n.to_le_bytes());
         }
         self
+    }
+
+    /// An integer as CPython writes it: BININT1/BININT2/BININT when it fits 31 bits, LONG1
+    /// (little-endian two's complement, as few bytes as keep the sign) otherwise.
+    pub fn long(self, n: u64) -> Self {
+        match u32::try_from(n) {
+            Ok(small) if small <= i32::MAX as u32 => self.int(small),
+            _ => {
+                let mut bytes = n.to_le_bytes().to_vec();
+                while bytes.len() > 1 && bytes[bytes.len() - 1] == 0 {
+                    bytes.pop();
+                }
+                if bytes[bytes.len() - 1] & 0x80 != 0 {
+                    bytes.push(0);
+                }
+                self.op(0x8a).raw(&[bytes.len() as u8]).raw(&bytes)
+            }
+        }
     }
 
     /// BINPUT.
@@ -149,6 +167,28 @@ impl Pickle {
             .text("latin1")
             .tuple2()
             .reduce()
+    }
+
+    /// `numpy.dtype(code, False, True)` and its BUILD state (version 3, little-endian, no
+    /// fields, itemsize and alignment -1, no flags), as `dtype.__reduce__` gives them.
+    pub fn numpy_dtype(self, code: &str) -> Self {
+        self.global("numpy", "dtype")
+            .text(code)
+            .newfalse()
+            .newtrue()
+            .tuple3()
+            .reduce()
+            .mark()
+            .int(3)
+            .text("<")
+            .none()
+            .none()
+            .none()
+            .int(0xffff_ffff)
+            .int(0xffff_ffff)
+            .int(0)
+            .tuple()
+            .build()
     }
 
     /// STOP, and the finished bytes.
@@ -288,23 +328,7 @@ pub fn numpy_array() -> Vec<u8> {
         .int(1)
         .int(2)
         .tuple1()
-        .global("numpy", "dtype")
-        .text("f8")
-        .newfalse()
-        .newtrue()
-        .tuple3()
-        .reduce()
-        .mark()
-        .int(3)
-        .text("<")
-        .none()
-        .none()
-        .none()
-        .int(0xffff_ffff)
-        .int(0xffff_ffff)
-        .int(0)
-        .tuple()
-        .build()
+        .numpy_dtype("f8")
         .newfalse()
         .latin1_bytes(&data)
         .tuple()
@@ -312,35 +336,9 @@ pub fn numpy_array() -> Vec<u8> {
         .stop()
 }
 
-/// A `.npy` file: magic, version 1.0, the header dict padded to 64 bytes, then `data`.
-pub fn npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(data);
-    out
-}
-
 /// An object-dtype `.npy` whose data pickle carries `os.system`.
 pub fn object_npy() -> Vec<u8> {
-    npy("|O", "(1,)", &posix_system_protocol2())
-}
-
-/// A zip with `members` stored uncompressed, as `torch.save` and `numpy.savez` write them.
-pub fn zip(members: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    for (name, bytes) in members {
-        writer.start_file(*name, options).unwrap();
-        writer.write_all(bytes).unwrap();
-    }
-    writer.finish().unwrap().into_inner()
+    fixtures::npy("'|O'", "(1,)", &posix_system_protocol2())
 }
 
 /// A `torch.save` zip whose pickle member is `pickle_name`, with one float storage and any
@@ -358,7 +356,7 @@ pub fn torch_zip(pickle_name: &str, pickle: &[u8], extra: &[(&str, &[u8])]) -> V
         ("archive/.data/serialization_id", b"1234567890"),
     ];
     members.extend_from_slice(extra);
-    zip(&members)
+    fixtures::zip(&members, false)
 }
 
 /// A legacy (pre-1.6) `torch.save` file: magic number, protocol version 1001, system info,
@@ -383,4 +381,55 @@ pub fn torch_legacy(main: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&2u64.to_le_bytes());
     out.extend([0.25f32, 0.5].iter().flat_map(|f| f.to_le_bytes()));
     out
+}
+
+/// What `joblib.dump(array, f)` writes (joblib 1.2 and later, protocol 4), up to the end of
+/// the array data; the caller finishes the stream. The pickle holds a `NumpyArrayWrapper`
+/// whose state gives the array's subclass, shape, order and dtype; joblib closes the frame
+/// after the wrapper's BUILD, writes a padding-length byte and padding up to a 16-byte
+/// boundary, then `data`: the elements' bytes, or a whole pickle for object dtypes.
+pub fn joblib_array(dtype: &str, shape: &[u64], data: &[u8]) -> Pickle {
+    let mut state = Pickle::default()
+        .short_text("joblib.numpy_pickle")
+        .memoize()
+        .short_text("NumpyArrayWrapper")
+        .memoize()
+        .stack_global()
+        .memoize()
+        .empty_tuple()
+        .op(0x81) // NEWOBJ
+        .memoize()
+        .empty_dict()
+        .memoize()
+        .mark()
+        .short_text("subclass")
+        .short_text("numpy")
+        .short_text("ndarray")
+        .stack_global()
+        .short_text("shape");
+    state = shape
+        .iter()
+        .fold(state.mark(), |p, &dim| p.long(dim))
+        .tuple();
+    let state = state
+        .short_text("order")
+        .short_text("C")
+        .short_text("dtype")
+        .numpy_dtype(dtype)
+        .short_text("allow_mmap")
+        .newtrue()
+        .short_text("numpy_array_alignment_bytes")
+        .int(16)
+        .op(b'u') // SETITEMS
+        .build();
+    let mut out = vec![0x80, 4, 0x95];
+    out.extend_from_slice(&(state.0.len() as u64).to_le_bytes());
+    out.extend_from_slice(&state.0);
+    if !dtype.starts_with('O') {
+        let padding = 16 - (out.len() + 1) % 16;
+        out.push(padding as u8);
+        out.resize(out.len() + padding, 0xff);
+    }
+    out.extend_from_slice(data);
+    Pickle(out)
 }

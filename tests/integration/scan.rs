@@ -1,6 +1,7 @@
 //! The walk, Git LFS pointers, blobs, digests, warnings and exit codes of `scan`.
 
-use crate::support::{dh_mlmodel, finding, scan_json, write};
+use crate::fixtures::noise;
+use crate::support::{dh_mlmodel, finding, paths, scan_json, scan_with_warnings, write};
 
 #[test]
 fn lfs_pointer_reports_oid_and_size() {
@@ -21,9 +22,7 @@ fn lfs_pointer_reports_oid_and_size() {
 #[test]
 fn large_unknown_binary_is_a_blob_and_small_one_is_not() {
     let dir = tempfile::tempdir().unwrap();
-    let noise: Vec<u8> = (0..2_000_000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
+    let noise = noise(2_000_000, 1);
     write(dir.path(), "data/big.bin", &noise);
     write(dir.path(), "data/small.bin", &noise[..4096]);
     let findings = scan_json(dir.path(), &[]);
@@ -36,9 +35,7 @@ fn large_unknown_binary_is_a_blob_and_small_one_is_not() {
 #[test]
 fn sha256_matches_sha256sum_and_no_hash_omits_it() {
     let dir = tempfile::tempdir().unwrap();
-    let noise: Vec<u8> = (0..3_000_000u32)
-        .map(|i| (i.wrapping_mul(40_503) >> 7) as u8)
-        .collect();
+    let noise = noise(3_000_000, 2);
     write(dir.path(), "w.bin", &noise);
     let findings = scan_json(dir.path(), &[]);
     let ours = finding(&findings, "w.bin").unwrap()["sha256"]
@@ -59,19 +56,13 @@ fn sha256_matches_sha256sum_and_no_hash_omits_it() {
 #[test]
 fn findings_come_in_sorted_path_order_whatever_the_job_count() {
     let dir = tempfile::tempdir().unwrap();
-    let noise: Vec<u8> = (0..1_100_000u32)
-        .map(|i| (i.wrapping_mul(2_246_822_519) >> 11) as u8)
-        .collect();
+    let noise = noise(1_100_000, 3);
     for name in ["z.bin", "a.bin", "m/b.bin", "m/a.bin"] {
         write(dir.path(), name, &noise);
     }
     for jobs in ["1", "4"] {
         let findings = scan_json(dir.path(), &["--jobs", jobs]);
-        let paths: Vec<&str> = findings
-            .iter()
-            .map(|f| f["path"].as_str().unwrap())
-            .collect();
-        assert_eq!(paths, ["a.bin", "m/a.bin", "m/b.bin", "z.bin"]);
+        assert_eq!(paths(&findings), ["a.bin", "m/a.bin", "m/b.bin", "z.bin"]);
     }
 }
 
@@ -91,9 +82,7 @@ fn unreadable_path_exits_2_and_bad_usage_exits_2() {
 fn broken_and_outward_links_warn_and_the_scan_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
-    let noise: Vec<u8> = (0..1_100_000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8)
-        .collect();
+    let noise = noise(1_100_000, 4);
     write(outside.path(), "secret.bin", &noise);
     write(dir.path(), "inside.bin", &noise);
     std::os::unix::fs::symlink(
@@ -102,13 +91,7 @@ fn broken_and_outward_links_warn_and_the_scan_goes_on() {
     )
     .unwrap();
     std::os::unix::fs::symlink(dir.path().join("missing"), dir.path().join("broken")).unwrap();
-    let output = dh_mlmodel()
-        .args(["scan", "--json"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (findings, stderr) = scan_with_warnings(&[], dir.path(), &[]);
     assert!(
         stderr.contains("escape.bin") && stderr.contains("outside the tree"),
         "{stderr}"
@@ -117,14 +100,7 @@ fn broken_and_outward_links_warn_and_the_scan_goes_on() {
         stderr.contains("broken") && stderr.contains("broken symbolic link"),
         "{stderr}"
     );
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let paths: Vec<&str> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
-    assert_eq!(paths, ["inside.bin"]);
+    assert_eq!(paths(&findings), ["inside.bin"]);
 }
 
 #[test]

@@ -18,20 +18,36 @@ pub fn write(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) {
 
 /// Runs `scan --json` on `root` and returns the parsed findings.
 pub fn scan_json(root: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    scan_with_warnings(&[], root, extra).0
+}
+
+/// Runs `dh-mlmodel GLOBAL… scan --json EXTRA… root`, asserts it succeeded, and returns the
+/// parsed findings and the warnings on stderr.
+pub fn scan_with_warnings(
+    global: &[&str],
+    root: &Path,
+    extra: &[&str],
+) -> (Vec<serde_json::Value>, String) {
     let output = dh_mlmodel()
+        .args(global)
         .arg("scan")
         .arg("--json")
         .args(extra)
         .arg(root)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "scan failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "scan failed: {stderr}");
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    report["findings"].as_array().unwrap().clone()
+    (report["findings"].as_array().unwrap().clone(), stderr)
+}
+
+/// The paths of `findings`, in their order.
+pub fn paths(findings: &[serde_json::Value]) -> Vec<&str> {
+    findings
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect()
 }
 
 /// The finding at `path`, if any.

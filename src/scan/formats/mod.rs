@@ -24,7 +24,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer};
 
-use super::pickle::PickleReport;
+use super::pickle::{PickleReport, PickleTable};
 
 pub use archive::{ZipMembers, list_zip_members};
 
@@ -185,6 +185,8 @@ struct Probe<'a, R> {
     on_disk: Option<&'a Path>,
     head: Vec<u8>,
     limits: &'a Limits,
+    /// `policy/pickle.toml`, for the opcode walk that recognises pickles.
+    pickle: &'a PickleTable,
     /// The whole table, for checks that look at sibling files in another entry's format.
     formats: &'a [FormatSpec],
     /// The zip member names, listed once for all the zip-based checks (`None` inside: not a
@@ -257,6 +259,7 @@ impl<R: Read + Seek> Probe<'_, R> {
 /// file, for formats split across sibling files (TensorFlow SavedModel).
 pub fn identify<R: Read + Seek>(
     table: &FormatTable,
+    pickle: &PickleTable,
     file: &mut R,
     size: u64,
     name: &str,
@@ -277,6 +280,7 @@ pub fn identify<R: Read + Seek>(
         on_disk,
         head,
         limits: &table.limits,
+        pickle,
         formats: &table.formats,
         zip_names: None,
     };
