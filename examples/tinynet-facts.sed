@@ -4,9 +4,9 @@
 #
 #     sed -i -f examples/tinynet-facts.sed debian/mlmodel.toml
 #
-# Both drafted models (the safetensors weights and the legacy pickle) come from the same run of
-# training/train.py, so the same facts fill both. The dataset's lines come first because the
-# model's `license` line would match them too.
+# The drafted model holds both files training/train.py writes (the safetensors weights and the
+# legacy pickle). The dataset's lines come first because the model's `license` line would match
+# them too.
 s|^name = "FIXME: the dataset's name"$|name = "moons"|
 s|^license = "FIXME: the dataset's.*|license = "CC0-1.0"|
 s|^url = 'FIXME: where to download it.*|path = "data/moons.csv"|

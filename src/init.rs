@@ -113,12 +113,15 @@ pub fn draft(root: &Path, source: &str, policy: &InitPolicy) -> Result<(String, 
     Ok((render(source, &drafts, &skipped), warnings))
 }
 
-/// Shards `stem-00001-of-00003` share a group; everything else is its own.
+/// One model per directory and stem: shards `stem-00001-of-00003.ext` share a group, and so do
+/// the same weights saved in several formats (`net.safetensors` beside the legacy `net.pkl`).
 fn shard_group(path: &str) -> (String, String) {
     let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
-    let (stem, ext) = file.split_once('.').unwrap_or((file, ""));
-    let base = shard_base(stem).unwrap_or(stem);
-    (dir.to_string(), format!("{base}.{ext}"))
+    let stem = file.split_once('.').map_or(file, |(stem, _)| stem);
+    (
+        dir.to_string(),
+        shard_base(stem).unwrap_or(stem).to_string(),
+    )
 }
 
 /// `model-00001-of-00003` → `model`.
@@ -187,7 +190,13 @@ fn gather(
             size,
         });
     }
-    let first = findings[0];
+    // The model's format is that of its safest file: a format that cannot run code when
+    // loaded says more about what the model is than a pickle copy of it.
+    let first = findings
+        .iter()
+        .min_by_key(|f| (f.kind != Kind::Weights, f.executes_code == Some(true)))
+        .copied()
+        .unwrap_or(findings[0]);
     let (format, format_note) = match first.kind {
         Kind::Weights | Kind::EmbeddedWeights => (Some(first.format.clone()), None),
         Kind::LfsPointer => (
@@ -593,12 +602,13 @@ mod tests {
     fn groups_shards_and_names_models() {
         assert_eq!(
             shard_group("m/model-00001-of-00003.safetensors"),
-            ("m".to_string(), "model.safetensors".to_string())
+            ("m".to_string(), "model".to_string())
         );
         assert_eq!(
             shard_group("m/model-00002-of-00003.safetensors"),
             shard_group("m/model-00001-of-00003.safetensors")
         );
+        assert_eq!(shard_group("m/net.pkl"), shard_group("m/net.safetensors"));
         assert_eq!(shard_base("net-of-things"), None);
         let generic = vec!["model".to_string()];
         assert_eq!(

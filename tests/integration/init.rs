@@ -470,7 +470,14 @@ fn the_bundled_example_manifest_classifies_once_its_facts_are_filled_in() {
     assert!(status.success());
     let (code, report, stderr) = classify_tree(&t.root, &[]);
     assert_eq!(code, 0, "{stderr}\n{report}");
-    for model in report["models"].as_array().unwrap() {
-        assert_eq!(model["category"], "free", "{model}");
-    }
+    // The safetensors weights and their legacy pickle copy are one model.
+    let models = report["models"].as_array().unwrap();
+    assert_eq!(models.len(), 1, "{report}");
+    assert_eq!(models[0]["name"], "tinynet");
+    assert_eq!(models[0]["category"], "free", "{report}");
+    let manifest = std::fs::read_to_string(t.root.join("debian/mlmodel.toml")).unwrap();
+    assert!(
+        manifest.contains(r#"files = ["models/tinynet.pkl", "models/tinynet.safetensors"]"#),
+        "{manifest}"
+    );
 }
