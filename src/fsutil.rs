@@ -53,3 +53,34 @@ pub fn install_file(source: &Path, dest: &Path, mode: u32) -> Result<()> {
         .with_context(|| format!("cannot write {}", dest.display()))?;
     Ok(())
 }
+
+/// Copies a file, or a directory tree in sorted order, keeping only the executable bit of each
+/// file's mode (0755 or 0644), as a package build directory wants.
+pub fn copy_tree(source: &Path, dest: &Path) -> Result<()> {
+    let meta =
+        std::fs::metadata(source).with_context(|| format!("cannot read {}", source.display()))?;
+    if meta.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(source)
+            .with_context(|| format!("cannot read {}", source.display()))?
+            .collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            copy_tree(&entry.path(), &dest.join(entry.file_name()))?;
+        }
+        Ok(())
+    } else {
+        let mode = if meta.permissions().mode() & 0o111 != 0 {
+            0o755
+        } else {
+            0o644
+        };
+        install_file(source, dest, mode)
+    }
+}
+
+/// Writes `value` as pretty-printed JSON with a final newline, atomically, mode 0644.
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let mut json = serde_json::to_string_pretty(value)?;
+    json.push('\n');
+    write_atomic(path, json.as_bytes(), 0o644)
+}

@@ -174,17 +174,7 @@ fn arch_matches(host: &str, pattern: &str) -> bool {
 }
 
 fn dpkg_architecture_value(variable: &str) -> Result<String> {
-    let out = Command::new("dpkg-architecture")
-        .arg(format!("-q{variable}"))
-        .output()
-        .context("cannot run dpkg-architecture (is dpkg-dev installed?)")?;
-    if !out.status.success() {
-        bail!(
-            "dpkg-architecture -q{variable} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    super::tool_output(Command::new("dpkg-architecture").arg(format!("-q{variable}")))
 }
 
 /// Evaluates a `Build-Profiles` restriction formula such as `<!nocheck> <pkg.foo.bar cross>`:

@@ -35,9 +35,7 @@ pub(super) fn build_package(
     build.verbose(&format!("install -D -m0644 pins.json {}", pins.display()));
     if !build.options.no_act {
         fsutil::write_atomic(&bin, script.as_bytes(), 0o755)?;
-        let mut json = serde_json::to_string_pretty(&spec)?;
-        json.push('\n');
-        fsutil::write_atomic(&pins, json.as_bytes(), 0o644)?;
+        fsutil::write_json(&pins, &spec)?;
     }
     if spec.training.is_some() {
         ship_training_inputs(build, package, model, &share)?;
@@ -327,31 +325,10 @@ fn ship_training_inputs(build: &Build, package: &str, model: &Model, share: &str
         let dest = build.staged(package, &to);
         build.verbose(&format!("cp -R {} {}", source.display(), dest.display()));
         if !build.options.no_act {
-            copy_tree(&source, &dest)?;
+            fsutil::copy_tree(&source, &dest)?;
         }
     }
     Ok(())
-}
-
-fn copy_tree(source: &Path, dest: &Path) -> Result<()> {
-    let meta =
-        std::fs::metadata(source).with_context(|| format!("cannot read {}", source.display()))?;
-    if meta.is_dir() {
-        let mut entries: Vec<_> = std::fs::read_dir(source)?.collect::<Result<_, _>>()?;
-        entries.sort_by_key(|e| e.file_name());
-        for entry in entries {
-            copy_tree(&entry.path(), &dest.join(entry.file_name()))?;
-        }
-        Ok(())
-    } else {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = if meta.permissions().mode() & 0o111 != 0 {
-            0o755
-        } else {
-            0o644
-        };
-        fsutil::install_file(source, dest, mode)
-    }
 }
 
 /// The upstream part of a Debian version: without epoch, revision and repack suffix.

@@ -232,14 +232,21 @@ impl Build {
 }
 
 fn changelog_field(root: &Path, field: &str) -> Result<String> {
-    let out = Command::new("dpkg-parsechangelog")
-        .arg(format!("-S{field}"))
-        .current_dir(root)
+    let mut command = Command::new("dpkg-parsechangelog");
+    command.arg(format!("-S{field}")).current_dir(root);
+    tool_output(&mut command)
+}
+
+/// Runs one of dpkg's tools and returns its trimmed standard output; failing to start it or a
+/// non-zero exit is an error that names the command.
+pub(crate) fn tool_output(command: &mut Command) -> Result<String> {
+    let shown = format!("{command:?}").replace('"', "");
+    let out = command
         .output()
-        .context("cannot run dpkg-parsechangelog (is dpkg-dev installed?)")?;
+        .with_context(|| format!("cannot run {shown} (is dpkg-dev installed?)"))?;
     if !out.status.success() {
         bail!(
-            "dpkg-parsechangelog -S{field} failed: {}",
+            "{shown} failed: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }

@@ -3,7 +3,7 @@
 //! provenance record in `/usr/share/doc/<package>/provenance.json`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
@@ -98,9 +98,7 @@ pub(super) fn build_package(
         dest.display()
     ));
     if !build.options.no_act {
-        let mut json = serde_json::to_string_pretty(&provenance)?;
-        json.push('\n');
-        fsutil::write_atomic(&dest, json.as_bytes(), 0o644)?;
+        fsutil::write_json(&dest, &provenance)?;
     }
     Ok(())
 }
@@ -228,7 +226,7 @@ fn train(
                     }
                     None => None,
                 };
-                copy_tree(&source, &target)?;
+                fsutil::copy_tree(&source, &target)?;
                 inputs.push(InputRecord {
                     name,
                     from: path.0.clone(),
@@ -359,25 +357,6 @@ fn train(
         inputs,
     };
     Ok((installed, Some(record)))
-}
-
-/// Copies a file or a directory tree.
-fn copy_tree(source: &Path, target: &Path) -> Result<()> {
-    let meta =
-        std::fs::metadata(source).with_context(|| format!("cannot read {}", source.display()))?;
-    if meta.is_dir() {
-        std::fs::create_dir_all(target)?;
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(source)?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<Result<_, _>>()?;
-        entries.sort();
-        for entry in entries {
-            copy_tree(&entry, &target.join(entry.file_name().unwrap_or_default()))?;
-        }
-        Ok(())
-    } else {
-        fsutil::install_file(source, target, 0o644)
-    }
 }
 
 /// How the recipe is run without network: in a new network namespace (`unshare --net`, with a

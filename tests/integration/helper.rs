@@ -16,6 +16,7 @@ use dh_mlmodel::hash::{sha256_bytes, sha256_file};
 use dh_mlmodel::helper::{DataSource, HelperSpec, Training, WeightFile, render};
 
 use crate::http_server::{Fault, Server};
+use crate::support::{assert_lintian_clean, deb_field, unpack_deb};
 
 /// Tests run in parallel, but dpkg takes one frontend at a time.
 static DPKG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -152,42 +153,10 @@ fn assert_success(output: &Output) {
     );
 }
 
-fn deb_field(deb: &Path, field: &str) -> String {
-    let output = Command::new("dpkg-deb")
-        .arg("--field")
-        .arg(deb)
-        .arg(field)
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
-
 /// Extracts `deb` and returns the bytes installed at `path`.
 fn deb_file(deb: &Path, path: &str) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let status = Command::new("dpkg-deb")
-        .arg("-x")
-        .arg(deb)
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let dir = unpack_deb(deb);
     std::fs::read(dir.path().join(path.trim_start_matches('/'))).unwrap()
-}
-
-fn assert_lintian_clean(deb: &Path) {
-    let output = Command::new("lintian")
-        .args(["--fail-on", "error", "--no-tag-display-limit"])
-        .arg(deb)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "lintian found errors:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 fn assert_shellcheck_clean(path: &Path) {
@@ -226,7 +195,7 @@ fn download_builds_a_verified_reproducible_lintian_clean_deb() {
     assert_eq!(provenance["origin"], "downloaded");
     assert_eq!(provenance["files"][0]["matches_pin"], true);
     assert!(sandbox.cache_entry(&sha256_bytes(&body)).is_file());
-    assert_lintian_clean(&deb);
+    assert_lintian_clean(&[deb.to_path_buf()]);
 
     // Second run: served from the verified cache, no request, the very same bytes.
     let first = std::fs::read(&deb).unwrap();
@@ -741,7 +710,7 @@ fn numpy_training_is_bit_reproducible() {
                 .join(format!("{PKG}_1.0-0+local1_all.train.log"))
                 .is_file()
         );
-        assert_lintian_clean(&deb);
+        assert_lintian_clean(&[deb.to_path_buf()]);
         debs.push(std::fs::read(&deb).unwrap());
     }
     assert!(debs[0] == debs[1], "two trainings gave different .debs");
@@ -844,7 +813,7 @@ fn torch_training_builds_an_installable_package() {
         deb_file(&deb, &format!("/usr/share/{package}/models/tiny.bin")).len(),
         17 * 4
     );
-    assert_lintian_clean(&deb);
+    assert_lintian_clean(&[deb.to_path_buf()]);
 
     if !is_root() {
         eprintln!("skipped dpkg -i: installing a package needs root");

@@ -184,5 +184,11 @@ pub fn deb_field(deb: &Path, field: &str) -> String {
         .arg(field)
         .output()
         .unwrap();
+    assert!(
+        output.status.success(),
+        "dpkg-deb -f {}: {}",
+        deb.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
