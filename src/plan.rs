@@ -257,21 +257,13 @@ fn plan_model(source: &str, model: &Model, class: &ModelClass, policy: &PlanPoli
     }
 
     let retrainable = class.category == Category::Free;
-    if plan.train_at_build {
-        plan.build_depends = build_depends(model);
-        plan.packages.push(Package {
-            name: weights_name.clone(),
-            role: Role::Weights,
-            area: rules.weights_area,
-            origin: Origin::Archive,
-        });
-        plan.relation = Some(relation(&weights_name, rules.weights_area));
-        return plan;
-    }
-
-    // A free model whose files upstream commits may ship them as they are: they can be
-    // rebuilt from free inputs, and the pins prove the bytes are upstream's.
-    if model.in_source && class.category == Category::Free {
+    // The weights are built in the archive when the package build trains them, or, for a free
+    // model whose files upstream commits, shipped as they are: they can be rebuilt from free
+    // inputs, and the pins prove the bytes are upstream's.
+    if plan.train_at_build || (model.in_source && class.category == Category::Free) {
+        if plan.train_at_build {
+            plan.build_depends = build_depends(model);
+        }
         plan.packages.push(Package {
             name: weights_name.clone(),
             role: Role::Weights,
