@@ -579,3 +579,45 @@ fn man_page_renders_without_warnings() {
         "groff warnings"
     );
 }
+
+#[test]
+fn build_profiles_exclude_packages_as_debhelper_does() {
+    let package = source_package(Recipe::InSource);
+    let root = &package.root;
+    let control = std::fs::read_to_string(root.join("debian/control")).unwrap();
+    write(
+        root,
+        "debian/control",
+        control.replace(
+            "Package: foo-model-net\nArchitecture: all\n",
+            "Package: foo-model-net\nArchitecture: all\nBuild-Profiles: <!pkg.foo.nomodel>\n",
+        ),
+    );
+    let (status, stderr) = dh_mlmodel(root, &[], &[("DEB_BUILD_PROFILES", "pkg.foo.nomodel")]);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(
+        acted_on(root),
+        (true, false),
+        "the profile drops the weights package"
+    );
+    reset(root);
+    // Asking for a package the profile drops is not an error: debhelper warns and does nothing.
+    let (status, stderr) = dh_mlmodel(
+        root,
+        &["-pfoo-model-net"],
+        &[("DEB_BUILD_PROFILES", "pkg.foo.nomodel")],
+    );
+    assert_eq!(status, 0, "{stderr}");
+    assert!(
+        stderr.contains("All requested packages have been excluded"),
+        "{stderr}"
+    );
+    assert_eq!(acted_on(root), (false, false));
+    let (status, _) = dh_mlmodel(root, &[], &[]);
+    assert_eq!(status, 0);
+    assert_eq!(
+        acted_on(root),
+        (true, true),
+        "without the profile both are built"
+    );
+}
