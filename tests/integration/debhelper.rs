@@ -621,3 +621,23 @@ fn build_profiles_exclude_packages_as_debhelper_does() {
         "without the profile both are built"
     );
 }
+
+#[test]
+fn the_same_source_builds_byte_identical_debs() {
+    let builds: Vec<_> = (0..2)
+        .map(|_| {
+            let package = source_package(Recipe::AtBuild { seed: 1 });
+            let (ok, log) = dpkg_buildpackage(&package.root);
+            assert!(ok, "dpkg-buildpackage failed:\n{log}");
+            let debs: Vec<(String, Vec<u8>)> = built_debs(&package.root)
+                .into_iter()
+                .map(|(name, path)| (name, std::fs::read(path).unwrap()))
+                .collect();
+            debs
+        })
+        .collect();
+    assert_eq!(builds[0].len(), 2);
+    for ((name, first), (_, second)) in builds[0].iter().zip(&builds[1]) {
+        assert!(first == second, "{name}: the two builds differ");
+    }
+}
