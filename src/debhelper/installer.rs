@@ -33,8 +33,19 @@ pub(super) fn build_package(
     ));
     let pins = build.staged(package, &format!("{share}/pins.json"));
     build.verbose(&format!("install -D -m0644 pins.json {}", pins.display()));
+    let man = build.staged(
+        package,
+        &format!("/usr/share/man/man1/{}.1.gz", spec.script_name()),
+    );
+    build.verbose(&format!(
+        "install -D -m0644 {}.1.gz {}",
+        spec.script_name(),
+        man.display()
+    ));
     if !build.options.no_act {
         fsutil::write_atomic(&bin, script.as_bytes(), 0o755)?;
+        let page = helper::render_manpage(&spec)?;
+        fsutil::write_atomic(&man, &gzip_reproducibly(page.as_bytes())?, 0o644)?;
         fsutil::write_json(&pins, &spec)?;
     }
     if spec.training.is_some() {
@@ -93,6 +104,17 @@ pub(super) fn build_package(
         )?;
     }
     Ok(())
+}
+
+/// gzip as `gzip -9n` does it: no file name and no time stamp in the header, so the same page
+/// gives the same bytes.
+fn gzip_reproducibly(bytes: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes)?;
+    Ok(encoder.finish()?)
 }
 
 /// The origin of the weights package this installer builds.

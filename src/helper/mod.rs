@@ -8,7 +8,7 @@
 
 mod render;
 
-pub use render::{render, render_postinst_autodownload, shell_quote};
+pub use render::{render, render_manpage, render_postinst_autodownload, shell_quote};
 
 use serde::{Deserialize, Serialize};
 

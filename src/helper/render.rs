@@ -13,6 +13,7 @@ use super::{HelperSpec, Training};
 const HELPER_TEMPLATE: &str = include_str!("../../templates/get-helper.sh.j2");
 const COPYRIGHT_TEMPLATE: &str = include_str!("../../templates/copyright.dep5.j2");
 const POSTINST_TEMPLATE: &str = include_str!("../../templates/postinst-autodownload.sh.j2");
+const MANPAGE_TEMPLATE: &str = include_str!("../../templates/get-helper.1.j2");
 
 /// Renders `get-<weights-pkg>` for `spec`.
 pub fn render(spec: &HelperSpec) -> Result<String> {
@@ -43,6 +44,16 @@ pub fn render(spec: &HelperSpec) -> Result<String> {
         .context("rendering the helper script")
 }
 
+/// Renders the manual page of `get-<weights-pkg>` (roff, uncompressed).
+pub fn render_manpage(spec: &HelperSpec) -> Result<String> {
+    validate(spec)?;
+    let has_download = spec.files.iter().all(|f| !f.urls.is_empty());
+    environment()?
+        .get_template("manpage")?
+        .render(context! { spec, script_name => spec.script_name(), has_download })
+        .context("rendering the manual page")
+}
+
 /// Renders the postinst fragment that tries a download at configure time and never fails.
 pub fn render_postinst_autodownload(spec: &HelperSpec) -> Result<String> {
     validate(spec)?;
@@ -62,6 +73,8 @@ fn environment() -> Result<Environment<'static>> {
     env.add_template("helper", HELPER_TEMPLATE)?;
     env.add_template("copyright", COPYRIGHT_TEMPLATE)?;
     env.add_template("postinst", POSTINST_TEMPLATE)?;
+    env.add_template("manpage", MANPAGE_TEMPLATE)?;
+    env.add_filter("roff", roff_escape);
     Ok(env)
 }
 
@@ -69,6 +82,17 @@ fn shell_quote_filter(value: String) -> Result<String, minijinja::Error> {
     shell_quote(&value).map_err(|err| {
         minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, err.to_string())
     })
+}
+
+/// Escapes text for roff: backslashes and hyphens, and a leading `.` or `'` that would make the
+/// line a request.
+fn roff_escape(value: String) -> String {
+    let escaped = value.replace('\\', "\\e").replace('-', "\\-");
+    if escaped.starts_with(['.', '\'']) {
+        format!("\\&{escaped}")
+    } else {
+        escaped
+    }
 }
 
 /// Quotes `value` for POSIX sh: inside single quotes nothing is special except the quote itself,

@@ -501,6 +501,21 @@ fn installer_package_ships_the_helper_its_pins_and_recipe() {
         "in-source training data is shipped"
     );
 
+    let man = unpacked
+        .path()
+        .join("usr/share/man/man1/get-foo-model-net.1.gz");
+    let rendered = std::process::Command::new("man")
+        .arg("-l")
+        .arg(&man)
+        .env("MANWIDTH", "80")
+        .output()
+        .unwrap();
+    let page = String::from_utf8_lossy(&rendered.stdout);
+    assert!(
+        page.contains("get-foo-model-net") && page.contains(&sha256_bytes(&weights)),
+        "{page}"
+    );
+
     // The postinst carries the snippet, wrapped as debhelper wraps its own.
     let control_dir = tempfile::tempdir().unwrap();
     let status = std::process::Command::new("dpkg-deb")
