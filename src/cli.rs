@@ -34,15 +34,20 @@ struct Cli {
 enum Command {
     /// Find model weights, Git LFS pointers and large unidentified blobs in a tree, by content.
     Scan(ScanArgs),
-    /// Classify each model of debian/mlmodel.toml under Debian's ML-Policy (free, toxic-candy,
-    /// non-free, incomplete) and show the packaging plan that follows. Exit status 0 when every
-    /// model is classified, 1 when a model is incomplete, 2 when the manifest is malformed.
+    /// Classify each model of debian/mlmodel.toml and show the packaging plan.
+    ///
+    /// Each model is free, toxic-candy, non-free or incomplete under Debian's ML-Policy, with the
+    /// reasons; the plan gives its packages, areas, origins and the repack suffix. Exit status 0
+    /// when every model is classified, 1 when a model is incomplete, 2 when the manifest is
+    /// malformed.
     Classify(ClassifyArgs),
-    /// Write a debian/ directory that builds: control, rules, copyright, watch, changelog,
-    /// README.Debian, an autopkgtest and debian/mlmodel.toml (drafted from a scan when absent).
-    /// Running it again (or `update`) adds the packages of models whose facts are now filled in
-    /// and keeps your edits: control is edited in place, other files are rewritten only while
-    /// unchanged since dh-mlmodel wrote them. With --manifest-only, write only the manifest.
+    /// Write a debian/ directory that builds, or update it keeping your edits.
+    ///
+    /// Writes control, rules, copyright, watch, changelog, README.Debian, an autopkgtest and
+    /// debian/mlmodel.toml (drafted from a scan when absent). Running it again (or `update`) adds
+    /// the packages of models whose facts are now filled in and keeps your edits: control is
+    /// edited in place, other files are rewritten only while unchanged since dh-mlmodel wrote
+    /// them. With --manifest-only, write only the manifest.
     #[command(visible_alias = "update")]
     Init(InitArgs),
 }
