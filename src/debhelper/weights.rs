@@ -290,9 +290,7 @@ fn train(
         .status()
         .with_context(|| format!("cannot run the training command of model {}", model.name()))?;
     if !status.success() {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        let tail: Vec<&str> = text.lines().rev().take(20).collect();
-        for line in tail.iter().rev() {
+        for line in log_tail(&log, 20) {
             eprintln!("{line}");
         }
         bail!(
@@ -357,6 +355,22 @@ fn train(
         inputs,
     };
     Ok((installed, Some(record)))
+}
+
+/// The last `count` lines of a log, read as a stream: a long training log is never held whole.
+fn log_tail(log: &Path, count: usize) -> Vec<String> {
+    use std::io::BufRead;
+    let Ok(file) = std::fs::File::open(log) else {
+        return Vec::new();
+    };
+    let mut tail = std::collections::VecDeque::with_capacity(count + 1);
+    for line in std::io::BufReader::new(file).lines().map_while(Result::ok) {
+        tail.push_back(line);
+        if tail.len() > count {
+            tail.pop_front();
+        }
+    }
+    tail.into()
 }
 
 /// How the recipe is run without network: in a new network namespace (`unshare --net`, with a
