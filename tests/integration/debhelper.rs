@@ -244,8 +244,8 @@ fn training_during_the_build_matches_the_pin_and_a_new_seed_fails() {
         package
             .root
             .join("debian/.debhelper/mlmodel/net/training.log")
-            .exists()
-            || !package.root.join("debian/.debhelper").exists()
+            .is_file(),
+        "the training log is kept"
     );
     assert_lintian_clean(&debs.values().cloned().collect::<Vec<_>>());
 
@@ -655,4 +655,28 @@ fn the_same_source_builds_byte_identical_debs() {
     for ((name, first), (_, second)) in builds[0].iter().zip(&builds[1]) {
         assert!(first == second, "{name}: the two builds differ");
     }
+}
+
+#[test]
+fn a_failing_recipe_fails_the_build_showing_its_log() {
+    let package = source_package(Recipe::AtBuild { seed: 1 });
+    write(
+        &package.root,
+        "training/train.py",
+        "import sys\nprint('loading points')\nsys.exit('diverged at step 3')\n",
+    );
+    let (ok, log) = dpkg_buildpackage(&package.root);
+    assert!(!ok, "a failing recipe must fail the build");
+    assert!(log.contains("training model net failed"), "{log}");
+    assert!(
+        log.contains("loading points") && log.contains("diverged at step 3"),
+        "the log's tail is shown:\n{log}"
+    );
+    assert!(
+        package
+            .root
+            .join("debian/.debhelper/mlmodel/net/training.log")
+            .is_file(),
+        "the log is kept"
+    );
 }
