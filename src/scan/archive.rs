@@ -12,6 +12,7 @@ use std::rc::Rc;
 
 use serde::Deserialize;
 
+use super::compression::{Compression, LZMA_MEMORY_LIMIT};
 use super::{ReadSeek, Visit, human_size};
 
 /// `policy/archives.toml`.
@@ -35,9 +36,8 @@ pub struct ArchiveLimits {
 pub enum Container {
     Zip,
     Tar,
-    Gzip,
-    Xz,
-    Bzip2,
+    /// A gzip, xz or bzip2 stream: a compressed tar, or one compressed file.
+    Compressed(Compression),
 }
 
 impl Container {
@@ -45,28 +45,25 @@ impl Container {
     pub fn sniff(head: &[u8]) -> Option<Self> {
         if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
             Some(Self::Zip)
-        } else if head.starts_with(&[0x1f, 0x8b]) {
-            Some(Self::Gzip)
-        } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
-            Some(Self::Xz)
-        } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|b| (b'1'..=b'9').contains(b))
+        } else if let Some(compression) = Compression::sniff(head).filter(|c| c.has_strong_magic())
         {
-            Some(Self::Bzip2)
+            Some(Self::Compressed(compression))
         } else if head.len() >= 262 && &head[257..262] == b"ustar" {
             Some(Self::Tar)
         } else {
             None
         }
     }
+}
 
-    /// Suffixes stripped from a compressed file's name to name its single member.
-    fn suffixes(self) -> &'static [&'static str] {
-        match self {
-            Self::Gzip => &[".gz", ".tgz", ".z"],
-            Self::Xz => &[".xz", ".txz"],
-            Self::Bzip2 => &[".bz2", ".tbz2", ".tbz"],
-            Self::Zip | Self::Tar => &[],
-        }
+/// Suffixes stripped from a compressed file's name to name its single member.
+fn suffixes(compression: Compression) -> &'static [&'static str] {
+    match compression {
+        Compression::Gzip => &[".gz", ".tgz", ".z"],
+        Compression::Xz => &[".xz", ".txz"],
+        Compression::Bzip2 => &[".bz2", ".tbz2", ".tbz"],
+        Compression::Zlib => &[".zz"],
+        Compression::LzmaAlone => &[".lzma"],
     }
 }
 
@@ -125,9 +122,7 @@ pub(crate) fn look_inside(
     let result = match kind {
         Container::Zip => zip_members(visit, file, rel, nesting),
         Container::Tar => tar_members(visit, file, rel, nesting),
-        Container::Gzip | Container::Xz | Container::Bzip2 => {
-            compressed(visit, file, kind, rel, nesting)
-        }
+        Container::Compressed(compression) => compressed(visit, file, compression, rel, nesting),
     };
     match result {
         Ok(()) => Ok(()),
@@ -192,7 +187,7 @@ fn tar_members(
 fn compressed(
     visit: &mut Visit<'_>,
     file: &mut dyn ReadSeek,
-    kind: Container,
+    compression: Compression,
     rel: &str,
     nesting: &Nesting,
 ) -> io::Result<()> {
@@ -201,13 +196,8 @@ fn compressed(
         inner: file,
         count: Rc::clone(&consumed),
     };
-    let decoder: Box<dyn Read + '_> = match kind {
-        Container::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counted)),
-        Container::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(counted)),
-        Container::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(counted)),
-        Container::Zip | Container::Tar => unreachable!("not a compressed stream"),
-    };
     let limits = &visit.ctx.archives;
+    let decoder = compression.decoder(counted, LZMA_MEMORY_LIMIT)?;
     let mut stream = Capped::new(decoder, consumed, nesting, limits);
     let mut head = Vec::with_capacity(512);
     (&mut stream).take(512).read_to_end(&mut head)?;
@@ -217,8 +207,7 @@ fn compressed(
     } else {
         let file_name = rel.rsplit(['/', '!']).next().unwrap_or(rel);
         let lower = file_name.to_ascii_lowercase();
-        let inner = kind
-            .suffixes()
+        let inner = suffixes(compression)
             .iter()
             .find(|suffix| lower.ends_with(*suffix) && lower.len() > suffix.len())
             .map_or(file_name, |suffix| {

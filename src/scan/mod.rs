@@ -4,6 +4,7 @@
 //! spread across a thread pool, and results are put back in walk order so output is stable.
 
 pub mod archive;
+pub mod compression;
 pub mod downloads;
 pub mod embedded;
 pub mod finding;

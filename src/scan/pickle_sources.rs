@@ -9,6 +9,7 @@
 use std::io::{self, Cursor, Read, SeekFrom};
 
 use super::ReadSeek;
+use super::compression::{Compression, LZMA_MEMORY_LIMIT};
 use super::pickle::{self, Expect, PickleReport, PickleTable};
 
 /// Bytes read from the start of a stream to tell what it is.
@@ -18,10 +19,6 @@ const SNIFF_BYTES: u64 = 64 * 1024;
 const TORCH_LEGACY_MAGIC: &[u8] = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e";
 
 const NPY_MAGIC: &[u8] = b"\x93NUMPY";
-
-/// Memory the lzma-alone decoder may use. The dictionary size is a header field, up to 4 GiB;
-/// joblib's lzma presets need a few MiB, so a hostile header fails here instead of allocating.
-const LZMA_MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
 
 /// Analyses every pickle stream in `file`. `None` when it holds none (a zip of JSON and HDF5,
 /// a NumPy array of numbers). `max_inflated` caps the bytes decompressed from it.
@@ -37,7 +34,9 @@ pub fn analyze_file(
     if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
         return zip_pickles(table, file, max_inflated);
     }
-    if let Some(decoder) = decompressor(&head, &mut *file) {
+    if let Some(decoder) = Compression::sniff(&head)
+        .and_then(|compression| compression.decoder(&mut *file, LZMA_MEMORY_LIMIT).ok())
+    {
         let capped = Capped {
             inner: decoder,
             left: max_inflated,
@@ -184,28 +183,6 @@ fn unreadable(reason: String) -> PickleReport {
         verdict: pickle::Verdict::Unsafe,
         globals: Vec::new(),
         reasons: vec![reason],
-    }
-}
-
-/// A decoder for the compressions joblib and pickle files come in, told by their first bytes
-/// (joblib's `compressor.py` prefixes).
-fn decompressor<'a>(head: &[u8], file: &'a mut dyn ReadSeek) -> Option<Box<dyn Read + 'a>> {
-    match head {
-        [0x1f, 0x8b, ..] => Some(Box::new(flate2::read::MultiGzDecoder::new(file))),
-        [b'B', b'Z', b'h', ..] => Some(Box::new(bzip2::read::MultiBzDecoder::new(file))),
-        [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => {
-            Some(Box::new(liblzma::read::XzDecoder::new_multi_decoder(file)))
-        }
-        // lzma-alone: properties byte 0x5d, then a little-endian dictionary size.
-        [0x5d, 0x00, 0x00, ..] => {
-            let stream = liblzma::stream::Stream::new_lzma_decoder(LZMA_MEMORY_LIMIT).ok()?;
-            Some(Box::new(liblzma::read::XzDecoder::new_stream(file, stream)))
-        }
-        // zlib: deflate method, and the header checksum RFC 1950 requires.
-        [cmf @ 0x78, flg, ..] if (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0 => {
-            Some(Box::new(flate2::read::ZlibDecoder::new(file)))
-        }
-        _ => None,
     }
 }
 

@@ -1,45 +1,10 @@
 //! Compressed streams whose content decides the format: Leela Zero text networks here, and the
 //! bounded decompression that the compressed pickle/joblib checks share.
 
-use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom};
 
 use super::{Details, Probe};
-
-/// The compressions joblib and pickle files come in, told by their first bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Compression {
-    Gzip,
-    Zlib,
-    Bzip2,
-    Xz,
-    LzmaAlone,
-}
-
-impl Compression {
-    fn sniff(head: &[u8]) -> Option<Self> {
-        match head {
-            [0x1f, 0x8b, ..] => Some(Self::Gzip),
-            // zlib: deflate method with a window of at most 32 KiB, and the header checksum.
-            [cmf @ 0x78, flg, ..] if (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0 => {
-                Some(Self::Zlib)
-            }
-            [b'B', b'Z', b'h', ..] => Some(Self::Bzip2),
-            [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Some(Self::Xz),
-            [0x5d, 0, 0, ..] => Some(Self::LzmaAlone),
-            _ => None,
-        }
-    }
-
-    pub(super) fn name(self) -> &'static str {
-        match self {
-            Self::Gzip => "gzip",
-            Self::Zlib => "zlib",
-            Self::Bzip2 => "bzip2",
-            Self::Xz => "xz",
-            Self::LzmaAlone => "lzma",
-        }
-    }
-}
+use crate::scan::compression::Compression;
 
 /// The first `limit` decompressed bytes of the file, or `None` when it is not a compressed
 /// stream we know or nothing decompresses. A stream that breaks off after some output still
@@ -52,18 +17,10 @@ pub(super) fn decompressed_prefix<R: Read + Seek>(
         return Ok(None);
     };
     probe.file.seek(SeekFrom::Start(0))?;
-    let input = BufReader::new((&mut *probe.file).take(probe.size));
-    let decoder: Box<dyn Read + '_> = match compression {
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
-        Compression::Zlib => Box::new(flate2::bufread::ZlibDecoder::new(input)),
-        Compression::Bzip2 => Box::new(bzip2::bufread::BzDecoder::new(input)),
-        Compression::Xz => Box::new(liblzma::bufread::XzDecoder::new(input)),
-        Compression::LzmaAlone => {
-            let Ok(stream) = liblzma::stream::Stream::new_lzma_decoder(u64::MAX) else {
-                return Ok(None);
-            };
-            Box::new(liblzma::bufread::XzDecoder::new_stream(input, stream))
-        }
+    let input = (&mut *probe.file).take(probe.size);
+    // Identification only reads a bounded prefix, so an lzma stream may name any dictionary.
+    let Ok(decoder) = compression.decoder(input, u64::MAX) else {
+        return Ok(None);
     };
     let mut out = Vec::new();
     let mut limited = decoder.take(limit as u64);

@@ -8,7 +8,7 @@
 
 use std::io::{self, Read, Seek};
 
-use super::compressed::{Compression, decompressed_prefix};
+use super::compressed::decompressed_prefix;
 use super::{Details, Probe};
 use crate::scan::pickle::{self, PickleTable, Sniff};
 
@@ -70,7 +70,7 @@ pub(super) fn check_compressed<R: Read + Seek>(
     let what = if joblib { "joblib pickle" } else { "pickle" };
     Ok(Some(Details::note(format!(
         "{}-compressed {what}, protocol {}",
-        Compression::name(compression),
+        compression.name(),
         protocol_text(protocol)
     ))))
 }
