@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::support::{classify_text, dh_mlmodel, write};
+use crate::support::{classify_text, dh_mlmodel, missing_fields, write};
 
 const DIGEST: &str = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
 
@@ -415,12 +415,7 @@ fn incomplete_names_every_missing_field() {
     );
     let (code, report, _) = classify_text(&manifest, &["--source", "foo"]);
     assert_eq!(code, 1);
-    let fields: Vec<&str> = report["models"][0]["missing"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["field"].as_str().unwrap())
-        .collect();
+    let fields = missing_fields(&report["models"][0]);
     assert_eq!(
         fields,
         [

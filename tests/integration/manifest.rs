@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::{classify_tree, dh_mlmodel, write};
+use crate::support::{classify_tree, dh_mlmodel, missing_fields, write};
 
 const DIGEST: &str = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
 
@@ -278,12 +278,7 @@ fn init_drafts_a_manifest_that_classifies_once_filled_in() {
     let bert = &report["models"][1];
     assert_eq!(bert["name"], "tiny-bert");
     assert_eq!(bert["category"], "incomplete");
-    let fields: Vec<&str> = bert["missing"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["field"].as_str().unwrap())
-        .collect();
+    let fields = missing_fields(&bert);
     assert_eq!(
         fields,
         [

@@ -118,11 +118,7 @@ pub fn dpkg_buildpackage(dir: &Path) -> (bool, String) {
         .args(["-us", "-uc", "-b", "-d"])
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let text = combined_output(&output);
     (output.status.success(), text)
 }
 
@@ -154,11 +150,7 @@ pub fn assert_lintian_clean(paths: &[std::path::PathBuf]) -> String {
         .args(paths)
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let text = combined_output(&output);
     assert!(output.status.success(), "lintian reported errors:\n{text}");
     text
 }
@@ -191,4 +183,23 @@ pub fn deb_field(deb: &Path, field: &str) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// A finished command's standard output followed by its standard error.
+pub fn combined_output(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The `field` of every missing fact `classify --json` lists for `model`.
+pub fn missing_fields(model: &serde_json::Value) -> Vec<&str> {
+    model["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["field"].as_str().unwrap())
+        .collect()
 }
