@@ -278,7 +278,7 @@ fn init_drafts_a_manifest_that_classifies_once_filled_in() {
     let bert = &report["models"][1];
     assert_eq!(bert["name"], "tiny-bert");
     assert_eq!(bert["category"], "incomplete");
-    let fields = missing_fields(&bert);
+    let fields = missing_fields(bert);
     assert_eq!(
         fields,
         [
