@@ -91,15 +91,6 @@ impl Nesting {
     }
 }
 
-/// Reads the first bytes of `file` and names the archive kind, if it is one.
-pub fn sniff(file: &mut dyn ReadSeek) -> io::Result<Option<Container>> {
-    file.seek(SeekFrom::Start(0))?;
-    let mut head = Vec::with_capacity(512);
-    file.take(512).read_to_end(&mut head)?;
-    file.seek(SeekFrom::Start(0))?;
-    Ok(Container::sniff(&head))
-}
-
 /// Analyses every regular member of the archive `file` (already known to be `kind`). Problems
 /// (a cap reached, a corrupt archive) become warnings naming the archive; findings made before
 /// them are kept.

@@ -253,10 +253,11 @@ impl Visit<'_> {
             identified => {
                 // Containers are opened whether or not the format table named them, so that a
                 // compressed or archived weight file is never mistaken for an opaque blob.
-                if let Some(kind) = archive::sniff(file)? {
+                let head = self.head(file)?;
+                if let Some(kind) = archive::Container::sniff(&head) {
                     archive::look_inside(self, file, kind, rel, nesting)?;
                 } else if identified.is_none() {
-                    self.unidentified(file, size, rel)?;
+                    self.unidentified(file, &head, size, rel)?;
                 }
             }
         }
@@ -273,15 +274,28 @@ impl Visit<'_> {
         Ok(())
     }
 
+    /// The first `sniff-bytes` of `file` (at least 512, for tar's magic at 257), read once for the
+    /// archive, Git LFS, blob and text decisions.
+    fn head(&self, file: &mut dyn ReadSeek) -> io::Result<Vec<u8>> {
+        file.seek(SeekFrom::Start(0))?;
+        let len = self.ctx.limits.sniff_bytes.max(512);
+        let mut head = Vec::with_capacity(len);
+        file.take(len as u64).read_to_end(&mut head)?;
+        file.seek(SeekFrom::Start(0))?;
+        Ok(head)
+    }
+
     /// A file of no known format: a Git LFS pointer, a large binary blob, source or scripts
     /// holding embedded weights or weight downloads, or nothing.
-    fn unidentified(&mut self, file: &mut dyn ReadSeek, size: u64, rel: &str) -> io::Result<()> {
+    fn unidentified(
+        &mut self,
+        file: &mut dyn ReadSeek,
+        head: &[u8],
+        size: u64,
+        rel: &str,
+    ) -> io::Result<()> {
         let limits = &self.ctx.limits;
-        file.seek(SeekFrom::Start(0))?;
-        let mut head = Vec::with_capacity(limits.sniff_bytes);
-        file.take(limits.sniff_bytes as u64)
-            .read_to_end(&mut head)?;
-        if let Some(target) = lfs_pointer(&head, size) {
+        if let Some(target) = lfs_pointer(head, size) {
             let mut finding = Finding::new(rel, Kind::LfsPointer, "git-lfs", size);
             finding.reason = Some(format!(
                 "Git LFS pointer: the {} bytes it names are not in the tree",
@@ -289,7 +303,7 @@ impl Visit<'_> {
             ));
             finding.lfs = Some(target);
             self.findings.push(finding);
-        } else if looks_binary(&head) {
+        } else if looks_binary(head) {
             if size >= limits.blob_min_size {
                 let mut finding = Finding::new(rel, Kind::Blob, "unknown", size);
                 finding.reason = Some(format!(
