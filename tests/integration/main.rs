@@ -4,6 +4,7 @@
 mod fixtures;
 mod pickles;
 mod support;
+mod upstreams;
 
 mod archives;
 mod classify;
@@ -17,3 +18,4 @@ mod init;
 mod manifest;
 mod pickle;
 mod scan;
+mod snapshots;
