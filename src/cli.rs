@@ -2,13 +2,14 @@
 //! them to the module that does the work; nothing else lives in this file.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::pipeline::{self, ManifestError, PipelinePolicy, Request};
 use crate::policy::PolicySource;
-use crate::{classify, generate, init, manifest, plan, scan, verdict};
+use crate::{generate, plan, scan};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,7 +56,7 @@ enum Command {
 #[derive(Debug, Args)]
 struct ClassifyArgs {
     /// The manifest to read.
-    #[arg(long, value_name = "FILE", default_value = manifest::DEFAULT_PATH)]
+    #[arg(long, value_name = "FILE", default_value = pipeline::MANIFEST_PATH)]
     manifest: PathBuf,
     /// Print one JSON object with a `models` array instead of text.
     #[arg(long)]
@@ -139,37 +140,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn run_classify(policy: &PolicySource, args: ClassifyArgs) -> anyhow::Result<ExitCode> {
-    let classify_policy = classify::ClassifyPolicy::load(policy)?;
-    let plan_policy = plan::PlanPolicy::load(policy)?;
-    let loaded = manifest::Manifest::load(&args.manifest).and_then(|manifest| {
-        classify::classify(&manifest, &classify_policy).map(|verdicts| (manifest, verdicts))
-    });
-    let (manifest, classification) = match loaded {
-        Ok(loaded) => loaded,
-        Err(err) => {
-            for problem in &err.problems {
-                eprintln!("{problem}");
-            }
-            return Ok(ExitCode::from(EXIT_USAGE));
-        }
+    let policy = PipelinePolicy::load(policy)?;
+    let request = Request {
+        root: Path::new("."),
+        manifest: Some(&args.manifest),
+        source: args.source.as_deref(),
+        draft_when_missing: false,
     };
-    let root = plan::tree_root(&args.manifest)?;
-    let manifest_source = manifest
-        .source
-        .as_ref()
-        .and_then(|s| s.name.as_ref())
-        .map(|n| n.get_ref().0.as_str());
-    let source = plan::source_name(args.source.as_deref(), &root, manifest_source)?;
-    let plan = plan::plan(&source, &manifest, &classification, &plan_policy);
+    let plan = match pipeline::load(&request, &policy) {
+        Ok(loaded) => loaded.plan,
+        Err(err) => match err.downcast_ref::<ManifestError>() {
+            Some(invalid) => {
+                for problem in &invalid.problems {
+                    eprintln!("{problem}");
+                }
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+            None => return Err(err),
+        },
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &verdict::to_json(&classification, &plan)?)?;
+        serde_json::to_writer_pretty(&mut out, &plan::report::to_json(&plan)?)?;
         writeln!(out)?;
     } else {
-        verdict::write_text(&mut out, &classification, &plan)?;
+        plan::report::write_text(&mut out, &plan)?;
     }
-    Ok(if classification.any_incomplete() {
+    Ok(if plan.any_incomplete() {
         ExitCode::from(EXIT_PROBLEMS)
     } else {
         ExitCode::SUCCESS
@@ -186,22 +184,20 @@ fn run_init(policy: &PolicySource, args: InitArgs) -> anyhow::Result<ExitCode> {
         print!("{}", generate::describe(&report));
         return Ok(ExitCode::SUCCESS);
     }
-    let init_policy = init::InitPolicy::load(policy)?;
-    let source = plan::source_name(args.source.as_deref(), &args.path, None)?;
-    let (text, warnings) = init::draft(&args.path, &source, &init_policy)?;
-    for warning in &warnings {
+    let draft_policy = pipeline::DraftPolicy::load(policy)?;
+    let drafted = pipeline::draft(
+        &args.path,
+        args.source.as_deref(),
+        args.force,
+        &draft_policy,
+    )?;
+    for warning in &drafted.warnings {
         eprintln!("dh-mlmodel: warning: {warning}");
     }
-    // The draft must parse as a manifest; count what the maintainer still has to fill in.
-    let drafted = manifest::Manifest::parse(manifest::DEFAULT_PATH.to_string(), text.clone())
-        .map_err(|err| {
-            anyhow::anyhow!("internal error: the drafted manifest is invalid:\n{err}")
-        })?;
-    let placeholders: usize = drafted.models.iter().map(|m| m.placeholders().len()).sum();
-    let written = init::write_manifest(&args.path, &text, args.force)?;
     println!(
-        "wrote {} ({placeholders} FIXME placeholders to fill in; then run `dh-mlmodel classify`)",
-        written.display()
+        "wrote {} ({} FIXME placeholders to fill in; then run `dh-mlmodel classify`)",
+        drafted.path.display(),
+        drafted.placeholders
     );
     Ok(ExitCode::SUCCESS)
 }

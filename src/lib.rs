@@ -1,20 +1,19 @@
 //! dh-mlmodel: find, classify and package machine-learning model weights for Debian.
 //!
-//! Data flows one way (DESIGN.md §2): `scan` produces [`scan::Finding`]s; the manifest records
-//! facts; `classify` decides a category per model; `plan` turns that into packages.
+//! Data flows one way (DESIGN.md §2): [`scan`] produces findings; the [`pipeline`] reads or drafts
+//! the manifest from them, classifies each model and plans its packages; the [`plan`] it returns
+//! is all that [`generate`] (`init`), [`debhelper`] (`dh_mlmodel`) and the [`helper`] see.
 
-pub mod classify;
 pub mod cli;
+pub mod control;
 pub mod debhelper;
 pub mod fsutil;
 pub mod generate;
 pub mod hash;
 pub mod helper;
-pub mod init;
-pub mod manifest;
+pub mod pipeline;
 pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod scan;
 pub mod spdx;
-pub mod verdict;

@@ -366,6 +366,14 @@ pub enum Status {
 }
 
 impl LicenseTable {
+    /// The SPDX identifier of a licence text, recognised by the markers of `policy/licenses.toml`.
+    pub fn recognise_text(&self, text: &str) -> Option<String> {
+        self.text
+            .iter()
+            .find(|entry| entry.markers.iter().all(|m| text.contains(m.as_str())))
+            .map(|entry| entry.id.clone())
+    }
+
     /// The spelling the table uses for `id` (SPDX identifiers match case-insensitively).
     pub fn canonical(&self, id: &str) -> Option<&str> {
         self.free

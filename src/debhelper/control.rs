@@ -6,7 +6,6 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use debian_control::lossless::Control;
 
 /// One binary package paragraph.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,60 +35,33 @@ pub struct ControlFile {
 }
 
 impl ControlFile {
-    /// Reads `debian/control` under `root`, with the active build profiles from
-    /// `DEB_BUILD_PROFILES` and the host architecture from `DEB_HOST_ARCH` or dpkg-architecture.
+    /// Reads `debian/control` under `root` ([`crate::control`]), with the active build profiles
+    /// from `DEB_BUILD_PROFILES` and the host architecture from `DEB_HOST_ARCH` or
+    /// dpkg-architecture.
     pub fn read(root: &Path) -> Result<Self> {
-        let path = root.join("debian/control");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let control = Control::read_relaxed(text.as_bytes())
-            .map(|(control, _errors)| control)
-            .map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;
-        let source_paragraph = control
-            .source()
-            .with_context(|| format!("{}: there is no source paragraph", path.display()))?;
-        let source = source_paragraph.name().with_context(|| {
-            format!(
-                "{}: the first paragraph has no Source field",
-                path.display()
-            )
-        })?;
-        let maintainer = source_paragraph.maintainer().with_context(|| {
-            format!(
-                "{}: the source paragraph has no Maintainer field",
-                path.display()
-            )
-        })?;
-        let homepage = source_paragraph.get("Homepage");
-        let section = source_paragraph.section();
+        let control = crate::control::ControlFile::read(root)?;
         let profiles: Vec<String> = std::env::var("DEB_BUILD_PROFILES")
             .unwrap_or_default()
             .split_whitespace()
             .map(String::from)
             .collect();
         let mut packages = Vec::new();
-        for binary in control.binaries() {
-            let Some(name) = binary.name() else {
-                bail!(
-                    "{}: a binary paragraph has no Package field",
-                    path.display()
-                );
-            };
-            if packages.iter().any(|p: &BinaryPackage| p.name == name) {
-                bail!("{}: duplicate entry for package {name}", path.display());
-            }
-            let in_profile = match binary.as_deb822().get("Build-Profiles") {
+        for binary in control.binaries {
+            let in_profile = match &binary.build_profiles {
                 Some(formula) => {
-                    evaluate_restriction_formula(&formula, &profiles).with_context(|| {
-                        format!("{}: package {name}: bad Build-Profiles", path.display())
+                    evaluate_restriction_formula(formula, &profiles).with_context(|| {
+                        format!(
+                            "{}: package {}: bad Build-Profiles",
+                            crate::control::PATH,
+                            binary.name
+                        )
                     })?
                 }
                 None => true,
             };
-            let architecture = binary.architecture().unwrap_or_default().trim().to_string();
             packages.push(BinaryPackage {
-                name,
-                architecture,
+                name: binary.name,
+                architecture: binary.architecture,
                 in_profile,
             });
         }
@@ -98,10 +70,15 @@ impl ControlFile {
             _ => dpkg_architecture_value("DEB_HOST_ARCH")?,
         };
         Ok(Self {
-            source,
-            maintainer,
-            homepage,
-            section,
+            source: control.source,
+            maintainer: control.maintainer.with_context(|| {
+                format!(
+                    "{}: the source paragraph has no Maintainer field",
+                    crate::control::PATH
+                )
+            })?,
+            homepage: control.homepage,
+            section: control.section,
             packages,
             host_arch,
         })

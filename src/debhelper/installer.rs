@@ -10,20 +10,14 @@ use super::weights::installed_name;
 use super::{Build, autoscript, substvars};
 use crate::fsutil;
 use crate::hash::sha256_file;
-use crate::helper::{self, DataSource, HelperSpec, Training, WeightFile};
-use crate::manifest::{self, Fact, Model, Program};
-use crate::plan::{ModelPlan, Origin, Role};
+use crate::helper::{self, HelperSpec, Training, WeightFile};
+use crate::plan::{DataSource, ModelPlan, Origin, Program, Recipe, Role};
 
-pub(super) fn build_package(
-    build: &Build,
-    package: &str,
-    model: &Model,
-    plan: &ModelPlan,
-) -> Result<()> {
+pub(super) fn build_package(build: &Build, package: &str, plan: &ModelPlan) -> Result<()> {
     let share = format!("/usr/share/{package}");
-    let spec = helper_spec(build, package, model, plan, &share)?;
+    let spec = helper_spec(build, package, plan, &share)?;
     let script = helper::render(&spec)
-        .with_context(|| format!("cannot generate the helper for model {}", model.name()))?;
+        .with_context(|| format!("cannot generate the helper for model {}", plan.name))?;
 
     let bin = build.staged(package, &format!("/usr/bin/{}", spec.script_name()));
     build.verbose(&format!(
@@ -49,7 +43,7 @@ pub(super) fn build_package(
         fsutil::write_json(&pins, &spec)?;
     }
     if spec.training.is_some() {
-        ship_training_inputs(build, package, model, &share)?;
+        ship_training_inputs(build, package, plan, &share)?;
     }
 
     let any_url = spec.files.iter().any(|f| !f.urls.is_empty())
@@ -66,7 +60,7 @@ pub(super) fn build_package(
     if let Some(training) = &spec.training {
         // Retraining is how this package gets its weights when there is nothing to download;
         // otherwise it is an option, and its (often large) dependencies only a suggestion.
-        let target = if plan_origin(plan) == Some(Origin::Retrained) {
+        let target = if plan.weights_origin() == Some(Origin::Retrained) {
             &mut depends
         } else {
             &mut suggests
@@ -117,74 +111,50 @@ fn gzip_reproducibly(bytes: &[u8]) -> Result<Vec<u8>> {
     Ok(encoder.finish()?)
 }
 
-/// The origin of the weights package this installer builds.
-fn plan_origin(plan: &ModelPlan) -> Option<Origin> {
-    plan.packages
-        .iter()
-        .find(|p| p.role == Role::Weights)
-        .map(|p| p.origin)
-}
-
 /// Everything the helper needs, from the manifest, the plan, debian/control and
 /// debian/copyright.
 fn helper_spec(
     build: &Build,
     installer: &str,
-    model: &Model,
     plan: &ModelPlan,
     share: &str,
 ) -> Result<HelperSpec> {
+    let facts = &plan.facts;
+    let model = &plan.name;
     let weights = plan
-        .packages
-        .iter()
-        .find(|p| p.role == Role::Weights)
+        .package(Role::Weights)
         .context("the plan names no weights package for this installer")?;
-    let license = match model.license.get_ref() {
-        Fact::Known(license) => license.to_string(),
-        Fact::Placeholder(text) => bail!(
-            "model {}: license is still a placeholder ({text})",
-            model.name()
-        ),
+    let Some(license) = facts.license.clone() else {
+        bail!("model {model}: license is still a placeholder");
     };
     let copyright = Copyright::read(&build.debian_dir().join("copyright"))?;
     let license_text = copyright.license_text(&license)?;
-    let download = model.download.as_ref();
-    let training = match model.training.as_ref().map(|t| t.get_ref()) {
+    let download = facts.download.as_ref();
+    let training = match &facts.training {
         Some(training)
-            if plan_origin(plan) == Some(Origin::Retrained)
+            if plan.weights_origin() == Some(Origin::Retrained)
                 || plan.alternatives.contains(&Origin::Retrained) =>
         {
             Some(training_spec(build, installer, model, training, share)?)
         }
         _ => None,
     };
-    let outputs: Vec<&str> = model
+    let outputs: Vec<&str> = facts
         .training
         .as_ref()
-        .map(|t| {
-            t.get_ref()
-                .outputs
-                .iter()
-                .map(|o| o.get_ref().0.as_str())
-                .collect()
-        })
+        .map(|t| t.outputs.iter().map(String::as_str).collect())
         .unwrap_or_default();
     let mut files = Vec::new();
-    for file in model.files.get_ref() {
-        let rel = &file.get_ref().0;
-        let pin = model
+    for rel in &facts.files {
+        let pin = facts
             .pins
             .get(rel)
-            .map(|p| p.get_ref())
-            .with_context(|| format!("model {}: {rel} has no pin", model.name()))?;
+            .with_context(|| format!("model {model}: {rel} has no pin"))?;
         let name = installed_name(rel);
         // The download is the published copy of this file when its pin says so.
         let urls = match download {
-            Some(d) if d.sha256.0 == pin.sha256.0 || model.files.get_ref().len() == 1 => {
-                std::iter::once(&d.url)
-                    .chain(&d.mirrors)
-                    .map(|u| u.get_ref().clone())
-                    .collect()
+            Some(d) if d.sha256 == pin.sha256 || facts.files.len() == 1 => {
+                d.urls().cloned().collect()
             }
             _ => Vec::new(),
         };
@@ -196,7 +166,7 @@ fn helper_spec(
         });
         files.push(WeightFile {
             path: name.to_string(),
-            sha256: pin.sha256.0.clone(),
+            sha256: pin.sha256.clone(),
             size: pin.size,
             urls,
             training_output,
@@ -208,16 +178,12 @@ fn helper_spec(
         installer_package: installer.to_string(),
         version: upstream_version,
         maintainer: build.control.maintainer.clone(),
-        summary: format!(
-            "{} model {} (built locally)",
-            build.control.source,
-            model.name()
-        ),
-        description: model.description.clone().unwrap_or_else(|| {
+        summary: format!("{} model {model} (built locally)", build.control.source),
+        description: facts.description.clone().unwrap_or_else(|| {
             format!(
                 "The weights of the {} model used by {}, built on this machine by {} from the \
                  pinned published files or by retraining.",
-                model.name(),
+                model,
                 build.control.source,
                 format_args!("get-{}", weights.name)
             )
@@ -244,33 +210,31 @@ fn helper_spec(
 fn training_spec(
     build: &Build,
     installer: &str,
-    model: &Model,
-    training: &manifest::Training,
+    model: &str,
+    training: &Recipe,
     share: &str,
 ) -> Result<Training> {
-    let command = match training.command.as_ref().map(|c| c.get_ref()) {
-        Some(Fact::Known(command)) => command.clone(),
-        _ => bail!("model {}: training.command is not stated", model.name()),
+    let Some(command) = training.command.clone() else {
+        bail!("model {model}: training.command is not stated");
     };
-    let mut depends: Vec<String> = training.depends.iter().map(|p| p.0.clone()).collect();
-    let program_dir = match training.program.as_ref().map(|p| p.get_ref()) {
-        Some(Fact::Known(Program::Paths(_))) => Some(format!("{share}/recipe")),
-        Some(Fact::Known(Program::Package(package))) => {
-            depends.push(package.0.clone());
+    let mut depends: Vec<String> = training.depends.clone();
+    let program_dir = match &training.program {
+        Some(Program::Paths(_)) => Some(format!("{share}/recipe")),
+        Some(Program::Package(package)) => {
+            depends.push(package.clone());
             None
         }
-        _ => None,
+        None => None,
     };
     let mut data = Vec::new();
     for input in &training.data {
-        let input = input.get_ref();
         let name = input.label();
-        match input.source() {
-            Some(manifest::DataSource::Path(path)) => {
-                let (sha256, size) = sha256_file(&build.root.join(&path.0))
-                    .with_context(|| format!("cannot read training data {}", path.0))?;
-                let file = installed_name(&path.0);
-                data.push(DataSource {
+        match &input.source {
+            Some(DataSource::Path(path)) => {
+                let (sha256, size) = sha256_file(&build.root.join(path))
+                    .with_context(|| format!("cannot read training data {path}"))?;
+                let file = installed_name(path);
+                data.push(helper::DataSource {
                     name,
                     path: file.to_string(),
                     sha256,
@@ -280,29 +244,25 @@ fn training_spec(
                     package_path: Some(format!("{share}/data/{file}")),
                 });
             }
-            Some(manifest::DataSource::Url(Fact::Known(url))) => {
+            Some(DataSource::Url(url)) => {
                 let (Some(sha256), Some(size)) = (&input.sha256, input.size) else {
                     bail!(
-                        "model {}: training data {name} needs sha256 and size to be downloaded safely",
-                        model.name()
+                        "model {model}: training data {name} needs sha256 and size to be downloaded safely"
                     );
                 };
                 let file = installed_name(url.split(['?', '#']).next().unwrap_or(url));
-                data.push(DataSource {
+                data.push(helper::DataSource {
                     name,
                     path: file.to_string(),
-                    sha256: sha256.0.clone(),
+                    sha256: sha256.clone(),
                     size,
                     urls: vec![url.clone()],
                     package: None,
                     package_path: None,
                 });
             }
-            Some(manifest::DataSource::Package(package)) => depends.push(package.0.clone()),
-            _ => bail!(
-                "model {}: training data {name} has no usable source",
-                model.name()
-            ),
+            Some(DataSource::Package(package)) => depends.push(package.clone()),
+            None => bail!("model {model}: training data {name} has no usable source"),
         }
     }
     depends.sort();
@@ -310,12 +270,9 @@ fn training_spec(
     Ok(Training {
         command,
         depends,
-        cpu_hours: match training.cpu_hours.as_ref().map(|h| h.get_ref()) {
-            Some(Fact::Known(hours)) => *hours,
-            _ => 0.0,
-        },
+        cpu_hours: training.cpu_hours.unwrap_or(0.0),
         seed: training.seed.unwrap_or(0).max(0) as u64,
-        deterministic: training.deterministic.unwrap_or(false),
+        deterministic: training.deterministic,
         data,
         program_dir,
     })
@@ -323,22 +280,21 @@ fn training_spec(
 
 /// Copies the training program (`share/recipe/<path>`) and in-source data (`share/data/`) into
 /// the installer package.
-fn ship_training_inputs(build: &Build, package: &str, model: &Model, share: &str) -> Result<()> {
-    let Some(training) = model.training.as_ref().map(|t| t.get_ref()) else {
+fn ship_training_inputs(build: &Build, package: &str, plan: &ModelPlan, share: &str) -> Result<()> {
+    let Some(training) = &plan.facts.training else {
         return Ok(());
     };
     let mut copies = Vec::new();
-    if let Some(Fact::Known(Program::Paths(paths))) = training.program.as_ref().map(|p| p.get_ref())
-    {
+    if let Some(Program::Paths(paths)) = &training.program {
         for path in paths {
-            copies.push((path.0.clone(), format!("{share}/recipe/{}", path.0)));
+            copies.push((path.clone(), format!("{share}/recipe/{path}")));
         }
     }
     for input in &training.data {
-        if let Some(manifest::DataSource::Path(path)) = input.get_ref().source() {
+        if let Some(DataSource::Path(path)) = &input.source {
             copies.push((
-                path.0.clone(),
-                format!("{share}/data/{}", installed_name(&path.0)),
+                path.clone(),
+                format!("{share}/data/{}", installed_name(path)),
             ));
         }
     }

@@ -18,9 +18,8 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
-use crate::classify::{self, Classification};
-use crate::manifest::{Manifest, Model};
-use crate::plan::{self, ModelPlan, Plan, Role};
+use crate::pipeline::{self, PipelinePolicy, Request};
+use crate::plan::{Category, ModelPlan, Plan, Role};
 use crate::policy::PolicySource;
 
 use control::ControlFile;
@@ -94,8 +93,6 @@ pub(crate) struct Build {
     root: PathBuf,
     options: DhOptions,
     control: ControlFile,
-    manifest: Manifest,
-    classification: Classification,
     plan: Plan,
     /// The source package version, from debian/changelog.
     version: String,
@@ -105,24 +102,21 @@ pub(crate) struct Build {
 
 impl Build {
     fn load(root: PathBuf, control: ControlFile, options: DhOptions) -> Result<Self> {
-        let manifest_path = root.join("debian/mlmodel.toml");
+        let manifest_path = root.join(pipeline::MANIFEST_PATH);
         if !manifest_path.exists() {
             bail!(
                 "debian/mlmodel.toml not found: dh_mlmodel acts on the models it describes \
                  (draft one with `dh-mlmodel init --manifest-only`)"
             );
         }
-        let policy = PolicySource::embedded();
-        let manifest = Manifest::load(&manifest_path).map_err(|err| anyhow::anyhow!("{err}"))?;
-        let classification =
-            classify::classify(&manifest, &classify::ClassifyPolicy::load(&policy)?)
-                .map_err(|err| anyhow::anyhow!("{err}"))?;
-        let plan = plan::plan(
-            &control.source,
-            &manifest,
-            &classification,
-            &plan::PlanPolicy::load(&policy)?,
-        );
+        let policy = PipelinePolicy::load(&PolicySource::embedded())?;
+        let request = Request {
+            root: &root,
+            manifest: None,
+            source: Some(&control.source),
+            draft_when_missing: false,
+        };
+        let plan = pipeline::load(&request, &policy)?.plan;
         let version = changelog_field(&root, "Version")?;
         let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
             Ok(value) if !value.is_empty() => value
@@ -136,36 +130,26 @@ impl Build {
             root,
             options,
             control,
-            manifest,
-            classification,
             plan,
             version,
             epoch,
         })
     }
 
-    /// The model, its classification and its plan for a package the plan names.
-    fn role_of(&self, package: &str) -> Option<(&Model, &ModelPlan, Role)> {
-        self.manifest
-            .models
-            .iter()
-            .zip(&self.plan.models)
-            .find_map(|(model, plan)| {
-                plan.packages
-                    .iter()
-                    .find(|p| p.name == package)
-                    .map(|p| (model, plan, p.role))
-            })
+    /// The model plan and the package's role in it, for a package the plan names.
+    fn role_of(&self, package: &str) -> Option<(&ModelPlan, Role)> {
+        self.plan.models.iter().find_map(|plan| {
+            plan.packages
+                .iter()
+                .find(|p| p.name == package)
+                .map(|p| (plan, p.role))
+        })
     }
 
     fn act_on(&self, package: &str) -> Result<()> {
         match self.role_of(package) {
-            Some((model, plan, Role::Weights)) => {
-                weights::build_package(self, package, model, plan)
-            }
-            Some((model, plan, Role::Installer)) => {
-                installer::build_package(self, package, model, plan)
-            }
+            Some((plan, Role::Weights)) => weights::build_package(self, package, plan),
+            Some((plan, Role::Installer)) => installer::build_package(self, package, plan),
             None => self.code_package(package),
         }
     }
@@ -173,9 +157,9 @@ impl Build {
     /// A code package: substvars naming, for every model whose packages this build produces,
     /// the package the plan says the code should pull in.
     fn code_package(&self, package: &str) -> Result<()> {
-        for (model, class) in self.plan.models.iter().zip(&self.classification.models) {
+        for model in &self.plan.models {
             let Some(relation) = &model.relation else {
-                if class.category == classify::Category::Incomplete {
+                if model.class.category == Category::Incomplete {
                     eprintln!(
                         "{TOOL}: warning: model {} is incomplete (see `dh-mlmodel classify`); {package} does not refer to it",
                         model.name

@@ -12,8 +12,7 @@ use serde::Serialize;
 use super::{Build, TOOL};
 use crate::fsutil;
 use crate::hash::sha256_file;
-use crate::manifest::{DataSource, Fact, Model, Pin, Training};
-use crate::plan::ModelPlan;
+use crate::plan::{DataSource, ModelPlan, Pin, Recipe};
 
 /// One file as installed, with what the manifest says it should be.
 #[derive(Debug, Serialize)]
@@ -61,31 +60,27 @@ struct Provenance<'a> {
     files: Vec<InstalledFile>,
 }
 
-pub(super) fn build_package(
-    build: &Build,
-    package: &str,
-    model: &Model,
-    plan: &ModelPlan,
-) -> Result<()> {
+pub(super) fn build_package(build: &Build, package: &str, plan: &ModelPlan) -> Result<()> {
     let (files, training) = if plan.train_at_build {
-        let training = model
+        let training = plan
+            .facts
             .training
             .as_ref()
-            .map(|t| t.get_ref())
             .context("the plan trains this model but the manifest has no [model.training]")?;
-        train(build, package, model, plan, training)?
+        train(build, package, plan, training)?
     } else {
-        (install_from_source(build, package, model, plan)?, None)
+        (install_from_source(build, package, plan)?, None)
     };
     let provenance = Provenance {
         package,
         source: &build.control.source,
         version: &build.version,
-        model: model.name(),
-        license: match model.license.get_ref() {
-            Fact::Known(license) => license.to_string(),
-            Fact::Placeholder(text) => text.clone(),
-        },
+        model: &plan.name,
+        license: plan
+            .facts
+            .license
+            .clone()
+            .context("the plan builds this model but its licence is not stated")?,
         origin: "archive",
         built_by: format!("{TOOL} {}", env!("CARGO_PKG_VERSION")),
         training,
@@ -113,17 +108,12 @@ pub(super) fn installed_name(path: &str) -> &str {
 fn install_from_source(
     build: &Build,
     package: &str,
-    model: &Model,
     plan: &ModelPlan,
 ) -> Result<Vec<InstalledFile>> {
     let mut installed = Vec::new();
-    for file in model.files.get_ref() {
-        let rel = &file.get_ref().0;
-        let pin = model.pins.get(rel).map(|p| p.get_ref()).with_context(|| {
-            format!(
-                "debian/mlmodel.toml: model {}: {rel} has no pin",
-                model.name()
-            )
+    for rel in &plan.facts.files {
+        let pin = plan.facts.pins.get(rel).with_context(|| {
+            format!("debian/mlmodel.toml: model {}: {rel} has no pin", plan.name)
         })?;
         let source = build.root.join(rel);
         let (sha256, size) = verify(&source, rel, pin)?;
@@ -134,7 +124,7 @@ fn install_from_source(
             sha256,
             size,
             from: rel.clone(),
-            pinned_sha256: Some(pin.sha256.0.clone()),
+            pinned_sha256: Some(pin.sha256.clone()),
             matches_pin: true,
         });
     }
@@ -145,11 +135,11 @@ fn install_from_source(
 fn verify(path: &Path, name: &str, pin: &Pin) -> Result<(String, u64)> {
     let (sha256, size) =
         sha256_file(path).with_context(|| format!("cannot read model file {name}"))?;
-    if sha256 != pin.sha256.0 || size != pin.size {
+    if sha256 != pin.sha256 || size != pin.size {
         bail!(
             "model file {name} does not match its pin in debian/mlmodel.toml: expected SHA-256 {} \
              ({} bytes), found SHA-256 {sha256} ({size} bytes)",
-            pin.sha256.0,
+            pin.sha256,
             pin.size
         );
     }
@@ -174,28 +164,20 @@ fn install(build: &Build, package: &str, source: &Path, target: &str) -> Result<
 fn train(
     build: &Build,
     package: &str,
-    model: &Model,
     plan: &ModelPlan,
-    training: &Training,
+    training: &Recipe,
 ) -> Result<(Vec<InstalledFile>, Option<TrainingRecord>)> {
-    let command = match training.command.as_ref().map(|c| c.get_ref()) {
-        Some(Fact::Known(command)) => command.clone(),
-        _ => bail!("model {}: training.command is not stated", model.name()),
+    let name = &plan.name;
+    let Some(command) = training.command.clone() else {
+        bail!("model {name}: training.command is not stated");
     };
-    let scratch = build
-        .debian_dir()
-        .join(".debhelper/mlmodel")
-        .join(model.name());
+    let scratch = build.debian_dir().join(".debhelper/mlmodel").join(name);
     let data_dir = scratch.join("data");
     let out_dir = scratch.join("out");
     let log = scratch.join("training.log");
     let mut inputs = Vec::new();
     if build.options.no_act {
-        build.verbose(&format!(
-            "(train {} in {})",
-            model.name(),
-            scratch.display()
-        ));
+        build.verbose(&format!("(train {name} in {})", scratch.display()));
         return Ok((Vec::new(), None));
     }
     if scratch.exists() {
@@ -205,21 +187,18 @@ fn train(
     std::fs::create_dir_all(&data_dir)?;
     std::fs::create_dir_all(&out_dir)?;
     for data in &training.data {
-        let data = data.get_ref();
-        let name = data.label();
-        match data.source() {
+        let label = data.label();
+        match &data.source {
             Some(DataSource::Path(path)) => {
-                let source = build.root.join(&path.0);
-                let target = data_dir.join(installed_name(&path.0));
+                let source = build.root.join(path);
+                let target = data_dir.join(installed_name(path));
                 let digest = match &data.sha256 {
                     Some(pin) => {
                         let (digest, _) = sha256_file(&source)
-                            .with_context(|| format!("cannot read training data {}", path.0))?;
-                        if digest != pin.0 {
+                            .with_context(|| format!("cannot read training data {path}"))?;
+                        if &digest != pin {
                             bail!(
-                                "training data {} does not match its pin in debian/mlmodel.toml: expected SHA-256 {}, found {digest}",
-                                path.0,
-                                pin.0
+                                "training data {path} does not match its pin in debian/mlmodel.toml: expected SHA-256 {pin}, found {digest}"
                             );
                         }
                         Some(digest)
@@ -228,21 +207,21 @@ fn train(
                 };
                 fsutil::copy_tree(&source, &target)?;
                 inputs.push(InputRecord {
-                    name,
-                    from: path.0.clone(),
+                    name: label,
+                    from: path.clone(),
                     sha256: digest,
                 });
             }
             Some(DataSource::Package(package)) => {
                 inputs.push(InputRecord {
-                    name,
-                    from: format!("package {}", package.0),
+                    name: label,
+                    from: format!("package {package}"),
                     sha256: None,
                 });
             }
             Some(DataSource::Url(_)) | None => {
                 bail!(
-                    "training data {name} is not in the source or a package; a package build must not download it"
+                    "training data {label} is not in the source or a package; a package build must not download it"
                 )
             }
         }
@@ -288,53 +267,49 @@ fn train(
         .stdout(log_file.try_clone()?)
         .stderr(log_file)
         .status()
-        .with_context(|| format!("cannot run the training command of model {}", model.name()))?;
+        .with_context(|| format!("cannot run the training command of model {name}"))?;
     if !status.success() {
         for line in log_tail(&log, 20) {
             eprintln!("{line}");
         }
         bail!(
-            "training model {} failed ({status}); the full log is {}",
-            model.name(),
+            "training model {name} failed ({status}); the full log is {}",
             log.display()
         );
     }
 
-    let deterministic = training.deterministic.unwrap_or(false);
-    let pins: BTreeMap<&str, &Pin> = model
+    let deterministic = training.deterministic;
+    let pins: BTreeMap<&str, &Pin> = plan
+        .facts
         .pins
         .iter()
-        .map(|(path, pin)| (installed_name(path), pin.get_ref()))
+        .map(|(path, pin)| (installed_name(path), pin))
         .collect();
     let mut installed = Vec::new();
     for output in &training.outputs {
-        let output = &output.get_ref().0;
         let produced = out_dir.join(output);
         if !produced.is_file() {
             bail!(
-                "training model {} did not produce {output} (listed in training.outputs); see {}",
-                model.name(),
+                "training model {name} did not produce {output} (listed in training.outputs); see {}",
                 log.display()
             );
         }
         let (sha256, size) = sha256_file(&produced)?;
         let pin = pins.get(installed_name(output));
-        let matches_pin = pin.is_some_and(|p| p.sha256.0 == sha256 && p.size == size);
+        let matches_pin = pin.is_some_and(|p| p.sha256 == sha256 && p.size == size);
         if deterministic && let Some(pin) = pin.filter(|_| !matches_pin) {
             bail!(
-                "training model {} is declared deterministic, but {output} differs from its pin in \
+                "training model {name} is declared deterministic, but {output} differs from its pin in \
                  debian/mlmodel.toml: expected SHA-256 {} ({} bytes), the build produced SHA-256 \
                  {sha256} ({size} bytes); training log: {}",
-                model.name(),
-                pin.sha256.0,
+                pin.sha256,
                 pin.size,
                 log.display()
             );
         }
         if !matches_pin {
             eprintln!(
-                "{TOOL}: warning: model {}: {output} differs from the published pin (not deterministic)",
-                model.name()
+                "{TOOL}: warning: model {name}: {output} differs from the published pin (not deterministic)"
             );
         }
         let target = format!("{}/{}", plan.install_dir, output);
@@ -344,7 +319,7 @@ fn train(
             sha256,
             size,
             from: format!("training output {output}"),
-            pinned_sha256: pin.map(|p| p.sha256.0.clone()),
+            pinned_sha256: pin.map(|p| p.sha256.clone()),
             matches_pin,
         });
     }

@@ -5,7 +5,7 @@
 //! * `control` is created or edited losslessly ([`control`]);
 //! * the other files are rendered from `templates/debian/` ([`files`]) and written only while
 //!   the maintainer has not changed them ([`state`]);
-//! * `mlmodel.toml` is drafted by [`crate::init::draft`] when absent and never rewritten.
+//! * `mlmodel.toml` is drafted by [`crate::pipeline::draft`] when absent and never rewritten.
 //!
 //! Models still `incomplete` get no packages: the code packages build, and the report (and
 //! README.Debian) lists each missing fact with its `FILE:LINE:COLUMN`. Filling them in and
@@ -22,10 +22,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::classify::{self, Category, ClassifyPolicy, Missing};
-use crate::init::{self, InitPolicy};
-use crate::manifest::{DEFAULT_PATH, DataSource, Fact, Manifest, Program};
-use crate::plan::{self, Area, Origin, PlanPolicy, Role};
+use crate::pipeline::{self, MANIFEST_PATH, PipelinePolicy, Request};
+use crate::plan::{self, Area, Category, DataSource, Missing, Origin, Role};
 use crate::policy::PolicySource;
 use buildsys::{BuildSystem, BuildSystemTable};
 use upstream::Upstream;
@@ -41,18 +39,14 @@ const STANDARDS_VERSION: &str = "4.6.2";
 
 /// Every table `init` reads.
 pub struct GeneratePolicy {
-    pub init: InitPolicy,
-    pub classify: ClassifyPolicy,
-    pub plan: PlanPolicy,
+    pub pipeline: PipelinePolicy,
     pub build_systems: BuildSystemTable,
 }
 
 impl GeneratePolicy {
     pub fn load(policy: &PolicySource) -> Result<Self> {
         Ok(Self {
-            init: InitPolicy::load(policy)?,
-            classify: ClassifyPolicy::load(policy)?,
-            plan: PlanPolicy::load(policy)?,
+            pipeline: PipelinePolicy::load(policy)?,
             build_systems: policy.table("buildsystems.toml")?,
         })
     }
@@ -79,34 +73,23 @@ pub fn generate(
     policy: &GeneratePolicy,
 ) -> Result<Report> {
     let mut report = Report::default();
-    let manifest_path = root.join(DEFAULT_PATH);
-    if !manifest_path.exists() {
-        let source = plan::source_name(explicit_source, root, None)?;
-        let (text, warnings) = init::draft(root, &source, &policy.init)?;
-        report.warnings.extend(warnings);
-        init::write_manifest(root, &text, false)?;
-        report.manifest_drafted = true;
-    }
-    let text = std::fs::read_to_string(&manifest_path)
-        .with_context(|| format!("cannot read {}", manifest_path.display()))?;
-    let manifest =
-        Manifest::parse(DEFAULT_PATH.to_string(), text).map_err(|err| anyhow::anyhow!("{err}"))?;
-    let classification =
-        classify::classify(&manifest, &policy.classify).map_err(|err| anyhow::anyhow!("{err}"))?;
-    let manifest_source = manifest
-        .source
-        .as_ref()
-        .and_then(|s| s.name.as_ref())
-        .map(|n| n.get_ref().0.as_str());
-    let source = plan::source_name(explicit_source, root, manifest_source)?;
-    let plan = plan::plan(&source, &manifest, &classification, &policy.plan);
+    let request = Request {
+        root,
+        manifest: None,
+        source: explicit_source,
+        draft_when_missing: true,
+    };
+    let loaded = pipeline::load(&request, &policy.pipeline)?;
+    report.manifest_drafted = loaded.manifest_drafted;
+    report.warnings.extend(loaded.warnings);
+    let plan = loaded.plan;
+    let source = plan.source.clone();
 
-    let upstream = Upstream::detect(root, &policy.init);
+    let upstream = Upstream::detect(root, &policy.pipeline.draft);
     let build = policy.build_systems.detect(root);
-    let upstream_version = manifest
-        .source
-        .as_ref()
-        .and_then(|s| s.version.clone())
+    let upstream_version = plan
+        .upstream_version
+        .clone()
         .or_else(|| upstream.version.clone())
         .unwrap_or_else(|| {
             report.warnings.push(
@@ -135,12 +118,12 @@ pub fn generate(
     };
 
     let code_package = build.package_name(&source, upstream.name.as_deref());
-    let models = model_views(&manifest, &classification, &plan);
-    for (model, class) in models.iter().zip(&classification.models) {
-        if class.category == Category::Incomplete {
+    let models = model_views(&plan);
+    for model in &plan.models {
+        if model.class.category == Category::Incomplete {
             report
                 .missing
-                .push((model.name.clone(), class.missing.clone()));
+                .push((model.name.clone(), model.class.missing.clone()));
         }
     }
 
@@ -180,12 +163,11 @@ pub fn generate(
     report.files.push(("debian/control".to_string(), outcome));
     state.packages = model_packages;
 
-    let files_excluded: Vec<String> = manifest
+    let files_excluded: Vec<String> = plan
         .models
         .iter()
-        .zip(&plan.models)
-        .filter(|(_, p)| p.removed_from_source)
-        .flat_map(|(m, _)| m.files.get_ref().iter().map(|f| f.get_ref().0.clone()))
+        .filter(|m| m.removed_from_source)
+        .flat_map(|m| m.facts.files.iter().cloned())
         .collect();
     let mut disclaimers: Vec<Vec<String>> = Vec::new();
     for text in plan.models.iter().filter_map(|m| m.disclaimer.as_deref()) {
@@ -285,43 +267,25 @@ struct ModelView {
     training_depends: Vec<String>,
 }
 
-fn model_views(
-    manifest: &Manifest,
-    classification: &classify::Classification,
-    plan: &plan::Plan,
-) -> Vec<ModelView> {
+fn model_views(plan: &plan::Plan) -> Vec<ModelView> {
     let mut views = Vec::new();
-    for ((model, class), model_plan) in manifest
-        .models
-        .iter()
-        .zip(&classification.models)
-        .zip(&plan.models)
-    {
-        let weights = model_plan.packages.iter().find(|p| p.role == Role::Weights);
-        let installer = model_plan
-            .packages
-            .iter()
-            .find(|p| p.role == Role::Installer);
-        let training = model.training.as_ref().map(|t| t.get_ref());
+    for model_plan in &plan.models {
+        let class = &model_plan.class;
+        let facts = &model_plan.facts;
+        let weights = model_plan.package(Role::Weights);
+        let installer = model_plan.package(Role::Installer);
+        let training = facts.training.as_ref();
         let offline_data = training.is_some_and(|t| {
-            t.data.iter().all(|d| {
-                matches!(
-                    d.get_ref().source(),
-                    Some(DataSource::Path(_) | DataSource::Package(_))
-                )
-            })
+            t.data
+                .iter()
+                .all(|d| matches!(d.source, Some(DataSource::Path(_) | DataSource::Package(_))))
         });
-        let has_program = matches!(
-            training
-                .and_then(|t| t.program.as_ref())
-                .map(|p| p.get_ref()),
-            Some(Fact::Known(Program::Paths(_) | Program::Package(_)))
-        );
+        let has_program = training.is_some_and(|t| t.program.is_some());
         let complete = class.category != Category::Incomplete;
         views.push(ModelView {
             name: model_plan.name.clone(),
             category: class.category.as_str(),
-            license: model.license.get_ref().known().map(|l| l.to_string()),
+            license: facts.license.clone(),
             reasons: if complete {
                 class.reasons.clone()
             } else {
@@ -345,12 +309,7 @@ fn model_views(
             alternatives: model_plan.alternatives.iter().map(|o| o.as_str()).collect(),
             install_dir: model_plan.install_dir.clone(),
             kept_files: if complete && !model_plan.removed_from_source {
-                model
-                    .files
-                    .get_ref()
-                    .iter()
-                    .map(|f| f.get_ref().0.clone())
-                    .collect()
+                facts.files.clone()
             } else {
                 Vec::new()
             },
@@ -358,9 +317,7 @@ fn model_views(
                 && class.category == Category::Free
                 && has_program
                 && offline_data,
-            training_depends: training
-                .map(|t| t.depends.iter().map(|p| p.0.clone()).collect())
-                .unwrap_or_default(),
+            training_depends: training.map(|t| t.depends.clone()).unwrap_or_default(),
         });
     }
     views
@@ -637,7 +594,7 @@ pub fn describe(report: &Report) -> String {
     let mut out = String::new();
     if report.manifest_drafted {
         out.push_str(&format!(
-            "drafted {DEFAULT_PATH} from a scan: its FIXME placeholders are facts to fill in\n"
+            "drafted {MANIFEST_PATH} from a scan: its FIXME placeholders are facts to fill in\n"
         ));
     }
     for (path, outcome) in &report.files {

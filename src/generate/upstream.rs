@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::init::InitPolicy;
+use crate::pipeline::DraftPolicy;
 
 #[derive(Debug, Clone, Default)]
 pub struct Upstream {
@@ -23,7 +23,7 @@ pub struct Upstream {
 
 impl Upstream {
     /// Reads what `root` states; later sources fill only what earlier ones left open.
-    pub fn detect(root: &Path, policy: &InitPolicy) -> Upstream {
+    pub fn detect(root: &Path, policy: &DraftPolicy) -> Upstream {
         let mut found = Upstream::default();
         let max = policy.limits.text_max_bytes;
         if let Some(text) = read(root, "pyproject.toml", max) {
@@ -43,7 +43,7 @@ impl Upstream {
                 continue;
             };
             if found.license.is_none() {
-                found.license = crate::init::recognise_license_text(&text, &policy.licenses);
+                found.license = policy.licenses.recognise_text(&text);
             }
             found.copyright = text
                 .lines()

@@ -1,4 +1,4 @@
-//! `dh-mlmodel init --manifest-only`: drafts `debian/mlmodel.toml` from a scan.
+//! Drafts `debian/mlmodel.toml` from a scan (`dh-mlmodel init`, and `init --manifest-only`).
 //!
 //! One `[[model]]` per weight file found (shards `name-00001-of-00003.ext` grouped), with what
 //! the scan knows (files, format, SHA-256, size) and what upstream states next to the weights
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::manifest::{DEFAULT_PATH, PLACEHOLDER_PREFIX};
+use super::{DEFAULT_PATH, PLACEHOLDER_PREFIX};
 use crate::policy::PolicySource;
 use crate::scan::{self, Finding, Kind, ScanContext, ScanOptions};
 use crate::spdx::{self, LicenseTable};
@@ -21,7 +21,7 @@ use crate::spdx::{self, LicenseTable};
 /// `policy/init.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct InitLimits {
+pub struct DraftLimits {
     pub model_card_names: Vec<String>,
     pub license_file_names: Vec<String>,
     pub text_max_bytes: u64,
@@ -31,13 +31,13 @@ pub struct InitLimits {
 
 /// Everything drafting needs from the policy tables.
 #[derive(Debug, Clone)]
-pub struct InitPolicy {
+pub struct DraftPolicy {
     pub scan: ScanContext,
     pub licenses: LicenseTable,
-    pub limits: InitLimits,
+    pub limits: DraftLimits,
 }
 
-impl InitPolicy {
+impl DraftPolicy {
     pub fn load(policy: &PolicySource) -> Result<Self> {
         Ok(Self {
             scan: ScanContext::load(policy)?,
@@ -68,7 +68,7 @@ struct Draft {
 
 /// Drafts the manifest text for the tree at `root`; `source` names the source package.
 /// Returns the text and the warnings met on the way.
-pub fn draft(root: &Path, source: &str, policy: &InitPolicy) -> Result<(String, Vec<String>)> {
+pub fn draft(root: &Path, source: &str, policy: &DraftPolicy) -> Result<(String, Vec<String>)> {
     let report = scan::scan_tree(root, &policy.scan, &ScanOptions::default())?;
     let mut warnings = report.warnings;
     let mut skipped = Vec::new();
@@ -164,7 +164,7 @@ fn gather(
     name: String,
     dir: &str,
     findings: &[&Finding],
-    policy: &InitPolicy,
+    policy: &DraftPolicy,
     warnings: &mut Vec<String>,
 ) -> Result<Draft> {
     let mut files = Vec::new();
@@ -243,7 +243,7 @@ fn gather(
         let path = dir_path.join(license_name);
         if let Some(text) = read_bounded(&path, policy.limits.text_max_bytes, warnings) {
             let shown = join_rel(dir, license_name);
-            match recognise_license_text(&text, &policy.licenses) {
+            match policy.licenses.recognise_text(&text) {
                 Some(id) => stated.push((id, format!("{shown} (licence file)"))),
                 None => stated.push((
                     String::new(),
@@ -332,14 +332,6 @@ fn canonicalise(expression: &spdx::Expression, table: &LicenseTable) -> spdx::Ex
         E::And(parts) => E::And(parts.iter().map(|p| canonicalise(p, table)).collect()),
         E::Or(parts) => E::Or(parts.iter().map(|p| canonicalise(p, table)).collect()),
     }
-}
-
-pub(crate) fn recognise_license_text(text: &str, table: &LicenseTable) -> Option<String> {
-    table
-        .text
-        .iter()
-        .find(|entry| entry.markers.iter().all(|m| text.contains(m.as_str())))
-        .map(|entry| entry.id.clone())
 }
 
 /// Up to `max` bytes of a text file, if it exists; unreadable files become warnings.

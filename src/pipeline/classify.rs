@@ -7,79 +7,13 @@
 //! list — never a guess. The Model Openness Framework class and the Open Source AI Definition
 //! components are reported beside the verdict, for information.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::manifest::{DataSource, Fact, Manifest, ManifestError, Model};
+use super::ManifestError;
+use super::manifest::{DataSource, Fact, Manifest, Model};
+use crate::plan::{Category, Missing, ModelClass, Osaid};
 use crate::policy::PolicySource;
 use crate::spdx::{LicenseTable, Status};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Category {
-    Free,
-    ToxicCandy,
-    NonFree,
-    Incomplete,
-}
-
-impl Category {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::Free => "free",
-            Category::ToxicCandy => "toxic-candy",
-            Category::NonFree => "non-free",
-            Category::Incomplete => "incomplete",
-        }
-    }
-}
-
-/// A fact the manifest lacks.
-#[derive(Debug, Clone, Serialize)]
-pub struct Missing {
-    /// Dotted field name, e.g. `training.data[1].public`.
-    pub field: String,
-    /// `FILE:LINE:COLUMN` of the field (or of its table when the key is absent).
-    pub at: String,
-    pub message: String,
-}
-
-/// Open Source AI Definition 1.0: which parts of the "preferred form" the manifest shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Osaid {
-    pub data_information: bool,
-    pub code: bool,
-    pub parameters: bool,
-}
-
-/// One model's verdict.
-#[derive(Debug, Clone, Serialize)]
-pub struct ModelClass {
-    pub name: String,
-    pub category: Category,
-    /// For an incomplete model, the category the facts given already settle, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settled: Option<Category>,
-    /// Why: the facts that decided the category (for `incomplete`, the missing facts first).
-    pub reasons: Vec<String>,
-    pub missing: Vec<Missing>,
-    /// "Class I", "Class II", "Class III", or absent when no class is reached.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mof_class: Option<String>,
-    pub osaid: Osaid,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Classification {
-    pub models: Vec<ModelClass>,
-}
-
-impl Classification {
-    pub fn any_incomplete(&self) -> bool {
-        self.models
-            .iter()
-            .any(|m| m.category == Category::Incomplete)
-    }
-}
 
 /// `policy/openness.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -131,10 +65,10 @@ impl ClassifyPolicy {
 
 /// Classifies every model of `manifest`. Fails only on a `mof-components` name the openness
 /// table does not know (a manifest error, with its location).
-pub fn classify(
+pub(super) fn classify(
     manifest: &Manifest,
     policy: &ClassifyPolicy,
-) -> Result<Classification, ManifestError> {
+) -> Result<Vec<ModelClass>, ManifestError> {
     let mut problems = Vec::new();
     let mut models = Vec::new();
     for model in &manifest.models {
@@ -164,7 +98,7 @@ pub fn classify(
         models.push(classify_model(manifest, model, policy));
     }
     if problems.is_empty() {
-        Ok(Classification { models })
+        Ok(models)
     } else {
         Err(ManifestError { problems })
     }
@@ -359,9 +293,9 @@ fn unknown_license(field: &str, at: String, license: &str, ids: &[String]) -> Mi
     }
 }
 
-fn describe_program(program: &crate::manifest::Program) -> String {
+fn describe_program(program: &super::manifest::Program) -> String {
     match program {
-        crate::manifest::Program::Paths(paths) => format!(
+        super::manifest::Program::Paths(paths) => format!(
             "{} in the source",
             paths
                 .iter()
@@ -369,7 +303,7 @@ fn describe_program(program: &crate::manifest::Program) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        crate::manifest::Program::Package(package) => format!("package `{}`", package.0),
+        super::manifest::Program::Package(package) => format!("package `{}`", package.0),
     }
 }
 

@@ -15,8 +15,11 @@ use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
+use super::ManifestError;
 use crate::policy::line_column;
 use crate::spdx;
+
+pub mod draft;
 
 /// Where `classify` and `init` look for the manifest by default.
 pub const DEFAULT_PATH: &str = "debian/mlmodel.toml";
@@ -431,24 +434,9 @@ pub struct Manifest {
     pub models: Vec<Model>,
 }
 
-/// Everything wrong with a manifest, one `FILE:LINE:COLUMN: message` per problem.
-#[derive(Debug, Clone)]
-pub struct ManifestError {
-    pub problems: Vec<String>,
-}
-
-impl fmt::Display for ManifestError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.problems.join("\n"))
-    }
-}
-
-impl std::error::Error for ManifestError {}
-
 impl Manifest {
-    /// Reads and validates the manifest at `path`.
-    pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-        let origin = path.display().to_string();
+    /// Reads and validates the manifest at `path`; `origin` names it in messages.
+    pub fn load(path: &Path, origin: String) -> Result<Manifest, ManifestError> {
         let text = std::fs::read_to_string(path).map_err(|err| ManifestError {
             problems: vec![format!("{origin}: cannot read the manifest: {err}")],
         })?;

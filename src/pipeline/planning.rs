@@ -1,113 +1,18 @@
 //! From verdicts to packages (DESIGN.md §3): for each model, its binary packages and their
 //! archive areas, where the weights come from, whether the package build trains them, how the
-//! code package refers to them, and the orig tarball's repack suffix. Reads only the
-//! [`Classification`], the [`Manifest`] and the policy tables.
+//! code package refers to them, and the orig tarball's repack suffix. Reads only the verdicts,
+//! the manifest and the policy tables; the manifest's facts go into the plan resolved
+//! ([`resolve`]), so no later stage reads the manifest.
 
-use std::path::Path;
+use anyhow::Result;
+use serde::Deserialize;
 
-use anyhow::{Context, Result, bail};
-use serde::{Deserialize, Serialize};
-
-use crate::classify::{Category, Classification, ModelClass};
-use crate::manifest::{DataSource, Fact, Manifest, Model, PackageName, Program};
+use super::manifest::{self, DataSource, Fact, Manifest, Model};
+use crate::plan::{
+    self, Area, Category, ModelClass, ModelFacts, ModelPlan, Origin, Package, Plan, Recipe,
+    Relation, Role,
+};
 use crate::policy::PolicySource;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Area {
-    Main,
-    Contrib,
-    NonFree,
-}
-
-impl Area {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Area::Main => "main",
-            Area::Contrib => "contrib",
-            Area::NonFree => "non-free",
-        }
-    }
-}
-
-/// Where the weights in `<source>-model-<name>` come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Origin {
-    /// Built in the archive (trained during the package build); for the installer, the
-    /// installer package itself.
-    Archive,
-    /// Published weights, fetched and verified by the installer on the user's machine.
-    Downloaded,
-    /// Retrained by the installer on the user's machine from the free recipe.
-    Retrained,
-}
-
-impl Origin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Origin::Archive => "archive",
-            Origin::Downloaded => "downloaded",
-            Origin::Retrained => "retrained",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Role {
-    Weights,
-    Installer,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Package {
-    pub name: String,
-    pub role: Role,
-    pub area: Area,
-    pub origin: Origin,
-}
-
-/// How the code package names the model: `Recommends` only when the target is in main (Debian
-/// Policy 2.2.1), `Suggests` otherwise.
-#[derive(Debug, Clone, Serialize)]
-pub struct Relation {
-    pub field: &'static str,
-    pub package: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ModelPlan {
-    pub name: String,
-    /// Empty while the model is incomplete.
-    pub packages: Vec<Package>,
-    pub install_dir: String,
-    pub train_at_build: bool,
-    /// Why a requested `at-build` training was refused; empty when granted or not asked.
-    pub at_build_refused: Vec<String>,
-    /// Other ways the installer can obtain the weights, besides the package's origin.
-    pub alternatives: Vec<Origin>,
-    /// The model's files are removed from the orig tarball.
-    pub removed_from_source: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub relation: Option<Relation>,
-    /// Packages the build needs when it trains the model.
-    pub build_depends: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub disclaimer: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub readme: Option<String>,
-    pub notes: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Plan {
-    pub source: String,
-    /// `+ds`, `+dfsg`, or absent when nothing is removed or a model is still incomplete.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub repack_suffix: Option<String>,
-    pub models: Vec<ModelPlan>,
-}
 
 /// `policy/areas.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -174,29 +79,29 @@ impl PlanPolicy {
     }
 }
 
-/// Builds the plan for every classified model of `manifest`.
-pub fn plan(
+/// Builds the plan for every model of `manifest`, given its verdict in `classes`.
+pub(super) fn plan(
     source: &str,
     manifest: &Manifest,
-    classification: &Classification,
+    classes: Vec<ModelClass>,
     policy: &PlanPolicy,
 ) -> Plan {
     let models: Vec<ModelPlan> = manifest
         .models
         .iter()
-        .zip(&classification.models)
+        .zip(classes)
         .map(|(model, class)| plan_model(source, model, class, policy))
         .collect();
-    let repack_suffix = if classification.any_incomplete() {
+    let any_incomplete = models
+        .iter()
+        .any(|m| m.class.category == Category::Incomplete);
+    let repack_suffix = if any_incomplete {
         None
     } else {
-        let removed: Vec<&str> = manifest
-            .models
+        let removed: Vec<&str> = models
             .iter()
-            .zip(&classification.models)
-            .zip(&models)
-            .filter(|(_, plan)| plan.removed_from_source)
-            .filter_map(|((_, class), _)| policy.rules(class.category))
+            .filter(|plan| plan.removed_from_source)
+            .filter_map(|plan| policy.rules(plan.class.category))
             .map(|rules| rules.repack_suffix.as_str())
             .collect();
         policy
@@ -210,12 +115,13 @@ pub fn plan(
     };
     Plan {
         source: source.to_string(),
+        upstream_version: manifest.source.as_ref().and_then(|s| s.version.clone()),
         repack_suffix,
         models,
     }
 }
 
-fn plan_model(source: &str, model: &Model, class: &ModelClass, policy: &PlanPolicy) -> ModelPlan {
+fn plan_model(source: &str, model: &Model, class: ModelClass, policy: &PlanPolicy) -> ModelPlan {
     let name = model.name();
     let weights_name = format!("{source}-model-{name}");
     let installer_name = format!("{weights_name}-installer");
@@ -223,7 +129,10 @@ fn plan_model(source: &str, model: &Model, class: &ModelClass, policy: &PlanPoli
         || format!("/usr/share/{source}/models/{name}"),
         |d| d.get_ref().clone(),
     );
+    let category = class.category;
     let mut plan = ModelPlan {
+        class,
+        facts: resolve(model),
         name: name.to_string(),
         packages: Vec::new(),
         install_dir,
@@ -237,7 +146,7 @@ fn plan_model(source: &str, model: &Model, class: &ModelClass, policy: &PlanPoli
         readme: None,
         notes: Vec::new(),
     };
-    let Some(rules) = policy.rules(class.category) else {
+    let Some(rules) = policy.rules(category) else {
         plan.notes.push(
             "no packages are planned until the manifest states every missing fact".to_string(),
         );
@@ -252,15 +161,15 @@ fn plan_model(source: &str, model: &Model, class: &ModelClass, policy: &PlanPoli
         .and_then(|t| t.get_ref().at_build.as_ref())
         .is_some_and(|a| *a.get_ref());
     if requested {
-        plan.at_build_refused = build_training_refusals(model, class.category, &policy.build);
+        plan.at_build_refused = build_training_refusals(model, category, &policy.build);
         plan.train_at_build = plan.at_build_refused.is_empty();
     }
 
-    let retrainable = class.category == Category::Free;
+    let retrainable = category == Category::Free;
     // The weights are built in the archive when the package build trains them, or, for a free
     // model whose files upstream commits, shipped as they are: they can be rebuilt from free
     // inputs, and the pins prove the bytes are upstream's.
-    if plan.train_at_build || (model.in_source && class.category == Category::Free) {
+    if plan.train_at_build || (model.in_source && category == Category::Free) {
         if plan.train_at_build {
             plan.build_depends = build_depends(model);
         }
@@ -393,7 +302,7 @@ fn build_depends(model: &Model) -> Vec<String> {
     let mut packages = Vec::new();
     if let Some(training) = &model.training {
         let t = training.get_ref();
-        if let Some(Fact::Known(Program::Package(package))) =
+        if let Some(Fact::Known(manifest::Program::Package(package))) =
             t.program.as_ref().map(|p| p.get_ref())
         {
             packages.push(package.0.clone());
@@ -410,76 +319,85 @@ fn build_depends(model: &Model) -> Vec<String> {
     packages
 }
 
-/// The source package name: `--source`, else `debian/control`'s `Source:`, else the manifest's
-/// `[source] name`, else the name of the tree's directory `root`.
-pub fn source_name(
-    explicit: Option<&str>,
-    root: &Path,
-    manifest_source: Option<&str>,
-) -> Result<String> {
-    if let Some(name) = explicit {
-        return PackageName::try_from(name.to_string())
-            .map(|p| p.0)
-            .map_err(|err| anyhow::anyhow!("--source: {err}"));
+/// The manifest's facts about `model` as plain values: placeholders become `None`.
+fn resolve(model: &Model) -> ModelFacts {
+    let pin = |pin: &manifest::Pin| plan::Pin {
+        sha256: pin.sha256.0.clone(),
+        size: pin.size,
+    };
+    ModelFacts {
+        files: model
+            .files
+            .get_ref()
+            .iter()
+            .map(|f| f.get_ref().0.clone())
+            .collect(),
+        pins: model
+            .pins
+            .iter()
+            .map(|(path, p)| (path.clone(), pin(p.get_ref())))
+            .collect(),
+        in_source: model.in_source,
+        description: model.description.clone(),
+        license: model.license.get_ref().known().map(|l| l.to_string()),
+        download: model.download.as_ref().map(|d| plan::Download {
+            url: d.url.get_ref().clone(),
+            mirrors: d.mirrors.iter().map(|m| m.get_ref().clone()).collect(),
+            sha256: d.sha256.0.clone(),
+            size: d.size,
+            allow_http: d.allow_http,
+            auto_download: d.auto_download,
+        }),
+        training: model
+            .training
+            .as_ref()
+            .map(|t| resolve_training(t.get_ref())),
     }
-    let control = root.join("debian/control");
-    if control.is_file() {
-        let text = std::fs::read_to_string(&control)
-            .with_context(|| format!("cannot read {}", control.display()))?;
-        if let Some(name) = control_source(&text) {
-            return PackageName::try_from(name)
-                .map(|p| p.0)
-                .map_err(|err| anyhow::anyhow!("{}: Source: {err}", control.display()));
-        }
-    }
-    if let Some(name) = manifest_source {
-        return Ok(name.to_string());
-    }
-    directory_source_name(root)
 }
 
-/// The upstream tree holding `manifest_path`: the manifest's directory, or its parent when that
-/// directory is `debian/`.
-pub fn tree_root(manifest_path: &Path) -> Result<std::path::PathBuf> {
-    let absolute = std::path::absolute(manifest_path)
-        .with_context(|| format!("cannot resolve {}", manifest_path.display()))?;
-    let dir = absolute.parent().unwrap_or(Path::new("/"));
-    Ok(if dir.file_name().is_some_and(|n| n == "debian") {
-        dir.parent().unwrap_or(dir).to_path_buf()
-    } else {
-        dir.to_path_buf()
-    })
-}
-
-/// A source package name from a directory name: lower-cased, `_` and spaces as `-`, a trailing
-/// `-VERSION` kept (Debian names may hold digits and dots).
-pub fn directory_source_name(root: &Path) -> Result<String> {
-    let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    let raw = canonical
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let name: String = raw
-        .to_lowercase()
-        .chars()
-        .map(|c| if c == '_' || c == ' ' { '-' } else { c })
-        .collect();
-    match PackageName::try_from(name) {
-        Ok(name) if name.0.len() >= 2 => Ok(name.0),
-        _ => bail!(
-            "cannot make a source package name of the directory name `{raw}`: pass --source NAME"
+fn resolve_training(t: &manifest::Training) -> Recipe {
+    let known =
+        |fact: Option<&toml::Spanned<Fact<f64>>>| fact.and_then(|f| f.get_ref().known().copied());
+    Recipe {
+        program: t.program.as_ref().and_then(|p| p.get_ref().known()).map(
+            |program| match program {
+                manifest::Program::Paths(paths) => {
+                    plan::Program::Paths(paths.iter().map(|p| p.0.clone()).collect())
+                }
+                manifest::Program::Package(package) => plan::Program::Package(package.0.clone()),
+            },
         ),
+        command: t
+            .command
+            .as_ref()
+            .and_then(|c| c.get_ref().known().cloned()),
+        outputs: t.outputs.iter().map(|o| o.get_ref().0.clone()).collect(),
+        depends: t.depends.iter().map(|p| p.0.clone()).collect(),
+        cpu_hours: known(t.cpu_hours.as_ref()),
+        gpu_hours: known(t.gpu_hours.as_ref()),
+        deterministic: t.deterministic.unwrap_or(false),
+        seed: t.seed,
+        data: t
+            .data
+            .iter()
+            .map(|d| {
+                let d = d.get_ref();
+                plan::DataInput {
+                    name: d.name.get_ref().known().cloned(),
+                    source: match d.source() {
+                        Some(DataSource::Url(url)) => {
+                            url.known().cloned().map(plan::DataSource::Url)
+                        }
+                        Some(DataSource::Package(p)) => {
+                            Some(plan::DataSource::Package(p.0.clone()))
+                        }
+                        Some(DataSource::Path(p)) => Some(plan::DataSource::Path(p.0.clone())),
+                        None => None,
+                    },
+                    sha256: d.sha256.as_ref().map(|s| s.0.clone()),
+                    size: d.size,
+                }
+            })
+            .collect(),
     }
-}
-
-/// The `Source:` field of a `debian/control` text's first paragraph.
-fn control_source(text: &str) -> Option<String> {
-    text.lines()
-        .take_while(|line| !line.trim().is_empty())
-        .find_map(|line| {
-            let (field, value) = line.split_once(':')?;
-            field
-                .eq_ignore_ascii_case("Source")
-                .then(|| value.trim().to_string())
-        })
 }

@@ -5,14 +5,13 @@ use std::io::{self, Write};
 
 use serde_json::{Map, Value};
 
-use crate::classify::Classification;
-use crate::plan::Plan;
+use super::Plan;
 
 /// `{"source", "repack_suffix", "models": [ verdict fields + plan fields ]}`.
-pub fn to_json(classification: &Classification, plan: &Plan) -> serde_json::Result<Value> {
+pub fn to_json(plan: &Plan) -> serde_json::Result<Value> {
     let mut models = Vec::new();
-    for (class, model_plan) in classification.models.iter().zip(&plan.models) {
-        let mut entry = match serde_json::to_value(class)? {
+    for model_plan in &plan.models {
+        let mut entry = match serde_json::to_value(&model_plan.class)? {
             Value::Object(map) => map,
             _ => Map::new(),
         };
@@ -36,13 +35,10 @@ pub fn to_json(classification: &Classification, plan: &Plan) -> serde_json::Resu
 }
 
 /// The readable report.
-pub fn write_text(
-    out: &mut impl Write,
-    classification: &Classification,
-    plan: &Plan,
-) -> io::Result<()> {
+pub fn write_text(out: &mut impl Write, plan: &Plan) -> io::Result<()> {
     writeln!(out, "source package: {}", plan.source)?;
-    for (class, model) in classification.models.iter().zip(&plan.models) {
+    for model in &plan.models {
+        let class = &model.class;
         writeln!(out)?;
         writeln!(out, "model {}: {}", class.name, class.category.as_str())?;
         for reason in &class.reasons {
@@ -89,7 +85,7 @@ pub fn write_text(
     writeln!(out)?;
     match &plan.repack_suffix {
         Some(suffix) => writeln!(out, "orig tarball: repacked, version suffix {suffix}")?,
-        None if classification.any_incomplete() => {
+        None if plan.any_incomplete() => {
             writeln!(out, "orig tarball: undecided until every model is complete")?
         }
         None => writeln!(out, "orig tarball: used as is")?,

@@ -1,0 +1,200 @@
+//! From an upstream tree and its `debian/` to the [`Plan`] (DESIGN.md §2): scan the tree, read
+//! `debian/mlmodel.toml` or draft it from the scan, classify each model, plan its packages.
+//!
+//! This is the only place that sees the manifest's schema: [`manifest`] is private here, and the
+//! plan carries its facts resolved ([`crate::plan::facts`]). `classify`, `init` and `dh_mlmodel`
+//! all start from [`load`], so they agree on the source name, the verdicts and the packages.
+
+mod classify;
+mod manifest;
+mod planning;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+pub use manifest::draft::DraftPolicy;
+
+use crate::plan::Plan;
+use crate::policy::PolicySource;
+
+/// Where the manifest is, relative to the source tree.
+pub const MANIFEST_PATH: &str = manifest::DEFAULT_PATH;
+
+/// Everything wrong with a manifest, one `FILE:LINE:COLUMN: message` per problem.
+#[derive(Debug, Clone)]
+pub struct ManifestError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.problems.join("\n"))
+    }
+}
+
+impl std::error::Error for ManifestError {}
+
+/// Every policy table the pipeline reads.
+pub struct PipelinePolicy {
+    pub draft: DraftPolicy,
+    classify: classify::ClassifyPolicy,
+    plan: planning::PlanPolicy,
+}
+
+impl PipelinePolicy {
+    pub fn load(policy: &PolicySource) -> Result<Self> {
+        Ok(Self {
+            draft: DraftPolicy::load(policy)?,
+            classify: classify::ClassifyPolicy::load(policy)?,
+            plan: planning::PlanPolicy::load(policy)?,
+        })
+    }
+}
+
+/// What to load.
+pub struct Request<'a> {
+    /// The upstream tree.
+    pub root: &'a Path,
+    /// The manifest; `root/debian/mlmodel.toml` when `None`.
+    pub manifest: Option<&'a Path>,
+    /// The source package name given by the user (or by debian/control for `dh_mlmodel`).
+    pub source: Option<&'a str>,
+    /// Draft the manifest from a scan when it does not exist yet.
+    pub draft_when_missing: bool,
+}
+
+/// The plan of a tree, and what happened on the way.
+pub struct Loaded {
+    pub plan: Plan,
+    /// This run drafted the manifest.
+    pub manifest_drafted: bool,
+    pub warnings: Vec<String>,
+}
+
+/// Reads (or drafts) the manifest of `request.root`, classifies its models and plans them.
+/// A malformed manifest is a [`ManifestError`] inside the returned error.
+pub fn load(request: &Request, policy: &PipelinePolicy) -> Result<Loaded> {
+    let manifest_path = request
+        .manifest
+        .map_or_else(|| request.root.join(MANIFEST_PATH), Path::to_path_buf);
+    let mut loaded = Loaded {
+        plan: Plan::default(),
+        manifest_drafted: false,
+        warnings: Vec::new(),
+    };
+    if request.draft_when_missing && !manifest_path.exists() {
+        let drafted = draft(request.root, request.source, false, &policy.draft)?;
+        loaded.warnings = drafted.warnings;
+        loaded.manifest_drafted = true;
+    }
+    // Messages name the manifest as the user gave it, or relative to the tree.
+    let origin = match request.manifest {
+        Some(path) => path.display().to_string(),
+        None => MANIFEST_PATH.to_string(),
+    };
+    let manifest = manifest::Manifest::load(&manifest_path, origin)?;
+    let classes = classify::classify(&manifest, &policy.classify)?;
+    let manifest_source = manifest
+        .source
+        .as_ref()
+        .and_then(|s| s.name.as_ref())
+        .map(|n| n.get_ref().0.as_str());
+    let root = match request.manifest {
+        Some(path) => tree_root(path)?,
+        None => request.root.to_path_buf(),
+    };
+    let source = source_name(request.source, &root, manifest_source)?;
+    loaded.plan = planning::plan(&source, &manifest, classes, &policy.plan);
+    Ok(loaded)
+}
+
+/// A drafted manifest, written.
+pub struct Drafted {
+    pub path: PathBuf,
+    /// How many `FIXME` placeholders the maintainer has to fill in.
+    pub placeholders: usize,
+    pub warnings: Vec<String>,
+}
+
+/// Drafts `root/debian/mlmodel.toml` from a scan of `root` and writes it; an existing manifest
+/// is replaced only when `force`.
+pub fn draft(
+    root: &Path,
+    source: Option<&str>,
+    force: bool,
+    policy: &DraftPolicy,
+) -> Result<Drafted> {
+    let source = source_name(source, root, None)?;
+    let (text, warnings) = manifest::draft::draft(root, &source, policy)?;
+    // The draft must parse as a manifest; count what the maintainer still has to fill in.
+    let drafted =
+        manifest::Manifest::parse(MANIFEST_PATH.to_string(), text.clone()).map_err(|err| {
+            anyhow::anyhow!("internal error: the drafted manifest is invalid:\n{err}")
+        })?;
+    let placeholders = drafted.models.iter().map(|m| m.placeholders().len()).sum();
+    let path = manifest::draft::write_manifest(root, &text, force)?;
+    Ok(Drafted {
+        path,
+        placeholders,
+        warnings,
+    })
+}
+
+/// The source package name: `explicit` (`--source`), else `debian/control`'s `Source:`, else
+/// the manifest's `[source] name`, else the name of the tree's directory `root`.
+fn source_name(
+    explicit: Option<&str>,
+    root: &Path,
+    manifest_source: Option<&str>,
+) -> Result<String> {
+    if let Some(name) = explicit {
+        return manifest::PackageName::try_from(name.to_string())
+            .map(|p| p.0)
+            .map_err(|err| anyhow::anyhow!("--source: {err}"));
+    }
+    if let Some(control) = crate::control::ControlFile::read_if_present(root)? {
+        return manifest::PackageName::try_from(control.source)
+            .map(|p| p.0)
+            .map_err(|err| anyhow::anyhow!("{}: Source: {err}", crate::control::PATH));
+    }
+    if let Some(name) = manifest_source {
+        return Ok(name.to_string());
+    }
+    directory_source_name(root)
+}
+
+/// The upstream tree holding `manifest_path`: the manifest's directory, or its parent when that
+/// directory is `debian/`.
+fn tree_root(manifest_path: &Path) -> Result<PathBuf> {
+    let absolute = std::path::absolute(manifest_path)
+        .with_context(|| format!("cannot resolve {}", manifest_path.display()))?;
+    let dir = absolute.parent().unwrap_or(Path::new("/"));
+    Ok(if dir.file_name().is_some_and(|n| n == "debian") {
+        dir.parent().unwrap_or(dir).to_path_buf()
+    } else {
+        dir.to_path_buf()
+    })
+}
+
+/// A source package name from a directory name: lower-cased, `_` and spaces as `-`, a trailing
+/// `-VERSION` kept (Debian names may hold digits and dots).
+fn directory_source_name(root: &Path) -> Result<String> {
+    let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let raw = canonical
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name: String = raw
+        .to_lowercase()
+        .chars()
+        .map(|c| if c == '_' || c == ' ' { '-' } else { c })
+        .collect();
+    match manifest::PackageName::try_from(name) {
+        Ok(name) if name.0.len() >= 2 => Ok(name.0),
+        _ => bail!(
+            "cannot make a source package name of the directory name `{raw}`: pass --source NAME"
+        ),
+    }
+}

@@ -1,0 +1,110 @@
+//! The maintainer's facts about a model, resolved: the values of `debian/mlmodel.toml` after
+//! validation, without spans and without placeholders. A fact still to be filled in is absent
+//! (`None`); a complete model has every fact its category needs.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Everything the manifest states about one model.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ModelFacts {
+    /// The model's files, as paths in the upstream tree.
+    pub files: Vec<String>,
+    /// The SHA-256 and size of each file of `files`, keyed by its path.
+    pub pins: BTreeMap<String, Pin>,
+    /// The files are committed in the upstream tree.
+    pub in_source: bool,
+    pub description: Option<String>,
+    /// The weights' SPDX licence expression; `None` while a placeholder.
+    pub license: Option<String>,
+    pub download: Option<Download>,
+    /// `None` when upstream publishes no training program or data.
+    pub training: Option<Recipe>,
+}
+
+/// The SHA-256 and size of one file, as the packaging step must find it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pin {
+    /// Lower-case hex.
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// Where the published weights are.
+#[derive(Debug, Clone, Serialize)]
+pub struct Download {
+    pub url: String,
+    pub mirrors: Vec<String>,
+    pub sha256: String,
+    pub size: u64,
+    pub allow_http: bool,
+    /// The installer package's postinst tries the download (never failing the postinst).
+    pub auto_download: bool,
+}
+
+impl Download {
+    /// The URL, then the mirrors.
+    pub fn urls(&self) -> impl Iterator<Item = &String> {
+        std::iter::once(&self.url).chain(&self.mirrors)
+    }
+}
+
+/// How to rebuild the weights.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recipe {
+    /// `None` when upstream publishes no training program (or it is still a placeholder).
+    pub program: Option<Program>,
+    /// The command that trains, with `{data}`, `{out}` and `{seed}` placeholders.
+    pub command: Option<String>,
+    /// The files the command writes in `{out}`.
+    pub outputs: Vec<String>,
+    /// Debian packages the command needs.
+    pub depends: Vec<String>,
+    pub cpu_hours: Option<f64>,
+    pub gpu_hours: Option<f64>,
+    pub deterministic: bool,
+    pub seed: Option<i64>,
+    pub data: Vec<DataInput>,
+}
+
+/// The training program: files in the source, or a Debian package that provides it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Program {
+    Paths(Vec<String>),
+    Package(String),
+}
+
+/// One training input.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataInput {
+    /// `None` while a placeholder.
+    pub name: Option<String>,
+    /// Where it comes from; `None` while its URL is a placeholder.
+    pub source: Option<DataSource>,
+    pub sha256: Option<String>,
+    pub size: Option<u64>,
+}
+
+impl DataInput {
+    /// The input's name for messages.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(name) => format!("`{name}`"),
+            None => "(unnamed)".to_string(),
+        }
+    }
+
+    /// Reachable only over the network: a URL, or a source still to be stated.
+    pub fn needs_network(&self) -> bool {
+        matches!(self.source, Some(DataSource::Url(_)) | None)
+    }
+}
+
+/// Where a training input comes from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum DataSource {
+    Url(String),
+    Package(String),
+    Path(String),
+}
