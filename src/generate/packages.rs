@@ -1,0 +1,127 @@
+//! The binary packages `debian/control` gets from the plan: the code package, and for each model
+//! its weights package (built in the archive) or its installer package, with sections qualified
+//! by archive area and descriptions that say where the weights come from.
+
+use super::buildsys::BuildSystem;
+use super::control;
+use super::text::{description, synopsis};
+use super::upstream::Upstream;
+use super::views::ModelView;
+use crate::plan::{self, Area, Origin, Role};
+
+/// Section of the model packages (weights are data for a scientific program).
+const MODEL_SECTION: &str = "science";
+
+/// Standards-Version the generated files follow (Debian 12's debhelper and lintian).
+const STANDARDS_VERSION: &str = "4.6.2";
+
+fn section_in(area: Area) -> String {
+    match area {
+        Area::Main => MODEL_SECTION.to_string(),
+        other => format!("{}/{MODEL_SECTION}", other.as_str()),
+    }
+}
+
+/// The control file the plan asks for.
+pub fn control_spec(
+    source: &str,
+    code_package: &str,
+    build: &BuildSystem,
+    upstream: &Upstream,
+    maintainer: &str,
+    plan: &plan::Plan,
+    models: &[ModelView],
+) -> control::ControlSpec {
+    let mut build_depends = vec![
+        "debhelper-compat (= 13)".to_string(),
+        "dh-sequence-mlmodel".to_string(),
+    ];
+    build_depends.extend(build.build_depends.iter().cloned());
+    for model in &plan.models {
+        for package in &model.build_depends {
+            if !build_depends.contains(package) {
+                build_depends.push(package.clone());
+            }
+        }
+    }
+    let name = upstream.name.as_deref().unwrap_or(source);
+    let summary = upstream
+        .summary
+        .clone()
+        .map(|s| synopsis(&s))
+        .unwrap_or_else(|| format!("FIXME: a one-line synopsis of {name}"));
+    let what = if build.name == "python" {
+        format!("This package contains the Python 3 module {name}.")
+    } else {
+        format!("This package contains {name}, built with {}.", build.name)
+    };
+    let mut binaries = vec![control::BinarySpec {
+        name: code_package.to_string(),
+        architecture: build.architecture.clone(),
+        section: build.section.clone(),
+        owned: false,
+        relations: vec![
+            ("Depends", build.depends.clone()),
+            ("Recommends", vec!["${mlmodel:Recommends}".to_string()]),
+            ("Suggests", vec!["${mlmodel:Suggests}".to_string()]),
+        ],
+        description: description(&summary, &what),
+    }];
+    for (model, view) in plan.models.iter().zip(models) {
+        for package in &model.packages {
+            let misc = "${misc:Depends}".to_string();
+            match package.role {
+                Role::Weights if package.origin == Origin::Archive => {
+                    binaries.push(control::BinarySpec {
+                        name: package.name.clone(),
+                        architecture: "all".to_string(),
+                        section: section_in(package.area),
+                        owned: true,
+                        relations: vec![("Depends", vec![misc])],
+                        description: description(
+                            &format!("{} model weights for {name}", view.name),
+                            &format!(
+                                "The {} model {}, trained from the source during the package \
+                                 build and installed under {}.",
+                                view.category, view.name, model.install_dir
+                            ),
+                        ),
+                    })
+                }
+                Role::Weights => {}
+                Role::Installer => binaries.push(control::BinarySpec {
+                    name: package.name.clone(),
+                    architecture: "all".to_string(),
+                    section: section_in(package.area),
+                    owned: true,
+                    relations: vec![("Depends", vec![misc, "${mlmodel:Depends}".to_string()])],
+                    description: description(
+                        &format!("installer for the {} model weights of {name}", view.name),
+                        &format!(
+                        "The command {} builds the package {} on this machine: it {}, then \
+                         installs the weights under {}.",
+                        view.helper.as_deref().unwrap_or_default(),
+                        view.weights.as_deref().unwrap_or_default(),
+                        match view.origin {
+                            Some("retrained") => "retrains the weights from the free training data",
+                            _ => "downloads the published weights and checks their pinned size and SHA-256",
+                        },
+                        model.install_dir
+                        ),
+                    ),
+                }),
+            }
+        }
+    }
+    control::ControlSpec {
+        source: control::SourceSpec {
+            name: source.to_string(),
+            section: build.section.clone(),
+            maintainer: maintainer.to_string(),
+            build_depends,
+            homepage: upstream.homepage.clone().filter(|h| h.starts_with("http")),
+            standards_version: STANDARDS_VERSION.to_string(),
+        },
+        binaries,
+    }
+}

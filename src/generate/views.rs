@@ -1,0 +1,115 @@
+//! What the templates of `templates/debian/` see: the plan's models and the upstream's facts as
+//! plain, serialisable values.
+
+use serde::Serialize;
+
+use super::buildsys::BuildSystem;
+use crate::plan::{self, Category, DataSource, Missing, Origin, Role};
+
+/// One model, as the templates see it.
+#[derive(Debug, Serialize)]
+pub struct ModelView {
+    pub name: String,
+    pub category: &'static str,
+    pub license: Option<String>,
+    pub reasons: Vec<String>,
+    pub missing: Vec<Missing>,
+    pub readme: Option<String>,
+    pub notes: Vec<String>,
+    /// Packages in debian/control for this model.
+    pub packages: Vec<String>,
+    /// The weights package's name (built in the archive or on the user's machine).
+    pub weights: Option<String>,
+    pub weights_in_archive: bool,
+    pub installer: Option<String>,
+    pub installer_area: Option<&'static str>,
+    pub helper: Option<String>,
+    pub origin: Option<&'static str>,
+    pub alternatives: Vec<&'static str>,
+    pub install_dir: String,
+    /// The model's files when they stay in the source (not `Files-Excluded`).
+    pub kept_files: Vec<String>,
+    /// The installer can retrain without network: free, every input in the source or a package.
+    pub offline_training: bool,
+    pub training_depends: Vec<String>,
+}
+
+pub fn model_views(plan: &plan::Plan) -> Vec<ModelView> {
+    let mut views = Vec::new();
+    for model_plan in &plan.models {
+        let class = &model_plan.class;
+        let facts = &model_plan.facts;
+        let weights = model_plan.package(Role::Weights);
+        let installer = model_plan.package(Role::Installer);
+        let training = facts.training.as_ref();
+        let offline_data = training.is_some_and(|t| {
+            t.data
+                .iter()
+                .all(|d| matches!(d.source, Some(DataSource::Path(_) | DataSource::Package(_))))
+        });
+        let has_program = training.is_some_and(|t| t.program.is_some());
+        let complete = class.category != Category::Incomplete;
+        views.push(ModelView {
+            name: model_plan.name.clone(),
+            category: class.category.as_str(),
+            license: facts.license.clone(),
+            reasons: if complete {
+                class.reasons.clone()
+            } else {
+                Vec::new()
+            },
+            missing: class.missing.clone(),
+            readme: model_plan.readme.clone(),
+            notes: model_plan.notes.clone(),
+            packages: model_plan
+                .packages
+                .iter()
+                .filter(|p| p.role == Role::Installer || p.origin == Origin::Archive)
+                .map(|p| p.name.clone())
+                .collect(),
+            weights: weights.map(|p| p.name.clone()),
+            weights_in_archive: weights.is_some_and(|p| p.origin == Origin::Archive),
+            installer: installer.map(|p| p.name.clone()),
+            installer_area: installer.map(|p| p.area.as_str()),
+            helper: installer.and(weights).map(|p| format!("get-{}", p.name)),
+            origin: weights.map(|p| p.origin.as_str()),
+            alternatives: model_plan.alternatives.iter().map(|o| o.as_str()).collect(),
+            install_dir: model_plan.install_dir.clone(),
+            kept_files: if complete && !model_plan.removed_from_source {
+                facts.files.clone()
+            } else {
+                Vec::new()
+            },
+            offline_training: installer.is_some()
+                && class.category == Category::Free
+                && has_program
+                && offline_data,
+            training_depends: training.map(|t| t.depends.clone()).unwrap_or_default(),
+        });
+    }
+    views
+}
+
+/// Everything the templates of `templates/debian/` read.
+#[derive(Serialize)]
+pub struct FileContext {
+    pub source: String,
+    pub version: String,
+    pub upstream_name: String,
+    pub maintainer: String,
+    pub date: String,
+    pub year: String,
+    pub homepage: Option<String>,
+    pub repository: Option<String>,
+    pub upstream_license: String,
+    pub license_text: Vec<String>,
+    pub copyright: Vec<String>,
+    pub build: BuildSystem,
+    pub exports: Vec<String>,
+    pub code_package: String,
+    pub files_excluded: Vec<String>,
+    pub disclaimers: Vec<Vec<String>>,
+    pub watch: Option<String>,
+    pub repack_suffix: Option<String>,
+    pub models: Vec<ModelView>,
+}
