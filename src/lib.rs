@@ -17,3 +17,4 @@ pub mod policy;
 pub mod report;
 pub mod scan;
 pub mod spdx;
+pub mod templates;

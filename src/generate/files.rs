@@ -3,7 +3,6 @@
 //! an empty string).
 
 use anyhow::{Context, Result};
-use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 /// (path in the tree, template name, template text, file mode).
@@ -68,11 +67,7 @@ pub struct Rendered {
 /// Renders every file for `context`. A file whose rendering is empty (no autopkgtest when no
 /// model has an installer yet) is left out.
 pub fn render_all(context: &impl Serialize) -> Result<Vec<Rendered>> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_trim_blocks(true);
-    env.set_lstrip_blocks(true);
-    env.set_keep_trailing_newline(true);
+    let mut env = crate::templates::environment();
     for (_, name, text, _) in FILES {
         env.add_template(name, text)?;
     }

@@ -6,7 +6,7 @@
 //! name of the field.
 
 use anyhow::{Context, Result, bail};
-use minijinja::{Environment, UndefinedBehavior, context};
+use minijinja::{Environment, context};
 
 use super::{HelperSpec, Training};
 
@@ -64,11 +64,7 @@ pub fn render_postinst_autodownload(spec: &HelperSpec) -> Result<String> {
 }
 
 fn environment() -> Result<Environment<'static>> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_trim_blocks(true);
-    env.set_lstrip_blocks(true);
-    env.set_keep_trailing_newline(true);
+    let mut env = crate::templates::environment();
     env.add_filter("sq", shell_quote_filter);
     env.add_template("helper", HELPER_TEMPLATE)?;
     env.add_template("copyright", COPYRIGHT_TEMPLATE)?;

@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{DEFAULT_PATH, PLACEHOLDER_PREFIX};
 use crate::policy::PolicySource;
@@ -48,6 +48,7 @@ impl DraftPolicy {
 }
 
 /// A weight file going into a model, with its pin.
+#[derive(Serialize)]
 struct WeightFile {
     path: String,
     sha256: String,
@@ -55,6 +56,7 @@ struct WeightFile {
 }
 
 /// The facts gathered for one model.
+#[derive(Serialize)]
 struct Draft {
     name: String,
     files: Vec<WeightFile>,
@@ -110,7 +112,7 @@ pub fn draft(root: &Path, source: &str, policy: &DraftPolicy) -> Result<(String,
         }
         drafts.push(gather(root, name, dir, findings, policy, &mut warnings)?);
     }
-    Ok((render(source, &drafts, &skipped), warnings))
+    Ok((render(source, &drafts, &skipped)?, warnings))
 }
 
 /// One model per directory and stem: shards `stem-00001-of-00003.ext` share a group, and so do
@@ -430,125 +432,21 @@ fn safetensors_license(path: &Path, max: u64) -> Option<String> {
         .map(str::to_string)
 }
 
-/// A TOML basic string.
-fn quoted(text: &str) -> String {
-    toml::Value::String(text.to_string()).to_string()
-}
-
-fn placeholder(what: &str) -> String {
-    quoted(&format!("{PLACEHOLDER_PREFIX}: {what}"))
-}
-
-fn render(source: &str, drafts: &[Draft], skipped: &[String]) -> String {
-    let mut out = String::new();
-    out.push_str(
-        "# Drafted by `dh-mlmodel init --manifest-only` from a scan of the upstream tree.\n\
-         # Every value starting with \"FIXME\" is a fact the scan cannot know: `dh-mlmodel \
-         classify`\n\
-         # reports the model incomplete until each one is replaced. Fields: docs/manifest.md.\n",
-    );
-    if !skipped.is_empty() {
-        out.push_str("#\n# The scan also reported, not drafted as models:\n");
-        for path in skipped {
-            out.push_str(&format!("#   {path}\n"));
-        }
-    }
-    out.push_str(&format!("\n[source]\nname = {}\n", quoted(source)));
-    for draft in drafts {
-        out.push_str("\n[[model]]\n");
-        out.push_str(&format!("name = {}\n", quoted(&draft.name)));
-        let files: Vec<String> = draft.files.iter().map(|f| quoted(&f.path)).collect();
-        out.push_str(&format!("files = [{}]\n", files.join(", ")));
-        match (&draft.format, &draft.format_note) {
-            (Some(format), _) => out.push_str(&format!("format = {}\n", quoted(format))),
-            (None, note) => out.push_str(&format!(
-                "format = {}\n",
-                placeholder(&format!(
-                    "the weights' format (safetensors, gguf, onnx…); {}",
-                    note.as_deref().unwrap_or("not identified")
-                ))
-            )),
-        }
-        match &draft.license {
-            Some(license) => {
-                out.push_str(&format!("# {}\n", draft.license_note));
-                out.push_str(&format!("license = {}\n", quoted(license)));
-            }
-            None => out.push_str(&format!(
-                "license = {}\n",
-                placeholder(&format!(
-                    "the weights' SPDX licence expression; {}",
-                    draft.license_note
-                ))
-            )),
-        }
-        out.push_str(&format!(
-            "install-dir = {}\n",
-            quoted(&format!("/usr/share/{source}/models/{}", draft.name))
-        ));
-        out.push_str("\n[model.pins]\n");
-        for file in &draft.files {
-            out.push_str(&format!(
-                "{} = {{ sha256 = {}, size = {} }}\n",
-                quoted(&file.path),
-                quoted(&file.sha256),
-                file.size
-            ));
-        }
-        out.push_str(
-            "\n# How upstream trains the model. Remove `program` and `command` if upstream \
-             publishes no\n# training program, and this whole table if it publishes neither \
-             program nor data.\n[model.training]\n",
-        );
-        out.push_str(&format!(
-            "program = {}\n",
-            placeholder(
-                "the training program: [\"paths/in/the/source.py\"] or { package = \"NAME\" }"
-            )
-        ));
-        out.push_str(&format!(
-            "command = {}\n",
-            placeholder("the command that trains the model, reading {data} and writing {out}")
-        ));
-        out.push_str(&format!(
-            "cpu-hours = {}\n",
-            placeholder("CPU-hours one training run takes (a number)")
-        ));
-        let names: Vec<Option<&String>> = if draft.datasets.is_empty() {
-            vec![None]
-        } else {
-            draft.datasets.iter().map(Some).collect()
-        };
-        for name in names {
-            out.push('\n');
-            match (name, &draft.datasets_from) {
-                (Some(_), Some(from)) => out.push_str(&format!("# Dataset named by {from}.\n")),
-                _ => out.push_str(
-                    "# A training input. Remove this table if the program makes its own data.\n",
-                ),
-            }
-            out.push_str("[[model.training.data]]\n");
-            out.push_str(&format!(
-                "name = {}\n",
-                name.map_or_else(|| placeholder("the dataset's name"), |n| quoted(n))
-            ));
-            out.push_str(&format!(
-                "license = {}\n",
-                placeholder("the dataset's SPDX licence expression")
-            ));
-            out.push_str(&format!(
-                "url = {}\n",
-                placeholder(
-                    "where to download it (or replace with package = \"NAME\" or path = \"in/source\")"
-                )
-            ));
-            out.push_str(&format!(
-                "public = {}\n",
-                placeholder("true if anyone can download it without an account, else false")
-            ));
-        }
-    }
-    out
+/// The manifest text of `drafts`, from `templates/mlmodel.toml.j2`.
+fn render(source: &str, drafts: &[Draft], skipped: &[String]) -> Result<String> {
+    let mut env = crate::templates::environment();
+    env.add_template(
+        "mlmodel.toml",
+        include_str!("../../../templates/mlmodel.toml.j2"),
+    )?;
+    env.get_template("mlmodel.toml")?
+        .render(minijinja::context! {
+            source,
+            models => drafts,
+            skipped,
+            fixme => PLACEHOLDER_PREFIX,
+        })
+        .context("rendering debian/mlmodel.toml")
 }
 
 /// Writes `text` to `root/debian/mlmodel.toml` atomically (temporary file, then rename);
