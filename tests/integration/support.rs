@@ -101,7 +101,7 @@ pub fn packaging_command(program: &str, dir: &Path) -> std::process::Command {
         )
         .env(
             "PERL5LIB",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("debian/perl5"),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("perl"),
         )
         .env_remove("DH_VERBOSE")
         .env_remove("DH_OPTIONS")
