@@ -531,7 +531,7 @@ fn installer_package_ships_the_helper_its_pins_and_recipe() {
         "{postinst}"
     );
     assert!(
-        postinst.contains("/usr/bin/get-foo-model-net --download"),
+        postinst.contains("\"${DPKG_ROOT:-}/usr/bin/get-foo-model-net\" --download"),
         "{postinst}"
     );
     assert_eq!(
