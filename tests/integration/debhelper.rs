@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use crate::fixtures;
 use crate::support::{
-    assert_lintian_clean, built_debs, deb_field, dpkg_buildpackage, packaging_command, unpack_deb,
-    write,
+    DpkgRoot, assert_host_untouched, assert_lintian_clean, built_debs, deb_field,
+    dpkg_buildpackage, packaging_command, unpack_deb, write,
 };
 use dh_mlmodel::hash::{sha256_bytes, sha256_file};
 
@@ -531,7 +531,7 @@ fn installer_package_ships_the_helper_its_pins_and_recipe() {
         "{postinst}"
     );
     assert!(
-        postinst.contains("/usr/bin/get-foo-model-net --download"),
+        postinst.contains("\"${DPKG_ROOT:-}/usr/bin/get-foo-model-net\" --download"),
         "{postinst}"
     );
     assert_eq!(
@@ -542,19 +542,44 @@ fn installer_package_ships_the_helper_its_pins_and_recipe() {
         "{postinst}"
     );
 
-    // The shipped helper builds the weights package from a local copy, offline.
+    // Installed in a private installation (dpkg --root), the postinst runs without chroot(2)
+    // under DPKG_ROOT: with no network (a proxy on a closed port) it records the failed
+    // download there and leaves the package configured. The Depends (curl | wget, …) are this
+    // system's, whose programs a chrootless postinst runs, hence --force-depends.
+    let root = DpkgRoot::new();
+    let installer_name = "foo-model-net-installer";
+    root.install(
+        installer,
+        &["--force-depends"],
+        &[
+            ("https_proxy", "http://127.0.0.1:9"),
+            ("MLMODEL_RETRIES", "1"),
+        ],
+    );
+    assert_eq!(root.status(installer_name), "installed 1.0");
+    let record =
+        std::fs::read_to_string(root.join("/var/lib/foo-model-net-installer/failed")).unwrap();
+    assert!(record.contains("network error"), "{record}");
+    let script = root.join("/usr/bin/get-foo-model-net");
+    let helper = |args: &[&str], dpkg_root: bool| {
+        let out = tempfile::tempdir().unwrap();
+        let mut command = packaging_command("dash", out.path());
+        command
+            .arg(&script)
+            .args(args)
+            .env("XDG_CACHE_HOME", out.path().join("cache"));
+        if dpkg_root {
+            command.env("DPKG_ROOT", root.path());
+        }
+        (command.output().unwrap(), out)
+    };
+
+    // The installed helper builds the weights package from a local copy, offline, and installs
+    // it in the same installation.
     let from = tempfile::tempdir().unwrap();
     std::fs::write(from.path().join("net.safetensors"), &weights).unwrap();
-    let out = tempfile::tempdir().unwrap();
-    let run = packaging_command("dash", out.path())
-        .arg(&script)
-        .arg("--from")
-        .arg(from.path())
-        .arg("--output")
-        .arg(out.path())
-        .env("XDG_CACHE_HOME", out.path().join("cache"))
-        .output()
-        .unwrap();
+    let from = from.path().to_str().unwrap();
+    let (run, out) = helper(&["--from", from, "--output", ".", "--install"], true);
     assert!(
         run.status.success(),
         "{}",
@@ -573,6 +598,44 @@ fn installer_package_ships_the_helper_its_pins_and_recipe() {
         .join("net.safetensors");
     assert_eq!(std::fs::read(installed).unwrap(), weights);
     assert_eq!(deb_field(&local[0], "Package"), "foo-model-net");
+    assert!(root.status("foo-model-net").starts_with("installed "));
+    let weights_path = format!("{INSTALL_DIR}/net.safetensors");
+    assert_eq!(std::fs::read(root.join(&weights_path)).unwrap(), weights);
+    let (verify, _) = helper(&["--verify"], true);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+
+    // It trains with the program and data its package installed in that installation; on this
+    // system, where they are absent, it cannot.
+    let (on_host, _) = helper(&["--train", "--force", "--output", "."], false);
+    assert!(!on_host.status.success());
+    assert!(
+        String::from_utf8_lossy(&on_host.stderr).contains(
+            "cannot copy the training program from /usr/share/foo-model-net-installer/recipe"
+        ),
+        "{}",
+        String::from_utf8_lossy(&on_host.stderr)
+    );
+    // (This fixture's recipe writes net.npy, not the pinned net.safetensors, so the run ends
+    // there, after the training.)
+    let (retrained, _) = helper(&["--train", "--force", "--output", "."], true);
+    let stderr = String::from_utf8_lossy(&retrained.stderr);
+    assert!(stderr.contains("training finished"), "{stderr}");
+
+    root.remove("foo-model-net");
+    root.remove(installer_name);
+    assert!(!root.join(&weights_path).exists());
+    assert_host_untouched(
+        installer_name,
+        &[
+            "/var/lib/foo-model-net-installer",
+            "/usr/bin/get-foo-model-net",
+        ],
+    );
+    assert_host_untouched("foo-model-net", &[&weights_path]);
 
     let mut all: Vec<PathBuf> = debs.values().cloned().collect();
     all.push(local[0].clone());

@@ -16,12 +16,10 @@ use dh_mlmodel::hash::{sha256_bytes, sha256_file};
 use dh_mlmodel::helper::{DataSource, HelperSpec, Training, WeightFile, render};
 
 use crate::http_server::{Fault, Server};
-use crate::support::{assert_lintian_clean, deb_field, unpack_deb};
+use crate::support::{
+    DEBIAN_PATH, DpkgRoot, assert_host_untouched, assert_lintian_clean, deb_field, unpack_deb,
+};
 
-/// Tests run in parallel, but dpkg takes one frontend at a time.
-static DPKG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-const DEBIAN_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
 const PKG: &str = "demo-model-tiny";
 const WEIGHTS_PATH: &str = "tiny.bin";
 
@@ -108,6 +106,36 @@ impl Sandbox {
 
     fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()
+    }
+
+    /// `command(args)` with an `id` first on PATH that reports `uid` for `id -u`, so the script
+    /// takes its path for root (0) or for a user (any other) whoever runs the tests.
+    fn command_as(&self, uid: u32, args: &[&str]) -> Command {
+        let bin = self.path(&format!("uid-{uid}"));
+        if !bin.exists() {
+            std::fs::create_dir(&bin).unwrap();
+            let id = bin.join("id");
+            std::fs::write(
+                &id,
+                format!(
+                    "#!/bin/sh\nif [ \"$*\" = -u ]; then echo {uid}; else exec /usr/bin/id \"$@\"; fi\n"
+                ),
+            )
+            .unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&id, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let mut command = self.command(args);
+        command.env("PATH", format!("{}:{DEBIAN_PATH}", bin.display()));
+        command
+    }
+
+    /// Runs the helper as a user (`id -u` says 1000) on the installation `root` (`DPKG_ROOT`).
+    fn run_in(&self, root: &DpkgRoot, args: &[&str]) -> Output {
+        self.command_as(1000, args)
+            .env("DPKG_ROOT", root.path())
+            .output()
+            .unwrap()
     }
 
     fn deb(&self) -> PathBuf {
@@ -204,20 +232,34 @@ fn download_builds_a_verified_reproducible_lintian_clean_deb() {
     assert_eq!(std::fs::read(&deb).unwrap(), first);
     assert_eq!(server.requests().len(), 1);
 
-    if !is_root() {
-        eprintln!("skipped --install/--verify/--remove: they need root");
-        return;
-    }
-    let _dpkg = DPKG_LOCK
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let installed_output = sandbox.run(&["--install", "--output", "out"]);
-    let verify = sandbox.run(&["--verify"]);
-    let status = sandbox.run(&["--status", "--output", "out"]);
-    let removed = sandbox.run(&["--remove"]);
-    assert_success(&installed_output);
+    // On this system, installing needs root: a user is refused before dpkg runs.
+    let refused = sandbox
+        .command_as(1000, &["--install", "--output", "out"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("installing needs root"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    // In a private installation (DPKG_ROOT) a user installs, checks and removes with
+    // dpkg --root --force-not-root, and this system is left alone.
+    let root = DpkgRoot::new();
+    assert_success(&sandbox.run_in(&root, &["--install", "--output", "out"]));
+    assert_eq!(root.status(PKG), "installed 1.0-0+local1");
+    assert_eq!(std::fs::read(root.join(&installed)).unwrap(), body);
+    let log = std::fs::read_to_string(root.join("/var/log/dpkg.log")).unwrap();
+    assert!(log.contains(&format!("install {PKG}:all")), "{log}");
+    assert_host_untouched(PKG, &[&installed]);
+    let verify = sandbox.run_in(&root, &["--verify"]);
     assert_success(&verify);
     assert!(String::from_utf8_lossy(&verify.stderr).contains("all files match the published pins"));
+    let on_host = sandbox.run(&["--verify"]);
+    assert!(!on_host.status.success());
+    assert!(String::from_utf8_lossy(&on_host.stderr).contains(&format!("MISSING  {installed}")));
+    let status = sandbox.run_in(&root, &["--status", "--output", "out"]);
     assert_success(&status);
     let status = String::from_utf8_lossy(&status.stdout);
     assert!(
@@ -225,8 +267,9 @@ fn download_builds_a_verified_reproducible_lintian_clean_deb() {
         "{status}"
     );
     assert!(status.contains("tiny.bin: cached"), "{status}");
-    assert_success(&removed);
-    assert!(!Path::new(&installed).exists());
+    assert_success(&sandbox.run_in(&root, &["--remove"]));
+    assert!(!root.status(PKG).starts_with("installed"));
+    assert!(!root.join(&installed).exists());
 }
 
 #[test]
@@ -718,10 +761,6 @@ fn numpy_training_is_bit_reproducible() {
 
 #[test]
 fn training_as_root_needs_force() {
-    if !is_root() {
-        eprintln!("skipped: not running as root, the refusal cannot be observed");
-        return;
-    }
     let scripts = tempfile::tempdir().unwrap();
     let mut spec = spec_for(
         PKG,
@@ -740,8 +779,18 @@ fn training_as_root_needs_force() {
         1,
     ));
     let sandbox = Sandbox::new(spec);
-    let output = sandbox.run(&["--train", "--output", "out"]);
+    let output = sandbox
+        .command_as(0, &["--train", "--output", "out"])
+        .output()
+        .unwrap();
     sandbox.assert_failed_cleanly(&output, "refusing to train as root");
+    // A user is not refused: the run goes on to fetch the data (from a closed port here).
+    let output = sandbox
+        .command_as(1000, &["--train", "--output", "out"])
+        .output()
+        .unwrap();
+    sandbox.assert_failed_cleanly(&output, "training data points: could not be obtained");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("refusing"));
 }
 
 const TORCH_TRAIN: &str = r#"
@@ -817,88 +866,175 @@ fn torch_training_builds_an_installable_package() {
     );
     assert_lintian_clean(&[deb.to_path_buf()]);
 
-    if !is_root() {
-        eprintln!("skipped dpkg -i: installing a package needs root");
-        return;
-    }
-    let _dpkg = DPKG_LOCK
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let status = Command::new("dpkg").arg("-i").arg(&deb).status().unwrap();
-    assert!(status.success());
-    let status_out = sandbox.run(&["--status"]);
-    let verify = sandbox.run(&["--verify"]);
-    let removed = Command::new("dpkg").args(["-r", package]).status().unwrap();
-    assert!(removed.success());
-    assert!(!Path::new(&format!("/usr/share/{package}/models/tiny.bin")).exists());
+    // Installed into a private installation, where the helper finds it.
+    let root = DpkgRoot::new();
+    root.install(&deb, &[], &[]);
+    let weights = format!("/usr/share/{package}/models/tiny.bin");
+    assert!(root.join(&weights).is_file());
+    assert_host_untouched(package, &[&weights]);
+    let status_out = sandbox.run_in(&root, &["--status"]);
     assert_success(&status_out);
     assert!(
         String::from_utf8_lossy(&status_out.stdout).contains("origin: retrained"),
         "{}",
         String::from_utf8_lossy(&status_out.stdout)
     );
+    let verify = sandbox.run_in(&root, &["--verify"]);
     assert!(
         !verify.status.success(),
         "pin differs, so --verify reports it"
     );
-    assert!(String::from_utf8_lossy(&verify.stderr).contains("SHA-256 mismatch"));
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false)
-}
-
-#[test]
-fn postinst_auto_download_never_fails_and_records_the_failure() {
-    let package = "demo-model-postinstcheck";
-    let mut spec = spec_for(
-        package,
-        vec![WeightFile {
-            path: "w.bin".to_owned(),
-            sha256: sha256_bytes(b"w"),
-            size: 1,
-            urls: vec!["https://127.0.0.1:9/w.bin".to_owned()],
-            training_output: None,
-        }],
+    let stderr = String::from_utf8_lossy(&verify.stderr);
+    assert!(stderr.contains("SHA-256 mismatch"), "{stderr}");
+    let provenance = root.join(&format!("/usr/share/doc/{package}/provenance.json"));
+    assert!(
+        stderr.contains(&format!("see {}", provenance.display())),
+        "{stderr}"
     );
-    spec.postinst_auto_download = true;
-    let snippet = dh_mlmodel::helper::render_postinst_autodownload(&spec).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let postinst = dir.path().join("postinst");
+    assert!(provenance.is_file());
+    root.remove(package);
+    assert!(!root.join(&weights).exists());
+}
+
+/// An installer package reduced to what its postinst needs: the helper in `/usr/bin` and the
+/// auto-download snippet in the postinst, as dh_mlmodel and dh_installdeb put them.
+fn installer_deb(spec: &HelperSpec, dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let stage = dir.join("stage");
+    std::fs::create_dir_all(stage.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(stage.join("usr/bin")).unwrap();
+    std::fs::write(
+        stage.join("DEBIAN/control"),
+        format!(
+            "Package: {}\nVersion: 1.0\nArchitecture: all\nMaintainer: {}\n\
+             Description: download or retrain {}\n",
+            spec.installer_package, spec.maintainer, spec.weights_package
+        ),
+    )
+    .unwrap();
+    let snippet = dh_mlmodel::helper::render_postinst_autodownload(spec).unwrap();
+    let postinst = stage.join("DEBIAN/postinst");
     std::fs::write(
         &postinst,
         format!("#!/bin/sh\nset -e\n\n{snippet}\nexit 0\n"),
     )
     .unwrap();
-    assert_shellcheck_clean(&postinst);
-
-    if !is_root() {
-        eprintln!("skipped running the postinst: it writes under /var/lib, which needs root");
-        return;
+    let helper = stage.join(format!("usr/bin/{}", spec.script_name()));
+    std::fs::write(&helper, render(spec).unwrap()).unwrap();
+    for path in [&postinst, &helper] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    // /usr/bin/get-demo-model-postinstcheck does not exist: the worst case of a failed fetch.
-    let state = PathBuf::from(format!("/var/lib/{package}-installer"));
-    let cache = PathBuf::from(format!("/var/cache/{package}-installer"));
-    let output = Command::new("dash")
-        .arg(&postinst)
-        .arg("configure")
-        .env_remove("DH_MLMODEL_NO_AUTO_DOWNLOAD")
+    let deb = dir.join(format!("{}_1.0_all.deb", spec.installer_package));
+    let output = Command::new("dpkg-deb")
+        .args(["--root-owner-group", "--build"])
+        .arg(&stage)
+        .arg(&deb)
         .output()
         .unwrap();
-    let failed = std::fs::read_to_string(state.join("failed"));
-    let _ = std::fs::remove_dir_all(&state);
-    let _ = std::fs::remove_dir_all(&cache);
     assert_success(&output);
+    deb
+}
+
+/// Runs the helper installed in `root` as the user running the tests, on that installation.
+fn run_installed(root: &DpkgRoot, spec: &HelperSpec, args: &[&str]) -> Output {
+    Command::new("dash")
+        .arg(root.join(&format!("/usr/bin/{}", spec.script_name())))
+        .args(args)
+        .env("DPKG_ROOT", root.path())
+        .env("PATH", DEBIAN_PATH)
+        .output()
+        .unwrap()
+}
+
+/// The postinst runs under real dpkg, chrootless in a private installation: every path it and
+/// the helper use is under DPKG_ROOT.
+#[test]
+fn postinst_auto_download_never_fails_and_records_the_failure() {
+    let server = Server::start();
+    let body = weights_bytes(1000);
+    let mut spec = download_spec(&body, vec![server.url("/w.bin")]);
+    let package = "demo-model-postinstcheck";
+    spec.weights_package = package.to_owned();
+    spec.installer_package = format!("{package}-installer");
+    spec.install_dir = format!("/usr/share/{package}/models");
+    spec.postinst_auto_download = true;
+    let dir = tempfile::tempdir().unwrap();
+    let deb = installer_deb(&spec, dir.path());
+    assert_shellcheck_clean(&dir.path().join("stage/DEBIAN/postinst"));
+    let installer = spec.installer_package.clone();
+    let state = format!("/var/lib/{installer}");
+    let cache = format!("/var/cache/{installer}");
+    let root = DpkgRoot::new();
+
+    // Nothing is served yet: the download fails, the installer is configured anyway and the
+    // failure is recorded in the installation.
+    let output = root.install(&deb, &[], &[]);
+    assert_eq!(root.status(&installer), "installed 1.0");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains(&format!("Retry with: get-{package} --download --install")),
         "{stderr}"
     );
-    assert!(failed.unwrap().contains(&format!("get-{package}")));
+    let failed = root.join(&format!("{state}/failed"));
+    assert!(stderr.contains(&failed.display().to_string()), "{stderr}");
+    let record = std::fs::read_to_string(&failed).unwrap();
+    assert!(record.contains("HTTP 404"), "{record}");
+    assert!(record.contains(&format!("get-{package}")), "{record}");
+    let status = run_installed(&root, &spec, &["--status"]);
+    assert_success(&status);
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains(&format!("{package} is not installed")),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!(
+            "the last automatic download failed; see {}",
+            failed.display()
+        )),
+        "{status}"
+    );
+
+    // Configured again once the file is served: the weights package is built into the
+    // installation's cache and the record of the failure goes.
+    server.serve("/w.bin", &body);
+    let output = root.install(&deb, &[], &[]);
+    assert!(
+        !failed.exists(),
+        "the failure record outlived a good download"
+    );
+    let built = root.join(&format!("{cache}/{}", spec.deb_file_name()));
+    assert!(built.is_file());
+    assert!(
+        root.join(&format!(
+            "{cache}/dh-mlmodel/sha256/{}",
+            sha256_bytes(&body)
+        ))
+        .is_file()
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("apt install {}", root.join(&cache).display())),
+        "{stderr}"
+    );
+
+    // Installed as the postinst says, then checked, by the installed helper.
+    let cache_dir = root.join(&cache);
+    let cache_dir = cache_dir.to_str().unwrap();
+    assert_success(&run_installed(
+        &root,
+        &spec,
+        &["--install", "--output", cache_dir],
+    ));
+    assert_eq!(root.status(package), "installed 1.0-0+local1");
+    assert_success(&run_installed(&root, &spec, &["--verify"]));
+    let weights = format!("/usr/share/{package}/models/{WEIGHTS_PATH}");
+    assert_eq!(std::fs::read(root.join(&weights)).unwrap(), body);
+    assert_host_untouched(
+        &installer,
+        &[&state, &cache, &format!("/usr/bin/get-{package}")],
+    );
+    assert_host_untouched(package, &[&weights]);
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! The walk, Git LFS pointers, blobs, digests, warnings and exit codes of `scan`.
 
 use crate::fixtures::noise;
-use crate::support::{dh_mlmodel, finding, paths, scan_json, scan_with_warnings, write};
+use crate::support::{
+    dh_mlmodel, finding, paths, running_as_root, scan_json, scan_with_warnings, write,
+};
 
 #[test]
 fn lfs_pointer_reports_oid_and_size() {
@@ -146,11 +148,3 @@ fn unreadable_file_and_directory_are_warnings() {
 
 const LFS_POINTER: &str = "version https://git-lfs.github.com/spec/v1\n\
     oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n";
-
-fn running_as_root() -> bool {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.starts_with(b"0\n"))
-        .unwrap_or(false)
-}

@@ -1,6 +1,7 @@
-//! Helpers shared by the test modules: running the binary, temporary trees.
+//! Helpers shared by the test modules: running the binary, temporary trees, a private dpkg
+//! installation.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
@@ -101,7 +102,7 @@ pub fn packaging_command(program: &str, dir: &Path) -> std::process::Command {
         )
         .env(
             "PERL5LIB",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("debian/perl5"),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("perl"),
         )
         .env_remove("DH_VERBOSE")
         .env_remove("DH_OPTIONS")
@@ -202,4 +203,139 @@ pub fn missing_fields(model: &serde_json::Value) -> Vec<&str> {
         .iter()
         .map(|m| m["field"].as_str().unwrap())
         .collect()
+}
+
+/// Debian's own `PATH`: its tools and `python3`, not a developer's overrides.
+pub const DEBIAN_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Whether the tests run as root.
+pub fn running_as_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false)
+}
+
+/// A private dpkg installation in a temporary directory, so that tests install and remove
+/// packages without root and without touching the host's `/var/lib/dpkg` or `/var/log/dpkg.log`:
+/// `dpkg --root=DIR` keeps its database in `DIR/var/lib/dpkg`, and `--log` keeps its log in
+/// `DIR/var/log`. Maintainer scripts run without chroot(2) (`--force-script-chrootless`), as
+/// this system's programs with `DPKG_ROOT=DIR`, which is how they must find their paths.
+/// `--force-not-root` lets an ordinary user do all this in a directory of their own.
+pub struct DpkgRoot {
+    dir: tempfile::TempDir,
+}
+
+impl DpkgRoot {
+    /// An empty installation: an empty database (`status`, `available`, `info/`, `updates/`,
+    /// `triggers/`) and a `var/log` for dpkg's log.
+    pub fn new() -> DpkgRoot {
+        let dir = tempfile::tempdir().unwrap();
+        let admin = dir.path().join("var/lib/dpkg");
+        for sub in ["info", "updates", "triggers"] {
+            std::fs::create_dir_all(admin.join(sub)).unwrap();
+        }
+        for file in ["status", "available"] {
+            std::fs::write(admin.join(file), "").unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("var/log")).unwrap();
+        DpkgRoot { dir }
+    }
+
+    /// The root directory, the value of `DPKG_ROOT` for this installation.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Where the installation's absolute path `path` is on this system.
+    pub fn join(&self, path: &str) -> PathBuf {
+        self.dir.path().join(path.trim_start_matches('/'))
+    }
+
+    /// `dpkg` acting on this installation, with Debian's `PATH` (dpkg wants `ldconfig` and
+    /// `start-stop-daemon` on it) and none of the caller's dpkg settings.
+    pub fn dpkg(&self) -> std::process::Command {
+        let mut command = std::process::Command::new("dpkg");
+        command
+            .arg(format!("--root={}", self.path().display()))
+            .arg(format!(
+                "--log={}",
+                self.join("/var/log/dpkg.log").display()
+            ))
+            .arg("--force-script-chrootless")
+            .env("PATH", DEBIAN_PATH)
+            .env_remove("DPKG_ROOT")
+            .env_remove("DPKG_ADMINDIR")
+            .env_remove("DPKG_FORCE");
+        if !running_as_root() {
+            command.arg("--force-not-root");
+        }
+        command
+    }
+
+    /// `dpkg OPTIONS… -i DEB` on this installation with `env` added; asserts that it
+    /// succeeded and returns its output.
+    pub fn install(
+        &self,
+        deb: &Path,
+        options: &[&str],
+        env: &[(&str, &str)],
+    ) -> std::process::Output {
+        let mut command = self.dpkg();
+        command
+            .args(options)
+            .arg("-i")
+            .arg(deb)
+            .envs(env.iter().copied());
+        self.succeed(command)
+    }
+
+    /// `dpkg -r PACKAGE` on this installation; asserts that it succeeded.
+    pub fn remove(&self, package: &str) {
+        let mut command = self.dpkg();
+        command.args(["-r", package]);
+        self.succeed(command);
+    }
+
+    fn succeed(&self, mut command: std::process::Command) -> std::process::Output {
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{command:?}:\n{}",
+            combined_output(&output)
+        );
+        output
+    }
+
+    /// The `${db:Status-Status} ${Version}` of `package` in this installation ("" if unknown).
+    pub fn status(&self, package: &str) -> String {
+        let output = std::process::Command::new("dpkg-query")
+            .arg(format!("--root={}", self.path().display()))
+            .args(["-W", "-f", "${db:Status-Status} ${Version}", package])
+            .env_remove("DPKG_ROOT")
+            .env_remove("DPKG_ADMINDIR")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+/// Asserts that the host's dpkg database does not have `package` installed and that `paths` do
+/// not exist on the host: what a test did in a [`DpkgRoot`] stayed there.
+pub fn assert_host_untouched(package: &str, paths: &[&str]) {
+    let output = std::process::Command::new("dpkg-query")
+        .args(["-W", "-f", "${db:Status-Status}", package])
+        .env_remove("DPKG_ROOT")
+        .env_remove("DPKG_ADMINDIR")
+        .output()
+        .unwrap();
+    assert_ne!(
+        String::from_utf8_lossy(&output.stdout),
+        "installed",
+        "{package} is installed on the host"
+    );
+    for path in paths {
+        assert!(!Path::new(path).exists(), "{path} exists on the host");
+    }
 }
