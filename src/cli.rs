@@ -76,8 +76,12 @@ struct InitArgs {
     #[arg(long)]
     manifest_only: bool,
     /// With --manifest-only: replace an existing debian/mlmodel.toml.
-    #[arg(long, requires = "manifest_only")]
+    #[arg(long, requires = "manifest_only", conflicts_with = "update")]
     force: bool,
+    /// With --manifest-only: refresh an existing debian/mlmodel.toml from a new scan (files,
+    /// pins, newly found models), keeping your facts, comments and layout.
+    #[arg(long, requires = "manifest_only")]
+    update: bool,
     /// The source package name [default: debian/control's Source, or the tree's directory
     /// name].
     #[arg(long, value_name = "NAME")]
@@ -185,14 +189,19 @@ fn run_init(policy: &PolicySource, args: InitArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let draft_policy = pipeline::DraftPolicy::load(policy)?;
-    let drafted = pipeline::draft(
-        &args.path,
-        args.source.as_deref(),
-        args.force,
-        &draft_policy,
-    )?;
+    let existing = if args.force {
+        pipeline::Existing::Replace
+    } else if args.update {
+        pipeline::Existing::Update
+    } else {
+        pipeline::Existing::Keep
+    };
+    let drafted = pipeline::draft(&args.path, args.source.as_deref(), existing, &draft_policy)?;
     for warning in &drafted.warnings {
         eprintln!("dh-mlmodel: warning: {warning}");
+    }
+    for change in &drafted.changes {
+        println!("{change}");
     }
     println!(
         "wrote {} ({} FIXME placeholders to fill in; then run `dh-mlmodel classify`)",

@@ -10,6 +10,24 @@ use anyhow::{Context, Result};
 /// Writes `bytes` to `path` through a temporary file in the same directory, then renames it
 /// into place, so readers see the old file or the new one, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let temp = finished_temp_file(path, bytes, mode)?;
+    temp.persist(path)
+        .map_err(|err| err.error)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Like [`write_atomic`], but never replaces an existing `path`: the error then says so.
+pub fn write_atomic_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let temp = finished_temp_file(path, bytes, mode)?;
+    temp.persist_noclobber(path)
+        .map_err(|err| err.error)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// A temporary file beside `path` holding `bytes` with `mode`, synced, ready to be renamed.
+fn finished_temp_file(path: &Path, bytes: &[u8], mode: u32) -> Result<tempfile::NamedTempFile> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -24,10 +42,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     temp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(mode))?;
     temp.as_file().sync_all().ok();
-    temp.persist(path)
-        .map_err(|err| err.error)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    Ok(temp)
 }
 
 /// Copies `source` to `dest` (streaming, so memory stays flat) through a temporary file in the

@@ -85,7 +85,7 @@ pub fn load(request: &Request, policy: &PipelinePolicy) -> Result<Loaded> {
         warnings: Vec::new(),
     };
     if request.draft_when_missing && !manifest_path.exists() {
-        let drafted = draft(request.root, request.source, false, &policy.draft)?;
+        let drafted = draft(request.root, request.source, Existing::Keep, &policy.draft)?;
         loaded.warnings = drafted.warnings;
         loaded.manifest_drafted = true;
     }
@@ -110,35 +110,91 @@ pub fn load(request: &Request, policy: &PipelinePolicy) -> Result<Loaded> {
     Ok(loaded)
 }
 
+/// What to do when the manifest exists already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Refuse: the maintainer's manifest is never replaced unasked.
+    Keep,
+    /// Replace it with the new draft.
+    Replace,
+    /// Refresh what the scan knows (files, pins, format; new models), keeping every fact,
+    /// comment and layout of the maintainer's ([`manifest::update`]).
+    Update,
+}
+
 /// A drafted manifest, written.
 pub struct Drafted {
     pub path: PathBuf,
     /// How many `FIXME` placeholders the maintainer has to fill in.
     pub placeholders: usize,
     pub warnings: Vec<String>,
+    /// With [`Existing::Update`]: what changed, one line each.
+    pub changes: Vec<String>,
 }
 
-/// Drafts `root/debian/mlmodel.toml` from a scan of `root` and writes it; an existing manifest
-/// is replaced only when `force`.
+/// Drafts `root/debian/mlmodel.toml` from a scan of `root` and writes it, atomically; an
+/// existing manifest is handled as `existing` says.
 pub fn draft(
     root: &Path,
     source: Option<&str>,
-    force: bool,
+    existing: Existing,
     policy: &DraftPolicy,
 ) -> Result<Drafted> {
+    let path = root.join(MANIFEST_PATH);
+    let present = path.exists();
+    if present && existing == Existing::Keep {
+        bail!(
+            "{} already exists: pass --force to replace it, or --update to refresh its files \
+             and pins from a new scan (your facts and comments are kept)",
+            path.display()
+        );
+    }
     let source = source_name(source, root, None)?;
-    let (text, warnings) = manifest::draft::draft(root, &source, policy)?;
-    // The draft must parse as a manifest; count what the maintainer still has to fill in.
-    let drafted =
+    let (mut text, warnings) = manifest::draft::draft(root, &source, policy)?;
+    let mut changes = Vec::new();
+    if present && existing == Existing::Update {
+        let current = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let (updated, report) = manifest::update::update(MANIFEST_PATH, &current, &text)?;
+        text = updated;
+        changes.extend(
+            report
+                .refreshed
+                .iter()
+                .map(|m| format!("model {m}: files and pins refreshed from the scan")),
+        );
+        changes.extend(
+            report
+                .added
+                .iter()
+                .map(|m| format!("model {m}: added (found by the scan)")),
+        );
+        changes.extend(report.unmatched.iter().map(|m| {
+            format!("model {m}: the scan no longer finds its files; kept (remove it yourself if it is gone)")
+        }));
+    }
+    // What is written must parse as a manifest; count what the maintainer still has to fill in.
+    let written =
         manifest::Manifest::parse(MANIFEST_PATH.to_string(), text.clone()).map_err(|err| {
-            anyhow::anyhow!("internal error: the drafted manifest is invalid:\n{err}")
+            match existing {
+                Existing::Update => {
+                    anyhow::anyhow!("the updated manifest would be invalid:\n{err}")
+                }
+                _ => anyhow::anyhow!("internal error: the drafted manifest is invalid:\n{err}"),
+            }
         })?;
-    let placeholders = drafted.models.iter().map(|m| m.placeholders().len()).sum();
-    let path = manifest::draft::write_manifest(root, &text, force)?;
+    let placeholders = written.models.iter().map(|m| m.placeholders().len()).sum();
+    // A manifest is source, readable by all like the rest of debian/.
+    if present {
+        crate::fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
+    } else {
+        crate::fsutil::write_atomic_new(&path, text.as_bytes(), 0o644)?;
+    }
     Ok(Drafted {
         path,
         placeholders,
         warnings,
+        changes,
     })
 }
 

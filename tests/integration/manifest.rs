@@ -350,3 +350,64 @@ fn init_without_weights_writes_nothing() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("no model weights"));
     assert!(!tree.path().join("debian").exists());
 }
+
+/// A new upstream release: the weights change and a second model appears. `--update` refreshes
+/// the pins and adds the model, and every fact and comment the maintainer wrote stays.
+#[test]
+fn init_update_refreshes_pins_and_keeps_the_maintainers_facts() {
+    let t = crate::upstreams::python_package();
+    let root = &t.root;
+    assert!(init(root, &[]).status.success());
+    crate::upstreams::fill_pynet_facts(root);
+    let filled = crate::upstreams::manifest(root).replace(
+        "\n[[model]]\n",
+        "\n# Checked against the paper, 2026-11-30.\n[[model]]\n",
+    );
+    crate::upstreams::set_manifest(root, &filled);
+
+    let weights = crate::fixtures::safetensors(&[("w", "F32", &[8, 8])]);
+    write(root, "models/pynet.safetensors", &weights);
+    write(root, "models/ranker.onnx", crate::fixtures::onnx());
+    let output = init(root, &["--update"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("model pynet: files and pins refreshed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("model ranker: added"), "{stdout}");
+
+    let updated = crate::upstreams::manifest(root);
+    // The maintainer's text is all still there, in place, but for the one pin.
+    let digest = dh_mlmodel::hash::sha256_bytes(&weights);
+    let old_pin_line = filled
+        .lines()
+        .find(|l| l.starts_with("\"models/pynet.safetensors\" = "))
+        .unwrap();
+    let new_pin_line = format!(
+        "\"models/pynet.safetensors\" = {{ sha256 = \"{digest}\", size = {} }}",
+        weights.len()
+    );
+    assert!(
+        updated.starts_with(&filled.replace(old_pin_line, &new_pin_line)),
+        "{updated}"
+    );
+    assert!(
+        updated.contains("[[model]]\nname = \"ranker\""),
+        "{updated}"
+    );
+    // The added model is incomplete, the refreshed one is still complete.
+    let (code, report, stderr) = classify_tree(root, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(report["models"][0]["category"], "free", "{report:#}");
+    assert_eq!(report["models"][1]["category"], "incomplete");
+
+    // Without --update or --force the manifest is left alone.
+    let output = init(root, &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(crate::upstreams::manifest(root), updated);
+}

@@ -7,13 +7,13 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
-use super::{DEFAULT_PATH, PLACEHOLDER_PREFIX};
+use super::PLACEHOLDER_PREFIX;
 use crate::policy::PolicySource;
 use crate::scan::{self, Finding, Kind, ScanContext, ScanOptions};
 use crate::spdx::{self, LicenseTable};
@@ -447,41 +447,6 @@ fn render(source: &str, drafts: &[Draft], skipped: &[String]) -> Result<String> 
             fixme => PLACEHOLDER_PREFIX,
         })
         .context("rendering debian/mlmodel.toml")
-}
-
-/// Writes `text` to `root/debian/mlmodel.toml` atomically (temporary file, then rename);
-/// refuses to replace an existing manifest unless `force`.
-pub fn write_manifest(root: &Path, text: &str, force: bool) -> Result<PathBuf> {
-    let target = root.join(DEFAULT_PATH);
-    if !force && target.exists() {
-        bail!(
-            "{} already exists: pass --force to replace it",
-            target.display()
-        );
-    }
-    let dir = target.parent().unwrap_or(root);
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    // A manifest is source, readable by all like the rest of debian/ (tempfile creates 0600).
-    temp.as_file()
-        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .and_then(|_| temp.write_all(text.as_bytes()))
-        .and_then(|_| temp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", temp.path().display()))?;
-    if force {
-        temp.persist(&target)
-            .map_err(|err| anyhow::anyhow!("cannot write {}: {}", target.display(), err.error))?;
-    } else {
-        temp.persist_noclobber(&target).map_err(|err| {
-            anyhow::anyhow!(
-                "cannot write {}: {} (pass --force to replace it)",
-                target.display(),
-                err.error
-            )
-        })?;
-    }
-    Ok(target)
 }
 
 #[cfg(test)]
