@@ -25,7 +25,6 @@ pub struct DraftLimits {
     pub model_card_names: Vec<String>,
     pub license_file_names: Vec<String>,
     pub text_max_bytes: u64,
-    pub safetensors_header_max_bytes: u64,
     pub generic_stems: Vec<String>,
 }
 
@@ -234,10 +233,9 @@ fn gather(
         }
     }
     for file in findings.iter().filter(|f| f.format == "safetensors") {
-        if let Some(license) = safetensors_license(
-            &root.join(&file.path),
-            policy.limits.safetensors_header_max_bytes,
-        ) {
+        if let Some(license) =
+            safetensors_license(&root.join(&file.path), &policy.scan.formats.limits)
+        {
             stated.push((license, format!("{} (safetensors metadata)", file.path)));
         }
     }
@@ -413,20 +411,9 @@ fn unquote(value: &str) -> String {
         .to_string()
 }
 
-/// The `license` entry of a safetensors file's `__metadata__` (the header is an 8-byte
-/// little-endian length, then that much JSON). Headers over `max` are skipped.
-fn safetensors_license(path: &Path, max: u64) -> Option<String> {
-    let mut file = File::open(path).ok()?;
-    let mut length = [0u8; 8];
-    file.read_exact(&mut length).ok()?;
-    let length = u64::from_le_bytes(length);
-    if length > max {
-        return None;
-    }
-    let mut header = Vec::new();
-    file.take(length).read_to_end(&mut header).ok()?;
-    let json: serde_json::Value = serde_json::from_slice(&header).ok()?;
-    json.get("__metadata__")?
+/// The `license` entry of a safetensors file's `__metadata__`.
+fn safetensors_license(path: &Path, limits: &scan::formats::Limits) -> Option<String> {
+    scan::formats::safetensors::metadata(path, limits)?
         .get("license")?
         .as_str()
         .map(str::to_string)
@@ -497,11 +484,17 @@ mod tests {
         bytes.extend_from_slice(&[0; 4]);
         let path = dir.path().join("m.safetensors");
         std::fs::write(&path, &bytes).unwrap();
-        assert_eq!(safetensors_license(&path, 1 << 20).as_deref(), Some("mit"));
-        assert_eq!(safetensors_license(&path, 8), None);
+        let mut limits = ScanContext::load(&PolicySource::embedded())
+            .unwrap()
+            .formats
+            .limits;
+        assert_eq!(safetensors_license(&path, &limits).as_deref(), Some("mit"));
+        limits.safetensors_header_max = 8;
+        assert_eq!(safetensors_license(&path, &limits), None);
+        limits.safetensors_header_max = 1 << 20;
         let mut huge = u64::MAX.to_le_bytes().to_vec();
         huge.extend_from_slice(b"{}");
         std::fs::write(&path, &huge).unwrap();
-        assert_eq!(safetensors_license(&path, 1 << 20), None);
+        assert_eq!(safetensors_license(&path, &limits), None);
     }
 }

@@ -16,7 +16,7 @@ mod headers;
 mod numpy;
 mod pickled;
 mod protobuf;
-mod safetensors;
+pub mod safetensors;
 mod tensorflow;
 
 use std::io::{self, Read, Seek, SeekFrom};

@@ -5,7 +5,9 @@
 //! range matches its shape and dtype, the ranges tile the buffer from 0 without gaps, and the
 //! buffer ends exactly at the end of the file.
 
+use std::fs::File;
 use std::io::{self, Read, Seek};
+use std::path::Path;
 
 use serde_json::{Map, Value};
 
@@ -30,6 +32,29 @@ pub(super) fn check<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Option<D
     };
     let buffer_len = probe.size - 8 - header_len;
     Ok(describe(&entries, buffer_len))
+}
+
+/// The `__metadata__` object of the safetensors file at `path` (string keys and values, as
+/// upstream writes a licence or a description there), read within the same bound as
+/// identification: a header claiming more than `limits.safetensors_header_max` bytes is skipped,
+/// never allocated. `None` when the file is not readable as safetensors.
+pub fn metadata(path: &Path, limits: &super::Limits) -> Option<Map<String, Value>> {
+    let mut file = File::open(path).ok()?;
+    let mut length = [0u8; 8];
+    file.read_exact(&mut length).ok()?;
+    let length = u64::from_le_bytes(length);
+    if length > limits.safetensors_header_max {
+        return None;
+    }
+    let mut header = Vec::new();
+    file.take(length).read_to_end(&mut header).ok()?;
+    match serde_json::from_slice::<Value>(&header).ok()? {
+        Value::Object(mut entries) => match entries.remove("__metadata__")? {
+            Value::Object(metadata) => Some(metadata),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// `None` when the JSON is not a safetensors header at all; a note and no counts when it is one
