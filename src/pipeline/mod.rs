@@ -13,11 +13,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-
-pub use manifest::draft::DraftPolicy;
+use serde::Deserialize;
 
 use crate::plan::Plan;
 use crate::policy::PolicySource;
+use crate::scan::ScanContext;
+use crate::spdx::LicenseTable;
 
 /// Where the manifest is, relative to the source tree.
 pub const MANIFEST_PATH: &str = manifest::DEFAULT_PATH;
@@ -35,6 +36,34 @@ impl fmt::Display for ManifestError {
 }
 
 impl std::error::Error for ManifestError {}
+
+/// `policy/init.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DraftLimits {
+    pub model_card_names: Vec<String>,
+    pub license_file_names: Vec<String>,
+    pub text_max_bytes: u64,
+    pub generic_stems: Vec<String>,
+}
+
+/// Everything drafting needs from the policy tables.
+#[derive(Debug, Clone)]
+pub struct DraftPolicy {
+    pub scan: ScanContext,
+    pub licenses: LicenseTable,
+    pub limits: DraftLimits,
+}
+
+impl DraftPolicy {
+    pub fn load(policy: &PolicySource) -> Result<Self> {
+        Ok(Self {
+            scan: ScanContext::load(policy)?,
+            licenses: policy.table("licenses.toml")?,
+            limits: policy.table("init.toml")?,
+        })
+    }
+}
 
 /// Every policy table the pipeline reads.
 pub struct PipelinePolicy {

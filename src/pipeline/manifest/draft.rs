@@ -11,40 +11,12 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::PLACEHOLDER_PREFIX;
-use crate::policy::PolicySource;
-use crate::scan::{self, Finding, Kind, ScanContext, ScanOptions};
+use crate::pipeline::DraftPolicy;
+use crate::scan::{self, Finding, Kind, ScanOptions};
 use crate::spdx::{self, LicenseTable};
-
-/// `policy/init.toml`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct DraftLimits {
-    pub model_card_names: Vec<String>,
-    pub license_file_names: Vec<String>,
-    pub text_max_bytes: u64,
-    pub generic_stems: Vec<String>,
-}
-
-/// Everything drafting needs from the policy tables.
-#[derive(Debug, Clone)]
-pub struct DraftPolicy {
-    pub scan: ScanContext,
-    pub licenses: LicenseTable,
-    pub limits: DraftLimits,
-}
-
-impl DraftPolicy {
-    pub fn load(policy: &PolicySource) -> Result<Self> {
-        Ok(Self {
-            scan: ScanContext::load(policy)?,
-            licenses: policy.table("licenses.toml")?,
-            limits: policy.table("init.toml")?,
-        })
-    }
-}
 
 /// A weight file going into a model, with its pin.
 #[derive(Serialize)]
@@ -439,6 +411,8 @@ fn render(source: &str, drafts: &[Draft], skipped: &[String]) -> Result<String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::PolicySource;
+    use crate::scan::ScanContext;
 
     #[test]
     fn groups_shards_and_names_models() {
