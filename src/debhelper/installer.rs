@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use debian_copyright::License;
 
 use super::weights::installed_name;
 use super::{Build, autoscript, substvars};
@@ -323,65 +324,50 @@ fn upstream_version(version: &str) -> String {
     upstream[..cut].to_string()
 }
 
-/// What the helper's copyright file needs from debian/copyright (DEP-5): the licence text and
-/// the copyright holders of the upstream files.
+/// What the helper's copyright file needs from debian/copyright (DEP-5, read by
+/// `debian-copyright`): the licence text and the copyright holders of the upstream files.
 struct Copyright {
-    paragraphs: Vec<Vec<(String, String)>>,
+    dep5: debian_copyright::lossless::Copyright,
     holders: String,
 }
 
 impl Copyright {
     fn read(path: &Path) -> Result<Self> {
+        use debian_copyright::lossless::{Copyright as Dep5, Error};
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let mut paragraphs = Vec::new();
-        for block in text.split("\n\n") {
-            let mut fields: Vec<(String, String)> = Vec::new();
-            for line in block.lines() {
-                if line.starts_with('#') {
-                    continue;
-                }
-                if line.starts_with([' ', '\t']) {
-                    if let Some((_, value)) = fields.last_mut() {
-                        value.push('\n');
-                        value.push_str(line.trim_start());
-                    }
-                } else if let Some((key, value)) = line.split_once(':') {
-                    fields.push((key.trim().to_ascii_lowercase(), value.trim().to_string()));
-                }
-            }
-            if !fields.is_empty() {
-                paragraphs.push(fields);
-            }
-        }
-        let field = |para: &Vec<(String, String)>, key: &str| {
-            para.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+        // Syntax errors are tolerated and a file that is not DEP-5 reads as one without
+        // paragraphs: the fallbacks below (common-licenses, "the upstream authors") apply.
+        let dep5 = match Dep5::from_str_relaxed(&text) {
+            Ok((dep5, _errors)) => dep5,
+            Err(Error::NotMachineReadable) => Dep5::empty(),
+            Err(err) => return Err(anyhow::anyhow!("cannot parse {}: {err}", path.display())),
         };
-        let holders = paragraphs
-            .iter()
-            .find(|p| field(p, "files").is_some_and(|f| f.split_whitespace().any(|g| g == "*")))
-            .and_then(|p| field(p, "copyright"))
+        let holders = dep5
+            .iter_files()
+            .find(|p| p.files().iter().any(|pattern| pattern == "*"))
+            .map(|p| p.copyright().join("\n").trim().to_string())
+            .filter(|holders| !holders.is_empty())
             .unwrap_or_else(|| "the upstream authors".to_string());
-        Ok(Self {
-            paragraphs,
-            holders,
-        })
+        Ok(Self { dep5, holders })
     }
 
     /// The text of `license`: a stand-alone `License:` paragraph, the body of a `Files`
     /// paragraph's `License` field, or a pointer to /usr/share/common-licenses.
     fn license_text(&self, license: &str) -> Result<String> {
-        for para in &self.paragraphs {
-            if let Some((_, value)) = para.iter().find(|(k, _)| k == "license")
-                && let Some((name, body)) = value.split_once('\n')
-                && name.trim() == license
-                && !body.trim().is_empty()
-            {
-                return Ok(body
-                    .replace("\n.\n", "\n\n")
-                    .trim_end_matches("\n.")
-                    .to_string());
-            }
+        let text = self
+            .dep5
+            .iter_licenses()
+            .map(|p| p.license())
+            .chain(self.dep5.iter_files().filter_map(|p| p.license()))
+            .find_map(|l| match l {
+                License::Named(name, text) if name.trim() == license && !text.trim().is_empty() => {
+                    Some(text)
+                }
+                _ => None,
+            });
+        if let Some(text) = text {
+            return Ok(text.trim_end().to_string());
         }
         let common = Path::new("/usr/share/common-licenses").join(license);
         if common.exists() {
@@ -394,5 +380,76 @@ impl Copyright {
             "debian/copyright has no text for licence {license}: add a stand-alone \"License: {license}\" \
              paragraph with the licence text (DEP-5), which the locally built weights package repeats"
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copyright(text: &str) -> Copyright {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("copyright");
+        std::fs::write(&path, text).unwrap();
+        Copyright::read(&path).unwrap()
+    }
+
+    const HEADER: &str = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\
+         Upstream-Name: foo\n\n";
+
+    #[test]
+    fn holders_of_the_files_star_paragraph() {
+        let c = copyright(&format!(
+            "{HEADER}Files: debian/*\nCopyright: 2026 Packager\nLicense: MIT\n\n\
+             Files: src/* *\nCopyright:\n 2024 A\n 2025 B\nLicense: MIT\n"
+        ));
+        assert_eq!(c.holders, "2024 A\n2025 B");
+        let c = copyright(&format!(
+            "{HEADER}Files: debian/*\nCopyright: 2026 P\nLicense: MIT\n"
+        ));
+        assert_eq!(c.holders, "the upstream authors");
+    }
+
+    #[test]
+    fn licence_text_from_a_stand_alone_or_files_paragraph() {
+        let c = copyright(&format!(
+            "{HEADER}Files: *\nCopyright: 2026 A\nLicense: MIT\n\n\
+             # a comment\n\
+             License: MIT\n Permission is granted.\n .\n  1. Indented.\n .\n The end.\n"
+        ));
+        assert_eq!(
+            c.license_text("MIT").unwrap(),
+            "Permission is granted.\n\n 1. Indented.\n\nThe end."
+        );
+        let c = copyright(&format!(
+            "{HEADER}Files: *\nCopyright: 2026 A\nLicense: LicenseRef-x\n Line one.\n .\n Line two.\n"
+        ));
+        assert_eq!(
+            c.license_text("LicenseRef-x").unwrap(),
+            "Line one.\n\nLine two."
+        );
+    }
+
+    #[test]
+    fn licence_without_text_points_to_common_licenses_or_fails() {
+        let c = copyright(&format!(
+            "{HEADER}Files: *\nCopyright: 2026 A\nLicense: LicenseRef-none\n"
+        ));
+        let err = c.license_text("LicenseRef-none").unwrap_err().to_string();
+        assert!(err.contains("\"License: LicenseRef-none\""), "{err}");
+        if Path::new("/usr/share/common-licenses/GPL-2").exists() {
+            assert!(
+                c.license_text("GPL-2")
+                    .unwrap()
+                    .contains("common-licenses/GPL-2")
+            );
+        }
+    }
+
+    #[test]
+    fn a_copyright_file_that_is_not_dep5_uses_the_fallbacks() {
+        let c = copyright("This package was debianized by someone.\n\nCopyright: 2020 X\n");
+        assert_eq!(c.holders, "the upstream authors");
+        assert!(c.license_text("LicenseRef-none").is_err());
     }
 }

@@ -1,11 +1,15 @@
-//! The debian/ files other than control, rendered from `templates/debian/` with the same
-//! minijinja settings as the helper script (strict undefined: a missing value is an error, never
-//! an empty string).
+//! The debian/ files other than control: debian/changelog written by `debian-changelog` as dch
+//! writes a first entry, the others rendered from `templates/debian/` with the same minijinja
+//! settings as the helper script (strict undefined: a missing value is an error, never an empty
+//! string).
 
 use anyhow::{Context, Result};
-use serde::Serialize;
+use debian_changelog::{ChangeLog, Urgency};
 
-/// (path in the tree, template name, template text, file mode).
+use super::views::FileContext;
+
+/// (path in the tree, template name, template text, file mode); debian/changelog, which has no
+/// template, is written after debian/watch.
 const FILES: &[(&str, &str, &str, u32)] = &[
     (
         "debian/rules",
@@ -23,12 +27,6 @@ const FILES: &[(&str, &str, &str, u32)] = &[
         "debian/watch",
         "watch",
         include_str!("../../templates/debian/watch.j2"),
-        0o644,
-    ),
-    (
-        "debian/changelog",
-        "changelog",
-        include_str!("../../templates/debian/changelog.j2"),
         0o644,
     ),
     (
@@ -66,7 +64,7 @@ pub struct Rendered {
 
 /// Renders every file for `context`. A file whose rendering is empty (no autopkgtest when no
 /// model has an installer yet) is left out.
-pub fn render_all(context: &impl Serialize) -> Result<Vec<Rendered>> {
+pub fn render_all(context: &FileContext) -> Result<Vec<Rendered>> {
     let mut env = crate::templates::environment();
     for (_, name, text, _) in FILES {
         env.add_template(name, text)?;
@@ -84,6 +82,43 @@ pub fn render_all(context: &impl Serialize) -> Result<Vec<Rendered>> {
                 mode: *mode,
             });
         }
+        if *path == "debian/watch" {
+            rendered.push(changelog(context)?);
+        }
     }
     Ok(rendered)
+}
+
+/// debian/changelog: one UNRELEASED entry, as `dch --create` starts one, listing what `init`
+/// made of each model.
+fn changelog(context: &FileContext) -> Result<Rendered> {
+    let version = context
+        .version
+        .parse()
+        .map_err(|err| anyhow::anyhow!("{} is not a Debian version: {err}", context.version))?;
+    let mut entry = ChangeLog::new()
+        .new_empty_entry()
+        .package(context.source.clone())
+        .version(version)
+        .distribution("UNRELEASED".to_string())
+        .urgency(Urgency::Medium)
+        .maintainer(context.identity.clone())
+        .datetime(context.datetime)
+        .change_line("* Initial packaging, drafted by dh-mlmodel init.".to_string());
+    for model in &context.models {
+        let packaged = if model.packages.is_empty() {
+            "not packaged until debian/mlmodel.toml states the missing facts".to_string()
+        } else {
+            format!("packaged as {}", model.packages.join(", "))
+        };
+        entry = entry.change_line(format!(
+            "* Model {}: {}; {packaged}.",
+            model.name, model.category
+        ));
+    }
+    Ok(Rendered {
+        path: "debian/changelog",
+        text: entry.finish().to_string(),
+        mode: 0o644,
+    })
 }

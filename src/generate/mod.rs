@@ -3,8 +3,9 @@
 //! classify → plan → generate).
 //!
 //! * `control` is created or edited losslessly ([`control`]);
-//! * the other files are rendered from `templates/debian/` ([`files`]) and written only while
-//!   the maintainer has not changed them ([`state`]);
+//! * `changelog` is written by `debian-changelog`, the other files are rendered from
+//!   `templates/debian/` ([`files`]); each is written only while the maintainer has not changed
+//!   it ([`state`]);
 //! * `mlmodel.toml` is drafted by [`crate::pipeline::draft`] when absent and never rewritten.
 //!
 //! Models still `incomplete` get no packages: the code packages build, and the report (and
@@ -101,14 +102,24 @@ pub fn generate(
             );
             "0".to_string()
         });
-    let maintainer = maintainer_from_env().unwrap_or_else(|| {
+    let repack_suffix = plan.repack_suffix.as_deref().unwrap_or("");
+    let mut version = format!("{upstream_version}{repack_suffix}-1");
+    if let Err(err) = version.parse::<debversion::Version>() {
+        report.warnings.push(format!(
+            "{version} is not a Debian version ({err}): using 0{repack_suffix}-1 in \
+             debian/changelog; set `[source] version` in debian/mlmodel.toml"
+        ));
+        version = format!("0{repack_suffix}-1");
+    }
+    let identity = maintainer_from_env(|name| std::env::var(name).ok()).unwrap_or_else(|| {
         report.warnings.push(
-            "DEBFULLNAME and DEBEMAIL are not set: the maintainer is a placeholder; set them \
-             and edit debian/control and debian/changelog"
+            "neither DEBEMAIL nor EMAIL is set: the maintainer is a placeholder; set \
+             DEBFULLNAME and DEBEMAIL and edit debian/control and debian/changelog"
                 .to_string(),
         );
-        FALLBACK_MAINTAINER.to_string()
+        (FALLBACK_NAME.to_string(), FALLBACK_ADDRESS.to_string())
     });
+    let maintainer = format!("{} <{}>", identity.0, identity.1);
     let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(value) => value
             .trim()
@@ -184,13 +195,12 @@ pub fn generate(
     let repository = upstream.homepage.as_deref().and_then(github_repository);
     let context = FileContext {
         source: source.clone(),
-        version: format!(
-            "{upstream_version}{}-1",
-            plan.repack_suffix.as_deref().unwrap_or("")
-        ),
+        version,
         upstream_name: upstream_name.clone(),
         maintainer,
+        identity,
         date: date.to_rfc2822(),
+        datetime: date,
         year: date.year().to_string(),
         homepage: upstream.homepage.clone(),
         repository: repository.clone(),
@@ -221,24 +231,98 @@ pub fn generate(
     Ok(report)
 }
 
-/// Used when DEBFULLNAME/DEBEMAIL are unset: valid syntax (the package builds), and obviously a
+/// Used when DEBEMAIL and EMAIL are unset: valid syntax (the package builds), and obviously a
 /// placeholder.
-const FALLBACK_MAINTAINER: &str = "FIXME Maintainer <fixme@example.org>";
+const FALLBACK_NAME: &str = "FIXME Maintainer";
+const FALLBACK_ADDRESS: &str = "fixme@example.org";
 
-/// `Name <address>` from DEBFULLNAME/NAME and DEBEMAIL/EMAIL, as dch reads them (DEBEMAIL may
-/// itself be `Name <address>`).
-fn maintainer_from_env() -> Option<String> {
-    let var = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+/// (name, address) from DEBFULLNAME/NAME and DEBEMAIL/EMAIL as dch reads them (either address
+/// variable may be `Name <address>`; without a name variable the name is the account's, from
+/// its passwd entry). `None` when neither DEBEMAIL nor EMAIL is set: dch would then make an
+/// address up from the user and host names, which must not reach an upload unnoticed.
+fn maintainer_from_env(env: impl Fn(&str) -> Option<String>) -> Option<(String, String)> {
+    let var = |name: &str| {
+        env(name)
+            .map(|value| value.trim().to_string())
+            .filter(|value| !value.is_empty())
     };
-    let email = var(&["DEBEMAIL", "EMAIL"])?;
-    if let Some((name, rest)) = email.split_once('<') {
-        let address = rest.trim_end_matches('>').trim();
-        let name = var(&["DEBFULLNAME", "NAME"]).unwrap_or_else(|| name.trim().to_string());
-        return (!name.is_empty()).then(|| format!("{name} <{address}>"));
+    let debemail = var("DEBEMAIL");
+    if debemail.is_none() && var("EMAIL").is_none() {
+        return None;
     }
-    let name = var(&["DEBFULLNAME", "NAME"])?;
-    Some(format!("{} <{}>", name.trim(), email.trim()))
+    let (name, address) = debian_changelog::get_maintainer_from_env(var)?;
+    // debian-changelog 0.2.25 takes EMAIL's address over DEBEMAIL's when DEBFULLNAME is unset;
+    // dch keeps DEBEMAIL's.
+    let address = match &debemail {
+        Some(debemail) => debian_changelog::parseaddr(debemail).1.to_string(),
+        None => address,
+    };
+    Some((name, address))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn maintainer(vars: &[(&str, &str)]) -> Option<(String, String)> {
+        maintainer_from_env(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    fn pair(name: &str, address: &str) -> Option<(String, String)> {
+        Some((name.to_string(), address.to_string()))
+    }
+
+    #[test]
+    fn maintainer_as_dch_reads_it() {
+        assert_eq!(
+            maintainer(&[
+                ("DEBFULLNAME", "Ann Example"),
+                ("DEBEMAIL", "ann@example.org")
+            ]),
+            pair("Ann Example", "ann@example.org")
+        );
+        assert_eq!(
+            maintainer(&[("DEBEMAIL", "Ann Example <ann@example.org>")]),
+            pair("Ann Example", "ann@example.org")
+        );
+        assert_eq!(
+            maintainer(&[
+                ("DEBFULLNAME", "Bob"),
+                ("DEBEMAIL", "Ann <ann@example.org>")
+            ]),
+            pair("Bob", "ann@example.org")
+        );
+        assert_eq!(
+            maintainer(&[("NAME", "Ann"), ("EMAIL", "ann@example.org")]),
+            pair("Ann", "ann@example.org")
+        );
+        assert_eq!(
+            maintainer(&[
+                ("NAME", "Ann"),
+                ("DEBEMAIL", "ann@debian.org"),
+                ("EMAIL", "ann@example.org")
+            ]),
+            pair("Ann", "ann@debian.org")
+        );
+        assert_eq!(
+            maintainer(&[
+                ("DEBEMAIL", "ann@debian.org"),
+                ("EMAIL", "Ann <ann@example.org>")
+            ]),
+            pair("Ann", "ann@debian.org")
+        );
+    }
+
+    #[test]
+    fn no_address_variable_means_no_maintainer() {
+        assert_eq!(maintainer(&[("DEBFULLNAME", "Ann")]), None);
+        assert_eq!(
+            maintainer(&[("DEBFULLNAME", "Ann"), ("DEBEMAIL", " ")]),
+            None
+        );
+    }
 }

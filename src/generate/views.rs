@@ -97,7 +97,13 @@ pub struct FileContext {
     pub version: String,
     pub upstream_name: String,
     pub maintainer: String,
+    /// The maintainer as (name, address), for debian/changelog.
+    #[serde(skip)]
+    pub identity: (String, String),
     pub date: String,
+    /// The time of debian/changelog's entry (SOURCE_DATE_EPOCH when set).
+    #[serde(skip)]
+    pub datetime: chrono::DateTime<chrono::Utc>,
     pub year: String,
     pub homepage: Option<String>,
     pub repository: Option<String>,
