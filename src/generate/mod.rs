@@ -199,7 +199,8 @@ pub fn generate(
         upstream_name: upstream_name.clone(),
         maintainer,
         identity,
-        date: date.to_rfc2822(),
+        // As `date -R` and dch write it: the day of the month in two digits.
+        date: date.format("%a, %d %b %Y %H:%M:%S +0000").to_string(),
         datetime: date,
         year: date.year().to_string(),
         homepage: upstream.homepage.clone(),
