@@ -227,7 +227,7 @@ fn run_scan(policy: &PolicySource, args: ScanArgs) -> anyhow::Result<ExitCode> {
         serde_json::to_writer_pretty(&mut out, &report)?;
         writeln!(out)?;
     } else {
-        crate::report::write_table(&mut out, &report.findings)?;
+        crate::scan::report::write_table(&mut out, &report.findings)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -14,7 +14,6 @@ pub mod helper;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;
-pub mod report;
 pub mod scan;
 pub mod spdx;
 pub mod templates;

@@ -11,6 +11,7 @@ pub mod finding;
 pub mod formats;
 pub mod pickle;
 pub mod pickle_sources;
+pub mod report;
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
