@@ -35,7 +35,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Finding, Kind, Verification, When};
+use super::finding::{Details, Download};
+use super::{Finding, Verification, When};
 use syntax::{Line, LogicalLines, Syntax, Variables};
 
 /// `policy/downloads.toml`.
@@ -713,25 +714,25 @@ impl<'a> FileState<'a> {
                     .policy
                     .weight_extension(&report.url)
                     .unwrap_or_else(|| "unknown".to_string());
-                let mut finding = Finding::new(rel, Kind::Download, format, size);
-                let (when, why) = if unreached.contains(&report.block) {
+                let (when, reason) = if unreached.contains(&report.block) {
                     let target = self.block_name(report.block);
-                    (
-                        When::Manual,
-                        format!("in Make target `{target}`, which no build goal reaches"),
-                    )
+                    let why = format!("in Make target `{target}`, which no build goal reaches");
+                    (When::Manual, Some(why))
                 } else if script {
-                    (When::Manual, "in a standalone Python script".to_string())
+                    let why = "in a standalone Python script".to_string();
+                    (When::Manual, Some(why))
                 } else {
-                    (kind.when, String::new())
+                    (kind.when, None)
                 };
-                finding.line = Some(report.line);
-                finding.verification = Some(self.verification(&report));
-                finding.when = Some(when);
-                finding.url_as_written = report.as_written.filter(|w| *w != report.url);
-                finding.url = Some(report.url);
-                finding.reason = (!why.is_empty()).then_some(why);
-                finding
+                let download = Download {
+                    reason,
+                    line: report.line,
+                    verification: self.verification(&report),
+                    when,
+                    url_as_written: report.as_written.filter(|w| *w != report.url),
+                    url: report.url,
+                };
+                Finding::new(rel, format, size, Details::Download(download))
             })
             .collect()
     }
@@ -928,7 +929,10 @@ pub fn resolve_tree(
         }
     }
     for finding in findings.iter_mut() {
-        if finding.kind != Kind::Download || finding.when != Some(When::Manual) {
+        let Details::Download(download) = &mut finding.details else {
+            continue;
+        };
+        if download.when != When::Manual {
             continue;
         }
         let Some(caller) = run_by.get(&finding.path) else {
@@ -938,15 +942,23 @@ pub fn resolve_tree(
             .file_kind(&finding.path, "")
             .is_some_and(|k| k.syntax == Syntax::Docs);
         if !documentation {
-            finding.when = Some(When::Build);
-            finding.reason = Some(format!("run by the build: {caller} calls it"));
+            download.when = When::Build;
+            download.reason = Some(format!("run by the build: {caller} calls it"));
         }
     }
 
     // Downloads whose line hands a SHA-256 to a checking script.
     let unverified: HashSet<String> = findings
         .iter()
-        .filter(|f| f.kind == Kind::Download && f.verification == Some(Verification::None))
+        .filter(|f| {
+            matches!(
+                f.details,
+                Details::Download(Download {
+                    verification: Verification::None,
+                    ..
+                })
+            )
+        })
         .map(|f| f.path.clone())
         .collect();
     let mut checking_scripts: HashMap<String, bool> = HashMap::new();
@@ -965,12 +977,13 @@ pub fn resolve_tree(
             if !checks {
                 continue;
             }
-            for finding in findings.iter_mut().filter(|f| {
-                f.path == rel
-                    && f.line == Some(call.line)
-                    && f.verification == Some(Verification::None)
-            }) {
-                finding.verification = Some(Verification::Sha256);
+            for finding in findings.iter_mut().filter(|f| f.path == rel) {
+                if let Details::Download(download) = &mut finding.details
+                    && download.line == call.line
+                    && download.verification == Verification::None
+                {
+                    download.verification = Verification::Sha256;
+                }
             }
         }
     }

@@ -14,7 +14,8 @@ use std::io::{self, BufRead, BufReader, Read};
 
 use serde::Deserialize;
 
-use super::{Finding, Kind};
+use super::Finding;
+use super::finding::{Details, EmbeddedWeights};
 
 /// `policy/embedded.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -91,14 +92,16 @@ pub fn scan<R: Read>(
         .finish()
         .into_iter()
         .map(|array| {
-            let mut finding = Finding::new(rel, Kind::EmbeddedWeights, language.clone(), size);
-            finding.lines = Some([array.first, array.last]);
-            finding.numbers = Some(array.numbers);
-            finding.reason = Some(format!(
+            let reason = format!(
                 "{} numbers in an array on lines {}-{} (threshold {})",
                 array.numbers, array.first, array.last, policy.min_numbers
-            ));
-            finding
+            );
+            let details = Details::EmbeddedWeights(EmbeddedWeights {
+                reason,
+                lines: [array.first, array.last],
+                numbers: array.numbers,
+            });
+            Finding::new(rel, language.clone(), size, details)
         })
         .collect())
 }

@@ -1,6 +1,6 @@
 //! The typed boundary between `scan` and every later stage (DESIGN.md §2).
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::pickle::PickleReport;
 
@@ -66,80 +66,155 @@ pub struct LfsTarget {
     pub size: u64,
 }
 
-/// One thing the scan found. Fields that do not apply to a kind are omitted from JSON.
-#[derive(Debug, Clone, Serialize)]
+/// One thing the scan found: the fields every kind has, and those of its kind.
+///
+/// In JSON the common fields come first (`path`, `kind`, `format`, `size`, `sha256`), then the
+/// kind's own fields; fields with nothing to say are omitted.
+#[derive(Debug, Clone)]
 pub struct Finding {
     /// Path relative to the scanned root; archive members as `outer.tar.gz!dir/member`.
     pub path: String,
-    pub kind: Kind,
     /// Lower-case format name (`safetensors`, `gguf`, …); `git-lfs` for pointers, `unknown`
     /// for blobs, the language for embedded weights, the fetched file's format for downloads.
     pub format: String,
     /// Size in bytes of the file (or archive member) the finding is in.
     pub size: u64,
     /// SHA-256 of that file; absent with `--no-hash`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    pub details: Details,
+}
+
+/// The fields of one kind of finding. Serialised without a tag: [`Finding`] writes `kind`
+/// itself, between `path` and `format`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Details {
+    Weights(Weights),
+    LfsPointer(LfsPointer),
+    Blob(Blob),
+    EmbeddedWeights(EmbeddedWeights),
+    Download(Download),
+}
+
+/// Model weights in a known format.
+#[derive(Debug, Clone, Serialize)]
+pub struct Weights {
     /// Whether loading this format can execute code (from `policy/formats.toml`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub executes_code: Option<bool>,
+    pub executes_code: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tensors: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dtypes: Vec<String>,
-    /// Why a blob was reported, or a note on the identification.
+    /// A note on the identification.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub lfs: Option<LfsTarget>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pickle: Option<PickleReport>,
-    /// First and last line of an embedded array.
+}
+
+/// A Git LFS pointer.
+#[derive(Debug, Clone, Serialize)]
+pub struct LfsPointer {
+    pub reason: String,
+    pub lfs: LfsTarget,
+}
+
+/// A large binary file of no known format.
+#[derive(Debug, Clone, Serialize)]
+pub struct Blob {
+    /// Why it was reported.
+    pub reason: String,
+}
+
+/// A large numeric array in source code.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmbeddedWeights {
+    pub reason: String,
+    /// First and last line of the array.
+    pub lines: [u64; 2],
+    /// How many numbers the array holds.
+    pub numbers: u64,
+}
+
+/// A step that fetches model weights.
+#[derive(Debug, Clone, Serialize)]
+pub struct Download {
+    /// Why `when` is not what the file's kind says.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub lines: Option<[u64; 2]>,
-    /// How many numbers an embedded array holds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub numbers: Option<u64>,
-    /// Line of a download step.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<u64>,
+    pub reason: Option<String>,
+    pub line: u64,
     /// The URL fetched, with variables defined in the same file expanded.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
+    pub url: String,
     /// The URL as written, when variables were expanded to make `url`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url_as_written: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub when: Option<When>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verification: Option<Verification>,
+    pub when: When,
+    pub verification: Verification,
 }
 
 impl Finding {
-    /// A finding with only the fields every kind has.
-    pub fn new(path: impl Into<String>, kind: Kind, format: impl Into<String>, size: u64) -> Self {
+    /// A finding in `path` of `size` bytes, not hashed yet.
+    pub fn new(
+        path: impl Into<String>,
+        format: impl Into<String>,
+        size: u64,
+        details: Details,
+    ) -> Self {
         Self {
             path: path.into(),
-            kind,
             format: format.into(),
             size,
             sha256: None,
-            executes_code: None,
-            tensors: None,
-            parameters: None,
-            dtypes: Vec::new(),
-            reason: None,
-            lfs: None,
-            pickle: None,
-            lines: None,
-            numbers: None,
-            line: None,
-            url: None,
-            url_as_written: None,
-            when: None,
-            verification: None,
+            details,
         }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self.details {
+            Details::Weights(_) => Kind::Weights,
+            Details::LfsPointer(_) => Kind::LfsPointer,
+            Details::Blob(_) => Kind::Blob,
+            Details::EmbeddedWeights(_) => Kind::EmbeddedWeights,
+            Details::Download(_) => Kind::Download,
+        }
+    }
+
+    /// Why the finding was reported, or a note on it; every kind may have one.
+    pub fn reason(&self) -> Option<&str> {
+        match &self.details {
+            Details::Weights(weights) => weights.reason.as_deref(),
+            Details::LfsPointer(pointer) => Some(&pointer.reason),
+            Details::Blob(blob) => Some(&blob.reason),
+            Details::EmbeddedWeights(embedded) => Some(&embedded.reason),
+            Details::Download(download) => download.reason.as_deref(),
+        }
+    }
+}
+
+impl Serialize for Finding {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        /// The JSON shape: common fields in their fixed order, then the kind's own.
+        #[derive(Serialize)]
+        struct Json<'a> {
+            path: &'a str,
+            kind: Kind,
+            format: &'a str,
+            size: u64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            sha256: Option<&'a str>,
+            #[serde(flatten)]
+            details: &'a Details,
+        }
+        Json {
+            path: &self.path,
+            kind: self.kind(),
+            format: &self.format,
+            size: self.size,
+            sha256: self.sha256.as_deref(),
+            details: &self.details,
+        }
+        .serialize(serializer)
     }
 }

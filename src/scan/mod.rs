@@ -21,10 +21,11 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use finding::{Finding, Kind, LfsTarget, Verification, When};
+pub use finding::{Details, Finding, Kind, LfsTarget, Verification, When};
 
 use crate::hash;
 use crate::policy::PolicySource;
+use finding::{Blob, LfsPointer, Weights};
 
 /// How a scan runs.
 #[derive(Debug, Clone)]
@@ -232,14 +233,8 @@ impl Visit<'_> {
         )?;
         match identified {
             Some(found) if found.class == formats::Class::Weights => {
-                let mut finding = Finding::new(rel, Kind::Weights, found.format, size);
-                finding.executes_code = Some(found.executes_code);
-                finding.tensors = found.tensors;
-                finding.parameters = found.parameters;
-                finding.dtypes = found.dtypes;
-                finding.reason = found.note;
                 // Whatever can run code on load is searched for pickles by content.
-                finding.pickle = match found.pickle {
+                let pickle = match found.pickle {
                     Some(report) => Some(report),
                     None if found.executes_code => pickle_sources::analyze_file(
                         &self.ctx.pickle,
@@ -248,7 +243,17 @@ impl Visit<'_> {
                     )?,
                     None => None,
                 };
-                self.findings.push(finding);
+                let weights = Weights {
+                    executes_code: found.executes_code,
+                    tensors: found.tensors,
+                    parameters: found.parameters,
+                    dtypes: found.dtypes,
+                    reason: found.note,
+                    pickle,
+                };
+                let details = Details::Weights(weights);
+                self.findings
+                    .push(Finding::new(rel, found.format, size, details));
             }
             Some(found) if found.class == formats::Class::Other => {}
             identified => {
@@ -297,22 +302,26 @@ impl Visit<'_> {
     ) -> io::Result<()> {
         let limits = &self.ctx.limits;
         if let Some(target) = lfs_pointer(head, size) {
-            let mut finding = Finding::new(rel, Kind::LfsPointer, "git-lfs", size);
-            finding.reason = Some(format!(
+            let reason = format!(
                 "Git LFS pointer: the {} bytes it names are not in the tree",
                 target.size
-            ));
-            finding.lfs = Some(target);
-            self.findings.push(finding);
+            );
+            let details = Details::LfsPointer(LfsPointer {
+                reason,
+                lfs: target,
+            });
+            self.findings
+                .push(Finding::new(rel, "git-lfs", size, details));
         } else if looks_binary(head) {
             if size >= limits.blob_min_size {
-                let mut finding = Finding::new(rel, Kind::Blob, "unknown", size);
-                finding.reason = Some(format!(
+                let reason = format!(
                     "{} binary file of no known format (threshold {})",
                     human_size(size),
                     human_size(limits.blob_min_size)
-                ));
-                self.findings.push(finding);
+                );
+                let details = Details::Blob(Blob { reason });
+                self.findings
+                    .push(Finding::new(rel, "unknown", size, details));
             }
         } else {
             file.seek(SeekFrom::Start(0))?;

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use crate::scan::{Finding, human_size};
+use crate::scan::{Details, Finding, human_size};
 
 /// Writes findings as an aligned table: path, kind, format, size, then what is known.
 pub fn write_table(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
@@ -14,7 +14,7 @@ pub fn write_table(out: &mut impl Write, findings: &[Finding]) -> io::Result<()>
         .map(|f| {
             [
                 f.path.clone(),
-                f.kind.as_str().to_string(),
+                f.kind().as_str().to_string(),
                 f.format.clone(),
                 human_size(f.size),
                 details(f),
@@ -49,46 +49,49 @@ pub fn write_table(out: &mut impl Write, findings: &[Finding]) -> io::Result<()>
 /// The DETAILS column: the facts a maintainer acts on, most important first.
 fn details(f: &Finding) -> String {
     let mut parts = Vec::new();
-    if let Some(report) = &f.pickle {
-        let verdict = match report.verdict {
-            crate::scan::pickle::Verdict::Safe => "pickle: safe".to_string(),
-            crate::scan::pickle::Verdict::Unsafe => {
-                format!("pickle: UNSAFE ({})", report.reasons.join("; "))
+    match &f.details {
+        Details::Weights(weights) => {
+            if let Some(report) = &weights.pickle {
+                let verdict = match report.verdict {
+                    crate::scan::pickle::Verdict::Safe => "pickle: safe".to_string(),
+                    crate::scan::pickle::Verdict::Unsafe => {
+                        format!("pickle: UNSAFE ({})", report.reasons.join("; "))
+                    }
+                };
+                parts.push(verdict);
             }
-        };
-        parts.push(verdict);
-    }
-    if let Some(tensors) = f.tensors {
-        parts.push(format!("{tensors} tensors"));
-    }
-    if let Some(parameters) = f.parameters {
-        parts.push(format!("{parameters} parameters"));
-    }
-    if !f.dtypes.is_empty() {
-        parts.push(f.dtypes.join(","));
-    }
-    if let Some(lfs) = &f.lfs {
-        parts.push(format!("{} ({} bytes)", lfs.oid, lfs.size));
-    } else if let Some(reason) = &f.reason {
-        parts.push(reason.clone());
-    }
-    if let Some([first, last]) = f.lines {
-        parts.push(format!("lines {first}-{last}"));
-    }
-    if let Some(numbers) = f.numbers {
-        parts.push(format!("{numbers} numbers"));
-    }
-    if let Some(line) = f.line {
-        parts.push(format!("line {line}"));
-    }
-    if let Some(url) = &f.url {
-        parts.push(url.clone());
-    }
-    if let Some(when) = f.when {
-        parts.push(format!("when={}", serde_plain(&when)));
-    }
-    if let Some(verification) = f.verification {
-        parts.push(format!("verified by {}", serde_plain(&verification)));
+            if let Some(tensors) = weights.tensors {
+                parts.push(format!("{tensors} tensors"));
+            }
+            if let Some(parameters) = weights.parameters {
+                parts.push(format!("{parameters} parameters"));
+            }
+            if !weights.dtypes.is_empty() {
+                parts.push(weights.dtypes.join(","));
+            }
+            parts.extend(weights.reason.clone());
+        }
+        // The pointer's target says more than its reason, which only restates it.
+        Details::LfsPointer(pointer) => {
+            parts.push(format!("{} ({} bytes)", pointer.lfs.oid, pointer.lfs.size));
+        }
+        Details::Blob(blob) => parts.push(blob.reason.clone()),
+        Details::EmbeddedWeights(embedded) => {
+            let [first, last] = embedded.lines;
+            parts.push(embedded.reason.clone());
+            parts.push(format!("lines {first}-{last}"));
+            parts.push(format!("{} numbers", embedded.numbers));
+        }
+        Details::Download(download) => {
+            parts.extend(download.reason.clone());
+            parts.push(format!("line {}", download.line));
+            parts.push(download.url.clone());
+            parts.push(format!("when={}", serde_plain(&download.when)));
+            parts.push(format!(
+                "verified by {}",
+                serde_plain(&download.verification)
+            ));
+        }
     }
     parts.join("; ")
 }

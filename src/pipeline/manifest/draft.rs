@@ -50,7 +50,7 @@ pub fn draft(root: &Path, source: &str, policy: &DraftPolicy) -> Result<(String,
         if finding.path.starts_with("debian/") {
             continue;
         }
-        match finding.kind {
+        match finding.kind() {
             Kind::Weights | Kind::LfsPointer | Kind::Blob | Kind::EmbeddedWeights
                 if !finding.path.contains('!') =>
             {
@@ -142,8 +142,8 @@ fn gather(
 ) -> Result<Draft> {
     let mut files = Vec::new();
     for finding in findings {
-        let (sha256, size) = match &finding.lfs {
-            Some(target) => (
+        let (sha256, size) = match &finding.details {
+            scan::Details::LfsPointer(scan::finding::LfsPointer { lfs: target, .. }) => (
                 target
                     .oid
                     .strip_prefix("sha256:")
@@ -151,7 +151,7 @@ fn gather(
                     .to_string(),
                 target.size,
             ),
-            None => match &finding.sha256 {
+            _ => match &finding.sha256 {
                 Some(digest) => (digest.clone(), finding.size),
                 None => crate::hash::sha256_file(&root.join(&finding.path))
                     .with_context(|| format!("cannot hash {}", finding.path))?,
@@ -167,10 +167,13 @@ fn gather(
     // loaded says more about what the model is than a pickle copy of it.
     let first = findings
         .iter()
-        .min_by_key(|f| (f.kind != Kind::Weights, f.executes_code == Some(true)))
+        .min_by_key(|f| {
+            let executes_code = matches!(&f.details, scan::Details::Weights(w) if w.executes_code);
+            (f.kind() != Kind::Weights, executes_code)
+        })
         .copied()
         .unwrap_or(findings[0]);
-    let (format, format_note) = match first.kind {
+    let (format, format_note) = match first.kind() {
         Kind::Weights | Kind::EmbeddedWeights => (Some(first.format.clone()), None),
         Kind::LfsPointer => (
             None,
@@ -180,7 +183,7 @@ fn gather(
             None,
             Some(format!(
                 "an unidentified blob ({}): remove this [[model]] if it is not model weights",
-                first.reason.as_deref().unwrap_or("no known format")
+                first.reason().unwrap_or("no known format")
             )),
         ),
     };
