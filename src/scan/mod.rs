@@ -328,8 +328,8 @@ impl Visit<'_> {
             let embedded = embedded::scan(&self.ctx.embedded, &mut *file, rel, size)?;
             self.findings.extend(embedded);
             file.seek(SeekFrom::Start(0))?;
-            let downloads = downloads::scan(&self.ctx.downloads, &mut *file, rel, size)?;
-            self.findings.extend(downloads);
+            let scanned = downloads::scan(&self.ctx.downloads, &mut *file, rel, size)?;
+            self.findings.extend(scanned.findings);
         }
         Ok(())
     }

@@ -1,34 +1,226 @@
-//! Just enough of the syntax of shell, Make, CMake, Python, batch and PowerShell to find URLs:
-//! logical lines (continuations joined, comments dropped), variable assignments, and variable
-//! expansion. Nothing here runs anything: text is only read and substituted.
+//! What the download search asks of a language, and the text handling all languages share:
+//! logical lines (continuations joined, comments dropped), variables, expansion, URLs.
+//! Nothing here runs anything: text is only read and substituted.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead, Read};
 
-use serde::Deserialize;
+use super::policy::DownloadPolicy;
 
-/// How a file is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Syntax {
-    Shell,
-    Make,
-    Cmake,
-    Python,
-    Batch,
-    Powershell,
-    /// Documentation: no variables, no comments, every line stands alone.
-    Docs,
+/// One language's rules, as far as finding downloads needs them. A value reads one file: it may
+/// keep what it learns of the file's structure (Make rules, Python function nesting).
+pub trait Syntax {
+    /// Whether a physical line is a whole-line comment, skipped even inside a continued line.
+    fn is_comment(&self, line: &str) -> bool {
+        line.trim_start().starts_with('#')
+    }
+
+    /// The character that, ending a line, continues it on the next.
+    fn continuation_mark(&self) -> Option<char> {
+        None
+    }
+
+    /// Whether a statement runs on until its brackets close (Python expressions, CMake
+    /// commands), whatever its line ends with.
+    fn brackets_join_lines(&self) -> bool {
+        false
+    }
+
+    /// Whether variable names ignore case.
+    fn names_ignore_case(&self) -> bool {
+        false
+    }
+
+    /// Follows the function, target or label the logical line `text` belongs to. Called on
+    /// every line before anything else is read from it.
+    fn track_block(&mut self, text: &str, vars: &Variables, blocks: &mut Blocks);
+
+    /// The variable assignment on the logical line `text`, its value evaluated with `vars`.
+    fn assignment(&self, text: &str, vars: &Variables) -> Option<Assignment>;
+
+    /// A reference to a known variable at the start of `text`.
+    fn reference(&self, text: &str, vars: &Variables) -> Option<Reference>;
+
+    /// `text` with references to known variables replaced; unknown ones stay as written.
+    fn expand(&self, text: &str, vars: &Variables) -> Expanded {
+        let mut out = Expanded::default();
+        let mut rest = text;
+        while let Some(c) = rest.chars().next() {
+            if let Some(reference) = self.reference(rest, vars) {
+                out.text.push_str(&reference.value);
+                if let Some(name) = reference.name {
+                    out.used.push(name);
+                }
+                rest = &rest[reference.len..];
+            } else {
+                out.text.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+            if out.text.len() > MAX_LOGICAL_LINE {
+                break;
+            }
+        }
+        out
+    }
+
+    /// The URLs of the logical line `text`, each expanded, with the text it was assembled from
+    /// when variables went into it. Commands are split into words; a word's variables are
+    /// expanded before its URLs are looked for.
+    fn urls(&self, text: &str, vars: &Variables) -> Vec<UrlUse> {
+        let mut out = Vec::new();
+        for word in text.split(|c: char| c.is_whitespace() || "\"'`".contains(c)) {
+            if word.is_empty() {
+                continue;
+            }
+            let expanded = self.expand(word, vars);
+            for (_, url) in find_urls(&expanded.text) {
+                let as_written = (!expanded.used.is_empty()).then(|| written_url(word));
+                out.push(UrlUse {
+                    url: url.to_string(),
+                    as_written,
+                    used: expanded.used.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Whether lines of this language run commands, so that a path on one may name a script
+    /// the file runs. Documentation only shows commands to a reader.
+    fn runs_commands(&self) -> bool {
+        true
+    }
+
+    /// Blocks a package build never enters: Make targets no build goal reaches.
+    fn blocks_outside_build(&self, _build_goals: &[String]) -> HashSet<u32> {
+        HashSet::new()
+    }
+
+    /// Whether the file, of a kind whose downloads run with the program, is rather a script run
+    /// by hand. Only Python library code and scripts share a file kind.
+    fn is_standalone_script(&self, _policy: &DownloadPolicy, _rel: &str, _shebang: bool) -> bool {
+        false
+    }
+}
+
+/// The part of a word a URL was assembled from: from its scheme or first variable reference
+/// to its end, without trailing separators and unbalanced closing parentheses
+/// (`--url=$(URL));` → `$(URL)`).
+fn written_url(word: &str) -> String {
+    let start = ["://", "$", "%"]
+        .iter()
+        .filter_map(|m| word.find(m))
+        .min()
+        .unwrap_or(0);
+    let start = word[..start]
+        .rfind(|c: char| !c.is_ascii_alphabetic())
+        .map_or(0, |i| i + 1)
+        .min(start);
+    balanced_end(word[start..].trim_end_matches([';', ','])).to_string()
+}
+
+/// `text` without closing parentheses that close nothing opened in it (`$(URL))` → `$(URL)`).
+fn balanced_end(mut text: &str) -> &str {
+    while text.ends_with(')') && text.matches(')').count() > text.matches('(').count() {
+        text = &text[..text.len() - 1];
+    }
+    text
+}
+
+/// A URL found on a line: expanded, as written when variables went into it, and the
+/// variables used.
+#[derive(Debug, Clone)]
+pub struct UrlUse {
+    pub url: String,
+    pub as_written: Option<String>,
+    pub used: Vec<String>,
+}
+
+/// A variable assignment, its value evaluated.
+#[derive(Debug, Clone)]
+pub struct Assignment {
+    pub name: String,
+    /// `None` when the value could not be evaluated: the variable is then unknown.
+    pub value: Option<Value>,
+}
+
+/// An evaluated variable value.
+#[derive(Debug, Clone)]
+pub struct Value {
+    pub text: String,
+    /// The value as written, when variables went into it.
+    pub as_written: Option<String>,
+    /// The variables it was made from: using the variable uses them too.
+    pub made_from: Vec<String>,
+}
+
+impl Value {
+    /// `written` with the references to known variables replaced.
+    pub fn expanded(syntax: &(impl Syntax + ?Sized), written: String, vars: &Variables) -> Self {
+        let expanded = syntax.expand(&written, vars);
+        Self {
+            text: expanded.text,
+            as_written: (!expanded.used.is_empty()).then_some(written),
+            made_from: expanded.used,
+        }
+    }
+}
+
+/// A variable reference: the value it stands for, the variable's name (none for Make's `$$`
+/// and `$@`), and the length of the reference.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub value: String,
+    pub name: Option<String>,
+    pub len: usize,
+}
+
+/// Expansion of a piece of text: the result, and the variables it used.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    pub text: String,
+    pub used: Vec<String>,
+}
+
+/// The functions, targets and labels of a file, numbered from 1 in the order they open; 0
+/// is the top level.
+#[derive(Debug, Default)]
+pub struct Blocks {
+    current: u32,
+    opened: u32,
+    names: HashMap<u32, String>,
+}
+
+impl Blocks {
+    /// Opens block `name`; the following lines are in it.
+    pub fn open(&mut self, name: &str) -> u32 {
+        self.opened += 1;
+        self.current = self.opened;
+        self.names.insert(self.current, name.to_string());
+        self.current
+    }
+
+    /// Makes the lines that follow part of `block` (0: the top level).
+    pub fn enter(&mut self, block: u32) {
+        self.current = block;
+    }
+
+    pub fn current(&self) -> u32 {
+        self.current
+    }
+
+    pub fn name(&self, block: u32) -> &str {
+        self.names.get(&block).map_or("", String::as_str)
+    }
 }
 
 /// A logical line longer than this is cut: no real command is that long, and the cap keeps
 /// memory bounded on a file that never closes a bracket.
-const MAX_LOGICAL_LINE: usize = 64 * 1024;
+pub const MAX_LOGICAL_LINE: usize = 64 * 1024;
 
 /// Reads logical lines: continuation lines joined with a space, full-line comments skipped.
 pub struct LogicalLines<R> {
     reader: R,
-    syntax: Syntax,
     number: u64,
     buf: Vec<u8>,
 }
@@ -41,10 +233,9 @@ pub struct Line {
 }
 
 impl<R: BufRead> LogicalLines<R> {
-    pub fn new(reader: R, syntax: Syntax) -> Self {
+    pub fn new(reader: R) -> Self {
         Self {
             reader,
-            syntax,
             number: 0,
             buf: Vec::new(),
         }
@@ -63,19 +254,20 @@ impl<R: BufRead> LogicalLines<R> {
         Ok(Some(text.trim_end_matches(['\n', '\r']).to_string()))
     }
 
-    pub fn next_line(&mut self) -> io::Result<Option<Line>> {
+    /// The next logical line of a file written in `syntax`.
+    pub fn next_line(&mut self, syntax: &dyn Syntax) -> io::Result<Option<Line>> {
         loop {
             let Some(first) = self.physical()? else {
                 return Ok(None);
             };
-            if is_comment(self.syntax, &first) {
+            if syntax.is_comment(&first) {
                 continue;
             }
             let number = self.number;
             let mut text = first;
-            let mut depth = bracket_depth(self.syntax, &text);
+            let mut depth = bracket_depth(syntax, &text);
             while text.len() < MAX_LOGICAL_LINE {
-                let continued = match continuation(self.syntax, &text) {
+                let continued = match continuation(syntax, &text) {
                     Some(stripped) => {
                         text.truncate(stripped);
                         true
@@ -86,10 +278,10 @@ impl<R: BufRead> LogicalLines<R> {
                     break;
                 }
                 let Some(next) = self.physical()? else { break };
-                if is_comment(self.syntax, &next) {
+                if syntax.is_comment(&next) {
                     continue;
                 }
-                depth += bracket_depth(self.syntax, &next);
+                depth += bracket_depth(syntax, &next);
                 text.push(' ');
                 text.push_str(next.trim());
             }
@@ -98,34 +290,16 @@ impl<R: BufRead> LogicalLines<R> {
     }
 }
 
-fn is_comment(syntax: Syntax, line: &str) -> bool {
-    let trimmed = line.trim_start();
-    match syntax {
-        Syntax::Docs => false,
-        Syntax::Batch => {
-            let lower = trimmed.trim_start_matches('@').to_ascii_lowercase();
-            lower.starts_with("::") || lower == "rem" || lower.starts_with("rem ")
-        }
-        _ => trimmed.starts_with('#'),
-    }
-}
-
 /// When `line` ends with a continuation mark, the length to keep.
-fn continuation(syntax: Syntax, line: &str) -> Option<usize> {
-    let mark = match syntax {
-        Syntax::Shell | Syntax::Make | Syntax::Python => '\\',
-        Syntax::Batch => '^',
-        Syntax::Powershell => '`',
-        Syntax::Cmake | Syntax::Docs => return None,
-    };
-    let trimmed = line.trim_end();
-    trimmed.strip_suffix(mark).map(str::len)
+fn continuation(syntax: &dyn Syntax, line: &str) -> Option<usize> {
+    let mark = syntax.continuation_mark()?;
+    line.trim_end().strip_suffix(mark).map(str::len)
 }
 
 /// Net open brackets on a line, outside quotes, for syntaxes whose statements run on until
-/// their brackets close (Python expressions, CMake commands).
-fn bracket_depth(syntax: Syntax, line: &str) -> i64 {
-    if !matches!(syntax, Syntax::Python | Syntax::Cmake) {
+/// their brackets close.
+fn bracket_depth(syntax: &dyn Syntax, line: &str) -> i64 {
+    if !syntax.brackets_join_lines() {
         return 0;
     }
     let mut depth = 0i64;
@@ -157,6 +331,7 @@ fn bracket_depth(syntax: Syntax, line: &str) -> i64 {
 #[derive(Debug, Default)]
 pub struct Variables {
     values: HashMap<String, String>,
+    ignore_case: bool,
 }
 
 /// Bounds on what a file can make us remember.
@@ -164,53 +339,49 @@ const MAX_VARIABLES: usize = 10_000;
 const MAX_VALUE: usize = 8 * 1024;
 
 impl Variables {
-    fn key(syntax: Syntax, name: &str) -> String {
-        match syntax {
-            // Batch and PowerShell variable names ignore case.
-            Syntax::Batch | Syntax::Powershell => name.to_ascii_uppercase(),
-            _ => name.to_string(),
+    pub fn new(ignore_case: bool) -> Self {
+        Self {
+            values: HashMap::new(),
+            ignore_case,
         }
     }
 
-    pub fn get(&self, syntax: Syntax, name: &str) -> Option<&str> {
-        self.values
-            .get(&Self::key(syntax, name))
-            .map(String::as_str)
+    fn key(&self, name: &str) -> String {
+        if self.ignore_case {
+            name.to_ascii_uppercase()
+        } else {
+            name.to_string()
+        }
     }
 
-    pub fn set(&mut self, syntax: Syntax, name: &str, value: String) {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(&self.key(name)).map(String::as_str)
+    }
+
+    pub fn set(&mut self, name: &str, value: String) {
         if value.len() > MAX_VALUE
-            || (self.values.len() >= MAX_VARIABLES && self.get(syntax, name).is_none())
+            || (self.values.len() >= MAX_VARIABLES && self.get(name).is_none())
         {
             return;
         }
-        self.values.insert(Self::key(syntax, name), value);
+        self.values.insert(self.key(name), value);
     }
 
-    pub fn remove(&mut self, syntax: Syntax, name: &str) {
-        self.values.remove(&Self::key(syntax, name));
+    pub fn remove(&mut self, name: &str) {
+        self.values.remove(&self.key(name));
     }
 }
 
-/// A variable assignment found on a logical line: the name and the value as written (quotes
-/// removed, not yet expanded). `append` is Make's `+=`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Assignment {
-    pub name: String,
-    pub value: String,
-    pub append: bool,
-}
-
-fn is_name_start(c: char) -> bool {
+pub fn is_name_start(c: char) -> bool {
     c.is_ascii_alphabetic() || c == '_'
 }
 
-fn is_name_char(c: char) -> bool {
+pub fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
 /// Splits a leading identifier off `text`.
-fn leading_name(text: &str) -> Option<(&str, &str)> {
+pub fn leading_name(text: &str) -> Option<(&str, &str)> {
     if !text.starts_with(is_name_start) {
         return None;
     }
@@ -218,116 +389,8 @@ fn leading_name(text: &str) -> Option<(&str, &str)> {
     Some(text.split_at(end))
 }
 
-/// Parses a variable assignment, for the syntaxes whose values are plain text. Python
-/// assignments need expression evaluation and are handled by [`python_assignment`].
-pub fn assignment(syntax: Syntax, line: &str) -> Option<Assignment> {
-    let trimmed = line.trim();
-    match syntax {
-        Syntax::Shell => {
-            let mut rest = trimmed;
-            for keyword in ["export ", "local ", "readonly ", "declare "] {
-                if let Some(after) = rest.strip_prefix(keyword) {
-                    rest = after.trim_start();
-                }
-            }
-            let (name, after) = leading_name(rest)?;
-            let value = after.strip_prefix('=')?;
-            Some(Assignment {
-                name: name.to_string(),
-                value: shell_word(value),
-                append: false,
-            })
-        }
-        Syntax::Make => {
-            if line.starts_with('\t') {
-                return None;
-            }
-            let mut rest = trimmed;
-            for keyword in ["export ", "override "] {
-                if let Some(after) = rest.strip_prefix(keyword) {
-                    rest = after.trim_start();
-                }
-            }
-            let end = rest
-                .find(|c: char| !(is_name_char(c) || c == '.' || c == '-'))
-                .unwrap_or(rest.len());
-            let (name, after) = rest.split_at(end);
-            if name.is_empty() {
-                return None;
-            }
-            let after = after.trim_start();
-            let (op, value) = ["::=", ":=", "?=", "+=", "="]
-                .iter()
-                .find_map(|op| after.strip_prefix(op).map(|v| (*op, v)))?;
-            if value.starts_with('=') {
-                return None;
-            }
-            Some(Assignment {
-                name: name.to_string(),
-                value: value.trim().to_string(),
-                append: op == "+=",
-            })
-        }
-        Syntax::Cmake => {
-            let open = trimmed.find('(')?;
-            if !trimmed[..open].trim().eq_ignore_ascii_case("set") {
-                return None;
-            }
-            let inner = trimmed[open + 1..].trim_end().strip_suffix(')')?;
-            let words = split_words(inner);
-            let name = words.first()?;
-            if !name.starts_with(is_name_start) {
-                return None;
-            }
-            Some(Assignment {
-                name: name.clone(),
-                value: words.get(1).cloned().unwrap_or_default(),
-                append: false,
-            })
-        }
-        Syntax::Batch => {
-            let lower = trimmed.trim_start_matches('@').to_ascii_lowercase();
-            if !lower.starts_with("set ") {
-                return None;
-            }
-            let body = trimmed.trim_start_matches('@')[4..].trim();
-            if body.starts_with('/') {
-                return None;
-            }
-            let body = body
-                .strip_prefix('"')
-                .and_then(|b| b.strip_suffix('"'))
-                .unwrap_or(body);
-            let (name, value) = body.split_once('=')?;
-            let name = name.trim();
-            if name.is_empty() || name.contains(char::is_whitespace) {
-                return None;
-            }
-            Some(Assignment {
-                name: name.to_string(),
-                value: value.to_string(),
-                append: false,
-            })
-        }
-        Syntax::Powershell => {
-            let rest = trimmed.strip_prefix('$')?;
-            let (name, after) = leading_name(rest)?;
-            let value = after.trim_start().strip_prefix('=')?;
-            if value.starts_with('=') {
-                return None;
-            }
-            Some(Assignment {
-                name: name.to_string(),
-                value: shell_word(value.trim()),
-                append: false,
-            })
-        }
-        Syntax::Python | Syntax::Docs => None,
-    }
-}
-
 /// The first shell word of `text` with its quotes removed (`"a b"c` → `a bc`).
-fn shell_word(text: &str) -> String {
+pub fn shell_word(text: &str) -> String {
     let mut out = String::new();
     let mut quote = None;
     for c in text.chars() {
@@ -372,426 +435,6 @@ pub fn split_words(text: &str) -> Vec<String> {
         words.push(current);
     }
     words
-}
-
-/// Expansion of a piece of text: the result, and the variables it used.
-#[derive(Debug, Default)]
-pub struct Expanded {
-    pub text: String,
-    pub used: Vec<String>,
-}
-
-/// Replaces references to variables defined in `vars`; unknown ones stay as written. `target`
-/// is Make's `$@` inside a recipe.
-pub fn expand(syntax: Syntax, text: &str, vars: &Variables, target: Option<&str>) -> Expanded {
-    let mut out = Expanded::default();
-    let mut rest = text;
-    while let Some(c) = rest.chars().next() {
-        if let Some((value, name, len)) = reference(syntax, rest, vars, target) {
-            out.text.push_str(&value);
-            if let Some(name) = name {
-                out.used.push(name);
-            }
-            rest = &rest[len..];
-        } else {
-            out.text.push(c);
-            rest = &rest[c.len_utf8()..];
-        }
-        if out.text.len() > MAX_LOGICAL_LINE {
-            break;
-        }
-    }
-    out
-}
-
-/// A variable reference at the start of `text`: its value, the variable's name, and the
-/// length of the reference.
-fn reference(
-    syntax: Syntax,
-    text: &str,
-    vars: &Variables,
-    target: Option<&str>,
-) -> Option<(String, Option<String>, usize)> {
-    let lookup = |name: &str| vars.get(syntax, name).map(str::to_string);
-    match syntax {
-        Syntax::Shell | Syntax::Powershell => {
-            let rest = text.strip_prefix('$')?;
-            if let Some(inner) = rest.strip_prefix('{') {
-                let close = inner.find('}')?;
-                let body = &inner[..close];
-                let (name, default) = match body.find([':', '-', '=']) {
-                    Some(at) => (
-                        &body[..at],
-                        Some(body[at..].trim_start_matches([':', '-', '='])),
-                    ),
-                    None => (body, None),
-                };
-                let value = lookup(name).or_else(|| default.map(str::to_string))?;
-                return Some((value, Some(name.to_string()), close + 3));
-            }
-            let (name, _) = leading_name(rest)?;
-            Some((lookup(name)?, Some(name.to_string()), name.len() + 1))
-        }
-        Syntax::Make => {
-            if let Some(after) = text.strip_prefix("$$") {
-                let _ = after;
-                return Some(("$".to_string(), None, 2));
-            }
-            if text.starts_with("$@") {
-                return Some((target?.to_string(), None, 2));
-            }
-            let rest = text.strip_prefix('$')?;
-            let close = match rest.chars().next()? {
-                '(' => ')',
-                '{' => '}',
-                _ => return None,
-            };
-            let end = rest.find(close)?;
-            let name = &rest[1..end];
-            Some((lookup(name)?, Some(name.to_string()), end + 2))
-        }
-        Syntax::Cmake => {
-            let inner = text.strip_prefix("${")?;
-            let end = inner.find('}')?;
-            let name = &inner[..end];
-            Some((lookup(name)?, Some(name.to_string()), end + 3))
-        }
-        Syntax::Batch => {
-            let inner = text.strip_prefix('%')?;
-            let end = inner.find('%')?;
-            let name = &inner[..end];
-            if name.is_empty() || name.contains(char::is_whitespace) {
-                return None;
-            }
-            Some((lookup(name)?, Some(name.to_string()), end + 2))
-        }
-        Syntax::Python | Syntax::Docs => None,
-    }
-}
-
-/// A Python string expression: its value, the source text it came from, and the variables and
-/// formatting it used (non-empty `used` means the URL was assembled).
-#[derive(Debug, Clone)]
-pub struct PyString {
-    pub value: String,
-    pub source: String,
-    pub used: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-enum PyToken<'a> {
-    /// A string literal: its content, whether it is an f-string, its source text.
-    Str {
-        content: String,
-        fstring: bool,
-        source: &'a str,
-    },
-    Name(&'a str),
-    Op(char, &'a str),
-}
-
-fn py_tokens(line: &str) -> Vec<PyToken<'_>> {
-    let mut tokens = Vec::new();
-    let bytes = line.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c == b'#' {
-            break;
-        }
-        if c.is_ascii_whitespace() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        if c.is_ascii_alphabetic() || c == b'_' {
-            while i < bytes.len()
-                && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'.')
-            {
-                i += 1;
-            }
-            let word = &line[start..i];
-            let is_prefix = word.len() <= 2
-                && word
-                    .chars()
-                    .all(|ch| matches!(ch.to_ascii_lowercase(), 'f' | 'r' | 'b' | 'u'));
-            if is_prefix && i < bytes.len() && (bytes[i] == b'"' || bytes[i] == b'\'') {
-                let fstring = word.to_ascii_lowercase().contains('f');
-                let raw = word.to_ascii_lowercase().contains('r');
-                let (content, end) = py_string_body(line, i, raw);
-                tokens.push(PyToken::Str {
-                    content,
-                    fstring,
-                    source: &line[start..end],
-                });
-                i = end;
-            } else {
-                tokens.push(PyToken::Name(word));
-            }
-            continue;
-        }
-        if c == b'"' || c == b'\'' {
-            let (content, end) = py_string_body(line, i, false);
-            tokens.push(PyToken::Str {
-                content,
-                fstring: false,
-                source: &line[start..end],
-            });
-            i = end;
-            continue;
-        }
-        let ch = line[i..].chars().next().unwrap_or(' ');
-        i += ch.len_utf8();
-        tokens.push(PyToken::Op(ch, &line[start..i]));
-    }
-    tokens
-}
-
-/// Reads a string literal starting at the quote at `start`; returns its content and the index
-/// after it (the end of the line when it does not close).
-fn py_string_body(line: &str, start: usize, raw: bool) -> (String, usize) {
-    let quote = &line[start..start + 1];
-    let triple = quote.repeat(3);
-    let (delim, mut i) = if line[start..].starts_with(&triple) {
-        (triple.as_str(), start + 3)
-    } else {
-        (quote, start + 1)
-    };
-    let mut content = String::new();
-    while i < line.len() {
-        if line[i..].starts_with(delim) {
-            return (content, i + delim.len());
-        }
-        let ch = line[i..].chars().next().unwrap_or(' ');
-        if ch == '\\' && !raw {
-            i += 1;
-            if let Some(next) = line[i..].chars().next() {
-                content.push(next);
-                i += next.len_utf8();
-            }
-            continue;
-        }
-        content.push(ch);
-        i += ch.len_utf8();
-    }
-    (content, line.len())
-}
-
-/// Substitutes `{NAME}` fields of an f-string with known variables.
-fn fill_fstring(content: &str, vars: &Variables, used: &mut Vec<String>) -> Option<String> {
-    let mut out = String::new();
-    let mut rest = content;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        if let Some(escaped) = after.strip_prefix('{') {
-            out.push('{');
-            rest = escaped;
-            continue;
-        }
-        let close = after.find('}')?;
-        let name = after[..close].trim();
-        out.push_str(vars.get(Syntax::Python, name)?);
-        used.push(name.to_string());
-        rest = &after[close + 1..];
-    }
-    out.push_str(&rest.replace("}}", "}"));
-    Some(out)
-}
-
-/// Fills `str.format` fields (`{}`, `{0}`, `{name}`) from positional and keyword arguments.
-fn fill_format(
-    template: &str,
-    positional: &[String],
-    named: &[(String, String)],
-) -> Option<String> {
-    let mut out = String::new();
-    let mut rest = template;
-    let mut next = 0;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let close = after.find('}')?;
-        let field = after[..close].trim();
-        let value = if field.is_empty() {
-            next += 1;
-            positional.get(next - 1)?
-        } else if let Ok(index) = field.parse::<usize>() {
-            positional.get(index)?
-        } else {
-            &named.iter().find(|(k, _)| k == field)?.1
-        };
-        out.push_str(value);
-        rest = &after[close + 1..];
-    }
-    out.push_str(rest);
-    Some(out)
-}
-
-/// Finds the string expressions of a Python line (literals, known variables, f-strings,
-/// `+` concatenation and simple `.format(...)`) and evaluates them. An expression that uses an
-/// unknown variable is left out.
-pub fn python_strings(line: &str, vars: &Variables) -> Vec<PyString> {
-    let tokens = py_tokens(line);
-    let mut found = Vec::new();
-    let mut i = 0;
-    while i < tokens.len() {
-        match eval_concat(&tokens, i, vars) {
-            Some((value, used, end)) => {
-                let source = span(line, &tokens[i], &tokens[end - 1]);
-                found.push(PyString {
-                    value,
-                    source,
-                    used,
-                });
-                i = end;
-            }
-            None => i += 1,
-        }
-    }
-    found
-}
-
-/// The source text from the start of `first` to the end of `last`.
-fn span(line: &str, first: &PyToken<'_>, last: &PyToken<'_>) -> String {
-    let start = token_source(first).as_ptr() as usize - line.as_ptr() as usize;
-    let last_src = token_source(last);
-    let end = last_src.as_ptr() as usize - line.as_ptr() as usize + last_src.len();
-    line[start..end].to_string()
-}
-
-fn token_source<'a>(token: &PyToken<'a>) -> &'a str {
-    match token {
-        PyToken::Str { source, .. } => source,
-        PyToken::Name(name) => name,
-        PyToken::Op(_, source) => source,
-    }
-}
-
-/// Evaluates `operand (+ operand)*` from token `start`; returns the value, the variables used
-/// and the index after the expression.
-fn eval_concat(
-    tokens: &[PyToken<'_>],
-    start: usize,
-    vars: &Variables,
-) -> Option<(String, Vec<String>, usize)> {
-    let mut used = Vec::new();
-    let (mut value, mut i) = eval_operand(tokens, start, vars, &mut used)?;
-    while let Some(PyToken::Op('+', _)) = tokens.get(i) {
-        let Some((more, next)) = eval_operand(tokens, i + 1, vars, &mut used) else {
-            break;
-        };
-        value.push_str(&more);
-        i = next;
-    }
-    Some((value, used, i))
-}
-
-fn eval_operand(
-    tokens: &[PyToken<'_>],
-    i: usize,
-    vars: &Variables,
-    used: &mut Vec<String>,
-) -> Option<(String, usize)> {
-    match tokens.get(i)? {
-        PyToken::Str {
-            content, fstring, ..
-        } => {
-            let mut value = if *fstring {
-                fill_fstring(content, vars, used)?
-            } else {
-                content.clone()
-            };
-            let mut next = i + 1;
-            // Adjacent literals concatenate: "a" "b".
-            while let Some(PyToken::Str {
-                content, fstring, ..
-            }) = tokens.get(next)
-            {
-                value.push_str(&if *fstring {
-                    fill_fstring(content, vars, used)?
-                } else {
-                    content.clone()
-                });
-                next += 1;
-            }
-            if let (Some(PyToken::Op('.', _)), Some(PyToken::Name("format"))) =
-                (tokens.get(next), tokens.get(next + 1))
-            {
-                let (positional, named, after) = format_args(tokens, next + 2, vars, used)?;
-                value = fill_format(&value, &positional, &named)?;
-                used.push("format".to_string());
-                next = after;
-            }
-            Some((value, next))
-        }
-        PyToken::Name(name) => {
-            // A call or attribute access is not a plain variable.
-            if matches!(tokens.get(i + 1), Some(PyToken::Op('(' | '[' | '=', _))) {
-                return None;
-            }
-            let value = vars.get(Syntax::Python, name)?.to_string();
-            used.push((*name).to_string());
-            Some((value, i + 1))
-        }
-        PyToken::Op(..) => None,
-    }
-}
-
-type FormatArgs = (Vec<String>, Vec<(String, String)>, usize);
-
-/// Parses `( arg, name=arg, … )` where every argument is a string expression.
-fn format_args(
-    tokens: &[PyToken<'_>],
-    open: usize,
-    vars: &Variables,
-    used: &mut Vec<String>,
-) -> Option<FormatArgs> {
-    if !matches!(tokens.get(open), Some(PyToken::Op('(', _))) {
-        return None;
-    }
-    let mut positional = Vec::new();
-    let mut named = Vec::new();
-    let mut i = open + 1;
-    loop {
-        match tokens.get(i)? {
-            PyToken::Op(')', _) => return Some((positional, named, i + 1)),
-            PyToken::Op(',', _) => i += 1,
-            PyToken::Name(key) if matches!(tokens.get(i + 1), Some(PyToken::Op('=', _))) => {
-                let (value, inner_used, next) = eval_concat(tokens, i + 2, vars)?;
-                used.extend(inner_used);
-                named.push(((*key).to_string(), value));
-                i = next;
-            }
-            _ => {
-                let (value, inner_used, next) = eval_concat(tokens, i, vars)?;
-                used.extend(inner_used);
-                positional.push(value);
-                i = next;
-            }
-        }
-    }
-}
-
-/// A Python assignment `NAME = <string expression>` (also `NAME: str = …`): the name and,
-/// when the whole right-hand side evaluates, its value.
-pub fn python_assignment(line: &str, vars: &Variables) -> Option<(String, Option<PyString>)> {
-    let trimmed = line.trim();
-    let (name, after) = leading_name(trimmed)?;
-    let mut after = after.trim_start();
-    if let Some(annotated) = after.strip_prefix(':') {
-        after = &annotated[annotated.find('=')?..];
-    }
-    let rhs = after.strip_prefix('=')?;
-    if rhs.starts_with('=') {
-        return None;
-    }
-    let rhs = rhs.trim();
-    let strings = python_strings(rhs, vars);
-    let whole = strings
-        .into_iter()
-        .find(|s| s.source.len() == rhs.trim_end_matches(';').trim_end().len());
-    Some((name.to_string(), whole))
 }
 
 /// The URLs in `text`: `http://`, `https://` and `ftp://` up to the first character that
@@ -839,80 +482,8 @@ pub fn find_urls(text: &str) -> Vec<(usize, &str)> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{cmake::Cmake, shell::Shell};
     use super::*;
-
-    #[test]
-    fn assignments_in_each_syntax() {
-        let a = assignment(Syntax::Shell, "export BASE=\"https://h/x\" # c").unwrap();
-        assert_eq!((a.name.as_str(), a.value.as_str()), ("BASE", "https://h/x"));
-        let a = assignment(Syntax::Make, "MODEL := model-$(HASH).bin").unwrap();
-        assert_eq!(
-            (a.name.as_str(), a.value.as_str()),
-            ("MODEL", "model-$(HASH).bin")
-        );
-        assert!(assignment(Syntax::Make, "all: model.bin").is_none());
-        assert!(assignment(Syntax::Make, "\tURL=x").is_none());
-        let a = assignment(
-            Syntax::Cmake,
-            "set(URL \"https://h/m.onnx\" CACHE STRING \"u\")",
-        );
-        assert_eq!(a.unwrap().value, "https://h/m.onnx");
-        let a = assignment(Syntax::Batch, "@set \"URL=https://h/m.bin\"").unwrap();
-        assert_eq!(
-            (a.name.as_str(), a.value.as_str()),
-            ("URL", "https://h/m.bin")
-        );
-    }
-
-    #[test]
-    fn expansion_in_each_syntax() {
-        let mut vars = Variables::default();
-        vars.set(Syntax::Shell, "B", "https://h".into());
-        assert_eq!(
-            expand(Syntax::Shell, "${B}/$B/${X:-d}", &vars, None).text,
-            "https://h/https://h/d"
-        );
-        let mut vars = Variables::default();
-        vars.set(Syntax::Make, "B", "https://h".into());
-        assert_eq!(
-            expand(Syntax::Make, "$(B)/$@ $${X}", &vars, Some("t")).text,
-            "https://h/t ${X}"
-        );
-        let mut vars = Variables::default();
-        vars.set(Syntax::Batch, "b", "https://h".into());
-        assert_eq!(
-            expand(Syntax::Batch, "%B%/m %~dp0", &vars, None).text,
-            "https://h/m %~dp0"
-        );
-    }
-
-    #[test]
-    fn python_string_expressions() {
-        let mut vars = Variables::default();
-        vars.set(Syntax::Python, "BASE", "https://h/r".into());
-        vars.set(Syntax::Python, "NAME", "m.pt".into());
-        let got = python_strings(
-            "get(BASE + '/' + NAME, f\"{BASE}/x.pt\", '{}/{n}'.format(BASE, n=NAME), other())",
-            &vars,
-        );
-        let values: Vec<&str> = got.iter().map(|s| s.value.as_str()).collect();
-        assert_eq!(
-            values,
-            ["https://h/r/m.pt", "https://h/r/x.pt", "https://h/r/m.pt"]
-        );
-        assert_eq!(got[0].source, "BASE + '/' + NAME");
-        let (name, value) = python_assignment("URL = BASE + \"/y.bin\"", &vars).unwrap();
-        assert_eq!(
-            (name.as_str(), value.unwrap().value.as_str()),
-            ("URL", "https://h/r/y.bin")
-        );
-        assert!(
-            python_assignment("URL = compute(BASE)", &vars)
-                .unwrap()
-                .1
-                .is_none()
-        );
-    }
 
     #[test]
     fn urls_end_where_the_syntax_does() {
@@ -927,15 +498,24 @@ mod tests {
     #[test]
     fn logical_lines_join_continuations_and_skip_comments() {
         let text = "# c\nwget \\\n  https://h/m.bin\nfile(DOWNLOAD u\n  d)\n";
-        let mut lines = LogicalLines::new(text.as_bytes(), Syntax::Shell);
-        let first = lines.next_line().unwrap().unwrap();
+        let mut lines = LogicalLines::new(text.as_bytes());
+        let first = lines.next_line(&Shell).unwrap().unwrap();
         assert_eq!(
             (first.number, first.text.as_str()),
             (2, "wget  https://h/m.bin")
         );
-        let mut lines = LogicalLines::new("file(DOWNLOAD u\n  d)\nx()\n".as_bytes(), Syntax::Cmake);
-        let first = lines.next_line().unwrap().unwrap();
+        let mut lines = LogicalLines::new("file(DOWNLOAD u\n  d)\nx()\n".as_bytes());
+        let first = lines.next_line(&Cmake).unwrap().unwrap();
         assert_eq!(first.text, "file(DOWNLOAD u d)");
-        assert_eq!(lines.next_line().unwrap().unwrap().number, 3);
+        assert_eq!(lines.next_line(&Cmake).unwrap().unwrap().number, 3);
+    }
+
+    #[test]
+    fn urls_assembled_from_variables_keep_the_text_they_were_written_as() {
+        assert_eq!(written_url("--url=$(URL));"), "$(URL)");
+        assert_eq!(
+            written_url("url=https://$HOST/m.bin;"),
+            "https://$HOST/m.bin"
+        );
     }
 }

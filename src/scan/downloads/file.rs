@@ -1,0 +1,363 @@
+//! The per-file pass: reads one file's logical lines in its language and collects the
+//! downloads it makes, the checksum checks near them, and the scripts it may run.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, BufRead};
+
+use super::policy::{Check, DownloadPolicy, FileKind, Language};
+use super::syntax::{Blocks, Line, LogicalLines, Syntax, Variables, find_urls};
+use super::tree::Summary;
+use crate::scan::finding::{Details, Download};
+use crate::scan::{Finding, Verification, When};
+
+/// How a line fetches what its URLs name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fetch {
+    None,
+    /// A command that fetches anything (`wget`, `curl`, `file(DOWNLOAD`): a URL is a download
+    /// when something says it is about models.
+    Generic,
+    /// A call that fetches models (`hf_hub_download`, …): every URL is a download.
+    Model,
+}
+
+/// A download found in one file, before `when` and verification are settled.
+#[derive(Debug, Clone)]
+struct Report {
+    line: u64,
+    block: u32,
+    url: String,
+    as_written: Option<String>,
+    on_fetch_line: bool,
+}
+
+/// A weight-like URL assigned to a variable, reported at the assignment if never fetched.
+#[derive(Debug, Clone)]
+struct Deferred {
+    name: String,
+    report: Report,
+}
+
+/// A word that may name a script this file runs.
+#[derive(Debug, Clone)]
+struct Call {
+    line: u64,
+    block: u32,
+    word: String,
+    passes_sha256: bool,
+}
+
+/// Most calls a file may record; a real build file names far fewer.
+const MAX_CALLS: usize = 10_000;
+
+/// Everything learnt from reading one file.
+pub struct FileState<'a> {
+    policy: &'a DownloadPolicy,
+    syntax: Box<dyn Syntax>,
+    vars: Variables,
+    blocks: Blocks,
+    checks: Vec<(u64, u32, Check)>,
+    reports: Vec<Report>,
+    deferred: Vec<Deferred>,
+    used_vars: HashSet<String>,
+    /// The variables each variable's value was made from, so using it uses them too.
+    made_from: HashMap<String, Vec<String>>,
+    calls: Vec<Call>,
+}
+
+impl<'a> FileState<'a> {
+    /// Reads every logical line of `reader`, a file written in `language`.
+    pub fn read<R: BufRead>(
+        policy: &'a DownloadPolicy,
+        language: Language,
+        reader: R,
+    ) -> io::Result<Self> {
+        let syntax = language.syntax();
+        let mut state = Self {
+            policy,
+            vars: Variables::new(syntax.names_ignore_case()),
+            syntax,
+            blocks: Blocks::default(),
+            checks: Vec::new(),
+            reports: Vec::new(),
+            deferred: Vec::new(),
+            used_vars: HashSet::new(),
+            made_from: HashMap::new(),
+            calls: Vec::new(),
+        };
+        let mut lines = LogicalLines::new(reader);
+        while let Some(line) = lines.next_line(&*state.syntax)? {
+            state.line(&line);
+        }
+        Ok(state)
+    }
+
+    fn line(&mut self, line: &Line) {
+        self.syntax
+            .track_block(&line.text, &self.vars, &mut self.blocks);
+        if let Some(check) = self.policy.check_on(&line.text) {
+            self.checks
+                .push((line.number, self.blocks.current(), check));
+        }
+        let fetch = self.fetch_kind(&line.text);
+        let assigned = self.assign(line, fetch);
+        // An assignment's URLs wait for the variable to be used, unless the line also fetches.
+        if !assigned || fetch != Fetch::None {
+            self.find_downloads(line, fetch);
+        }
+        self.find_calls(line);
+    }
+
+    fn fetch_kind(&self, text: &str) -> Fetch {
+        let any = |list: &[String]| list.iter().any(|f| contains_word(text, f));
+        if any(&self.policy.model_fetchers) {
+            Fetch::Model
+        } else if any(&self.policy.generic_fetchers) {
+            Fetch::Generic
+        } else {
+            Fetch::None
+        }
+    }
+
+    /// Records a variable assignment; returns whether the line is one.
+    fn assign(&mut self, line: &Line, fetch: Fetch) -> bool {
+        let Some(assignment) = self.syntax.assignment(&line.text, &self.vars) else {
+            return false;
+        };
+        let Some(value) = assignment.value else {
+            self.vars.remove(&assignment.name);
+            return true;
+        };
+        if fetch == Fetch::None {
+            for (_, url) in find_urls(&value.text) {
+                if self.policy.weight_like(url) {
+                    self.deferred.push(Deferred {
+                        name: assignment.name.clone(),
+                        report: Report {
+                            line: line.number,
+                            block: self.blocks.current(),
+                            url: url.to_string(),
+                            as_written: value.as_written.clone(),
+                            on_fetch_line: false,
+                        },
+                    });
+                }
+            }
+        }
+        self.vars.set(&assignment.name, value.text);
+        self.made_from.insert(assignment.name, value.made_from);
+        true
+    }
+
+    /// Marks variables as used, with those their values were made from.
+    fn mark_used(&mut self, names: Vec<String>) {
+        let mut pending = names;
+        while let Some(name) = pending.pop() {
+            if self.used_vars.insert(name.clone())
+                && let Some(sources) = self.made_from.get(&name)
+            {
+                pending.extend(sources.iter().cloned());
+            }
+        }
+    }
+
+    fn find_downloads(&mut self, line: &Line, fetch: Fetch) {
+        let block = self.blocks.current();
+        for found in self.syntax.urls(&line.text, &self.vars) {
+            let report = match fetch {
+                Fetch::Model => true,
+                Fetch::Generic => {
+                    self.policy.weight_like(&found.url)
+                        || self.policy.has_model_word(&found.url)
+                        || self.policy.has_model_word(&line.text)
+                        || self.policy.has_model_word(self.blocks.name(block))
+                }
+                Fetch::None => self.policy.weight_like(&found.url),
+            };
+            if !report {
+                continue;
+            }
+            self.mark_used(found.used);
+            self.reports.push(Report {
+                line: line.number,
+                block,
+                url: found.url,
+                as_written: found.as_written,
+                on_fetch_line: fetch != Fetch::None,
+            });
+        }
+    }
+
+    /// Words that may be paths of scripts this file runs.
+    fn find_calls(&mut self, line: &Line) {
+        if self.calls.len() >= MAX_CALLS || !self.syntax.runs_commands() {
+            return;
+        }
+        let expanded = self.syntax.expand(&line.text, &self.vars).text;
+        let passes_sha256 = expanded
+            .split(|c: char| !c.is_ascii_hexdigit())
+            .any(|w| w.len() == 64);
+        for word in expanded.split(|c: char| c.is_whitespace() || "\"'`();|&".contains(c)) {
+            if word.contains("://") || word.is_empty() {
+                continue;
+            }
+            let named_script = word.contains('/')
+                || word
+                    .rsplit_once('.')
+                    .is_some_and(|(_, ext)| ["sh", "py", "bat", "cmd", "ps1"].contains(&ext));
+            if named_script {
+                self.calls.push(Call {
+                    line: line.number,
+                    block: self.blocks.current(),
+                    word: word.to_string(),
+                    passes_sha256,
+                });
+            }
+        }
+    }
+
+    /// The strongest check applying to a download: within the verification window, or in
+    /// the same block.
+    fn verification(&self, report: &Report) -> Verification {
+        let window = self.policy.verification_window;
+        self.checks
+            .iter()
+            .filter(|(line, block, _)| {
+                (*block != 0 && *block == report.block) || line.abs_diff(report.line) <= window
+            })
+            .filter_map(|(_, _, check)| match check {
+                Check::Sha256 => Some(Verification::Sha256),
+                Check::Sha256Cut => self
+                    .policy
+                    .has_hash_prefix(&report.url)
+                    .then_some(Verification::Sha256Prefix),
+                Check::Sha1 => Some(Verification::Sha1),
+                Check::Md5 => Some(Verification::Md5),
+            })
+            .min_by_key(|v| verification_rank(*v))
+            .unwrap_or(Verification::None)
+    }
+
+    /// The downloads of the file `rel` of `kind`, one per URL (the first on a fetch line, else
+    /// the first), and what the tree pass needs to know of it.
+    pub fn finish(
+        self,
+        rel: &str,
+        size: u64,
+        kind: &FileKind,
+        shebang: bool,
+    ) -> (Vec<Finding>, Summary) {
+        let outside_build = self
+            .syntax
+            .blocks_outside_build(&self.policy.make_build_goals);
+        let findings = self.findings(rel, size, kind, shebang, &outside_build);
+        let summary = Summary {
+            runs: self
+                .calls
+                .iter()
+                .filter(|c| !outside_build.contains(&c.block))
+                .map(|c| c.word.clone())
+                .collect(),
+            hands_sha256: self
+                .calls
+                .iter()
+                .filter(|c| c.passes_sha256)
+                .map(|c| (c.line, c.word.clone()))
+                .collect(),
+            checks_sha256: self.checks.iter().any(|(_, _, c)| *c == Check::Sha256),
+        };
+        (findings, summary)
+    }
+
+    fn findings(
+        &self,
+        rel: &str,
+        size: u64,
+        kind: &FileKind,
+        shebang: bool,
+        outside_build: &HashSet<u32>,
+    ) -> Vec<Finding> {
+        let mut reports: Vec<Report> = Vec::new();
+        let unused = self
+            .deferred
+            .iter()
+            .filter(|d| !self.used_vars.contains(&d.name))
+            .map(|d| d.report.clone());
+        for report in self.reports.iter().cloned().chain(unused) {
+            match reports.iter_mut().find(|r| r.url == report.url) {
+                Some(existing) if !existing.on_fetch_line && report.on_fetch_line => {
+                    *existing = report;
+                }
+                Some(_) => {}
+                None => reports.push(report),
+            }
+        }
+        reports.sort_by_key(|r| r.line);
+        let script =
+            kind.when == When::Run && self.syntax.is_standalone_script(self.policy, rel, shebang);
+        reports
+            .into_iter()
+            .map(|report| {
+                let format = self
+                    .policy
+                    .weight_extension(&report.url)
+                    .unwrap_or_else(|| "unknown".to_string());
+                let (when, reason) = if outside_build.contains(&report.block) {
+                    let target = self.blocks.name(report.block);
+                    let why = format!("in Make target `{target}`, which no build goal reaches");
+                    (When::Manual, Some(why))
+                } else if script {
+                    let why = "in a standalone Python script".to_string();
+                    (When::Manual, Some(why))
+                } else {
+                    (kind.when, None)
+                };
+                let download = Download {
+                    reason,
+                    line: report.line,
+                    verification: self.verification(&report),
+                    when,
+                    url_as_written: report.as_written.filter(|w| *w != report.url),
+                    url: report.url,
+                };
+                Finding::new(rel, format, size, Details::Download(download))
+            })
+            .collect()
+    }
+}
+
+/// `needle` in `text` as a whole word at its alphanumeric ends (`curl` does not match
+/// `libcurl`).
+fn contains_word(text: &str, needle: &str) -> bool {
+    let word_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let starts_word = needle.starts_with(word_char);
+    let ends_word = needle.ends_with(word_char);
+    text.match_indices(needle).any(|(at, _)| {
+        let before_ok = !starts_word || !text[..at].ends_with(word_char);
+        let after_ok = !ends_word || !text[at + needle.len()..].starts_with(word_char);
+        before_ok && after_ok
+    })
+}
+
+/// Strongest first.
+fn verification_rank(v: Verification) -> u8 {
+    match v {
+        Verification::Sha256 => 0,
+        Verification::Sha256Prefix => 1,
+        Verification::Sha1 => 2,
+        Verification::Md5 => 3,
+        Verification::None => 4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_words_only() {
+        assert!(contains_word("wget -q x", "wget"));
+        assert!(!contains_word("libcurl-dev", "curl"));
+        assert!(contains_word("x = get_file(url)", "get_file("));
+    }
+}

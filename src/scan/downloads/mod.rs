@@ -1,0 +1,112 @@
+//! Steps that fetch model weights, in shell scripts, Makefiles, CMake files, autotools
+//! scripts, batch and PowerShell files, Python code and documentation. Tables come from
+//! `policy/downloads.toml` ([`policy`]); each language has one reader ([`syntax::Syntax`]).
+//!
+//! Per file, [`scan`] reads logical lines, remembers variables defined in the file, expands
+//! them in URLs, and reports a URL when it fetches weights:
+//!
+//! * a URL written in the line that is weight-like (weight file extension, model host, GitHub
+//!   release asset with a model name) is reported wherever it stands;
+//! * on a line that calls a model fetcher (`hf_hub_download`, `load_state_dict_from_url`, …)
+//!   every URL is reported, and on a line with a generic fetch (`wget`, `curl`,
+//!   `file(DOWNLOAD`, …) a URL is reported when it is weight-like or the URL, line or
+//!   enclosing function/target mentions models;
+//! * a URL assembled from variables is reported where it is used (fetched, or handed to a
+//!   script), not where it is assigned; a weight-like URL assigned to a variable never used in
+//!   the file is reported at its assignment. A URL used on several lines is reported once, on a
+//!   fetch line when there is one.
+//!
+//! `url` is the expanded URL; `url_as_written` the text it came from, when they differ.
+//! Verification is the strongest checksum check within `verification-window` lines of the
+//! download or in the same function, Make target or CMake command.
+//!
+//! `when` starts from the file's kind (`build` for Make/CMake/autotools/setup.py, `run` for
+//! Python library modules, `manual` otherwise); Make targets not reached from the default goal
+//! or from `check`/`test`/`install` are `manual`. [`resolve_tree`] then follows what build files
+//! run, from a [`Summary`] of each file it needs: a script named by a build file (or by a script it runs)
+//! gets `build`, and a download whose line passes a full SHA-256 to a script that checks it
+//! with a SHA-256 tool is verified.
+
+mod cmake;
+mod docs;
+mod file;
+mod make;
+mod policy;
+mod python;
+mod shell;
+mod syntax;
+mod tree;
+mod windows;
+
+use std::io::{self, BufRead, BufReader, Read};
+
+pub use policy::DownloadPolicy;
+pub use tree::{Seen, Summary, resolve_tree};
+
+use super::Finding;
+use cmake::Cmake;
+use docs::Docs;
+use file::FileState;
+use make::Make;
+use policy::Language;
+use python::Python;
+use shell::Shell;
+use syntax::Syntax;
+use windows::{Batch, PowerShell};
+
+impl Language {
+    /// A reader for one file in this language.
+    fn syntax(self) -> Box<dyn Syntax> {
+        match self {
+            Language::Shell => Box::new(Shell),
+            Language::Make => Box::<Make>::default(),
+            Language::Cmake => Box::new(Cmake),
+            Language::Python => Box::<Python>::default(),
+            Language::Batch => Box::new(Batch),
+            Language::Powershell => Box::new(PowerShell),
+            Language::Docs => Box::new(Docs),
+        }
+    }
+}
+
+/// What the per-file pass found in one file: its downloads, and what the tree pass needs.
+#[derive(Debug)]
+pub struct Scanned {
+    pub findings: Vec<Finding>,
+    pub seen: Seen,
+}
+
+/// Finds the download steps in the text file `rel` (`size` bytes), read from `reader`
+/// positioned at its start.
+pub fn scan<R: Read>(
+    policy: &DownloadPolicy,
+    reader: R,
+    rel: &str,
+    size: u64,
+) -> io::Result<Scanned> {
+    let not_a_script = || Scanned {
+        findings: Vec::new(),
+        seen: Seen::NotAScript,
+    };
+    if size > policy.max_file_size {
+        return Ok(not_a_script());
+    }
+    let mut reader = BufReader::new(reader.take(policy.max_file_size));
+    let first = peek_first_line(&mut reader)?;
+    let Some(kind) = policy.file_kind(rel, &first) else {
+        return Ok(not_a_script());
+    };
+    let state = FileState::read(policy, kind.syntax, reader)?;
+    let (findings, summary) = state.finish(rel, size, kind, first.starts_with("#!"));
+    Ok(Scanned {
+        findings,
+        seen: Seen::Script(summary),
+    })
+}
+
+/// The first line of a buffered reader, without consuming it.
+fn peek_first_line<R: BufRead>(reader: &mut R) -> io::Result<String> {
+    let head = reader.fill_buf()?;
+    let end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+    Ok(String::from_utf8_lossy(&head[..end]).trim_end().to_string())
+}

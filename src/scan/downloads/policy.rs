@@ -1,0 +1,277 @@
+//! `policy/downloads.toml`: what makes a URL a weight download, how files are recognised, and
+//! the questions about URLs and lines that only the policy tables answer.
+
+use serde::Deserialize;
+
+use crate::scan::When;
+
+/// `policy/downloads.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DownloadPolicy {
+    pub max_file_size: u64,
+    pub verification_window: u64,
+    pub min_hash_prefix: usize,
+    pub weight_extensions: Vec<String>,
+    pub compression_extensions: Vec<String>,
+    pub model_hosts: Vec<String>,
+    pub model_words: Vec<String>,
+    pub model_fetchers: Vec<String>,
+    pub generic_fetchers: Vec<String>,
+    pub make_build_goals: Vec<String>,
+    pub checks: Checks,
+    pub python: PythonRule,
+    pub file_kinds: Vec<FileKind>,
+    pub calls: Calls,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Checks {
+    pub sha256: Vec<String>,
+    pub sha1: Vec<String>,
+    pub md5: Vec<String>,
+    /// On a line with a SHA-256 check, these mean only a prefix of the digest is compared.
+    pub prefix_markers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PythonRule {
+    pub script_dirs: Vec<String>,
+}
+
+/// How to recognise one kind of file, the language it is written in, and when its downloads run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileKind {
+    pub syntax: Language,
+    pub when: When,
+    #[serde(default)]
+    pub names: Vec<String>,
+    #[serde(default)]
+    pub extensions: Vec<String>,
+    #[serde(default)]
+    pub shebangs: Vec<String>,
+}
+
+/// The languages a file kind can be written in (`syntax = "…"` in the table); each has one
+/// reader, see [`super::syntax::Syntax`]. Autotools files are shell (`configure.ac`,
+/// `autogen.sh`) or Make (`Makefile.am`, `Makefile.in`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Language {
+    Shell,
+    Make,
+    Cmake,
+    Python,
+    Batch,
+    Powershell,
+    /// Documentation: no variables, no comments, every line stands alone.
+    Docs,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Calls {
+    pub root_prefixes: Vec<String>,
+    pub dir_prefixes: Vec<String>,
+}
+
+/// A checksum check found on a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    Sha256,
+    /// A SHA-256 of which only a prefix is compared.
+    Sha256Cut,
+    Sha1,
+    Md5,
+}
+
+impl DownloadPolicy {
+    /// The kind of file `rel` whose first line is `first_line`: by name, then extension, then
+    /// the interpreter named on a `#!` line.
+    pub fn file_kind(&self, rel: &str, first_line: &str) -> Option<&FileKind> {
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        let ext = name
+            .rsplit_once('.')
+            .filter(|(stem, _)| !stem.is_empty())
+            .map(|(_, ext)| ext.to_ascii_lowercase());
+        let interpreter = shebang_interpreter(first_line);
+        self.file_kinds
+            .iter()
+            .find(|k| k.names.iter().any(|n| n == name))
+            .or_else(|| {
+                let ext = ext.as_deref()?;
+                self.file_kinds
+                    .iter()
+                    .find(|k| k.extensions.iter().any(|e| e == ext))
+            })
+            .or_else(|| {
+                let interpreter = interpreter.as_deref()?;
+                self.file_kinds.iter().find(|k| {
+                    k.shebangs.iter().any(|s| {
+                        interpreter
+                            .strip_prefix(s.as_str())
+                            .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+                    })
+                })
+            })
+    }
+
+    pub fn has_model_word(&self, text: &str) -> bool {
+        let lower = text.to_ascii_lowercase();
+        self.model_words.iter().any(|w| lower.contains(w.as_str()))
+    }
+
+    /// Whether `url` names weights by itself: a model host, a GitHub release asset with a
+    /// model name, or a weight file extension.
+    pub fn weight_like(&self, url: &str) -> bool {
+        let (host, path) = split_url(url);
+        let on_model_host = self.model_hosts.iter().any(|entry| {
+            let (h, prefix) = entry.split_once('/').unwrap_or((entry, ""));
+            (host == h || host.ends_with(&format!(".{h}")))
+                && path.starts_with(&format!("/{prefix}"))
+        });
+        let model_release = host == "github.com"
+            && path.contains("/releases/download/")
+            && self.has_model_word(path);
+        on_model_host || model_release || self.weight_extension(url).is_some()
+    }
+
+    /// The weight file extension the URL's file name ends with, compression removed.
+    pub fn weight_extension(&self, url: &str) -> Option<String> {
+        let (_, path) = split_url(url);
+        let mut name = path.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+        for _ in 0..2 {
+            match name.rsplit_once('.') {
+                Some((stem, ext)) if self.compression_extensions.iter().any(|c| c == ext) => {
+                    name = stem.to_string();
+                }
+                _ => break,
+            }
+        }
+        let (_, ext) = name.rsplit_once('.')?;
+        self.weight_extensions
+            .iter()
+            .any(|w| w == ext)
+            .then(|| ext.to_string())
+    }
+
+    /// The check a line performs, if any.
+    pub fn check_on(&self, text: &str) -> Option<Check> {
+        let has = |markers: &[String]| markers.iter().any(|m| text.contains(m.as_str()));
+        if has(&self.checks.sha256) {
+            Some(if has(&self.checks.prefix_markers) {
+                Check::Sha256Cut
+            } else {
+                Check::Sha256
+            })
+        } else if has(&self.checks.sha1) {
+            Some(Check::Sha1)
+        } else if has(&self.checks.md5) {
+            Some(Check::Md5)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the URL's file name holds a run of hex digits long enough to be a digest prefix.
+    pub fn has_hash_prefix(&self, url: &str) -> bool {
+        let (_, path) = split_url(url);
+        let name = path.rsplit('/').next().unwrap_or("");
+        name.split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|part| {
+                (self.min_hash_prefix..64).contains(&part.len())
+                    && part.bytes().all(|b| b.is_ascii_hexdigit())
+                    && part.bytes().any(|b| b.is_ascii_digit())
+            })
+    }
+
+    /// Whether a Python file is a script rather than library code.
+    pub fn python_is_script(&self, rel: &str, shebang: bool, main_guard: bool) -> bool {
+        let mut dirs = rel.split('/').collect::<Vec<_>>();
+        dirs.pop();
+        shebang
+            || main_guard
+            || dirs
+                .iter()
+                .any(|d| self.python.script_dirs.iter().any(|s| s == d))
+    }
+}
+
+/// The interpreter a `#!` line names (`/usr/bin/env python3` → `python3`).
+fn shebang_interpreter(first_line: &str) -> Option<String> {
+    let rest = first_line.strip_prefix("#!")?;
+    let mut words = rest.split_whitespace();
+    let program = words.next()?.rsplit('/').next()?;
+    if program == "env" {
+        words
+            .find(|w| !w.starts_with('-'))
+            .map(|w| w.rsplit('/').next().unwrap_or(w).to_string())
+    } else {
+        Some(program.to_string())
+    }
+}
+
+/// Lower-case host (no port, no credentials) and path (no query or fragment) of a URL.
+fn split_url(url: &str) -> (String, &str) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    let (authority, path) = match rest.find('/') {
+        Some(at) => rest.split_at(at),
+        None => (rest, ""),
+    };
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let host = host.split(':').next().unwrap_or(host);
+    (host.to_ascii_lowercase(), path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> DownloadPolicy {
+        crate::policy::PolicySource::embedded()
+            .table("downloads.toml")
+            .unwrap()
+    }
+
+    #[test]
+    fn weight_urls_by_extension_host_and_release_name() {
+        let p = policy();
+        assert!(p.weight_like("https://example.org/a/net.safetensors"));
+        assert!(p.weight_like("https://example.org/a/net.onnx.xz?raw=1"));
+        assert!(p.weight_like("https://huggingface.co/org/repo"));
+        assert!(p.weight_like("https://github.com/o/r/releases/download/v1/models.tar.gz"));
+        assert!(!p.weight_like("https://github.com/o/r/releases/download/v1/src.tar.gz"));
+        assert!(!p.weight_like("https://example.org/"));
+        assert!(!p.weight_like("https://storage.googleapis.com/other/x.tar"));
+        assert_eq!(
+            p.weight_extension("https://x/m.pt.gz").as_deref(),
+            Some("pt")
+        );
+    }
+
+    #[test]
+    fn file_kinds_by_name_extension_and_shebang() {
+        let p = policy();
+        let kind = |rel: &str, first: &str| p.file_kind(rel, first).map(|k| (k.syntax, k.when));
+        assert_eq!(kind("a/Makefile", ""), Some((Language::Make, When::Build)));
+        assert_eq!(kind("autogen.sh", ""), Some((Language::Shell, When::Build)));
+        assert_eq!(kind("x/get.sh", ""), Some((Language::Shell, When::Manual)));
+        assert_eq!(
+            kind("bin/fetch", "#!/usr/bin/env python3"),
+            Some((Language::Python, When::Run))
+        );
+        assert_eq!(kind("x/data.c", ""), None);
+    }
+
+    #[test]
+    fn hash_prefixes_in_names() {
+        let p = policy();
+        assert!(p.has_hash_prefix("https://h/resnet18-f37072fd.pth"));
+        assert!(!p.has_hash_prefix("https://h/model-deadbeef.bin"));
+        assert!(!p.has_hash_prefix("https://h/model-v1.bin"));
+    }
+}

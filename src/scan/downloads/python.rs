@@ -1,0 +1,465 @@
+//! Python: string expressions are evaluated where they are simple enough (literals, known
+//! variables, f-strings, `+`, `str.format`), so a URL built from constants is found whole.
+//! Functions are followed by indentation; a `__main__` guard marks a script.
+
+use super::policy::DownloadPolicy;
+use super::syntax::{
+    Assignment, Blocks, Reference, Syntax, UrlUse, Value, Variables, find_urls, leading_name,
+};
+
+/// Reads one Python file, keeping its function nesting.
+#[derive(Debug, Default)]
+pub struct Python {
+    /// The functions the current line is inside: their indentation and block.
+    defs: Vec<(usize, u32)>,
+    /// Whether the file has an `if __name__ == "__main__":` guard.
+    main_guard: bool,
+}
+
+impl Syntax for Python {
+    fn continuation_mark(&self) -> Option<char> {
+        Some('\\')
+    }
+
+    fn brackets_join_lines(&self) -> bool {
+        true
+    }
+
+    /// A line belongs to the innermost `def` indented less than it.
+    fn track_block(&mut self, text: &str, _vars: &Variables, blocks: &mut Blocks) {
+        let trimmed = text.trim();
+        let indent = text.len() - text.trim_start().len();
+        while self.defs.last().is_some_and(|(i, _)| indent <= *i) {
+            self.defs.pop();
+        }
+        blocks.enter(self.defs.last().map_or(0, |(_, b)| *b));
+        let def = trimmed
+            .strip_prefix("async ")
+            .unwrap_or(trimmed)
+            .strip_prefix("def ");
+        if let Some(rest) = def {
+            let name = rest.split('(').next().unwrap_or("").trim();
+            let block = blocks.open(name);
+            self.defs.push((indent, block));
+        }
+        if trimmed.starts_with("if __name__") && trimmed.contains("__main__") {
+            self.main_guard = true;
+        }
+    }
+
+    fn assignment(&self, text: &str, vars: &Variables) -> Option<Assignment> {
+        let (name, value) = python_assignment(text, vars)?;
+        Some(Assignment {
+            name,
+            value: value.map(|string| Value {
+                text: string.value,
+                as_written: (!string.used.is_empty()).then_some(string.source),
+                made_from: string.used,
+            }),
+        })
+    }
+
+    /// Python has no references to expand inside text: names are evaluated as expressions.
+    fn reference(&self, _text: &str, _vars: &Variables) -> Option<Reference> {
+        None
+    }
+
+    fn urls(&self, text: &str, vars: &Variables) -> Vec<UrlUse> {
+        let mut out = Vec::new();
+        for string in python_strings(text, vars) {
+            for (_, url) in find_urls(&string.value) {
+                let as_written = (!string.used.is_empty()).then(|| string.source.clone());
+                out.push(UrlUse {
+                    url: url.to_string(),
+                    as_written,
+                    used: string.used.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    fn is_standalone_script(&self, policy: &DownloadPolicy, rel: &str, shebang: bool) -> bool {
+        policy.python_is_script(rel, shebang, self.main_guard)
+    }
+}
+
+/// A Python string expression: its value, the source text it came from, and the variables and
+/// formatting it used (non-empty `used` means the URL was assembled).
+#[derive(Debug, Clone)]
+struct PyString {
+    value: String,
+    source: String,
+    used: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+enum PyToken<'a> {
+    /// A string literal: its content, whether it is an f-string, its source text.
+    Str {
+        content: String,
+        fstring: bool,
+        source: &'a str,
+    },
+    Name(&'a str),
+    Op(char, &'a str),
+}
+
+fn py_tokens(line: &str) -> Vec<PyToken<'_>> {
+    let mut tokens = Vec::new();
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'#' {
+            break;
+        }
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        if c.is_ascii_alphabetic() || c == b'_' {
+            while i < bytes.len()
+                && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'.')
+            {
+                i += 1;
+            }
+            let word = &line[start..i];
+            let is_prefix = word.len() <= 2
+                && word
+                    .chars()
+                    .all(|ch| matches!(ch.to_ascii_lowercase(), 'f' | 'r' | 'b' | 'u'));
+            if is_prefix && i < bytes.len() && (bytes[i] == b'"' || bytes[i] == b'\'') {
+                let fstring = word.to_ascii_lowercase().contains('f');
+                let raw = word.to_ascii_lowercase().contains('r');
+                let (content, end) = py_string_body(line, i, raw);
+                tokens.push(PyToken::Str {
+                    content,
+                    fstring,
+                    source: &line[start..end],
+                });
+                i = end;
+            } else {
+                tokens.push(PyToken::Name(word));
+            }
+            continue;
+        }
+        if c == b'"' || c == b'\'' {
+            let (content, end) = py_string_body(line, i, false);
+            tokens.push(PyToken::Str {
+                content,
+                fstring: false,
+                source: &line[start..end],
+            });
+            i = end;
+            continue;
+        }
+        let ch = line[i..].chars().next().unwrap_or(' ');
+        i += ch.len_utf8();
+        tokens.push(PyToken::Op(ch, &line[start..i]));
+    }
+    tokens
+}
+
+/// Reads a string literal starting at the quote at `start`; returns its content and the index
+/// after it (the end of the line when it does not close).
+fn py_string_body(line: &str, start: usize, raw: bool) -> (String, usize) {
+    let quote = &line[start..start + 1];
+    let triple = quote.repeat(3);
+    let (delim, mut i) = if line[start..].starts_with(&triple) {
+        (triple.as_str(), start + 3)
+    } else {
+        (quote, start + 1)
+    };
+    let mut content = String::new();
+    while i < line.len() {
+        if line[i..].starts_with(delim) {
+            return (content, i + delim.len());
+        }
+        let ch = line[i..].chars().next().unwrap_or(' ');
+        if ch == '\\' && !raw {
+            i += 1;
+            if let Some(next) = line[i..].chars().next() {
+                content.push(next);
+                i += next.len_utf8();
+            }
+            continue;
+        }
+        content.push(ch);
+        i += ch.len_utf8();
+    }
+    (content, line.len())
+}
+
+/// Substitutes `{NAME}` fields of an f-string with known variables.
+fn fill_fstring(content: &str, vars: &Variables, used: &mut Vec<String>) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = content;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        if let Some(escaped) = after.strip_prefix('{') {
+            out.push('{');
+            rest = escaped;
+            continue;
+        }
+        let close = after.find('}')?;
+        let name = after[..close].trim();
+        out.push_str(vars.get(name)?);
+        used.push(name.to_string());
+        rest = &after[close + 1..];
+    }
+    out.push_str(&rest.replace("}}", "}"));
+    Some(out)
+}
+
+/// Fills `str.format` fields (`{}`, `{0}`, `{name}`) from positional and keyword arguments.
+fn fill_format(
+    template: &str,
+    positional: &[String],
+    named: &[(String, String)],
+) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = template;
+    let mut next = 0;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let close = after.find('}')?;
+        let field = after[..close].trim();
+        let value = if field.is_empty() {
+            next += 1;
+            positional.get(next - 1)?
+        } else if let Ok(index) = field.parse::<usize>() {
+            positional.get(index)?
+        } else {
+            &named.iter().find(|(k, _)| k == field)?.1
+        };
+        out.push_str(value);
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// Finds the string expressions of a Python line (literals, known variables, f-strings,
+/// `+` concatenation and simple `.format(...)`) and evaluates them. An expression that uses an
+/// unknown variable is left out.
+fn python_strings(line: &str, vars: &Variables) -> Vec<PyString> {
+    let tokens = py_tokens(line);
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        match eval_concat(&tokens, i, vars) {
+            Some((value, used, end)) => {
+                let source = span(line, &tokens[i], &tokens[end - 1]);
+                found.push(PyString {
+                    value,
+                    source,
+                    used,
+                });
+                i = end;
+            }
+            None => i += 1,
+        }
+    }
+    found
+}
+
+/// The source text from the start of `first` to the end of `last`.
+fn span(line: &str, first: &PyToken<'_>, last: &PyToken<'_>) -> String {
+    let start = token_source(first).as_ptr() as usize - line.as_ptr() as usize;
+    let last_src = token_source(last);
+    let end = last_src.as_ptr() as usize - line.as_ptr() as usize + last_src.len();
+    line[start..end].to_string()
+}
+
+fn token_source<'a>(token: &PyToken<'a>) -> &'a str {
+    match token {
+        PyToken::Str { source, .. } => source,
+        PyToken::Name(name) => name,
+        PyToken::Op(_, source) => source,
+    }
+}
+
+/// Evaluates `operand (+ operand)*` from token `start`; returns the value, the variables used
+/// and the index after the expression.
+fn eval_concat(
+    tokens: &[PyToken<'_>],
+    start: usize,
+    vars: &Variables,
+) -> Option<(String, Vec<String>, usize)> {
+    let mut used = Vec::new();
+    let (mut value, mut i) = eval_operand(tokens, start, vars, &mut used)?;
+    while let Some(PyToken::Op('+', _)) = tokens.get(i) {
+        let Some((more, next)) = eval_operand(tokens, i + 1, vars, &mut used) else {
+            break;
+        };
+        value.push_str(&more);
+        i = next;
+    }
+    Some((value, used, i))
+}
+
+fn eval_operand(
+    tokens: &[PyToken<'_>],
+    i: usize,
+    vars: &Variables,
+    used: &mut Vec<String>,
+) -> Option<(String, usize)> {
+    match tokens.get(i)? {
+        PyToken::Str {
+            content, fstring, ..
+        } => {
+            let mut value = if *fstring {
+                fill_fstring(content, vars, used)?
+            } else {
+                content.clone()
+            };
+            let mut next = i + 1;
+            // Adjacent literals concatenate: "a" "b".
+            while let Some(PyToken::Str {
+                content, fstring, ..
+            }) = tokens.get(next)
+            {
+                value.push_str(&if *fstring {
+                    fill_fstring(content, vars, used)?
+                } else {
+                    content.clone()
+                });
+                next += 1;
+            }
+            if let (Some(PyToken::Op('.', _)), Some(PyToken::Name("format"))) =
+                (tokens.get(next), tokens.get(next + 1))
+            {
+                let (positional, named, after) = format_args(tokens, next + 2, vars, used)?;
+                value = fill_format(&value, &positional, &named)?;
+                used.push("format".to_string());
+                next = after;
+            }
+            Some((value, next))
+        }
+        PyToken::Name(name) => {
+            // A call or attribute access is not a plain variable.
+            if matches!(tokens.get(i + 1), Some(PyToken::Op('(' | '[' | '=', _))) {
+                return None;
+            }
+            let value = vars.get(name)?.to_string();
+            used.push((*name).to_string());
+            Some((value, i + 1))
+        }
+        PyToken::Op(..) => None,
+    }
+}
+
+type FormatArgs = (Vec<String>, Vec<(String, String)>, usize);
+
+/// Parses `( arg, name=arg, … )` where every argument is a string expression.
+fn format_args(
+    tokens: &[PyToken<'_>],
+    open: usize,
+    vars: &Variables,
+    used: &mut Vec<String>,
+) -> Option<FormatArgs> {
+    if !matches!(tokens.get(open), Some(PyToken::Op('(', _))) {
+        return None;
+    }
+    let mut positional = Vec::new();
+    let mut named = Vec::new();
+    let mut i = open + 1;
+    loop {
+        match tokens.get(i)? {
+            PyToken::Op(')', _) => return Some((positional, named, i + 1)),
+            PyToken::Op(',', _) => i += 1,
+            PyToken::Name(key) if matches!(tokens.get(i + 1), Some(PyToken::Op('=', _))) => {
+                let (value, inner_used, next) = eval_concat(tokens, i + 2, vars)?;
+                used.extend(inner_used);
+                named.push(((*key).to_string(), value));
+                i = next;
+            }
+            _ => {
+                let (value, inner_used, next) = eval_concat(tokens, i, vars)?;
+                used.extend(inner_used);
+                positional.push(value);
+                i = next;
+            }
+        }
+    }
+}
+
+/// A Python assignment `NAME = <string expression>` (also `NAME: str = …`): the name and,
+/// when the whole right-hand side evaluates, its value.
+fn python_assignment(line: &str, vars: &Variables) -> Option<(String, Option<PyString>)> {
+    let trimmed = line.trim();
+    let (name, after) = leading_name(trimmed)?;
+    let mut after = after.trim_start();
+    if let Some(annotated) = after.strip_prefix(':') {
+        after = &annotated[annotated.find('=')?..];
+    }
+    let rhs = after.strip_prefix('=')?;
+    if rhs.starts_with('=') {
+        return None;
+    }
+    let rhs = rhs.trim();
+    let strings = python_strings(rhs, vars);
+    let whole = strings
+        .into_iter()
+        .find(|s| s.source.len() == rhs.trim_end_matches(';').trim_end().len());
+    Some((name.to_string(), whole))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_expressions() {
+        let mut vars = Variables::default();
+        vars.set("BASE", "https://h/r".into());
+        vars.set("NAME", "m.pt".into());
+        let got = python_strings(
+            "get(BASE + '/' + NAME, f\"{BASE}/x.pt\", '{}/{n}'.format(BASE, n=NAME), other())",
+            &vars,
+        );
+        let values: Vec<&str> = got.iter().map(|s| s.value.as_str()).collect();
+        assert_eq!(
+            values,
+            ["https://h/r/m.pt", "https://h/r/x.pt", "https://h/r/m.pt"]
+        );
+        assert_eq!(got[0].source, "BASE + '/' + NAME");
+        let (name, value) = python_assignment("URL = BASE + \"/y.bin\"", &vars).unwrap();
+        assert_eq!(
+            (name.as_str(), value.unwrap().value.as_str()),
+            ("URL", "https://h/r/y.bin")
+        );
+        assert!(
+            python_assignment("URL = compute(BASE)", &vars)
+                .unwrap()
+                .1
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn functions_by_indentation_and_the_main_guard() {
+        let mut python = Python::default();
+        let mut blocks = Blocks::default();
+        let vars = Variables::default();
+        let mut seen = Vec::new();
+        for line in [
+            "def fetch():",
+            "    url = 1",
+            "    def inner():",
+            "        pass",
+            "    x = 2",
+            "y = 3",
+            "if __name__ == '__main__':",
+        ] {
+            python.track_block(line, &vars, &mut blocks);
+            seen.push(blocks.current());
+        }
+        assert_eq!(seen, [1, 1, 2, 2, 1, 0, 0]);
+        assert!(python.main_guard);
+    }
+}

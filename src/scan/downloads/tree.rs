@@ -1,0 +1,232 @@
+//! The tree-level pass: what one file's downloads are depends on other files. A script named
+//! by a build file (or by a script the build runs) runs during the build, and a download
+//! whose line hands a full SHA-256 to a script that checks it with a SHA-256 tool is verified.
+//! The pass reads again, and sums up, each file it needs to know of.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::policy::{DownloadPolicy, Language};
+use crate::scan::finding::{Details, Download};
+use crate::scan::{Finding, Verification, When};
+
+/// What the tree pass needs to know of one script or build file.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Words that may name scripts the file runs when the build runs it (nothing in a Make
+    /// target no build goal reaches), in file order.
+    pub runs: Vec<String>,
+    /// Words that may name scripts, each with its line, on lines that also hold a full
+    /// SHA-256 digest.
+    pub hands_sha256: Vec<(u64, String)>,
+    /// Whether the file checks a full SHA-256 digest.
+    pub checks_sha256: bool,
+}
+
+/// What the per-file pass saw of one file of the tree.
+#[derive(Debug, Clone)]
+pub enum Seen {
+    /// Not a script, build file or documentation, or too large to be one.
+    NotAScript,
+    Script(Summary),
+    /// The file could not be read: the error.
+    Unreadable(String),
+}
+
+/// The files of the tree, by path relative to the scanned root, summed up on demand.
+struct Summaries<'a> {
+    policy: &'a DownloadPolicy,
+    by_rel: HashMap<&'a str, &'a PathBuf>,
+    /// A file that could not be read, asked for, leaves a warning: the decision it was needed
+    /// for was made without it.
+    warnings: Vec<String>,
+}
+
+impl<'a> Summaries<'a> {
+    fn get(&mut self, rel: &str) -> Option<Summary> {
+        let path = self.by_rel.get(rel)?;
+        match summarize_file(self.policy, rel, path) {
+            Ok(Seen::Script(summary)) => Some(summary),
+            Ok(_) => None,
+            Err(err) => {
+                self.warnings.push(format!("{rel}: {err}"));
+                None
+            }
+        }
+    }
+
+    /// The file of the tree a word naming a script, as written in `caller`, stands for: relative
+    /// to the top of the tree or to the caller's directory, as the word's prefix says.
+    fn resolve_call(&self, policy: &DownloadPolicy, caller: &str, word: &str) -> Option<&'a str> {
+        let dir = caller.rsplit_once('/').map_or("", |(d, _)| d);
+        let mut candidates = Vec::new();
+        for prefix in &policy.calls.root_prefixes {
+            if let Some(rest) = word.strip_prefix(prefix.as_str()) {
+                candidates.push(rest.to_string());
+            }
+        }
+        let mut local = word;
+        for prefix in &policy.calls.dir_prefixes {
+            if let Some(rest) = local.strip_prefix(prefix.as_str()) {
+                local = rest;
+            }
+        }
+        candidates.push(normalise(&if dir.is_empty() {
+            local.to_string()
+        } else {
+            format!("{dir}/{local}")
+        })?);
+        candidates.push(normalise(local)?);
+        candidates.into_iter().find_map(|c| {
+            let (rel, _) = self.by_rel.get_key_value(c.as_str())?;
+            (*rel != caller).then_some(*rel)
+        })
+    }
+}
+
+/// Reads the file `rel` of the tree, at `path`, again.
+fn summarize_file(policy: &DownloadPolicy, rel: &str, path: &Path) -> io::Result<Seen> {
+    let file = File::open(path)?;
+    let size = file.metadata()?.len();
+    Ok(super::scan(policy, file, rel, size)?.seen)
+}
+
+/// Removes `.` and `..` components; `None` when `..` would leave the tree.
+fn normalise(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            part => parts.push(part),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Runs once on the final findings of a scan whose files are `files` (path relative to the
+/// scanned root, path on disk). Scripts run
+/// by build files (directly or through other scripts) get `when = build`; a download step that
+/// passes a full SHA-256 to a script checking it with a SHA-256 tool gets `verification =
+/// sha256`. Returns warnings for files needed here that could not be read.
+pub fn resolve_tree(
+    policy: &DownloadPolicy,
+    files: &[(String, PathBuf)],
+    findings: &mut [Finding],
+) -> Vec<String> {
+    let mut summaries = Summaries {
+        policy,
+        by_rel: files
+            .iter()
+            .map(|(rel, path)| (rel.as_str(), path))
+            .collect(),
+        warnings: Vec::new(),
+    };
+    let run_by = run_by_build(policy, files, &mut summaries);
+    for finding in findings.iter_mut() {
+        let Details::Download(download) = &mut finding.details else {
+            continue;
+        };
+        if download.when != When::Manual {
+            continue;
+        }
+        let Some(caller) = run_by.get(finding.path.as_str()) else {
+            continue;
+        };
+        // A README a build file names is not run by it.
+        let documentation = policy
+            .file_kind(&finding.path, "")
+            .is_some_and(|k| k.syntax == Language::Docs);
+        if !documentation {
+            download.when = When::Build;
+            download.reason = Some(format!("run by the build: {caller} calls it"));
+        }
+    }
+    verify_by_checking_scripts(policy, &mut summaries, findings);
+    summaries.warnings
+}
+
+/// The scripts the build runs, each with the file that runs it: breadth-first from the build
+/// files, through what they run.
+fn run_by_build<'a>(
+    policy: &DownloadPolicy,
+    files: &'a [(String, PathBuf)],
+    summaries: &mut Summaries<'a>,
+) -> HashMap<&'a str, &'a str> {
+    let mut run_by = HashMap::new();
+    let mut queue: VecDeque<&str> = files
+        .iter()
+        .map(|(rel, _)| rel.as_str())
+        .filter(|rel| {
+            policy
+                .file_kind(rel, "")
+                .is_some_and(|k| k.when == When::Build)
+        })
+        .collect();
+    let mut visited: HashSet<&str> = queue.iter().copied().collect();
+    while let Some(caller) = queue.pop_front() {
+        let Some(summary) = summaries.get(caller) else {
+            continue;
+        };
+        for word in &summary.runs {
+            let Some(callee) = summaries.resolve_call(policy, caller, word) else {
+                continue;
+            };
+            if visited.insert(callee) {
+                run_by.insert(callee, caller);
+                queue.push_back(callee);
+            }
+        }
+    }
+    run_by
+}
+
+/// Marks verified the unverified downloads whose line hands a full SHA-256 to a script that
+/// checks one.
+fn verify_by_checking_scripts(
+    policy: &DownloadPolicy,
+    summaries: &mut Summaries<'_>,
+    findings: &mut [Finding],
+) {
+    let mut unverified: Vec<String> = Vec::new();
+    let mut listed = HashSet::new();
+    for finding in findings.iter() {
+        if let Details::Download(Download {
+            verification: Verification::None,
+            ..
+        }) = finding.details
+            && listed.insert(finding.path.as_str())
+        {
+            unverified.push(finding.path.clone());
+        }
+    }
+    let mut checks_sha256: HashMap<&str, bool> = HashMap::new();
+    for rel in unverified {
+        let Some(summary) = summaries.get(&rel) else {
+            continue;
+        };
+        for (line, word) in &summary.hands_sha256 {
+            let Some(callee) = summaries.resolve_call(policy, &rel, word) else {
+                continue;
+            };
+            let checks = *checks_sha256
+                .entry(callee)
+                .or_insert_with(|| summaries.get(callee).is_some_and(|s| s.checks_sha256));
+            if !checks {
+                continue;
+            }
+            for finding in findings.iter_mut().filter(|f| f.path == rel) {
+                if let Details::Download(download) = &mut finding.details
+                    && download.line == *line
+                    && download.verification == Verification::None
+                {
+                    download.verification = Verification::Sha256;
+                }
+            }
+        }
+    }
+}
