@@ -108,24 +108,24 @@ pub fn scan_tree(root: &Path, ctx: &ScanContext, options: &ScanOptions) -> Resul
         .num_threads(options.jobs)
         .build()
         .context("cannot start worker threads")?;
-    let results: Vec<(Vec<Finding>, Vec<String>)> = pool.install(|| {
+    let results: Vec<FileResult> = pool.install(|| {
         files
             .par_iter()
-            .map(|(rel, path)| match scan_file(ctx, options, rel, path) {
-                Ok(found) => found,
-                Err(err) => (Vec::new(), vec![format!("{rel}: {err}")]),
-            })
+            .map(|(rel, path)| scan_file(ctx, options, rel, path))
             .collect()
     });
 
     let mut findings = Vec::new();
-    for (found, warned) in results {
-        findings.extend(found);
-        warnings.extend(warned);
+    let mut seen = Vec::with_capacity(results.len());
+    for result in results {
+        findings.extend(result.findings);
+        warnings.extend(result.warnings);
+        seen.push(result.downloads);
     }
     warnings.extend(downloads::resolve_tree(
         &ctx.downloads,
         &files,
+        &seen,
         &mut findings,
     ));
     Ok(ScanReport { findings, warnings })
@@ -179,23 +179,52 @@ fn relative(root: &Path, path: &Path) -> String {
         .into_owned()
 }
 
-/// Analyses one file of the tree.
-fn scan_file(
-    ctx: &ScanContext,
-    options: &ScanOptions,
-    rel: &str,
-    path: &Path,
-) -> io::Result<(Vec<Finding>, Vec<String>)> {
-    let mut file = File::open(path)?;
-    let size = file.metadata()?.len();
+/// What the scan learnt from one file of the tree.
+struct FileResult {
+    findings: Vec<Finding>,
+    warnings: Vec<String>,
+    /// For the tree-level download pass.
+    downloads: downloads::Seen,
+}
+
+/// Analyses one file of the tree. A file that cannot be analysed has no findings, only a
+/// warning.
+fn scan_file(ctx: &ScanContext, options: &ScanOptions, rel: &str, path: &Path) -> FileResult {
+    let failed = |err: io::Error, downloads| FileResult {
+        findings: Vec::new(),
+        warnings: vec![format!("{rel}: {err}")],
+        downloads,
+    };
+    let opened = File::open(path).and_then(|file| Ok((file.metadata()?.len(), file)));
+    let (size, mut file) = match opened {
+        Ok(opened) => opened,
+        Err(err) => {
+            let unreadable = downloads::Seen::Unreadable(err.to_string());
+            return failed(err, unreadable);
+        }
+    };
     let mut visit = Visit {
         ctx,
         options,
         findings: Vec::new(),
         warnings: Vec::new(),
+        downloads: None,
     };
-    visit.analyze(&mut file, size, rel, Some(path), &archive::Nesting::top())?;
-    Ok((visit.findings, visit.warnings))
+    let analysed = visit.analyze(&mut file, size, rel, Some(path), &archive::Nesting::top());
+    // A file whose content was not searched for downloads (binary, weights, an archive, or
+    // an error on the way) may still be a script a build file runs: the tree pass needs it.
+    let downloads = match visit.downloads.take() {
+        Some(seen) => seen,
+        None => downloads::summarize(&ctx.downloads, &mut file, rel, size),
+    };
+    match analysed {
+        Ok(()) => FileResult {
+            findings: visit.findings,
+            warnings: visit.warnings,
+            downloads,
+        },
+        Err(err) => failed(err, downloads),
+    }
 }
 
 /// A reader the analysis can rewind: a file on disk or a spooled archive member.
@@ -208,6 +237,8 @@ pub(crate) struct Visit<'a> {
     pub options: &'a ScanOptions,
     pub findings: Vec<Finding>,
     pub warnings: Vec<String>,
+    /// What the download search saw of the file of the tree itself (not of archive members).
+    pub downloads: Option<downloads::Seen>,
 }
 
 impl Visit<'_> {
@@ -263,7 +294,9 @@ impl Visit<'_> {
                 if let Some(kind) = archive::Container::sniff(&head) {
                     archive::look_inside(self, file, kind, rel, nesting)?;
                 } else if identified.is_none() {
-                    self.unidentified(file, &head, size, rel)?;
+                    // Only a file of the tree itself is on disk; archive members are not.
+                    let top_level = on_disk.is_some();
+                    self.unidentified(file, &head, size, rel, top_level)?;
                 }
             }
         }
@@ -299,6 +332,7 @@ impl Visit<'_> {
         head: &[u8],
         size: u64,
         rel: &str,
+        top_level: bool,
     ) -> io::Result<()> {
         let limits = &self.ctx.limits;
         if let Some(target) = lfs_pointer(head, size) {
@@ -330,6 +364,9 @@ impl Visit<'_> {
             file.seek(SeekFrom::Start(0))?;
             let scanned = downloads::scan(&self.ctx.downloads, &mut *file, rel, size)?;
             self.findings.extend(scanned.findings);
+            if top_level {
+                self.downloads = Some(scanned.seen);
+            }
         }
         Ok(())
     }

@@ -23,7 +23,7 @@
 //! `when` starts from the file's kind (`build` for Make/CMake/autotools/setup.py, `run` for
 //! Python library modules, `manual` otherwise); Make targets not reached from the default goal
 //! or from `check`/`test`/`install` are `manual`. [`resolve_tree`] then follows what build files
-//! run, from a [`Summary`] of each file it needs: a script named by a build file (or by a script it runs)
+//! run, from each file's [`Summary`]: a script named by a build file (or by a script it runs)
 //! gets `build`, and a download whose line passes a full SHA-256 to a script that checks it
 //! with a SHA-256 tool is verified.
 
@@ -38,7 +38,7 @@ mod syntax;
 mod tree;
 mod windows;
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 
 pub use policy::DownloadPolicy;
 pub use tree::{Seen, Summary, resolve_tree};
@@ -102,6 +102,25 @@ pub fn scan<R: Read>(
         findings,
         seen: Seen::Script(summary),
     })
+}
+
+/// What the tree pass needs of the file `rel` of the tree (`size` bytes) whose content was not
+/// searched for downloads (binary, weights, an archive): a build file may still run it, or
+/// hand it a digest to check. The downloads it seems to make are not reported: only text is
+/// searched for those.
+pub fn summarize<R: Read + Seek>(
+    policy: &DownloadPolicy,
+    file: &mut R,
+    rel: &str,
+    size: u64,
+) -> Seen {
+    let scanned = file
+        .seek(SeekFrom::Start(0))
+        .and_then(|_| scan(policy, &mut *file, rel, size));
+    match scanned {
+        Ok(scanned) => scanned.seen,
+        Err(err) => Seen::Unreadable(err.to_string()),
+    }
 }
 
 /// The first line of a buffered reader, without consuming it.

@@ -1,12 +1,10 @@
 //! The tree-level pass: what one file's downloads are depends on other files. A script named
 //! by a build file (or by a script the build runs) runs during the build, and a download
 //! whose line hands a full SHA-256 to a script that checks it with a SHA-256 tool is verified.
-//! The pass reads again, and sums up, each file it needs to know of.
+//! The pass decides from what the per-file pass summed up of each file; it reads nothing.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::fs::File;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::policy::{DownloadPolicy, Language};
 use crate::scan::finding::{Details, Download};
@@ -35,22 +33,20 @@ pub enum Seen {
     Unreadable(String),
 }
 
-/// The files of the tree, by path relative to the scanned root, summed up on demand.
+/// The summaries of the files of the tree, by path relative to the scanned root.
 struct Summaries<'a> {
-    policy: &'a DownloadPolicy,
-    by_rel: HashMap<&'a str, &'a PathBuf>,
+    by_rel: HashMap<&'a str, &'a Seen>,
     /// A file that could not be read, asked for, leaves a warning: the decision it was needed
     /// for was made without it.
     warnings: Vec<String>,
 }
 
 impl<'a> Summaries<'a> {
-    fn get(&mut self, rel: &str) -> Option<Summary> {
-        let path = self.by_rel.get(rel)?;
-        match summarize_file(self.policy, rel, path) {
-            Ok(Seen::Script(summary)) => Some(summary),
-            Ok(_) => None,
-            Err(err) => {
+    fn get(&mut self, rel: &str) -> Option<&'a Summary> {
+        match self.by_rel.get(rel)? {
+            Seen::Script(summary) => Some(summary),
+            Seen::NotAScript => None,
+            Seen::Unreadable(err) => {
                 self.warnings.push(format!("{rel}: {err}"));
                 None
             }
@@ -86,13 +82,6 @@ impl<'a> Summaries<'a> {
     }
 }
 
-/// Reads the file `rel` of the tree, at `path`, again.
-fn summarize_file(policy: &DownloadPolicy, rel: &str, path: &Path) -> io::Result<Seen> {
-    let file = File::open(path)?;
-    let size = file.metadata()?.len();
-    Ok(super::scan(policy, file, rel, size)?.seen)
-}
-
 /// Removes `.` and `..` components; `None` when `..` would leave the tree.
 fn normalise(path: &str) -> Option<String> {
     let mut parts: Vec<&str> = Vec::new();
@@ -109,20 +98,21 @@ fn normalise(path: &str) -> Option<String> {
 }
 
 /// Runs once on the final findings of a scan whose files are `files` (path relative to the
-/// scanned root, path on disk). Scripts run
+/// scanned root, path on disk), `seen` holding what the per-file pass saw of each. Scripts run
 /// by build files (directly or through other scripts) get `when = build`; a download step that
 /// passes a full SHA-256 to a script checking it with a SHA-256 tool gets `verification =
 /// sha256`. Returns warnings for files needed here that could not be read.
 pub fn resolve_tree(
     policy: &DownloadPolicy,
     files: &[(String, PathBuf)],
+    seen: &[Seen],
     findings: &mut [Finding],
 ) -> Vec<String> {
     let mut summaries = Summaries {
-        policy,
         by_rel: files
             .iter()
-            .map(|(rel, path)| (rel.as_str(), path))
+            .zip(seen)
+            .map(|((rel, _), seen)| (rel.as_str(), seen))
             .collect(),
         warnings: Vec::new(),
     };
