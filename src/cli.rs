@@ -5,9 +5,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use crate::pipeline::{self, ManifestError, PipelinePolicy, Request};
+use crate::error::{self, ExitStatus, Kind, ResultExt};
+use crate::pipeline::{self, PipelinePolicy, Request};
 use crate::policy::PolicySource;
 use crate::{generate, plan, scan};
 
@@ -40,7 +42,7 @@ enum Command {
     /// Each model is free, toxic-candy, non-free or incomplete under Debian's ML-Policy, with the
     /// reasons; the plan gives its packages, areas, origins and the repack suffix. Exit status 0
     /// when every model is classified, 1 when a model is incomplete, 2 when the manifest is
-    /// malformed.
+    /// malformed, 3 on an I/O or internal error.
     Classify(ClassifyArgs),
     /// Write a debian/ directory that builds, or update it keeping your edits.
     ///
@@ -104,37 +106,45 @@ struct ScanArgs {
     jobs: Option<usize>,
 }
 
-/// Exit status when the job found problems, e.g. an incomplete model (DESIGN.md §4).
-pub const EXIT_PROBLEMS: u8 = 1;
+/// The command name that starts every message.
+const TOOL: &str = "dh-mlmodel";
 
-/// Exit status for bad usage or bad input (DESIGN.md §4).
-pub const EXIT_USAGE: u8 = 2;
-
+/// Entry point of `dh-mlmodel`: runs the command and turns its outcome into the exit status
+/// (crate::error): 0 success, 1 problems found, 2 bad usage or input, 3 I/O or internal error.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => {
+        Err(err) if !err.use_stderr() => {
+            // --help, --version.
             let _ = err.print();
-            return if err.use_stderr() {
-                ExitCode::from(EXIT_USAGE)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            let text = err.render().to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            eprint!("{TOOL}: error: {text}");
+            return ExitStatus::Input.into();
         }
     };
-    match run(cli) {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("dh-mlmodel: error: {err:#}");
-            ExitCode::from(EXIT_USAGE)
-        }
+    let result = run(cli);
+    if let Err(err) = &result {
+        error::print(TOOL, err);
     }
+    ExitStatus::of(&result).into()
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    // A table that fails to load is bad input when it came from --policy DIR; the built-in
+    // tables are tested, so their failing is a bug.
     let policy = match &cli.policy {
-        Some(dir) => PolicySource::from_dir(dir)?,
-        None => PolicySource::embedded(),
+        Some(dir) => Policy {
+            source: PolicySource::from_dir(dir).input()?,
+            kind: Kind::Input,
+        },
+        None => Policy {
+            source: PolicySource::embedded(),
+            kind: Kind::Internal,
+        },
     };
     match cli.command {
         Command::Scan(args) => run_scan(&policy, args),
@@ -143,52 +153,67 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn run_classify(policy: &PolicySource, args: ClassifyArgs) -> anyhow::Result<ExitCode> {
-    let policy = PipelinePolicy::load(policy)?;
+/// The policy tables and the kind of error their failing to load is.
+struct Policy {
+    source: PolicySource,
+    kind: Kind,
+}
+
+/// Writes a command's report on standard output; failing to is an I/O error.
+fn write_stdout(
+    write: impl FnOnce(&mut std::io::StdoutLock<'static>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    write(&mut out)
+        .and_then(|()| out.flush().map_err(Into::into))
+        .context("cannot write to standard output")
+        .io()
+}
+
+fn run_classify(policy: &Policy, args: ClassifyArgs) -> anyhow::Result<ExitStatus> {
+    let pipeline_policy = PipelinePolicy::load(&policy.source).mark(policy.kind)?;
     let request = Request {
         root: Path::new("."),
         manifest: Some(&args.manifest),
         source: args.source.as_deref(),
         draft_when_missing: false,
     };
-    let plan = match pipeline::load(&request, &policy) {
-        Ok(loaded) => loaded.plan,
-        Err(err) => match err.downcast_ref::<ManifestError>() {
-            Some(invalid) => {
-                for problem in &invalid.problems {
-                    eprintln!("{problem}");
-                }
-                return Ok(ExitCode::from(EXIT_USAGE));
-            }
-            None => return Err(err),
-        },
+    // A malformed manifest is bad input: one `FILE:LINE:COLUMN: message` line per problem.
+    let plan = pipeline::load(&request, &pipeline_policy)?.plan;
+    let json = if args.json {
+        Some(plan::report::to_json(&plan).internal()?)
+    } else {
+        None
     };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &plan::report::to_json(&plan)?)?;
-        writeln!(out)?;
-    } else {
-        plan::report::write_text(&mut out, &plan)?;
-    }
+    write_stdout(|out| {
+        match &json {
+            Some(json) => {
+                serde_json::to_writer_pretty(&mut *out, json)?;
+                writeln!(out)?;
+            }
+            None => plan::report::write_text(out, &plan)?,
+        }
+        Ok(())
+    })?;
     Ok(if plan.any_incomplete() {
-        ExitCode::from(EXIT_PROBLEMS)
+        ExitStatus::Problems
     } else {
-        ExitCode::SUCCESS
+        ExitStatus::Success
     })
 }
 
-fn run_init(policy: &PolicySource, args: InitArgs) -> anyhow::Result<ExitCode> {
+fn run_init(policy: &Policy, args: InitArgs) -> anyhow::Result<ExitStatus> {
     if !args.manifest_only {
-        let generate_policy = generate::GeneratePolicy::load(policy)?;
+        let generate_policy = generate::GeneratePolicy::load(&policy.source).mark(policy.kind)?;
         let report = generate::generate(&args.path, args.source.as_deref(), &generate_policy)?;
         for warning in &report.warnings {
-            eprintln!("dh-mlmodel: warning: {warning}");
+            eprintln!("{TOOL}: warning: {warning}");
         }
-        print!("{}", generate::describe(&report));
-        return Ok(ExitCode::SUCCESS);
+        write_stdout(|out| Ok(out.write_all(generate::describe(&report).as_bytes())?))?;
+        return Ok(ExitStatus::Success);
     }
-    let draft_policy = pipeline::DraftPolicy::load(policy)?;
+    let draft_policy = pipeline::DraftPolicy::load(&policy.source).mark(policy.kind)?;
     let existing = if args.force {
         pipeline::Existing::Replace
     } else if args.update {
@@ -198,36 +223,42 @@ fn run_init(policy: &PolicySource, args: InitArgs) -> anyhow::Result<ExitCode> {
     };
     let drafted = pipeline::draft(&args.path, args.source.as_deref(), existing, &draft_policy)?;
     for warning in &drafted.warnings {
-        eprintln!("dh-mlmodel: warning: {warning}");
+        eprintln!("{TOOL}: warning: {warning}");
     }
-    for change in &drafted.changes {
-        println!("{change}");
-    }
-    println!(
-        "wrote {} ({} FIXME placeholders to fill in; then run `dh-mlmodel classify`)",
-        drafted.path.display(),
-        drafted.placeholders
-    );
-    Ok(ExitCode::SUCCESS)
+    write_stdout(|out| {
+        for change in &drafted.changes {
+            writeln!(out, "{change}")?;
+        }
+        writeln!(
+            out,
+            "wrote {} ({} FIXME placeholders to fill in; then run `dh-mlmodel classify`)",
+            drafted.path.display(),
+            drafted.placeholders
+        )?;
+        Ok(())
+    })?;
+    Ok(ExitStatus::Success)
 }
 
-fn run_scan(policy: &PolicySource, args: ScanArgs) -> anyhow::Result<ExitCode> {
-    let ctx = scan::ScanContext::load(policy)?;
+fn run_scan(policy: &Policy, args: ScanArgs) -> anyhow::Result<ExitStatus> {
+    let ctx = scan::ScanContext::load(&policy.source).mark(policy.kind)?;
     let options = scan::ScanOptions {
         hash: !args.no_hash,
         jobs: args.jobs.unwrap_or(0),
     };
     let report = scan::scan_tree(&args.path, &ctx, &options)?;
     for warning in &report.warnings {
-        eprintln!("dh-mlmodel: warning: {warning}");
+        eprintln!("{TOOL}: warning: {warning}");
     }
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-    } else {
-        crate::scan::report::write_table(&mut out, &report.findings)?;
-    }
-    Ok(ExitCode::SUCCESS)
+    write_stdout(|out| {
+        if args.json {
+            serde_json::to_writer_pretty(&mut *out, &report)?;
+            writeln!(out)?;
+        } else {
+            crate::scan::report::write_table(out, &report.findings)?;
+        }
+        Ok(())
+    })?;
+    // Findings are not failures.
+    Ok(ExitStatus::Success)
 }

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod control;
 pub mod debhelper;
+pub mod error;
 pub mod fsutil;
 pub mod generate;
 pub mod hash;

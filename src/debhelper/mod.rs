@@ -55,8 +55,8 @@ pub fn main() -> ExitCode {
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("{TOOL}: error: {err:#}");
-            // debhelper's error() exits with 255.
+            crate::error::print(TOOL, &err);
+            // debhelper's error() exits with 255, whatever the kind of error.
             ExitCode::from(255)
         }
     }

@@ -3,7 +3,7 @@
 //! package's `Architecture` and area-qualified `Section`); everything else — field order,
 //! comments, a Description or Build-Depends the maintainer edited — stays byte for byte.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use debian_control::lossless::Control;
 
 #[derive(Debug, Clone)]
@@ -69,10 +69,10 @@ pub fn update(existing: Option<&str>, spec: &ControlSpec, retired: &[String]) ->
         Some(text) => {
             let parsed = Control::parse(text);
             if !parsed.errors().is_empty() {
-                bail!(
+                return Err(crate::error::Kind::Input.msg(format!(
                     "debian/control does not parse ({}); fix it, then run dh-mlmodel again",
                     parsed.errors().join("; ")
-                );
+                )));
             }
             parsed.tree()
         }

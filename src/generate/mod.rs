@@ -30,6 +30,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use chrono::Datelike;
 
+use crate::error::ResultExt;
 use crate::pipeline::{self, PipelinePolicy, Request};
 use crate::plan::{Category, Missing};
 use crate::policy::PolicySource;
@@ -124,13 +125,15 @@ pub fn generate(
         Ok(value) => value
             .trim()
             .parse::<i64>()
-            .with_context(|| format!("SOURCE_DATE_EPOCH={value} is not a number of seconds"))?,
+            .with_context(|| format!("SOURCE_DATE_EPOCH={value} is not a number of seconds"))
+            .input()?,
         Err(_) => std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64),
     };
     let date = chrono::DateTime::from_timestamp(epoch, 0)
-        .with_context(|| format!("SOURCE_DATE_EPOCH={epoch} is out of range"))?;
+        .with_context(|| format!("SOURCE_DATE_EPOCH={epoch} is out of range"))
+        .input()?;
 
     let code_package = build.package_name(&source, upstream.name.as_deref());
     let models = model_views(&plan);
@@ -158,7 +161,9 @@ pub fn generate(
         Ok(text) => Some(text),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
         Err(err) => {
-            return Err(err).with_context(|| format!("cannot read {}", control_path.display()));
+            return Err(err)
+                .with_context(|| format!("cannot read {}", control_path.display()))
+                .input();
         }
     };
     let model_packages: Vec<String> = models.iter().flat_map(|m| m.packages.clone()).collect();

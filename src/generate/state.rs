@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Kind, ResultExt};
 use crate::fsutil::write_atomic;
 use crate::hash::{sha256_bytes, sha256_file};
 
@@ -44,9 +45,10 @@ impl State {
             return Ok(State::default());
         }
         let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+            .with_context(|| format!("cannot read {}", path.display()))
+            .input()?;
         toml::from_str(&text).map_err(|err| {
-            anyhow::anyhow!(crate::policy::describe_toml_error(STATE_PATH, &text, &err))
+            Kind::Input.msg(crate::policy::describe_toml_error(STATE_PATH, &text, &err))
         })
     }
 

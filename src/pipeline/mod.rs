@@ -12,9 +12,10 @@ mod planning;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::Deserialize;
 
+use crate::error::{Kind, ResultExt};
 use crate::plan::Plan;
 use crate::policy::PolicySource;
 use crate::scan::ScanContext;
@@ -103,7 +104,7 @@ pub struct Loaded {
 }
 
 /// Reads (or drafts) the manifest of `request.root`, classifies its models and plans them.
-/// A malformed manifest is a [`ManifestError`] inside the returned error.
+/// A malformed manifest is a [`ManifestError`] inside the returned error, marked as bad input.
 pub fn load(request: &Request, policy: &PipelinePolicy) -> Result<Loaded> {
     let manifest_path = request
         .manifest
@@ -123,8 +124,8 @@ pub fn load(request: &Request, policy: &PipelinePolicy) -> Result<Loaded> {
         Some(path) => path.display().to_string(),
         None => MANIFEST_PATH.to_string(),
     };
-    let manifest = manifest::Manifest::load(&manifest_path, origin)?;
-    let classes = classify::classify(&manifest, &policy.classify)?;
+    let manifest = manifest::Manifest::load(&manifest_path, origin).input()?;
+    let classes = classify::classify(&manifest, &policy.classify).input()?;
     let manifest_source = manifest
         .source
         .as_ref()
@@ -172,18 +173,19 @@ pub fn draft(
     let path = root.join(MANIFEST_PATH);
     let present = path.exists();
     if present && existing == Existing::Keep {
-        bail!(
+        return Err(Kind::Input.msg(format!(
             "{} already exists: pass --force to replace it, or --update to refresh its files \
              and pins from a new scan (your facts and comments are kept)",
             path.display()
-        );
+        )));
     }
     let source = source_name(source, root, None)?;
     let (mut text, warnings) = manifest::draft::draft(root, &source, policy)?;
     let mut changes = Vec::new();
     if present && existing == Existing::Update {
         let current = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+            .with_context(|| format!("cannot read {}", path.display()))
+            .input()?;
         let (updated, report) = manifest::update::update(MANIFEST_PATH, &current, &text)?;
         text = updated;
         changes.extend(
@@ -207,9 +209,9 @@ pub fn draft(
         manifest::Manifest::parse(MANIFEST_PATH.to_string(), text.clone()).map_err(|err| {
             match existing {
                 Existing::Update => {
-                    anyhow::anyhow!("the updated manifest would be invalid:\n{err}")
+                    Kind::Input.msg(format!("the updated manifest would be invalid:\n{err}"))
                 }
-                _ => anyhow::anyhow!("internal error: the drafted manifest is invalid:\n{err}"),
+                _ => Kind::Internal.msg(format!("the drafted manifest is invalid:\n{err}")),
             }
         })?;
     let placeholders = written.models.iter().map(|m| m.placeholders().len()).sum();
@@ -237,12 +239,12 @@ fn source_name(
     if let Some(name) = explicit {
         return manifest::PackageName::try_from(name.to_string())
             .map(|p| p.0)
-            .map_err(|err| anyhow::anyhow!("--source: {err}"));
+            .map_err(|err| Kind::Input.msg(format!("--source: {err}")));
     }
-    if let Some(control) = crate::control::ControlFile::read_if_present(root)? {
+    if let Some(control) = crate::control::ControlFile::read_if_present(root).input()? {
         return manifest::PackageName::try_from(control.source)
             .map(|p| p.0)
-            .map_err(|err| anyhow::anyhow!("{}: Source: {err}", crate::control::PATH));
+            .map_err(|err| Kind::Input.msg(format!("{}: Source: {err}", crate::control::PATH)));
     }
     if let Some(name) = manifest_source {
         return Ok(name.to_string());
@@ -278,8 +280,8 @@ fn directory_source_name(root: &Path) -> Result<String> {
         .collect();
     match manifest::PackageName::try_from(name) {
         Ok(name) if name.0.len() >= 2 => Ok(name.0),
-        _ => bail!(
+        _ => Err(Kind::Input.msg(format!(
             "cannot make a source package name of the directory name `{raw}`: pass --source NAME"
-        ),
+        ))),
     }
 }

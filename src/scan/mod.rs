@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 pub use finding::{Details, Finding, Kind, LfsTarget, Verification, When};
 
+use crate::error::ResultExt;
 use crate::hash;
 use crate::policy::PolicySource;
 use finding::{Blob, LfsPointer, Weights};
@@ -87,16 +88,29 @@ pub struct ScanReport {
     pub warnings: Vec<String>,
 }
 
-/// Scans the tree at `root`. Fails only when `root` itself cannot be read; problems with
-/// files inside the tree become warnings.
+/// Scans the tree at `root`. Fails only when `root` itself cannot be read (bad input); problems
+/// with files inside the tree become warnings.
 pub fn scan_tree(root: &Path, ctx: &ScanContext, options: &ScanOptions) -> Result<ScanReport> {
-    let meta =
-        std::fs::metadata(root).with_context(|| format!("cannot read {}", root.display()))?;
+    let meta = std::fs::metadata(root)
+        .with_context(|| format!("cannot read {}", root.display()))
+        .input()?;
     let (files, mut warnings) = if meta.is_dir() {
         std::fs::read_dir(root)
-            .with_context(|| format!("cannot read directory {}", root.display()))?;
+            .with_context(|| format!("cannot read directory {}", root.display()))
+            .input()?;
         walk(root)
     } else {
+        // A PATH naming a FIFO or a device would block or never end; one that cannot be
+        // opened is unreadable input, not a warning.
+        if !meta.is_file() {
+            return Err(crate::error::Kind::Input.msg(format!(
+                "{} is neither a directory nor a regular file",
+                root.display()
+            )));
+        }
+        File::open(root)
+            .with_context(|| format!("cannot read {}", root.display()))
+            .input()?;
         let name = root
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

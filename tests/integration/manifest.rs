@@ -143,7 +143,7 @@ fn malformed_manifests_give_one_located_message_and_exit_2() {
         assert!(report.is_null(), "{what}: printed a report");
         let lines: Vec<&str> = stderr.lines().collect();
         assert_eq!(lines.len(), 1, "{what}: one message expected: {stderr}");
-        let expected_start = format!("debian/mlmodel.toml:{at}: ");
+        let expected_start = format!("dh-mlmodel: error: debian/mlmodel.toml:{at}: ");
         assert!(
             lines[0].starts_with(&expected_start) && lines[0].contains(phrase),
             "{what}: expected {expected_start}…{phrase}…, got: {}",
@@ -346,7 +346,7 @@ fn init_without_weights_writes_nothing() {
     let tree = tempfile::tempdir().unwrap();
     write(tree.path(), "src/main.py", "print('hello')\n");
     let output = init(tree.path(), &["--source", "empty"]);
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no model weights"));
     assert!(!tree.path().join("debian").exists());
 }

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::PLACEHOLDER_PREFIX;
@@ -64,10 +64,10 @@ pub fn draft(root: &Path, source: &str, policy: &DraftPolicy) -> Result<(String,
         }
     }
     if groups.is_empty() {
-        bail!(
+        return Err(crate::error::Kind::Problems.msg(format!(
             "the scan found no model weights in {}: nothing to draft",
             root.display()
-        );
+        )));
     }
 
     let mut drafts: Vec<Draft> = Vec::new();

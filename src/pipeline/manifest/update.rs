@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use toml_edit::{DocumentMut, Item, Table};
 
 use super::PLACEHOLDER_PREFIX;
+use crate::error::ResultExt;
 
 /// What an update changed, for the report.
 #[derive(Debug, Default)]
@@ -29,10 +30,12 @@ pub struct Changes {
 pub fn update(origin: &str, existing: &str, draft: &str) -> Result<(String, Changes)> {
     let mut document: DocumentMut = existing
         .parse()
-        .with_context(|| format!("{origin}: not valid TOML, so it cannot be updated"))?;
+        .with_context(|| format!("{origin}: not valid TOML, so it cannot be updated"))
+        .input()?;
     let fresh: DocumentMut = draft
         .parse()
-        .context("internal error: the drafted manifest is not valid TOML")?;
+        .context("the drafted manifest is not valid TOML")
+        .internal()?;
     let mut changes = Changes::default();
     let mut next_position = max_position(document.as_table()) + 1;
     let drafted = fresh
@@ -46,7 +49,8 @@ pub fn update(origin: &str, existing: &str, draft: &str) -> Result<(String, Chan
     let models = document
         .get_mut("model")
         .and_then(Item::as_array_of_tables_mut)
-        .with_context(|| format!("{origin}: `model` is not an array of [[model]] tables"))?;
+        .with_context(|| format!("{origin}: `model` is not an array of [[model]] tables"))
+        .input()?;
     let mut matched = vec![false; models.len()];
     for mut new in drafted {
         let index = models
