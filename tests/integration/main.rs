@@ -11,6 +11,7 @@ mod classify;
 mod debhelper;
 mod downloads;
 mod embedded;
+mod exit_codes;
 mod formats;
 mod helper;
 mod http_server;
