@@ -211,7 +211,12 @@ pub fn install_panic_hook(tool: &'static str, code: i32) {
                 std::thread::park();
             }
         }
-        let message = info.payload_as_str().unwrap_or("panic");
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("panic");
         let message = message.lines().collect::<Vec<_>>().join(" ");
         let location = info
             .location()
