@@ -92,10 +92,12 @@ pub fn render_all(context: &FileContext) -> Result<Vec<Rendered>> {
 /// debian/changelog: one UNRELEASED entry, as `dch --create` starts one, listing what `init`
 /// made of each model.
 fn changelog(context: &FileContext) -> Result<Rendered> {
-    let version = context
-        .version
-        .parse()
-        .map_err(|err| anyhow::anyhow!("{} is not a Debian version: {err}", context.version))?;
+    let version = context.version.parse().map_err(|err| {
+        crate::error::Kind::Input.msg(format!(
+            "{} is not a Debian version: {err}",
+            context.version
+        ))
+    })?;
     let mut entry = ChangeLog::new()
         .new_empty_entry()
         .package(context.source.clone())
