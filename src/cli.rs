@@ -159,16 +159,25 @@ struct Policy {
     kind: Kind,
 }
 
-/// Writes a command's report on standard output; failing to is an I/O error.
+/// Writes a command's report on standard output; failing to is an I/O error, except that a
+/// reader who stopped reading (`dh-mlmodel scan | head`) is no error: the rest is not wanted.
 fn write_stdout(
     write: impl FnOnce(&mut std::io::StdoutLock<'static>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    write(&mut out)
-        .and_then(|()| out.flush().map_err(Into::into))
-        .context("cannot write to standard output")
-        .io()
+    match write(&mut out).and_then(|()| out.flush().map_err(Into::into)) {
+        Err(err) if is_broken_pipe(&err) => Ok(()),
+        result => result.context("cannot write to standard output").io(),
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run_classify(policy: &Policy, args: ClassifyArgs) -> anyhow::Result<ExitStatus> {
