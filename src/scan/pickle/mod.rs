@@ -10,10 +10,14 @@
 //! the analysis cannot follow (extension-registry opcodes, unresolvable `STACK_GLOBAL`s, parse
 //! errors, limits reached, a second pickle hidden after the first) is `unsafe`.
 
+mod opcode;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, BufRead, BufReader, Read};
 
 use serde::{Deserialize, Serialize};
+
+use opcode::{HIGHEST_PROTOCOL, Opcode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -798,9 +802,6 @@ impl From<Stop> for Step {
     }
 }
 
-/// Highest pickle protocol CPython knows.
-const HIGHEST_PROTOCOL: u8 = 5;
-
 impl Machine<'_, '_> {
     fn limits(&self) -> &PickleLimits {
         &self.findings.table.limits
@@ -983,73 +984,72 @@ impl Machine<'_, '_> {
     }
 
     /// Executes one opcode. Returns `true` at `STOP`.
-    fn step<R: Read>(&mut self, opcode: u8, input: &mut Input<R>) -> Result<bool, Step> {
+    fn step<R: Read>(&mut self, byte: u8, input: &mut Input<R>) -> Result<bool, Step> {
         let keep = self.limits().max_string_bytes;
+        let opcode = Opcode::try_from(byte)
+            .map_err(|unknown| self.error(format!("unknown opcode 0x{unknown:02x}")))?;
         match opcode {
-            // PROTO
-            0x80 => {
+            Opcode::Proto => {
                 let protocol = input.byte()?;
                 if protocol > HIGHEST_PROTOCOL {
                     return Err(self.error(format!("unsupported protocol {protocol}")));
                 }
             }
             // FRAME: a length prefix for the opcodes that follow; they are read as usual.
-            0x95 => {
+            Opcode::Frame => {
                 input.array::<8>()?;
             }
-            b'.' => {
+            Opcode::Stop => {
                 self.pop()?;
                 return Ok(true);
             }
-            b'(' => self.marks.push(self.stack.len()),
+            Opcode::Mark => self.marks.push(self.stack.len()),
             // POP: on an empty level it discards the mark instead, as CPython does.
-            b'0' => {
+            Opcode::Pop => {
                 if self.stack.len() > self.floor() {
                     self.stack.pop();
                 } else {
                     self.pop_mark()?;
                 }
             }
-            // POP_MARK
-            b'1' => {
+            Opcode::PopMark => {
                 self.pop_mark()?;
             }
-            // DUP
-            b'2' => {
+            Opcode::Dup => {
                 let top = self.top()?.clone();
                 self.stack.push(top);
             }
             // Numbers and constants.
-            b'I' => {
+            Opcode::Int => {
                 let value = self.number_line("INT", input)?;
                 self.stack.push(value);
             }
-            b'L' => {
+            Opcode::Long => {
                 let value = self.number_line("LONG", input)?;
                 self.stack.push(value);
             }
-            b'F' => {
+            Opcode::Float => {
                 self.number_line("FLOAT", input)?;
                 self.stack.push(Value::Other);
             }
-            b'J' => {
+            Opcode::BinInt => {
                 let n = i32::from_le_bytes(input.array()?);
                 self.stack.push(Value::Int(n.into()));
             }
-            b'K' => {
+            Opcode::BinInt1 => {
                 let n = input.byte()?;
                 self.stack.push(Value::Int(n.into()));
             }
-            b'M' => {
+            Opcode::BinInt2 => {
                 let n = u16::from_le_bytes(input.array()?);
                 self.stack.push(Value::Int(n.into()));
             }
-            b'G' => {
+            Opcode::BinFloat => {
                 input.array::<8>()?;
                 self.stack.push(Value::Other);
             }
-            // LONG1: little-endian two's complement.
-            0x8a => {
+            // Little-endian two's complement.
+            Opcode::Long1 => {
                 let len = input.byte()?;
                 let value = match input.payload(u64::from(len), 8)? {
                     Some(bytes) if !bytes.is_empty() => {
@@ -1067,19 +1067,21 @@ impl Machine<'_, '_> {
                 };
                 self.stack.push(value);
             }
-            // LONG4
-            0x8b => {
+            Opcode::Long4 => {
                 let len = self.signed_len(input, "LONG4")?;
                 input.payload(len, 0)?;
                 self.stack.push(Value::Other);
             }
-            b'N' | 0x88 | 0x89 | b']' | 0x8f => self.stack.push(Value::Other),
-            // EMPTY_TUPLE, EMPTY_DICT
-            b')' => self.stack.push(Value::Tuple(Box::new([]))),
-            b'}' => self.stack.push(Value::Dict(Box::default())),
+            Opcode::None
+            | Opcode::NewTrue
+            | Opcode::NewFalse
+            | Opcode::EmptyList
+            | Opcode::EmptySet => self.stack.push(Value::Other),
+            Opcode::EmptyTuple => self.stack.push(Value::Tuple(Box::new([]))),
+            Opcode::EmptyDict => self.stack.push(Value::Dict(Box::default())),
             // Strings. STRING is a quoted Python literal; one with escapes is not decoded
             // (a module name spelled with escapes stays unresolved, which is unsafe).
-            b'S' => {
+            Opcode::String => {
                 let line = input.line(keep)?;
                 let value = match line {
                     Some(line) => {
@@ -1096,15 +1098,14 @@ impl Machine<'_, '_> {
                 };
                 self.stack.push(value);
             }
-            // UNICODE: raw-unicode-escape; escaped text is likewise kept unresolved.
-            b'V' => {
+            // Raw-unicode-escape; escaped text is likewise kept unresolved.
+            Opcode::Unicode => {
                 let line = input.line(keep)?;
                 let value = self.text(line.filter(|l| !l.contains(&b'\\')));
                 self.stack.push(value);
             }
-            // BINSTRING, BINUNICODE
-            b'T' | b'X' => {
-                let len = if opcode == b'T' {
+            Opcode::BinString | Opcode::BinUnicode => {
+                let len = if opcode == Opcode::BinString {
                     self.signed_len(input, "BINSTRING")?
                 } else {
                     u64::from(u32::from_le_bytes(input.array()?))
@@ -1113,61 +1114,51 @@ impl Machine<'_, '_> {
                 let value = self.text(bytes);
                 self.stack.push(value);
             }
-            // SHORT_BINSTRING, SHORT_BINUNICODE
-            b'U' | 0x8c => {
+            Opcode::ShortBinString | Opcode::ShortBinUnicode => {
                 let len = input.byte()?;
                 let bytes = input.payload(u64::from(len), keep)?;
                 let value = self.text(bytes);
                 self.stack.push(value);
             }
-            // BINUNICODE8
-            0x8d => {
+            Opcode::BinUnicode8 => {
                 let len = u64::from_le_bytes(input.array()?);
                 let bytes = input.payload(len, keep)?;
                 let value = self.text(bytes);
                 self.stack.push(value);
             }
             // Bytes are data only: skipped whatever their size.
-            // BINBYTES
-            b'B' => {
+            Opcode::BinBytes => {
                 let len = u64::from(u32::from_le_bytes(input.array()?));
                 input.payload(len, 0)?;
                 self.stack.push(Value::Other);
             }
-            // SHORT_BINBYTES
-            b'C' => {
+            Opcode::ShortBinBytes => {
                 let len = input.byte()?;
                 input.payload(u64::from(len), 0)?;
                 self.stack.push(Value::Other);
             }
-            // BINBYTES8, BYTEARRAY8
-            0x8e | 0x96 => {
+            Opcode::BinBytes8 | Opcode::ByteArray8 => {
                 let len = u64::from_le_bytes(input.array()?);
                 input.payload(len, 0)?;
                 self.stack.push(Value::Other);
             }
-            // NEXT_BUFFER: an out-of-band buffer supplied by the loader.
-            0x97 => self.stack.push(Value::Other),
-            // READONLY_BUFFER: makes the top a read-only view.
-            0x98 => {
+            Opcode::NextBuffer => self.stack.push(Value::Other),
+            Opcode::ReadonlyBuffer => {
                 self.top()?;
             }
             // Containers.
-            // APPEND
-            b'a' => {
+            Opcode::Append => {
                 self.pop()?;
                 self.top()?;
             }
-            // SETITEM
-            b's' => {
+            Opcode::SetItem => {
                 let value = self.pop()?;
                 let key = self.pop()?;
                 if let Value::Dict(state) = self.top_mut()? {
                     state.set(&key, &value);
                 }
             }
-            // SETITEMS
-            b'u' => {
+            Opcode::SetItems => {
                 let items = self.pop_mark()?;
                 if let Value::Dict(state) = self.top_mut()? {
                     for pair in items.chunks(2) {
@@ -1177,13 +1168,11 @@ impl Machine<'_, '_> {
                     }
                 }
             }
-            // APPENDS, ADDITEMS
-            b'e' | 0x90 => {
+            Opcode::Appends | Opcode::AddItems => {
                 self.pop_mark()?;
                 self.top()?;
             }
-            // DICT
-            b'd' => {
+            Opcode::Dict => {
                 let items = self.pop_mark()?;
                 let mut state = WrapperState::default();
                 for pair in items.chunks(2) {
@@ -1193,19 +1182,20 @@ impl Machine<'_, '_> {
                 }
                 self.stack.push(Value::Dict(Box::new(state)));
             }
-            // LIST, FROZENSET
-            b'l' | 0x91 => {
+            Opcode::List | Opcode::FrozenSet => {
                 self.pop_mark()?;
                 self.stack.push(Value::Other);
             }
-            // TUPLE
-            b't' => {
+            Opcode::Tuple => {
                 let items = self.pop_mark()?;
                 self.stack.push(Value::tuple(items));
             }
-            // TUPLE1, TUPLE2, TUPLE3
-            0x85..=0x87 => {
-                let len = usize::from(opcode - 0x84);
+            Opcode::Tuple1 | Opcode::Tuple2 | Opcode::Tuple3 => {
+                let len = match opcode {
+                    Opcode::Tuple1 => 1,
+                    Opcode::Tuple2 => 2,
+                    _ => 3,
+                };
                 let mut items = Vec::with_capacity(len);
                 for _ in 0..len {
                     items.push(self.pop()?);
@@ -1214,49 +1204,41 @@ impl Machine<'_, '_> {
                 self.stack.push(Value::tuple(items));
             }
             // Memo.
-            // PUT
-            b'p' => {
+            Opcode::Put => {
                 let key = self.decimal_line("PUT", input)?;
                 self.memo_put(key)?;
             }
-            // BINPUT
-            b'q' => {
+            Opcode::BinPut => {
                 let key = input.byte()?;
                 self.memo_put(u64::from(key))?;
             }
-            // LONG_BINPUT
-            b'r' => {
+            Opcode::LongBinPut => {
                 let key = u32::from_le_bytes(input.array()?);
                 self.memo_put(u64::from(key))?;
             }
-            // MEMOIZE: the key is the memo's size.
-            0x94 => {
+            // The key is the memo's size.
+            Opcode::Memoize => {
                 let key = self.memo.len() as u64;
                 self.memo_put(key)?;
             }
-            // GET
-            b'g' => {
+            Opcode::Get => {
                 let key = self.decimal_line("GET", input)?;
                 self.memo_get(key)?;
             }
-            // BINGET
-            b'h' => {
+            Opcode::BinGet => {
                 let key = input.byte()?;
                 self.memo_get(u64::from(key))?;
             }
-            // LONG_BINGET
-            b'j' => {
+            Opcode::LongBinGet => {
                 let key = u32::from_le_bytes(input.array()?);
                 self.memo_get(u64::from(key))?;
             }
             // Imports.
-            // GLOBAL
-            b'c' => {
+            Opcode::Global => {
                 let global = self.import_lines("GLOBAL", input)?;
                 self.stack.push(global);
             }
-            // STACK_GLOBAL
-            0x93 => {
+            Opcode::StackGlobal => {
                 let name = self.pop()?;
                 let module = self.pop()?;
                 let global = match (module, name) {
@@ -1274,50 +1256,42 @@ impl Machine<'_, '_> {
                 };
                 self.stack.push(global);
             }
-            // EXT1, EXT2, EXT4
-            0x82..=0x84 => {
+            Opcode::Ext1 | Opcode::Ext2 | Opcode::Ext4 => {
                 let code = match opcode {
-                    0x82 => u32::from(input.byte()?),
-                    0x83 => u32::from(u16::from_le_bytes(input.array()?)),
+                    Opcode::Ext1 => u32::from(input.byte()?),
+                    Opcode::Ext2 => u32::from(u16::from_le_bytes(input.array()?)),
                     _ => u32::from_le_bytes(input.array()?),
                 };
                 self.findings.reason(format!(
-                    "EXT{} at byte {} imports extension code {code} from the copyreg registry, \
+                    "{} at byte {} imports extension code {code} from the copyreg registry, \
                      which the analysis cannot see",
-                    match opcode {
-                        0x82 => 1,
-                        0x83 => 2,
-                        _ => 4,
-                    },
+                    opcode.name(),
                     self.at
                 ));
                 self.stack.push(Value::Unresolved);
             }
             // Calls.
-            // REDUCE
-            b'R' => {
+            Opcode::Reduce => {
                 let args = self.pop()?;
                 let callee = self.pop()?;
                 self.findings.call("REDUCE", self.at, &callee, &args);
                 self.stack.push(self.findings.built(&callee, &args));
             }
-            // NEWOBJ
-            0x81 => {
+            Opcode::NewObj => {
                 let args = self.pop()?;
                 let class = self.pop()?;
                 self.findings.call("NEWOBJ", self.at, &class, &args);
                 self.stack.push(self.findings.built(&class, &args));
             }
-            // NEWOBJ_EX
-            0x92 => {
+            Opcode::NewObjEx => {
                 self.pop()?;
                 let args = self.pop()?;
                 let class = self.pop()?;
                 self.findings.call("NEWOBJ_EX", self.at, &class, &args);
                 self.stack.push(self.findings.built(&class, &args));
             }
-            // OBJ: class and arguments above a MARK.
-            b'o' => {
+            // Class and arguments above a MARK.
+            Opcode::Obj => {
                 let mut items = self.pop_mark()?;
                 if items.is_empty() {
                     return Err(self.error("OBJ without a class"));
@@ -1327,16 +1301,16 @@ impl Machine<'_, '_> {
                 self.findings.call("OBJ", self.at, &class, &args);
                 self.stack.push(self.findings.built(&class, &args));
             }
-            // INST: imports the class named in its arguments, calls it with the MARK items.
-            b'i' => {
+            // Imports the class named in its arguments, calls it with the MARK items.
+            Opcode::Inst => {
                 let class = self.import_lines("INST", input)?;
                 let args = Value::tuple(self.pop_mark()?);
                 self.findings.call("INST", self.at, &class, &args);
                 self.stack.push(self.findings.built(&class, &args));
             }
-            // BUILD: sets the state of the object below; on a global itself it mutates a
+            // Sets the state of the object below; on a global itself it mutates a
             // module-level object for everything loaded after.
-            b'b' => {
+            Opcode::Build => {
                 let state = self.pop()?;
                 match self.top()? {
                     Value::Global(index) => {
@@ -1354,16 +1328,15 @@ impl Machine<'_, '_> {
                     _ => {}
                 }
             }
-            // PERSID, BINPERSID: references resolved by the loader (PyTorch's storages).
-            b'P' => {
+            // References resolved by the loader (PyTorch's storages).
+            Opcode::PersId => {
                 input.line(keep)?;
                 self.stack.push(Value::Other);
             }
-            b'Q' => {
+            Opcode::BinPersId => {
                 self.pop()?;
                 self.stack.push(Value::Other);
             }
-            unknown => return Err(self.error(format!("unknown opcode 0x{unknown:02x}"))),
         }
         Ok(false)
     }
