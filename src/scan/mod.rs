@@ -10,7 +10,6 @@ pub mod embedded;
 pub mod finding;
 pub mod formats;
 pub mod pickle;
-pub mod pickle_sources;
 pub mod report;
 
 use std::fs::File;
@@ -281,7 +280,7 @@ impl Visit<'_> {
                 // Whatever can run code on load is searched for pickles by content.
                 let pickle = match found.pickle {
                     Some(report) => Some(report),
-                    None if found.executes_code => pickle_sources::analyze_file(
+                    None if found.executes_code => pickle::analyze_file(
                         &self.ctx.pickle,
                         file,
                         self.ctx.archives.max_inflated_bytes,

@@ -8,9 +8,9 @@
 
 use std::io::{self, Cursor, Read, SeekFrom};
 
-use super::ReadSeek;
-use super::compression::{Compression, LZMA_MEMORY_LIMIT};
-use super::pickle::{self, Expect, PickleReport, PickleTable};
+use super::{Expect, PickleReport, PickleTable, Verdict, analyze, sniff};
+use crate::scan::ReadSeek;
+use crate::scan::compression::{Compression, LZMA_MEMORY_LIMIT};
 
 /// Bytes read from the start of a stream to tell what it is.
 const SNIFF_BYTES: u64 = 64 * 1024;
@@ -65,13 +65,12 @@ fn stream_pickle(
         Expect::One
     };
     let announced = matches!(head.as_slice(), [0x80, 0..=5, ..]);
-    let is_pickle =
-        !npy && ((whole_file && announced) || pickle::sniff(table, &head).is_pickle(complete));
+    let is_pickle = !npy && ((whole_file && announced) || sniff(table, &head).is_pickle(complete));
     let whole = Cursor::new(head).chain(stream);
     if npy {
         return npy_pickle(table, whole);
     }
-    Ok(is_pickle.then(|| pickle::analyze(table, whole, expect)))
+    Ok(is_pickle.then(|| analyze(table, whole, expect)))
 }
 
 /// The data after an `.npy` header, when it is a pickle (object arrays). The header length is
@@ -107,10 +106,10 @@ fn stream_pickle_only(
     let mut head = Vec::new();
     (&mut stream).take(SNIFF_BYTES).read_to_end(&mut head)?;
     let complete = (head.len() as u64) < SNIFF_BYTES;
-    if !pickle::sniff(table, &head).is_pickle(complete) {
+    if !sniff(table, &head).is_pickle(complete) {
         return Ok(None);
     }
-    Ok(Some(pickle::analyze(
+    Ok(Some(analyze(
         table,
         Cursor::new(head).chain(stream),
         Expect::One,
@@ -163,7 +162,7 @@ fn zip_pickles(
         // constants.pkl): analysed whatever their first bytes look like.
         let named = [".pkl", ".pickle"].iter().any(|ext| name.ends_with(ext));
         let found = if named {
-            Ok(Some(pickle::analyze(table, &mut counted, Expect::One)))
+            Ok(Some(analyze(table, &mut counted, Expect::One)))
         } else {
             stream_pickle(table, &mut counted, false)
         };
@@ -180,7 +179,7 @@ fn zip_pickles(
 /// A report for a container the analysis could not read: never safe.
 fn unreadable(reason: String) -> PickleReport {
     PickleReport {
-        verdict: pickle::Verdict::Unsafe,
+        verdict: Verdict::Unsafe,
         globals: Vec::new(),
         reasons: vec![reason],
     }
