@@ -66,6 +66,15 @@ impl WrapperState {
             _ => {}
         }
     }
+
+    /// Sets the entries of a flat `key, value, key, value…` list (DICT, SETITEMS).
+    pub(super) fn set_pairs(&mut self, items: &[Value]) {
+        for pair in items.chunks(2) {
+            if let [key, value] = pair {
+                self.set(key, value);
+            }
+        }
+    }
 }
 
 /// What a call of `callee` with `args` builds, as far as the analysis follows it: joblib's

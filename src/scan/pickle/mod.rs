@@ -10,6 +10,7 @@
 //! the analysis cannot follow (extension-registry opcodes, unresolvable `STACK_GLOBAL`s, parse
 //! errors, limits reached, a second pickle hidden after the first) is `unsafe`.
 
+mod argument;
 mod findings;
 mod input;
 mod joblib;
@@ -27,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use findings::Findings;
 use input::Input;
 use machine::{Stop, walk_one};
-use opcode::HIGHEST_PROTOCOL;
+use opcode::{HIGHEST_PROTOCOL, Opcode};
 
 pub use sources::analyze_file;
 pub use table::{AllowRule, DangerRule, JoblibRules, PickleLimits, PickleTable};
@@ -156,9 +157,20 @@ impl Sniff {
     }
 }
 
+/// The protocol a stream announces with PROTO as its first opcode, when it is one CPython knows.
+/// Protocols 0 and 1 announce nothing.
+pub fn announced_protocol(head: &[u8]) -> Option<u8> {
+    match *head {
+        [first, protocol, ..] if first == Opcode::Proto as u8 && protocol <= HIGHEST_PROTOCOL => {
+            Some(protocol)
+        }
+        _ => None,
+    }
+}
+
 /// Walks the opcodes of `head`, the first bytes of a stream, as the analysis would.
 pub fn sniff(table: &PickleTable, head: &[u8]) -> Sniff {
-    let announced = matches!(head, [0x80, 0..=HIGHEST_PROTOCOL, ..]);
+    let announced = announced_protocol(head).is_some();
     let mut findings = Findings::new(table);
     let walked = walk_one(&mut findings, &mut Input::new(head));
     // Whether it imported a global spelled as Python names (a payload followed by garbage).

@@ -8,7 +8,7 @@
 
 use std::io::{self, Cursor, Read, SeekFrom};
 
-use super::{Expect, PickleReport, PickleTable, Verdict, analyze, sniff};
+use super::{Expect, PickleReport, PickleTable, Verdict, analyze, announced_protocol, sniff};
 use crate::scan::ReadSeek;
 use crate::scan::compression::{Compression, LZMA_MEMORY_LIMIT};
 
@@ -64,8 +64,9 @@ fn stream_pickle(
     } else {
         Expect::One
     };
-    let announced = matches!(head.as_slice(), [0x80, 0..=5, ..]);
-    let is_pickle = !npy && ((whole_file && announced) || sniff(table, &head).is_pickle(complete));
+    let is_pickle = !npy
+        && ((whole_file && announced_protocol(&head).is_some())
+            || sniff(table, &head).is_pickle(complete));
     let whole = Cursor::new(head).chain(stream);
     if npy {
         return npy_pickle(table, whole);

@@ -1,4 +1,4 @@
-//! The values of the simulated stack and memo: only what the analysis needs to know of them.
+//! The values of the simulated stack and memo.
 
 use super::joblib::{Dtype, WrapperState};
 
@@ -28,13 +28,15 @@ pub(super) enum Value {
 }
 
 /// Most dimensions a NumPy array has (`NPY_MAXDIMS` is 64 in NumPy 2).
-pub(super) const MAX_DIMS: usize = 64;
+const MAX_DIMS: usize = 64;
 
 /// Tuples at most this long are kept as `Value::Tuple` (enough for call arguments checked by
 /// `encoding-argument`); longer ones, or nested ones, become `Value::Other`.
 const KEPT_TUPLE_LEN: usize = 4;
 
 impl Value {
+    /// A tuple of `items`: a shape when they are all non-negative integers, else kept when short
+    /// and flat.
     pub(super) fn tuple(items: Vec<Value>) -> Value {
         if !items.is_empty() && items.len() <= MAX_DIMS {
             let dims: Option<Box<[u64]>> = items
