@@ -56,17 +56,6 @@ impl Container {
     }
 }
 
-/// Suffixes stripped from a compressed file's name to name its single member.
-fn suffixes(compression: Compression) -> &'static [&'static str] {
-    match compression {
-        Compression::Gzip => &[".gz", ".tgz", ".z"],
-        Compression::Xz => &[".xz", ".txz"],
-        Compression::Bzip2 => &[".bz2", ".tbz2", ".tbz"],
-        Compression::Zlib => &[".zz"],
-        Compression::LzmaAlone => &[".lzma"],
-    }
-}
-
 /// Where an archive sits: how deep, and how many bytes its top-level file has inflated so far.
 #[derive(Debug, Clone)]
 pub struct Nesting {
@@ -198,7 +187,8 @@ fn compressed(
     } else {
         let file_name = rel.rsplit(['/', '!']).next().unwrap_or(rel);
         let lower = file_name.to_ascii_lowercase();
-        let inner = suffixes(compression)
+        let inner = compression
+            .suffixes()
             .iter()
             .find(|suffix| lower.ends_with(*suffix) && lower.len() > suffix.len())
             .map_or(file_name, |suffix| {

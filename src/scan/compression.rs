@@ -1,7 +1,9 @@
-//! Compressed streams, told by their first bytes: one table of magic numbers and one place that
-//! builds decoders, shared by format identification, pickle analysis and archive recursion.
+//! Compressed streams, the one place for them: the magic numbers that tell them apart, the
+//! decoders, the file suffixes they come with, and the bounded decompression of a prefix that
+//! format identification looks through. Shared by format identification (`formats`), pickle
+//! analysis (`pickle`) and archive recursion (`archive`).
 
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 
 /// The largest dictionary an lzma-alone stream may make a decoder allocate while its whole
 /// content is read (the header states it, so a hostile file could ask for gigabytes).
@@ -40,6 +42,17 @@ impl Compression {
         matches!(self, Self::Gzip | Self::Bzip2 | Self::Xz)
     }
 
+    /// Suffixes a file compressed this way has; stripped from its name to name what is inside.
+    pub fn suffixes(self) -> &'static [&'static str] {
+        match self {
+            Self::Gzip => &[".gz", ".tgz", ".z"],
+            Self::Xz => &[".xz", ".txz"],
+            Self::Bzip2 => &[".bz2", ".tbz2", ".tbz"],
+            Self::Zlib => &[".zz"],
+            Self::LzmaAlone => &[".lzma"],
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Gzip => "gzip",
@@ -70,4 +83,37 @@ impl Compression {
             }
         })
     }
+}
+
+/// The first `limit` decompressed bytes of `file` (`size` bytes, starting with `head`), or `None`
+/// when it is not a compressed stream we know or nothing decompresses. A stream that breaks off
+/// after some output still yields that output: the caller judges the prefix.
+pub fn decompressed_prefix<R: Read + Seek>(
+    file: &mut R,
+    size: u64,
+    head: &[u8],
+    limit: usize,
+) -> io::Result<Option<(Compression, Vec<u8>)>> {
+    let Some(compression) = Compression::sniff(head) else {
+        return Ok(None);
+    };
+    file.seek(SeekFrom::Start(0))?;
+    let input = file.take(size);
+    // Only a bounded prefix is read, so an lzma stream may name any dictionary.
+    let Ok(decoder) = compression.decoder(input, u64::MAX) else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    let mut limited = decoder.take(limit as u64);
+    let mut chunk = [0u8; 8192];
+    loop {
+        match limited.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&chunk[..n]),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            // Corrupt or truncated input: keep what came out before it.
+            Err(_) => break,
+        }
+    }
+    Ok((!out.is_empty()).then_some((compression, out)))
 }

@@ -10,9 +10,9 @@
 //! and every length in a header is checked against the file size before it is used.
 
 mod archive;
-mod compressed;
 mod gguf;
 mod headers;
+mod leela_zero;
 mod numpy;
 mod pickled;
 mod protobuf;
@@ -24,6 +24,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer};
 
+use super::compression::{self, Compression};
 use super::pickle::{PickleReport, PickleTable};
 
 pub use archive::{ZipMembers, list_zip_members};
@@ -219,6 +220,11 @@ impl<R: Read + Seek> Probe<'_, R> {
         Ok(buf)
     }
 
+    /// The first `limit` decompressed bytes of the file, when it is a compressed stream.
+    fn decompressed_prefix(&mut self, limit: usize) -> io::Result<Option<(Compression, Vec<u8>)>> {
+        compression::decompressed_prefix(&mut *self.file, self.size, &self.head, limit)
+    }
+
     /// The last component of the file's name, lower-cased.
     fn file_name(&self) -> String {
         self.name
@@ -357,7 +363,7 @@ fn run_check<R: Read + Seek>(
         Check::Mxnet => headers::check_mxnet(probe),
         Check::Nnue => headers::check_nnue(probe),
         Check::Darknet => headers::check_darknet(probe),
-        Check::LeelaZero => compressed::check_leela_zero(probe),
+        Check::LeelaZero => leela_zero::check(probe),
         Check::Pickle => pickled::check_pickle(probe),
         Check::Joblib => pickled::check_joblib(probe),
         Check::JoblibCompressed => pickled::check_compressed(probe, true),

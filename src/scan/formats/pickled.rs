@@ -8,7 +8,6 @@
 
 use std::io::{self, Read, Seek};
 
-use super::compressed::decompressed_prefix;
 use super::{Details, Probe};
 use crate::scan::pickle::{self, PickleTable, Sniff};
 
@@ -52,7 +51,7 @@ pub(super) fn check_compressed<R: Read + Seek>(
 ) -> io::Result<Option<Details>> {
     let limit = probe.limits.pickle_walk_bytes;
     let named_joblib = probe.file_name().ends_with(".joblib");
-    let Some((compression, inner)) = decompressed_prefix(probe, limit)? else {
+    let Some((compression, inner)) = probe.decompressed_prefix(limit)? else {
         return Ok(None);
     };
     let is_joblib = named_joblib || mentions_joblib(&inner);
