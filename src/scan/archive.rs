@@ -1,4 +1,10 @@
-//! Looking inside archives: zip, tar (plain, gzip, xz, bzip2) and single-file gzip/xz/bzip2.
+//! Archive recursion: opening zip, tar (plain, gzip, xz, bzip2) and single-file gzip/xz/bzip2
+//! containers and scanning each member as a file of its own.
+//!
+//! Which zips are themselves weight formats (PyTorch, TorchScript, Keras, NumPy `.npz`) is
+//! decided before, by content, in `formats::zip`: such a file is reported whole and not opened
+//! here. Only files that identification does not report as weights come here, when their first
+//! bytes are an archive's.
 //!
 //! Nothing is extracted to the tree. Each regular member is streamed into a spool (memory for
 //! small members, an anonymous temporary file otherwise) and analysed like any file, under the

@@ -9,15 +9,15 @@
 //! Every read is bounded: fixed headers are read whole, larger structures are walked with seeks,
 //! and every length in a header is checked against the file size before it is used.
 
-mod archive;
 mod gguf;
 mod headers;
 mod leela_zero;
 mod numpy;
-mod pickled;
+mod pickle;
 mod protobuf;
 pub mod safetensors;
 mod tensorflow;
+mod zip;
 
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -27,7 +27,7 @@ use serde::{Deserialize, Deserializer};
 use super::compression::{self, Compression};
 use super::pickle::{PickleReport, PickleTable};
 
-pub use archive::{ZipMembers, list_zip_members};
+pub use self::zip::{ZipMembers, list_zip_members};
 
 /// `policy/formats.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -353,21 +353,21 @@ fn run_check<R: Read + Seek>(
         Check::Gguf => gguf::check_gguf(probe),
         Check::Ggml => gguf::check_ggml(probe),
         Check::Npy => numpy::check_npy(probe),
-        Check::Npz => archive::check_npz(probe),
+        Check::Npz => zip::check_npz(probe),
         Check::Hdf5 => headers::check_hdf5(probe, matched_at.unwrap_or(0)),
-        Check::Keras => archive::check_keras(probe),
-        Check::PytorchZip => archive::check_pytorch(probe),
-        Check::Torchscript => archive::check_torchscript(probe),
-        Check::PytorchLegacy => pickled::check_pytorch_legacy(probe),
+        Check::Keras => zip::check_keras(probe),
+        Check::PytorchZip => zip::check_pytorch(probe),
+        Check::Torchscript => zip::check_torchscript(probe),
+        Check::PytorchLegacy => pickle::check_pytorch_legacy(probe),
         Check::Tflite => headers::check_tflite(probe),
         Check::Mxnet => headers::check_mxnet(probe),
         Check::Nnue => headers::check_nnue(probe),
         Check::Darknet => headers::check_darknet(probe),
         Check::LeelaZero => leela_zero::check(probe),
-        Check::Pickle => pickled::check_pickle(probe),
-        Check::Joblib => pickled::check_joblib(probe),
-        Check::JoblibCompressed => pickled::check_compressed(probe, true),
-        Check::CompressedPickle => pickled::check_compressed(probe, false),
+        Check::Pickle => pickle::check_pickle(probe),
+        Check::Joblib => pickle::check_joblib(probe),
+        Check::JoblibCompressed => pickle::check_compressed(probe, true),
+        Check::CompressedPickle => pickle::check_compressed(probe, false),
         Check::TensorflowIndex => tensorflow::check_index(probe),
         Check::TensorflowSavedModel => tensorflow::check_saved_model(probe),
         Check::TensorflowData => tensorflow::check_data_shard(probe),

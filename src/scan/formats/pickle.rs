@@ -1,4 +1,4 @@
-//! Pickle-bearing formats: plain pickles, joblib files (plain and compressed), legacy
+//! Pickle-based weight formats: plain pickles, joblib files (plain and compressed), legacy
 //! `torch.save` files.
 //!
 //! Protocols 2–5 announce themselves with PROTO (`\x80 N`); protocols 0 and 1 have no
@@ -9,7 +9,7 @@
 use std::io::{self, Read, Seek};
 
 use super::{Details, Probe};
-use crate::scan::pickle::{self, PickleTable, Sniff};
+use crate::scan::pickle::{self, PickleTable, Sniff, announced_protocol};
 
 /// The second pickle of a legacy torch file: protocol 2, the integer 1001, STOP.
 const TORCH_LEGACY_PROTOCOL: &[u8] = b"\x80\x02\x4d\xe9\x03\x2e";
@@ -36,7 +36,7 @@ pub(super) fn check_pickle<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<O
 }
 
 pub(super) fn check_joblib<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Option<Details>> {
-    if !matches!(probe.head.as_slice(), [0x80, 2..=5, ..]) {
+    if announced_protocol(&probe.head).is_none_or(|protocol| protocol < 2) {
         return Ok(None);
     }
     let window = probe.read_at(0, probe.limits.pickle_walk_bytes)?;
@@ -58,9 +58,9 @@ pub(super) fn check_compressed<R: Read + Seek>(
     if is_joblib != joblib {
         return Ok(None);
     }
-    let protocol = match inner.as_slice() {
+    let protocol = match announced_protocol(&inner) {
         // joblib interleaves raw array bytes with the pickle, so only its start is checked.
-        [0x80, p @ 2..=5, ..] if joblib => Some(*p),
+        Some(protocol) if joblib && protocol >= 2 => Some(protocol),
         _ => plausible_pickle(probe.pickle, &inner),
     };
     let Some(protocol) = protocol else {
@@ -98,13 +98,11 @@ fn protocol_text(protocol: u8) -> String {
 /// import (`cat\ndog\n` is a GLOBAL).
 fn plausible_pickle(table: &PickleTable, window: &[u8]) -> Option<u8> {
     match pickle::sniff(table, window) {
-        Sniff::Stop => Some(match window {
-            [0x80, protocol, ..] => *protocol,
-            _ => 0,
-        }),
+        // A walk that got past a leading PROTO checked its version.
+        Sniff::Stop => Some(announced_protocol(window).unwrap_or(0)),
         Sniff::Cut {
             announced: true, ..
-        } => window.get(1).copied(),
+        } => announced_protocol(window),
         Sniff::Cut { .. } | Sniff::Invalid { .. } => None,
     }
 }

@@ -1,16 +1,20 @@
 //! Zip-based weight formats, told apart by their member names: TorchScript, `torch.save`
-//! zips, Keras 3 `.keras`, NumPy `.npz`. Any other zip is a plain container.
+//! zips, Keras 3 `.keras`, NumPy `.npz`. Any other zip is a plain container, which the archive
+//! recursion (`scan::archive`) opens to scan its members.
 //!
-//! [`list_zip_members`] and [`ZipMembers::read_member`] are the bounded zip access shared with
-//! the rest of the scanner (the pickle analyser reads `data.pkl` through them).
+//! [`list_zip_members`] and [`ZipMembers::read_member`] are the bounded zip access these checks
+//! use: the central directory's size is checked before it is read, and members are read up to
+//! a limit.
 
 use std::io::{self, Read, Seek, SeekFrom};
+
+use ::zip::ZipArchive;
 
 use super::{Details, Probe, le_u32, le_u64, numpy};
 
 /// A zip's central directory, read once, with bounded access to its members.
 pub struct ZipMembers<R: Read + Seek> {
-    archive: zip::ZipArchive<R>,
+    archive: ZipArchive<R>,
     names: Vec<String>,
 }
 
@@ -26,7 +30,7 @@ pub fn list_zip_members<R: Read + Seek>(
         Some(directory) if directory <= directory_max => {}
         _ => return Ok(None),
     }
-    let Ok(archive) = zip::ZipArchive::new(reader) else {
+    let Ok(archive) = ZipArchive::new(reader) else {
         return Ok(None);
     };
     let names = archive
