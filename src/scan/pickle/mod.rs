@@ -9,6 +9,12 @@
 //! allow-list entry, every call is on such a global, and the stream parsed to the end. Anything
 //! the analysis cannot follow (extension-registry opcodes, unresolvable `STACK_GLOBAL`s, parse
 //! errors, limits reached, a second pickle hidden after the first) is `unsafe`.
+//!
+//! `opcode` is the opcode table and `argument` reads what follows each opcode; `machine` runs the
+//! simulated stack and memo (`value`) over them, `findings` collects the globals and reasons, and
+//! `joblib` follows joblib's arrays through the stream. `table` is `policy/pickle.toml`;
+//! `sources` finds the pickle streams of a file (compressed, in zip members, after `.npy`
+//! headers).
 
 mod argument;
 mod findings;

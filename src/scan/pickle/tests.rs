@@ -1,4 +1,5 @@
-//! The analysis through its public surface: `analyze`, `sniff`, `PickleReport::merge`.
+//! The analysis through `analyze`, `sniff` and `PickleReport::merge`, and every opcode of the
+//! table through the walk.
 
 use super::*;
 use crate::policy::PolicySource;
