@@ -1,9 +1,7 @@
 //! CMake: `set(NAME value)`, `${NAME}` references, commands that run on until their
 //! parenthesis closes, functions and macros.
 
-use super::syntax::{
-    Assignment, Blocks, Reference, Syntax, Value, Variables, is_name_start, split_words,
-};
+use super::syntax::{Assignment, Blocks, Reference, Syntax, Variables, is_name_start, split_words};
 
 pub struct Cmake;
 
@@ -26,11 +24,7 @@ impl Syntax for Cmake {
     }
 
     fn assignment(&self, text: &str, vars: &Variables) -> Option<Assignment> {
-        let (name, written) = parse_set(text)?;
-        Some(Assignment {
-            name,
-            value: Some(Value::expanded(self, written, vars)),
-        })
+        parse_set(text).map(|(name, written)| Assignment::expanded(self, name, written, vars))
     }
 
     fn reference(&self, text: &str, vars: &Variables) -> Option<Reference> {

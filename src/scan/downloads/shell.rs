@@ -1,9 +1,7 @@
 //! POSIX shell and its relatives (bash, ksh, zsh), autotools' `configure.ac` and `autogen.sh`
 //! included: `NAME=value` assignments, `$NAME` and `${NAME:-default}` references, functions.
 
-use super::syntax::{
-    Assignment, Blocks, Reference, Syntax, Value, Variables, leading_name, shell_word,
-};
+use super::syntax::{Assignment, Blocks, Reference, Syntax, Variables, leading_name, shell_word};
 
 pub struct Shell;
 
@@ -17,11 +15,8 @@ impl Syntax for Shell {
     }
 
     fn assignment(&self, text: &str, vars: &Variables) -> Option<Assignment> {
-        let (name, written) = parse_assignment(text)?;
-        Some(Assignment {
-            name,
-            value: Some(Value::expanded(self, written, vars)),
-        })
+        parse_assignment(text)
+            .map(|(name, written)| Assignment::expanded(self, name, written, vars))
     }
 
     fn reference(&self, text: &str, vars: &Variables) -> Option<Reference> {

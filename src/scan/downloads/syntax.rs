@@ -144,6 +144,21 @@ pub struct Assignment {
     pub value: Option<Value>,
 }
 
+impl Assignment {
+    /// `name` set to `written` with the references to known variables replaced.
+    pub fn expanded(
+        syntax: &(impl Syntax + ?Sized),
+        name: String,
+        written: String,
+        vars: &Variables,
+    ) -> Self {
+        Self {
+            name,
+            value: Some(Value::expanded(syntax, written, vars)),
+        }
+    }
+}
+
 /// An evaluated variable value.
 #[derive(Debug, Clone)]
 pub struct Value {

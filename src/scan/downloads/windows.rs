@@ -2,9 +2,7 @@
 //! (`$NAME = value`, shell-like references and functions). Variable names ignore case in both.
 
 use super::shell::{dollar_reference, track_function};
-use super::syntax::{
-    Assignment, Blocks, Reference, Syntax, Value, Variables, leading_name, shell_word,
-};
+use super::syntax::{Assignment, Blocks, Reference, Syntax, Variables, leading_name, shell_word};
 
 pub struct Batch;
 
@@ -34,11 +32,7 @@ impl Syntax for Batch {
     }
 
     fn assignment(&self, text: &str, vars: &Variables) -> Option<Assignment> {
-        let (name, written) = parse_set(text)?;
-        Some(Assignment {
-            name,
-            value: Some(Value::expanded(self, written, vars)),
-        })
+        parse_set(text).map(|(name, written)| Assignment::expanded(self, name, written, vars))
     }
 
     fn reference(&self, text: &str, vars: &Variables) -> Option<Reference> {
@@ -95,11 +89,8 @@ impl Syntax for PowerShell {
     }
 
     fn assignment(&self, text: &str, vars: &Variables) -> Option<Assignment> {
-        let (name, written) = parse_dollar_assignment(text)?;
-        Some(Assignment {
-            name,
-            value: Some(Value::expanded(self, written, vars)),
-        })
+        parse_dollar_assignment(text)
+            .map(|(name, written)| Assignment::expanded(self, name, written, vars))
     }
 
     fn reference(&self, text: &str, vars: &Variables) -> Option<Reference> {
