@@ -345,6 +345,28 @@ pub struct LicenseTable {
     /// Texts that identify a licence file, for drafting manifests.
     #[serde(default)]
     pub text: Vec<LicenseText>,
+    /// DEP-5 names and Debian's shipped texts of SPDX identifiers.
+    #[serde(default)]
+    pub dep5: Vec<Dep5Name>,
+}
+
+/// How DEP-5 names SPDX identifiers, and where Debian ships the text.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Dep5Name {
+    pub spdx: Vec<String>,
+    pub name: String,
+    pub common_license: Option<String>,
+}
+
+/// A licence expression as `debian/copyright` writes it (copyright-format 1.0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dep5License {
+    /// The `License:` short name: DEP-5 names joined with `and`, `or`, `with … exception`.
+    pub name: String,
+    /// The file under /usr/share/common-licenses with the full text, when the expression is one
+    /// licence Debian ships.
+    pub common_license: Option<String>,
 }
 
 /// A licence recognised in a licence file when every marker appears in its first bytes.
@@ -366,6 +388,68 @@ pub enum Status {
 }
 
 impl LicenseTable {
+    /// `expression` in DEP-5 spelling (`GPL-2.0-or-later OR MIT` → `GPL-2+ or Expat`).
+    pub fn dep5(&self, expression: &Expression) -> Dep5License {
+        let entry = |id: &str, or_later: bool| {
+            let spelled = if or_later {
+                format!("{id}+")
+            } else {
+                id.to_string()
+            };
+            self.dep5
+                .iter()
+                .find(|e| e.spdx.iter().any(|s| s.eq_ignore_ascii_case(&spelled)))
+        };
+        let common_license = match expression {
+            Expression::License { id, or_later } => {
+                entry(id, *or_later).and_then(|e| e.common_license.clone())
+            }
+            _ => None,
+        };
+        Dep5License {
+            name: self.dep5_name(expression, &entry),
+            common_license,
+        }
+    }
+
+    fn dep5_name<'a>(
+        &'a self,
+        expression: &Expression,
+        entry: &impl Fn(&str, bool) -> Option<&'a Dep5Name>,
+    ) -> String {
+        let join = |parts: &[Expression], op: &str| {
+            parts
+                .iter()
+                .map(|part| match part {
+                    Expression::And(_) | Expression::Or(_) => {
+                        format!("({})", self.dep5_name(part, entry))
+                    }
+                    _ => self.dep5_name(part, entry),
+                })
+                .collect::<Vec<_>>()
+                .join(&format!(" {op} "))
+        };
+        match expression {
+            Expression::License { id, or_later } => match entry(id, *or_later) {
+                Some(known) => known.name.clone(),
+                None if *or_later => format!("{id}+"),
+                None => id.clone(),
+            },
+            Expression::With { license, exception } => {
+                // DEP-5 names the exception by its keyword: `GPL-2+ with Classpath exception`.
+                let keyword = exception
+                    .split_once("-exception")
+                    .map_or(exception.as_str(), |(keyword, _)| keyword);
+                format!(
+                    "{} with {keyword} exception",
+                    self.dep5_name(license, entry)
+                )
+            }
+            Expression::And(parts) => join(parts, "and"),
+            Expression::Or(parts) => join(parts, "or"),
+        }
+    }
+
     /// The SPDX identifier of a licence text, recognised by the markers of `policy/licenses.toml`.
     pub fn recognise_text(&self, text: &str) -> Option<String> {
         self.text
@@ -476,6 +560,7 @@ mod tests {
             non_free: vec!["CC-BY-NC-4.0".into()],
             free_exceptions: vec!["Classpath-exception-2.0".into()],
             text: Vec::new(),
+            dep5: Vec::new(),
         }
     }
 
@@ -538,5 +623,34 @@ mod tests {
             status("Apache-2.0 WITH Classpath-exception-2.0"),
             Status::Free
         );
+    }
+
+    #[test]
+    fn dep5_names_follow_copyright_format() {
+        let table: LicenseTable = toml::from_str(include_str!("../policy/licenses.toml")).unwrap();
+        let dep5 = |text: &str| table.dep5(&parse(text).unwrap());
+        assert_eq!(
+            dep5("GPL-2.0-or-later"),
+            Dep5License {
+                name: "GPL-2+".into(),
+                common_license: Some("GPL-2".into())
+            }
+        );
+        assert_eq!(dep5("GPL-2.0+").name, "GPL-2+");
+        assert_eq!(dep5("MIT").name, "Expat");
+        assert_eq!(dep5("MIT").common_license, None);
+        assert_eq!(
+            dep5("Apache-2.0").common_license.as_deref(),
+            Some("Apache-2.0")
+        );
+        assert_eq!(
+            dep5("(MIT OR GPL-3.0-only) AND CC-BY-4.0").name,
+            "(Expat or GPL-3) and CC-BY-4.0"
+        );
+        assert_eq!(
+            dep5("GPL-2.0-or-later WITH Classpath-exception-2.0").name,
+            "GPL-2+ with Classpath exception"
+        );
+        assert_eq!(dep5("GPL-3.0-or-later OR MIT").common_license, None);
     }
 }

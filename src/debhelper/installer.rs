@@ -125,11 +125,11 @@ fn helper_spec(
     let weights = plan
         .package(Role::Weights)
         .context("the plan names no weights package for this installer")?;
-    let Some(license) = facts.license.clone() else {
+    let Some(license) = &facts.license else {
         bail!("model {model}: license is still a placeholder");
     };
     let copyright = Copyright::read(&build.debian_dir().join("copyright"))?;
-    let license_text = copyright.license_text(&license)?;
+    let (license, license_text) = copyright.license_text(license)?;
     let download = facts.download.as_ref();
     let training = match &facts.training {
         Some(training)
@@ -352,34 +352,48 @@ impl Copyright {
         Ok(Self { dep5, holders })
     }
 
-    /// The text of `license`: a stand-alone `License:` paragraph, the body of a `Files`
-    /// paragraph's `License` field, or a pointer to /usr/share/common-licenses.
-    fn license_text(&self, license: &str) -> Result<String> {
-        let text = self
-            .dep5
+    /// The name and text of `license`: a stand-alone `License:` paragraph or the body of a
+    /// `Files` paragraph's `License` field, under its DEP-5 or its SPDX name; else a pointer to
+    /// the copy in /usr/share/common-licenses.
+    fn license_text(&self, license: &crate::plan::License) -> Result<(String, String)> {
+        for name in [&license.dep5, &license.spdx] {
+            if let Some(text) = self.text_of(name) {
+                return Ok((name.clone(), text));
+            }
+        }
+        if let Some(file) = &license.common_license {
+            let common = Path::new("/usr/share/common-licenses").join(file);
+            if common.exists() {
+                return Ok((
+                    license.dep5.clone(),
+                    format!(
+                        "On Debian systems, the complete text of the {} licence is in {}.",
+                        license.dep5,
+                        common.display()
+                    ),
+                ));
+            }
+        }
+        bail!(
+            "debian/copyright has no text for licence {}: add a stand-alone \"License: {}\" \
+             paragraph with the licence text (DEP-5), which the locally built weights package repeats",
+            license.dep5,
+            license.dep5
+        )
+    }
+
+    /// The text given for the licence named `license`, if any.
+    fn text_of(&self, license: &str) -> Option<String> {
+        self.dep5
             .iter_licenses()
             .map(|p| p.license())
             .chain(self.dep5.iter_files().filter_map(|p| p.license()))
             .find_map(|l| match l {
                 License::Named(name, text) if name.trim() == license && !text.trim().is_empty() => {
-                    Some(text)
+                    Some(text.trim_end().to_string())
                 }
                 _ => None,
-            });
-        if let Some(text) = text {
-            return Ok(text.trim_end().to_string());
-        }
-        let common = Path::new("/usr/share/common-licenses").join(license);
-        if common.exists() {
-            return Ok(format!(
-                "On Debian systems, the complete text of the {license} licence is in {}.",
-                common.display()
-            ));
-        }
-        bail!(
-            "debian/copyright has no text for licence {license}: add a stand-alone \"License: {license}\" \
-             paragraph with the licence text (DEP-5), which the locally built weights package repeats"
-        )
+            })
     }
 }
 
@@ -392,6 +406,15 @@ mod tests {
         let path = dir.path().join("copyright");
         std::fs::write(&path, text).unwrap();
         Copyright::read(&path).unwrap()
+    }
+
+    /// A licence as the plan resolves it.
+    fn licence(spdx: &str, dep5: &str, common: Option<&str>) -> crate::plan::License {
+        crate::plan::License {
+            spdx: spdx.into(),
+            dep5: dep5.into(),
+            common_license: common.map(str::to_string),
+        }
     }
 
     const HEADER: &str = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\
@@ -417,15 +440,21 @@ mod tests {
              # a comment\n\
              License: MIT\n Permission is granted.\n .\n  1. Indented.\n .\n The end.\n"
         ));
+        // Found under the SPDX name when debian/copyright does not use the DEP-5 one.
         assert_eq!(
-            c.license_text("MIT").unwrap(),
-            "Permission is granted.\n\n 1. Indented.\n\nThe end."
+            c.license_text(&licence("MIT", "Expat", None)).unwrap(),
+            (
+                "MIT".to_string(),
+                "Permission is granted.\n\n 1. Indented.\n\nThe end.".to_string()
+            )
         );
         let c = copyright(&format!(
             "{HEADER}Files: *\nCopyright: 2026 A\nLicense: LicenseRef-x\n Line one.\n .\n Line two.\n"
         ));
         assert_eq!(
-            c.license_text("LicenseRef-x").unwrap(),
+            c.license_text(&licence("LicenseRef-x", "LicenseRef-x", None))
+                .unwrap()
+                .1,
             "Line one.\n\nLine two."
         );
     }
@@ -435,21 +464,26 @@ mod tests {
         let c = copyright(&format!(
             "{HEADER}Files: *\nCopyright: 2026 A\nLicense: LicenseRef-none\n"
         ));
-        let err = c.license_text("LicenseRef-none").unwrap_err().to_string();
+        let err = c
+            .license_text(&licence("LicenseRef-none", "LicenseRef-none", None))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("\"License: LicenseRef-none\""), "{err}");
-        if Path::new("/usr/share/common-licenses/GPL-2").exists() {
-            assert!(
-                c.license_text("GPL-2")
-                    .unwrap()
-                    .contains("common-licenses/GPL-2")
-            );
-        }
+        // base-files ships /usr/share/common-licenses on every Debian system.
+        let (name, text) = c
+            .license_text(&licence("GPL-2.0-or-later", "GPL-2+", Some("GPL-2")))
+            .unwrap();
+        assert_eq!(name, "GPL-2+");
+        assert!(text.contains("/usr/share/common-licenses/GPL-2."), "{text}");
     }
 
     #[test]
     fn a_copyright_file_that_is_not_dep5_uses_the_fallbacks() {
         let c = copyright("This package was debianized by someone.\n\nCopyright: 2020 X\n");
         assert_eq!(c.holders, "the upstream authors");
-        assert!(c.license_text("LicenseRef-none").is_err());
+        assert!(
+            c.license_text(&licence("LicenseRef-none", "LicenseRef-none", None))
+                .is_err()
+        );
     }
 }

@@ -79,7 +79,8 @@ pub(super) fn build_package(build: &Build, package: &str, plan: &ModelPlan) -> R
         license: plan
             .facts
             .license
-            .clone()
+            .as_ref()
+            .map(|l| l.spdx.clone())
             .context("the plan builds this model but its licence is not stated")?,
         origin: "archive",
         built_by: format!("{TOOL} {}", env!("CARGO_PKG_VERSION")),

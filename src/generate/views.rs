@@ -52,7 +52,7 @@ pub fn model_views(plan: &plan::Plan) -> Vec<ModelView> {
         views.push(ModelView {
             name: model_plan.name.clone(),
             category: class.category.as_str(),
-            license: facts.license.clone(),
+            license: facts.license.as_ref().map(|l| l.spdx.clone()),
             reasons: if complete {
                 class.reasons.clone()
             } else {

@@ -13,6 +13,7 @@ use crate::plan::{
     Relation, Role,
 };
 use crate::policy::PolicySource;
+use crate::spdx::LicenseTable;
 
 /// `policy/areas.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -59,6 +60,8 @@ pub struct BuildLimits {
 pub struct PlanPolicy {
     pub areas: AreasTable,
     pub build: BuildLimits,
+    /// For the DEP-5 spelling of licences.
+    pub licenses: LicenseTable,
 }
 
 impl PlanPolicy {
@@ -66,6 +69,7 @@ impl PlanPolicy {
         Ok(Self {
             areas: policy.table("areas.toml")?,
             build: policy.table("build.toml")?,
+            licenses: policy.table("licenses.toml")?,
         })
     }
 
@@ -132,7 +136,7 @@ fn plan_model(source: &str, model: &Model, class: ModelClass, policy: &PlanPolic
     let category = class.category;
     let mut plan = ModelPlan {
         class,
-        facts: resolve(model),
+        facts: resolve(model, &policy.licenses),
         name: name.to_string(),
         packages: Vec::new(),
         install_dir,
@@ -320,7 +324,7 @@ fn build_depends(model: &Model) -> Vec<String> {
 }
 
 /// The manifest's facts about `model` as plain values: placeholders become `None`.
-fn resolve(model: &Model) -> ModelFacts {
+fn resolve(model: &Model, licenses: &LicenseTable) -> ModelFacts {
     let pin = |pin: &manifest::Pin| plan::Pin {
         sha256: pin.sha256.0.clone(),
         size: pin.size,
@@ -339,7 +343,14 @@ fn resolve(model: &Model) -> ModelFacts {
             .collect(),
         in_source: model.in_source,
         description: model.description.clone(),
-        license: model.license.get_ref().known().map(|l| l.to_string()),
+        license: model.license.get_ref().known().map(|license| {
+            let dep5 = licenses.dep5(&license.0);
+            plan::License {
+                spdx: license.to_string(),
+                dep5: dep5.name,
+                common_license: dep5.common_license,
+            }
+        }),
         download: model.download.as_ref().map(|d| plan::Download {
             url: d.url.get_ref().clone(),
             mirrors: d.mirrors.iter().map(|m| m.get_ref().clone()).collect(),

@@ -16,11 +16,22 @@ pub struct ModelFacts {
     /// The files are committed in the upstream tree.
     pub in_source: bool,
     pub description: Option<String>,
-    /// The weights' SPDX licence expression; `None` while a placeholder.
-    pub license: Option<String>,
+    /// The weights' licence; `None` while a placeholder.
+    pub license: Option<License>,
     pub download: Option<Download>,
     /// `None` when upstream publishes no training program or data.
     pub training: Option<Recipe>,
+}
+
+/// A licence expression, as SPDX and as `debian/copyright` (DEP-5) write it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct License {
+    /// The SPDX expression, as the manifest states it.
+    pub spdx: String,
+    /// The DEP-5 `License:` short name (`GPL-2.0-or-later` is `GPL-2+`, `MIT` is `Expat`).
+    pub dep5: String,
+    /// The file under /usr/share/common-licenses holding the full text, when Debian ships it.
+    pub common_license: Option<String>,
 }
 
 /// The SHA-256 and size of one file, as the packaging step must find it.

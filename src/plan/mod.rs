@@ -13,7 +13,7 @@ pub mod verdict;
 
 use serde::{Deserialize, Serialize};
 
-pub use facts::{DataInput, DataSource, Download, ModelFacts, Pin, Program, Recipe};
+pub use facts::{DataInput, DataSource, Download, License, ModelFacts, Pin, Program, Recipe};
 pub use verdict::{Category, Missing, ModelClass, Osaid};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
