@@ -113,10 +113,7 @@ pub(crate) fn look_inside(
     match result {
         Ok(()) => Ok(()),
         Err(err) => {
-            let why = match err
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<CapReached>())
-            {
+            let why = match cap_reached(&err) {
                 Some(cap) => format!("stopped reading the archive: {cap}"),
                 None => format!("cannot read the archive: {err}"),
             };
@@ -135,18 +132,68 @@ fn zip_members(
     nesting: &Nesting,
 ) -> io::Result<()> {
     let limits = &visit.ctx.archives;
-    let mut archive = zip::ZipArchive::new(file).map_err(io::Error::other)?;
+    // The compressed bytes each member's decoder actually consumes, not the size its headers
+    // declare: a lying header must not make a bomb look like a low ratio.
+    let consumed = Rc::new(Cell::new(0));
+    let counted = Counting {
+        inner: file,
+        count: Rc::clone(&consumed),
+    };
+    let mut archive = zip::ZipArchive::new(counted).map_err(io::Error::other)?;
     for index in 0..archive.len() {
-        let entry = archive.by_index(index).map_err(io::Error::other)?;
+        // Each member is read on its own, as Python's zipfile does: one it cannot read
+        // (unknown compression method, encrypted) is reported and the others still scanned.
+        let name = archive
+            .name_for_index(index)
+            .and_then(Result::ok)
+            .map_or_else(|| format!("member {index}"), |name| name.into_owned());
+        let entry = match archive.by_index(index) {
+            Ok(entry) => entry,
+            Err(err) => {
+                visit.warnings.push(format!(
+                    "{rel}!{name}: cannot read the member: {err}; the other members are scanned"
+                ));
+                continue;
+            }
+        };
         if !entry.is_file() {
             continue;
         }
-        let member = format!("{rel}!{}", entry.name().map_err(io::Error::other)?);
-        let compressed = Rc::new(Cell::new(entry.compressed_size()));
-        let capped = Capped::new(entry, compressed, nesting, limits);
-        analyze_member(visit, capped, &member, nesting)?;
+        let member = format!("{rel}!{name}");
+        consumed.set(0);
+        let mut capped = Capped::new(entry, Rc::clone(&consumed), nesting, limits);
+        // A member that breaks off (corrupt data, a method known only by number, the ratio cap)
+        // is that member's problem; only the inflated-bytes cap stops the whole archive.
+        let (mut spooled, size) = match spool(&mut capped, limits.memory_spool_bytes) {
+            Ok(spooled) => spooled,
+            Err(err) if !inflated_cap(&err) => {
+                let why = match cap_reached(&err) {
+                    Some(cap) => format!("stopped reading the member: {cap}"),
+                    None => format!("cannot read the member: {err}"),
+                };
+                visit
+                    .warnings
+                    .push(format!("{member}: {why}; the other members are scanned"));
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
+        drop(capped);
+        visit.analyze(&mut spooled, size, &member, None, &nesting.child())?;
     }
     Ok(())
+}
+
+/// The cap that stopped a read, if one did.
+fn cap_reached(err: &io::Error) -> Option<&CapReached> {
+    err.get_ref()
+        .and_then(|inner| inner.downcast_ref::<CapReached>())
+}
+
+/// Whether `err` is the inflated-bytes cap, which stops the whole top-level file (the ratio
+/// cap stops one stream only).
+fn inflated_cap(err: &io::Error) -> bool {
+    cap_reached(err).is_some_and(|cap| cap.what == "max-inflated-bytes")
 }
 
 fn tar_members(
@@ -265,6 +312,12 @@ impl<R: Read> Read for Counting<R> {
         let n = self.inner.read(buf)?;
         self.count.set(self.count.get() + n as u64);
         Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for Counting<R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(pos)
     }
 }
 

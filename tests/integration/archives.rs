@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use crate::fixtures::{bz2, gzip, noise, tar, xz, zip};
+use crate::fixtures::{RawLayout, RawMember, bz2, gzip, noise, raw_zip, tar, xz, zip};
 use crate::support::{finding, paths, scan_json, scan_with_warnings, write};
 
 const LFS: &str = "version https://git-lfs.github.com/spec/v1\n\
@@ -106,7 +106,7 @@ fn gzip_bomb_stops_at_the_ratio_cap_with_a_warning() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("zbomb.zip: stopped reading the archive"),
+        stderr.contains("zbomb.zip!inner.bin: stopped reading the member"),
         "{stderr}"
     );
     assert!(
@@ -148,6 +148,72 @@ fn corrupt_archive_is_a_warning_naming_it() {
     let (_, stderr) = scan_with_warnings(&[], dir.path(), &[]);
     assert!(
         stderr.contains("broken.xz: cannot read the archive"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unreadable_zip_member_is_a_warning_and_the_others_are_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut unknown = RawMember::stored("odd.bin", &noise(1000, 2));
+    unknown.method = 99;
+    let mut encrypted = RawMember::stored("secret.bin", &noise(1000, 3));
+    encrypted.flags = 1;
+    let members = [
+        unknown,
+        encrypted,
+        RawMember::stored("weights/net.bin", LFS.as_bytes()),
+    ];
+    let bytes = raw_zip(&members, &RawLayout::default());
+    write(dir.path(), "mixed.zip", &bytes);
+    let (findings, stderr) = scan_with_warnings(&[], dir.path(), &[]);
+    assert_eq!(paths(&findings), ["mixed.zip!weights/net.bin"], "{stderr}");
+    for name in ["odd.bin", "secret.bin"] {
+        assert!(
+            stderr.contains(&format!("mixed.zip!{name}: cannot read the member")),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn the_ratio_cap_stops_one_zip_member_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let members = [
+        RawMember::deflated("bomb.bin", &vec![0u8; 20 << 20]),
+        RawMember::stored("weights/net.bin", LFS.as_bytes()),
+    ];
+    write(
+        dir.path(),
+        "b.zip",
+        raw_zip(&members, &RawLayout::default()),
+    );
+    let (findings, stderr) = scan_with_warnings(&[], dir.path(), &[]);
+    assert!(
+        stderr.contains("b.zip!bomb.bin: stopped reading the member")
+            && stderr.contains("max-ratio"),
+        "{stderr}"
+    );
+    assert_eq!(paths(&findings), ["b.zip!weights/net.bin"], "{stderr}");
+}
+
+#[test]
+fn the_ratio_counts_compressed_bytes_consumed_not_declared() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bomb = RawMember::deflated("bomb.bin", &vec![0u8; 20 << 20]);
+    // The headers claim 400 times the real compressed size: by the declared size the ratio
+    // looks harmless.
+    bomb.declared_compressed = bomb.stored.len() as u32 * 400;
+    let members = [bomb, RawMember::stored("weights/net.bin", LFS.as_bytes())];
+    write(
+        dir.path(),
+        "liar.zip",
+        raw_zip(&members, &RawLayout::default()),
+    );
+    let (_, stderr) = scan_with_warnings(&[], dir.path(), &[]);
+    assert!(
+        stderr.contains("liar.zip!bomb.bin: stopped reading the member")
+            && stderr.contains("max-ratio"),
         "{stderr}"
     );
 }

@@ -508,3 +508,122 @@ pub fn png(size: usize) -> Vec<u8> {
     out.extend((0..size.saturating_sub(out.len())).map(|i| (i * 7919 % 251) as u8));
     out
 }
+
+// --- hostile zips -------------------------------------------------------------------------------
+
+/// One member of a zip written by [`raw_zip`]: its bytes as stored (already compressed), and
+/// header fields a hostile writer may set to anything.
+pub struct RawMember<'a> {
+    pub name: &'a str,
+    /// 0 stored, 8 deflate; anything else is a method no loader knows.
+    pub method: u16,
+    /// General-purpose flags; bit 0 marks the member encrypted.
+    pub flags: u16,
+    pub stored: Vec<u8>,
+    pub crc: u32,
+    pub size: u32,
+    /// The compressed size both headers declare.
+    pub declared_compressed: u32,
+}
+
+impl<'a> RawMember<'a> {
+    /// A stored (uncompressed) member, with true headers.
+    pub fn stored(name: &'a str, bytes: &[u8]) -> Self {
+        Self {
+            name,
+            method: 0,
+            flags: 0,
+            stored: bytes.to_vec(),
+            crc: crc32(bytes),
+            size: bytes.len() as u32,
+            declared_compressed: bytes.len() as u32,
+        }
+    }
+
+    /// A raw-deflated member, with true headers.
+    pub fn deflated(name: &'a str, bytes: &[u8]) -> Self {
+        let mut encoder =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(bytes).unwrap();
+        let stored = encoder.finish().unwrap();
+        Self {
+            name,
+            method: 8,
+            flags: 0,
+            crc: crc32(bytes),
+            size: bytes.len() as u32,
+            declared_compressed: stored.len() as u32,
+            stored,
+        }
+    }
+}
+
+pub fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = flate2::Crc::new();
+    crc.update(bytes);
+    crc.sum()
+}
+
+/// How [`raw_zip`] lays the archive out.
+#[derive(Default)]
+pub struct RawLayout<'a> {
+    /// Bytes before the first member (a self-extractor's stub); offsets stay relative to the
+    /// zip's own start, as a stub prepended to a finished zip leaves them.
+    pub prefix: &'a [u8],
+    /// The member count the end-of-central-directory record declares, if not the true one.
+    pub declared_count: Option<u16>,
+}
+
+/// A zip written header by header (APPNOTE 4.3), so that any field can lie.
+pub fn raw_zip(members: &[RawMember], layout: &RawLayout) -> Vec<u8> {
+    let u16le = |out: &mut Vec<u8>, v: u16| out.extend_from_slice(&v.to_le_bytes());
+    let mut body = Vec::new();
+    let mut directory = Vec::new();
+    for m in members {
+        let offset = body.len() as u32;
+        u32le(&mut body, 0x0403_4b50);
+        u16le(&mut body, 20);
+        u16le(&mut body, m.flags);
+        u16le(&mut body, m.method);
+        u32le(&mut body, 0); // time, date
+        u32le(&mut body, m.crc);
+        u32le(&mut body, m.declared_compressed);
+        u32le(&mut body, m.size);
+        u16le(&mut body, m.name.len() as u16);
+        u16le(&mut body, 0);
+        body.extend_from_slice(m.name.as_bytes());
+        body.extend_from_slice(&m.stored);
+
+        u32le(&mut directory, 0x0201_4b50);
+        u16le(&mut directory, 20);
+        u16le(&mut directory, 20);
+        u16le(&mut directory, m.flags);
+        u16le(&mut directory, m.method);
+        u32le(&mut directory, 0);
+        u32le(&mut directory, m.crc);
+        u32le(&mut directory, m.declared_compressed);
+        u32le(&mut directory, m.size);
+        u16le(&mut directory, m.name.len() as u16);
+        u16le(&mut directory, 0); // extra
+        u16le(&mut directory, 0); // comment
+        u16le(&mut directory, 0); // disk
+        u16le(&mut directory, 0); // internal attributes
+        u32le(&mut directory, 0o100644 << 16); // external attributes: a regular file
+        u32le(&mut directory, offset);
+        directory.extend_from_slice(m.name.as_bytes());
+    }
+    let count = layout.declared_count.unwrap_or(members.len() as u16);
+    let mut out = layout.prefix.to_vec();
+    let directory_at = body.len() as u32;
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&directory);
+    u32le(&mut out, 0x0605_4b50);
+    u16le(&mut out, 0);
+    u16le(&mut out, 0);
+    u16le(&mut out, count);
+    u16le(&mut out, count);
+    u32le(&mut out, directory.len() as u32);
+    u32le(&mut out, directory_at);
+    u16le(&mut out, 0);
+    out
+}
