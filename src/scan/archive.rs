@@ -47,19 +47,57 @@ pub enum Container {
 }
 
 impl Container {
-    /// Recognises an archive by its first bytes (at least 512 for tar's `ustar` magic at 257).
+    /// Recognises an archive by its first bytes (at least 512: a tar header is a whole block).
     pub fn sniff(head: &[u8]) -> Option<Self> {
         if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
             Some(Self::Zip)
         } else if let Some(compression) = Compression::sniff(head).filter(|c| c.has_strong_magic())
         {
             Some(Self::Compressed(compression))
-        } else if head.len() >= 262 && &head[257..262] == b"ustar" {
+        } else if tar_header(head) {
             Some(Self::Tar)
         } else {
             None
         }
     }
+}
+
+/// Whether `head` starts with a tar header as Python's `tarfile` accepts one: any format, V7
+/// (no `ustar` magic) included, told by its checksum, the sum of the header's bytes with the
+/// checksum field counted as spaces, unsigned or (old writers) signed.
+fn tar_header(head: &[u8]) -> bool {
+    let Some(block) = head.get(..512) else {
+        return false;
+    };
+    if block.iter().all(|&b| b == 0) {
+        return false;
+    }
+    let field = &block[148..156];
+    let field = field.split(|&b| b == 0).next().unwrap_or_default();
+    let Ok(text) = std::str::from_utf8(field) else {
+        return false;
+    };
+    let text = text.trim();
+    let Ok(stored) = i64::from_str_radix(if text.is_empty() { "0" } else { text }, 8) else {
+        return false;
+    };
+    let spaces = 8 * i64::from(b' ');
+    let outside = |i: &usize| !(148..156).contains(i);
+    let unsigned: i64 = spaces
+        + block
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| outside(i))
+            .map(|(_, &b)| i64::from(b))
+            .sum::<i64>();
+    let signed: i64 = spaces
+        + block
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| outside(i))
+            .map(|(_, &b)| i64::from(b as i8))
+            .sum::<i64>();
+    stored == unsigned || stored == signed
 }
 
 /// Where an archive sits: how deep, and how many bytes its top-level file has inflated so far.

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use crate::fixtures::{RawLayout, RawMember, bz2, gzip, noise, raw_zip, tar, xz, zip};
+use crate::fixtures::{RawLayout, RawMember, bz2, gzip, noise, raw_zip, tar, tar_v7, xz, zip};
 use crate::support::{finding, paths, scan_json, scan_with_warnings, write};
 
 const LFS: &str = "version https://git-lfs.github.com/spec/v1\n\
@@ -214,6 +214,25 @@ fn the_ratio_counts_compressed_bytes_consumed_not_declared() {
     assert!(
         stderr.contains("liar.zip!bomb.bin: stopped reading the member")
             && stderr.contains("max-ratio"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn v7_tar_without_ustar_magic_is_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let v7 = tar_v7(&[("README", b"hello"), ("weights/net.bin", LFS.as_bytes())]);
+    assert!(!v7.windows(5).any(|w| w == b"ustar"));
+    write(dir.path(), "old.tar", &v7);
+    write(dir.path(), "old.tar.gz", gzip(&v7));
+    // 512 bytes of text whose checksum field does not add up are not a tar.
+    let mut fake = v7.clone();
+    fake[0] = b'X';
+    write(dir.path(), "fake.tar", &fake[..512]);
+    let (findings, stderr) = scan_with_warnings(&[], dir.path(), &[]);
+    assert_eq!(
+        paths(&findings),
+        ["old.tar!weights/net.bin", "old.tar.gz!weights/net.bin"],
         "{stderr}"
     );
 }

@@ -627,3 +627,31 @@ pub fn raw_zip(members: &[RawMember], layout: &RawLayout) -> Vec<u8> {
     u16le(&mut out, 0);
     out
 }
+
+/// A V7 tar (no `ustar` magic, as Unix wrote them before POSIX) of `(name, bytes)` members,
+/// written header by header.
+pub fn tar_v7(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, bytes) in members {
+        let mut header = [0u8; 512];
+        header[..name.len()].copy_from_slice(name.as_bytes());
+        let octal = |header: &mut [u8; 512], at: usize, width: usize, v: u64| {
+            let text = format!("{v:0w$o}\0", w = width - 1);
+            header[at..at + width].copy_from_slice(text.as_bytes());
+        };
+        octal(&mut header, 100, 8, 0o644);
+        octal(&mut header, 108, 8, 0);
+        octal(&mut header, 116, 8, 0);
+        octal(&mut header, 124, 12, bytes.len() as u64);
+        octal(&mut header, 136, 12, 0);
+        header[156] = b'0';
+        header[148..156].fill(b' ');
+        let sum: u32 = header.iter().map(|&b| u32::from(b)).sum();
+        header[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(bytes);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+    out.resize(out.len() + 1024, 0);
+    out
+}
