@@ -100,6 +100,42 @@ fn tar_header(head: &[u8]) -> bool {
     stored == unsigned || stored == signed
 }
 
+/// Whether `file` (`size` bytes) ends with a zip whatever comes before it, as Python's
+/// `zipfile` finds one: an end-of-central-directory record in the last 64 KiB whose central
+/// directory sits right before it. This opens self-extractors, whose stub hides the zip's
+/// first bytes from [`Container::sniff`].
+pub(crate) fn zip_at_end(file: &mut dyn ReadSeek, size: u64) -> io::Result<bool> {
+    let tail_len = size.min(22 + 65535);
+    file.seek(SeekFrom::Start(size - tail_len))?;
+    let mut tail = Vec::with_capacity(tail_len as usize);
+    (&mut *file).take(tail_len).read_to_end(&mut tail)?;
+    file.seek(SeekFrom::Start(0))?;
+    let Some(at) = (0..tail.len().saturating_sub(21))
+        .rev()
+        .find(|&i| tail[i..].starts_with(b"PK\x05\x06"))
+    else {
+        return Ok(false);
+    };
+    let directory = u64::from(u32::from_le_bytes([
+        tail[at + 12],
+        tail[at + 13],
+        tail[at + 14],
+        tail[at + 15],
+    ]));
+    let record_at = size - tail_len + at as u64;
+    let Some(directory_at) = record_at.checked_sub(directory) else {
+        return Ok(false);
+    };
+    if directory == 0 {
+        return Ok(true);
+    }
+    file.seek(SeekFrom::Start(directory_at))?;
+    let mut signature = [0u8; 4];
+    let found = file.read_exact(&mut signature).is_ok() && &signature == b"PK\x01\x02";
+    file.seek(SeekFrom::Start(0))?;
+    Ok(found)
+}
+
 /// Where an archive sits: how deep, and how many bytes its top-level file has inflated so far.
 #[derive(Debug, Clone)]
 pub struct Nesting {

@@ -304,7 +304,11 @@ impl Visit<'_> {
                 // Containers are opened whether or not the format table named them, so that a
                 // compressed or archived weight file is never mistaken for an opaque blob.
                 let head = self.head(file)?;
-                if let Some(kind) = archive::Container::sniff(&head) {
+                let kind = match archive::Container::sniff(&head) {
+                    Some(kind) => Some(kind),
+                    None => archive::zip_at_end(file, size)?.then_some(archive::Container::Zip),
+                };
+                if let Some(kind) = kind {
                     archive::look_inside(self, file, kind, rel, nesting)?;
                 } else if identified.is_none() {
                     // Only a file of the tree itself is on disk; archive members are not.

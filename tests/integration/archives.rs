@@ -236,3 +236,17 @@ fn v7_tar_without_ustar_magic_is_opened() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_zip_behind_a_self_extractor_stub_is_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let stub = [b"MZ".as_slice(), &noise(4000, 9)].concat();
+    let members = [RawMember::stored("weights/net.bin", LFS.as_bytes())];
+    let layout = RawLayout {
+        prefix: &stub,
+        ..RawLayout::default()
+    };
+    write(dir.path(), "setup.exe", raw_zip(&members, &layout));
+    let (findings, stderr) = scan_with_warnings(&[], dir.path(), &[]);
+    assert_eq!(paths(&findings), ["setup.exe!weights/net.bin"], "{stderr}");
+}
