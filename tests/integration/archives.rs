@@ -250,3 +250,18 @@ fn a_zip_behind_a_self_extractor_stub_is_opened() {
     let (findings, stderr) = scan_with_warnings(&[], dir.path(), &[]);
     assert_eq!(paths(&findings), ["setup.exe!weights/net.bin"], "{stderr}");
 }
+#[test]
+fn a_lying_member_count_hides_no_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let members = [
+        RawMember::stored("README", b"hello"),
+        RawMember::stored("weights/net.bin", LFS.as_bytes()),
+    ];
+    let layout = RawLayout {
+        declared_count: Some(1),
+        ..RawLayout::default()
+    };
+    write(dir.path(), "short.zip", raw_zip(&members, &layout));
+    let (findings, stderr) = scan_with_warnings(&[], dir.path(), &[]);
+    assert_eq!(paths(&findings), ["short.zip!weights/net.bin"], "{stderr}");
+}
