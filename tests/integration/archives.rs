@@ -265,3 +265,21 @@ fn a_lying_member_count_hides_no_member() {
     let (findings, stderr) = scan_with_warnings(&[], dir.path(), &[]);
     assert_eq!(paths(&findings), ["short.zip!weights/net.bin"], "{stderr}");
 }
+
+#[test]
+fn a_zip_that_also_walks_as_a_pickle_is_opened_as_a_zip() {
+    let dir = tempfile::tempdir().unwrap();
+    // `PK…` is protocol 0's PERSID up to the first newline, here in the first member's name;
+    // the `.` after it is STOP.
+    let first = RawMember::stored("a\n.", b"hello");
+    let members = [first, RawMember::stored("weights/net.bin", LFS.as_bytes())];
+    let bytes = raw_zip(&members, &RawLayout::default());
+    assert_eq!(bytes.iter().position(|&b| b == b'\n'), Some(31));
+    write(dir.path(), "polyglot.zip", &bytes);
+    let (findings, stderr) = scan_with_warnings(&[], dir.path(), &[]);
+    assert_eq!(
+        paths(&findings),
+        ["polyglot.zip!weights/net.bin"],
+        "{stderr}"
+    );
+}

@@ -30,6 +30,11 @@ pub(super) fn check_pytorch_legacy<R: Read + Seek>(
 }
 
 pub(super) fn check_pickle<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Option<Details>> {
+    // A complete zip whose first bytes also walk as a protocol-0 pickle is a zip, as
+    // `torch.load` and `numpy.load` take it: its members are listed and scanned.
+    if probe.zip_names()?.is_some() {
+        return Ok(None);
+    }
     let window = probe.read_at(0, probe.limits.pickle_walk_bytes)?;
     Ok(plausible_pickle(probe.pickle, &window)
         .map(|protocol| Details::note(format!("pickle protocol {}", protocol_text(protocol)))))

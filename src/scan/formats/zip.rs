@@ -106,7 +106,7 @@ fn central_directory_size<R: Read + Seek>(reader: &mut R, size: u64) -> io::Resu
 
 impl<R: Read + Seek> Probe<'_, R> {
     /// The zip member names, listed on first use.
-    fn zip_names(&mut self) -> io::Result<Option<&[String]>> {
+    pub(super) fn zip_names(&mut self) -> io::Result<Option<&[String]>> {
         if self.zip_names.is_none() {
             let listed =
                 list_zip_members(&mut *self.file, self.size, self.limits.zip_directory_max)?;
