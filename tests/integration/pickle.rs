@@ -260,3 +260,24 @@ fn joblib_array_of_unknown_size_stops_the_analysis() {
         "a joblib array's size overflows 64 bits",
     );
 }
+
+/// Protocol 0 numbers and memo keys as CPython's `int()` and `strtol` accept them: surrounding
+/// whitespace, `\r\n` line ends, underscores between digits. The walk must read them too, or
+/// the file is not identified as a pickle at all.
+#[test]
+fn protocol_0_numbers_spelled_as_cpython_accepts_them() {
+    let bytes = b"(I\t1\nI1\r\nL\t1L\np1_0\ng1_0\ntp2\n0cposix\nsystem\n(Vid\ntR.";
+    let report = pickle_report("data.bin", bytes);
+    assert_unsafe(
+        &report,
+        "dangerous global posix.system (runs shell commands)",
+    );
+}
+
+/// INT `017` is 15 to `_pickle.c` (strtol, base 0) and an error to `pickle.py`: one stream,
+/// two objects.
+#[test]
+fn protocol_0_number_the_two_loaders_disagree_on_is_unsafe() {
+    let report = pickle_report("data.bin", b"(I017\nt.");
+    assert_unsafe(&report, "INT at byte 1: a leading-zero integer");
+}

@@ -131,7 +131,15 @@ impl Machine<'_, '_> {
     fn step<R: Read>(&mut self, byte: u8, input: &mut Input<R>) -> Result<bool, Step> {
         let op = Opcode::try_from(byte)
             .map_err(|unknown| self.error(format!("unknown opcode 0x{unknown:02x}")))?;
-        let argument = Argument::read(op, input, self.limits().max_string_bytes)?;
+        let mut argument = Argument::read(op, input, self.limits().max_string_bytes)?;
+        if let Argument::Disputed(why) = argument {
+            self.findings.reason(format!(
+                "{} at byte {}: {why}, so the two loaders build different objects",
+                op.name(),
+                self.at
+            ));
+            argument = Argument::Int(None);
+        }
         match op {
             // Framing and the end of the pickle. A frame's opcodes are read as usual.
             Opcode::Proto => self.check_protocol(argument.unsigned())?,

@@ -21,6 +21,7 @@ mod findings;
 mod input;
 mod joblib;
 mod machine;
+mod number;
 mod opcode;
 mod sources;
 mod table;
