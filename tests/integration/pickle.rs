@@ -281,3 +281,42 @@ fn protocol_0_number_the_two_loaders_disagree_on_is_unsafe() {
     let report = pickle_report("data.bin", b"(I017\nt.");
     assert_unsafe(&report, "INT at byte 1: a leading-zero integer");
 }
+
+/// `pickle.dumps(list(range(n)), protocol=0)`: no signature, and far longer than the
+/// identification window, so the walk never reaches STOP there.
+fn long_protocol_0_list(bytes: usize) -> Vec<u8> {
+    let mut out = b"(lp0\n".to_vec();
+    let mut i = 0;
+    while out.len() < bytes {
+        out.extend_from_slice(format!("I{i}\na").as_bytes());
+        i += 1;
+    }
+    out
+}
+
+#[test]
+fn protocol_0_pickle_past_the_identification_window() {
+    let mut whole = long_protocol_0_list(180_000);
+    whole.push(b'.');
+    assert_safe(&pickle_report("data.bin", &whole));
+    // The same walk ending in a byte that is no opcode: still a pickle, and unsafe.
+    let mut broken = long_protocol_0_list(180_000);
+    broken.push(0xff);
+    assert_unsafe(&pickle_report("data.bin", &broken), "unknown opcode 0xff");
+}
+
+/// CPython runs `os.system` at REDUCE; the bad byte after it fails the load only afterwards.
+#[test]
+fn payload_then_a_bad_byte_is_still_unsafe() {
+    let report = pickle_report("data.bin", b"cposix\nsystem\n(Vid\ntR\xff");
+    assert_unsafe(
+        &report,
+        "dangerous global posix.system (runs shell commands)",
+    );
+    // Failing right after the import, before any call.
+    let report = pickle_report("data.bin", b"cposix\nsystem\n\xff");
+    assert_unsafe(
+        &report,
+        "dangerous global posix.system (runs shell commands)",
+    );
+}

@@ -255,7 +255,10 @@ impl Machine<'_, '_> {
             Opcode::Build => self.build(input)?,
 
             // References the loader resolves (PyTorch's storages).
-            Opcode::PersId => self.stack.push(Value::Other),
+            Opcode::PersId => {
+                self.findings.persistent_ids += 1;
+                self.stack.push(Value::Other);
+            }
             Opcode::BinPersId => {
                 self.pop()?;
                 self.stack.push(Value::Other);

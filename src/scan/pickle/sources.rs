@@ -66,7 +66,7 @@ fn stream_pickle(
     };
     let is_pickle = !npy
         && ((whole_file && announced_protocol(&head).is_some())
-            || sniff(table, &head).is_pickle(complete));
+            || sniff(table, &head).is_pickle(table, complete));
     let whole = Cursor::new(head).chain(stream);
     if npy {
         return npy_pickle(table, whole);
@@ -107,7 +107,7 @@ fn stream_pickle_only(
     let mut head = Vec::new();
     (&mut stream).take(SNIFF_BYTES).read_to_end(&mut head)?;
     let complete = (head.len() as u64) < SNIFF_BYTES;
-    if !sniff(table, &head).is_pickle(complete) {
+    if !sniff(table, &head).is_pickle(table, complete) {
         return Ok(None);
     }
     Ok(Some(analyze(

@@ -218,24 +218,34 @@ fn merge_names_members() {
 #[test]
 fn sniff_tells_pickles_from_raw_data() {
     let table = table();
-    assert!(sniff(&table, POSIX_SYSTEM_P0).is_pickle(true));
-    assert!(!sniff(&table, &POSIX_SYSTEM_P0[..12]).is_pickle(false));
+    assert!(sniff(&table, POSIX_SYSTEM_P0).is_pickle(&table, true));
+    assert!(!sniff(&table, &POSIX_SYSTEM_P0[..12]).is_pickle(&table, false));
     let long_protocol_0 = b"(lp0\nI1\naI2\naI3\naI4\naVabc";
-    assert!(sniff(&table, long_protocol_0).is_pickle(false));
-    assert!(sniff(&table, b"\x80\x02X\xff\xff\xff\x00abc").is_pickle(false));
+    assert!(sniff(&table, long_protocol_0).is_pickle(&table, false));
+    assert!(sniff(&table, b"\x80\x02X\xff\xff\xff\x00abc").is_pickle(&table, false));
     // A payload followed by garbage still imports before failing.
-    assert!(sniff(&table, b"cposix\nsystem\n\xff").is_pickle(true));
+    assert!(sniff(&table, b"cposix\nsystem\n\xff").is_pickle(&table, true));
     let floats: Vec<u8> = [0.5f32, -1.25, 3.0, 1e-3]
         .iter()
         .flat_map(|f| f.to_le_bytes())
         .collect();
-    assert!(!sniff(&table, &floats).is_pickle(true));
-    assert!(!sniff(&table, b"\x80\x02\xff\x00").is_pickle(false));
+    assert!(!sniff(&table, &floats).is_pickle(&table, true));
+    assert!(!sniff(&table, b"\x80\x02\xff\x00").is_pickle(&table, false));
     // Storage bytes that read as an extension code or a long BINBYTES are not pickles,
     // nor is source text whose first line reads as a GLOBAL.
-    assert!(!sniff(&table, b"\x82\x01\x00\x3f\x00\x00\x80\x3f").is_pickle(true));
-    assert!(!sniff(&table, b"B\xff\xff\xff\x7f\x00\x00\x80\x3f").is_pickle(false));
-    assert!(!sniff(&table, b"import torch\nclass Net(nn.Module):\n").is_pickle(true));
+    assert!(!sniff(&table, b"\x82\x01\x00\x3f\x00\x00\x80\x3f").is_pickle(&table, true));
+    assert!(!sniff(&table, b"B\xff\xff\xff\x7f\x00\x00\x80\x3f").is_pickle(&table, false));
+    assert!(!sniff(&table, b"import torch\nclass Net(nn.Module):\n").is_pickle(&table, true));
+    // Identification: a payload that ran before a bad byte, a long walk without STOP; not
+    // text whose lines all read as PERSIDs, however many.
+    assert!(sniff(&table, b"cposix\nsystem\n(Vid\ntR\xff").identified(&table));
+    let long_list: Vec<u8> = (0..100)
+        .flat_map(|i| format!("I{i}\n").into_bytes())
+        .collect();
+    assert!(sniff(&table, &long_list).identified(&table));
+    assert!(!sniff(&table, &long_list[..20]).identified(&table));
+    let licence = "Permission is hereby granted, free of charge.\n".repeat(100);
+    assert!(!sniff(&table, licence.as_bytes()).identified(&table));
     // The outcomes format identification reads: a truncated announced pickle, a failed
     // walk that imported something first.
     assert_eq!(
@@ -243,12 +253,18 @@ fn sniff_tells_pickles_from_raw_data() {
         Sniff::Cut {
             announced: true,
             long: true,
-            imports: false
+            imports: false,
+            walked: 3,
+            executes: false,
         }
     );
     assert_eq!(
         sniff(&table, b"cat\ndog\n\xff"),
-        Sniff::Invalid { imports: true }
+        Sniff::Invalid {
+            imports: true,
+            walked: 1,
+            executes: false,
+        }
     );
 }
 
