@@ -315,3 +315,26 @@ fn every_opcode_reads_its_argument_as_its_handler_expects() {
         );
     }
 }
+
+/// `_pickle.c` reads on where `pickle.py` fails ("pickle exhausted before end of frame"): a
+/// FRAME shorter than the opcodes inside it, or a new FRAME inside the previous one.
+#[test]
+fn frame_length_that_disagrees_with_its_opcodes_is_unsafe() {
+    let crossing = b"\x80\x04\x95\x03\0\0\0\0\0\0\0\x8c\x05hello.";
+    assert_unsafe_because(&one(crossing), "crosses the end of its FRAME at byte 14");
+    let nested = b"\x80\x04\x95\x09\0\0\0\0\0\0\0\x8c\x05hello\x95\x01\0\0\0\0\0\0\0.";
+    assert_unsafe_because(&one(nested), "starts before the previous frame's end");
+    // An exact frame, and the opcodes after it, are fine.
+    let exact = b"\x80\x04\x95\x08\0\0\0\0\0\0\0\x8c\x05hello.";
+    assert_eq!(one(exact).verdict, Verdict::Safe, "{:?}", one(exact));
+}
+
+/// A second pickle after STOP, written with protocol 0 numbers CPython accepts (whitespace,
+/// underscores), is still seen.
+#[test]
+fn second_pickle_with_cpython_number_spellings_is_unsafe() {
+    let bytes = b"N.cposix\nsystem\np1_0\n(Vid\nI\t1\n0tR.";
+    let report = one(bytes);
+    assert_unsafe_because(&report, "a second pickle starts at byte 2");
+    assert_unsafe_because(&report, "dangerous global posix.system");
+}
