@@ -320,3 +320,31 @@ fn payload_then_a_bad_byte_is_still_unsafe() {
         "dangerous global posix.system (runs shell commands)",
     );
 }
+
+/// Object dtypes spelled other than `'|O'`: `np.load` hands the descr to `np.dtype`, which
+/// takes `'object'`, `'O8'`, subarray tuples, comma-separated fields, structured lists.
+#[test]
+fn object_npy_however_the_dtype_is_spelled() {
+    let payload = pickles::posix_system_protocol2();
+    for descr in [
+        "'object'",
+        "'|O8'",
+        "('|O', (2,))",
+        "'i4,O'",
+        "'(2,)O'",
+        "[('a', '<f4'), ('b', '|O')]",
+        "{'names': ['a'], 'formats': ['O']}",
+    ] {
+        let npy = fixtures::npy(descr, "(1,)", &payload);
+        let report = pickle_report("array.npy", &npy);
+        assert_unsafe(&report, "dangerous global posix.system");
+    }
+}
+
+/// The data of an object array is a pickle whatever it looks like: one the sniff would not
+/// recognise still gets a verdict.
+#[test]
+fn object_npy_with_an_unrecognisable_pickle_is_unsafe() {
+    let npy = fixtures::npy("'|O'", "(1,)", b"\xff\xfe");
+    assert_unsafe(&pickle_report("array.npy", &npy), "unknown opcode 0xff");
+}
