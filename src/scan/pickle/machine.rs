@@ -388,11 +388,11 @@ impl Machine<'_, '_> {
             None => {}
         }
         self.memo_bytes += added;
-        if self.memo_bytes > self.limits().max_memo_string_bytes {
+        if self.memo_bytes > self.limits().max_memo_bytes {
             return Err(self.halt(format!(
-                "the memo holds more than {} bytes of strings (max-memo-string-bytes in \
+                "the memo holds more than {} bytes of values (max-memo-bytes in \
                  pickle.toml)",
-                self.limits().max_memo_string_bytes
+                self.limits().max_memo_bytes
             )));
         }
         Ok(())

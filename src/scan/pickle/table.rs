@@ -36,7 +36,7 @@ pub struct PickleLimits {
     pub max_string_bytes: usize,
     pub max_stack_items: usize,
     pub max_memo_entries: usize,
-    pub max_memo_string_bytes: usize,
+    pub max_memo_bytes: usize,
     pub max_globals: usize,
     pub max_reasons: usize,
     /// Valid opcodes from the start of a file that make it a pickle for format identification,

@@ -338,3 +338,14 @@ fn second_pickle_with_cpython_number_spellings_is_unsafe() {
     assert_unsafe_because(&report, "a second pickle starts at byte 2");
     assert_unsafe_because(&report, "dangerous global posix.system");
 }
+
+/// One small tuple memoized again and again: each entry holds a copy, so the memo budget
+/// counts every copy and stops the analysis (unsafe) long before memory grows.
+#[test]
+fn memoizing_one_tuple_millions_of_times_hits_the_memo_budget() {
+    let mut bytes = b"\x80\x04(NNNNt".to_vec();
+    bytes.extend(std::iter::repeat_n(0x94u8, 3_000_000));
+    bytes.push(b'.');
+    let report = one(&bytes);
+    assert_unsafe_because(&report, "max-memo-bytes in pickle.toml");
+}
