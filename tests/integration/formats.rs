@@ -343,7 +343,8 @@ fn a_policy_table_naming_an_unknown_check_is_refused_with_its_line() {
 }
 
 /// A protocol-2+ pickle announces itself; one too long for the bounded walk is still a pickle,
-/// while protocol 0/1 (no signature) needs a complete, well-formed walk.
+/// while protocol 0/1 (no signature) needs a complete walk or `identify-opcodes` valid opcodes
+/// (`pickle::protocol_0_pickle_past_the_identification_window`).
 #[test]
 fn long_pickles_are_recognised_from_a_bounded_prefix() {
     let dir = tempfile::tempdir().unwrap();

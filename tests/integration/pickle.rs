@@ -260,3 +260,91 @@ fn joblib_array_of_unknown_size_stops_the_analysis() {
         "a joblib array's size overflows 64 bits",
     );
 }
+
+/// Protocol 0 numbers and memo keys as CPython's `int()` and `strtol` accept them: surrounding
+/// whitespace, `\r\n` line ends, underscores between digits. The walk must read them too, or
+/// the file is not identified as a pickle at all.
+#[test]
+fn protocol_0_numbers_spelled_as_cpython_accepts_them() {
+    let bytes = b"(I\t1\nI1\r\nL\t1L\np1_0\ng1_0\ntp2\n0cposix\nsystem\n(Vid\ntR.";
+    let report = pickle_report("data.bin", bytes);
+    assert_unsafe(
+        &report,
+        "dangerous global posix.system (runs shell commands)",
+    );
+}
+
+/// INT `017` is 15 to `_pickle.c` (strtol, base 0) and an error to `pickle.py`: one stream,
+/// two objects.
+#[test]
+fn protocol_0_number_the_two_loaders_disagree_on_is_unsafe() {
+    let report = pickle_report("data.bin", b"(I017\nt.");
+    assert_unsafe(&report, "INT at byte 1: a leading-zero integer");
+}
+
+/// `pickle.dumps(list(range(n)), protocol=0)`: no signature, and far longer than the
+/// identification window, so the walk never reaches STOP there.
+fn long_protocol_0_list(bytes: usize) -> Vec<u8> {
+    let mut out = b"(lp0\n".to_vec();
+    let mut i = 0;
+    while out.len() < bytes {
+        out.extend_from_slice(format!("I{i}\na").as_bytes());
+        i += 1;
+    }
+    out
+}
+
+#[test]
+fn protocol_0_pickle_past_the_identification_window() {
+    let mut whole = long_protocol_0_list(180_000);
+    whole.push(b'.');
+    assert_safe(&pickle_report("data.bin", &whole));
+    // The same walk ending in a byte that is no opcode: still a pickle, and unsafe.
+    let mut broken = long_protocol_0_list(180_000);
+    broken.push(0xff);
+    assert_unsafe(&pickle_report("data.bin", &broken), "unknown opcode 0xff");
+}
+
+/// CPython runs `os.system` at REDUCE; the bad byte after it fails the load only afterwards.
+#[test]
+fn payload_then_a_bad_byte_is_still_unsafe() {
+    let report = pickle_report("data.bin", b"cposix\nsystem\n(Vid\ntR\xff");
+    assert_unsafe(
+        &report,
+        "dangerous global posix.system (runs shell commands)",
+    );
+    // Failing right after the import, before any call.
+    let report = pickle_report("data.bin", b"cposix\nsystem\n\xff");
+    assert_unsafe(
+        &report,
+        "dangerous global posix.system (runs shell commands)",
+    );
+}
+
+/// Object dtypes spelled other than `'|O'`: `np.load` hands the descr to `np.dtype`, which
+/// takes `'object'`, `'O8'`, subarray tuples, comma-separated fields, structured lists.
+#[test]
+fn object_npy_however_the_dtype_is_spelled() {
+    let payload = pickles::posix_system_protocol2();
+    for descr in [
+        "'object'",
+        "'|O8'",
+        "('|O', (2,))",
+        "'i4,O'",
+        "'(2,)O'",
+        "[('a', '<f4'), ('b', '|O')]",
+        "{'names': ['a'], 'formats': ['O']}",
+    ] {
+        let npy = fixtures::npy(descr, "(1,)", &payload);
+        let report = pickle_report("array.npy", &npy);
+        assert_unsafe(&report, "dangerous global posix.system");
+    }
+}
+
+/// The data of an object array is a pickle whatever it looks like: one the sniff would not
+/// recognise still gets a verdict.
+#[test]
+fn object_npy_with_an_unrecognisable_pickle_is_unsafe() {
+    let npy = fixtures::npy("'|O'", "(1,)", b"\xff\xfe");
+    assert_unsafe(&pickle_report("array.npy", &npy), "unknown opcode 0xff");
+}

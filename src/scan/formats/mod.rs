@@ -12,7 +12,7 @@
 mod gguf;
 mod headers;
 mod leela_zero;
-mod numpy;
+pub(crate) mod numpy;
 mod pickle;
 mod protobuf;
 pub mod safetensors;

@@ -81,6 +81,12 @@ pub(super) fn describe(header: &[u8], data_len: u64) -> Details {
     details
 }
 
+/// Whether an `.npy` header (the dict text) gives a dtype that holds Python objects, so that the
+/// data is a pickle `np.load(allow_pickle=True)` runs. `None` when the header does not parse.
+pub(crate) fn header_holds_objects(header: &[u8]) -> Option<bool> {
+    parse_header(&String::from_utf8_lossy(header)).map(|array| array.dtype.has_object())
+}
+
 struct ArrayHeader {
     dtype: Dtype,
     shape: Vec<u64>,
@@ -154,13 +160,69 @@ impl Dtype {
                 })
                 .collect::<Option<_>>()
                 .map(Dtype::Structured),
+            // `np.dtype((base, shape))`, `(base, count)` or `(base, other_dtype)`: `np.load`
+            // hands any descr that is not a string or a list to `np.dtype`.
+            Literal::Tuple(parts) => {
+                let inner = Dtype::from_descr(parts.first()?)?;
+                match parts.get(1..)? {
+                    [] => Some(inner),
+                    [Literal::Tuple(dims)] => {
+                        let repeat = element_count(dims.iter().map(|d| match d {
+                            Literal::Int(n) => *n,
+                            _ => 0,
+                        }))?;
+                        Some(Dtype::Structured(vec![(inner, repeat)]))
+                    }
+                    [Literal::Int(n)] => Some(Dtype::Structured(vec![(inner, *n)])),
+                    [other] => Some(Dtype::Structured(vec![
+                        (inner, 1),
+                        (Dtype::from_descr(other)?, 0),
+                    ])),
+                    _ => None,
+                }
+            }
+            // `{'names': [...], 'formats': [...], ...}`.
+            Literal::Dict(items) => {
+                let formats = items.iter().find_map(|(k, v)| match (k, v) {
+                    (Literal::Str(key), Literal::List(formats)) if key == "formats" => {
+                        Some(formats)
+                    }
+                    _ => None,
+                })?;
+                formats
+                    .iter()
+                    .map(|f| Dtype::from_descr(f).map(|d| (d, 1)))
+                    .collect::<Option<_>>()
+                    .map(Dtype::Structured)
+            }
             _ => None,
         }
     }
 
+    /// Whether the dtype can hold Python objects (so its data is a pickle), however spelled:
+    /// `O`, `|O8`, `object`, `object_`, a comma-separated `i4,O`, a subarray `(2,)O`, a
+    /// structured or subarray dtype with such a field.
     fn has_object(&self) -> bool {
         match self {
-            Dtype::Simple(s) => simple_parts(s).0 == 'O',
+            Dtype::Simple(s) => {
+                // Subarray shapes (`(2,3)O`) dropped, then each comma-separated field.
+                let mut depth = 0u32;
+                let flat: String = s
+                    .chars()
+                    .filter(|&c| {
+                        match c {
+                            '(' => depth += 1,
+                            ')' => depth = depth.saturating_sub(1),
+                            _ => return depth == 0,
+                        }
+                        false
+                    })
+                    .collect();
+                flat.split(',').any(|part| {
+                    let body = part.trim().trim_start_matches(['<', '>', '|', '=']);
+                    body.starts_with('O') || body.to_ascii_lowercase().starts_with("object")
+                })
+            }
             Dtype::Structured(fields) => fields.iter().any(|(f, _)| f.has_object()),
         }
     }

@@ -9,7 +9,7 @@
 use std::io::{self, Read, Seek};
 
 use super::{Details, Probe};
-use crate::scan::pickle::{self, PickleTable, Sniff, announced_protocol};
+use crate::scan::pickle::{self, PickleTable, announced_protocol};
 
 /// The second pickle of a legacy torch file: protocol 2, the integer 1001, STOP.
 const TORCH_LEGACY_PROTOCOL: &[u8] = b"\x80\x02\x4d\xe9\x03\x2e";
@@ -95,19 +95,9 @@ fn protocol_text(protocol: u8) -> String {
 
 /// The protocol of a pickle at the start of `window` (0 for protocols 0/1, which cannot be
 /// told apart cheaply), or `None` when it is not one. The walk is the pickle analyser's
-/// (`pickle::sniff`), judged more strictly than the search for pickles inside files that are
-/// known to run code, because identification looks at every file: only a walk that reaches
-/// STOP counts, or one that runs out of bytes after PROTO announced a pickle (a long one, or a
-/// truncated one, which must still be reported with the analyser's parse error). Text can walk
-/// a long way without an error (every line of `Permission is…` is a PERSID) and can read as an
-/// import (`cat\ndog\n` is a GLOBAL).
+/// (`pickle::sniff`), judged by `Sniff::identified`.
 fn plausible_pickle(table: &PickleTable, window: &[u8]) -> Option<u8> {
-    match pickle::sniff(table, window) {
-        // A walk that got past a leading PROTO checked its version.
-        Sniff::Stop => Some(announced_protocol(window).unwrap_or(0)),
-        Sniff::Cut {
-            announced: true, ..
-        } => announced_protocol(window),
-        Sniff::Cut { .. } | Sniff::Invalid { .. } => None,
-    }
+    pickle::sniff(table, window)
+        .identified(table)
+        .then(|| announced_protocol(window).unwrap_or(0))
 }

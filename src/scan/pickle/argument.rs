@@ -5,10 +5,14 @@ use std::io::Read;
 
 use super::input::Input;
 use super::machine::Step;
+use super::number::{self, Number};
 use super::opcode::{ArgumentKind, Length, Opcode, Payload};
 
 /// Bytes a memo key's decimal line may have before it is not a key.
 const KEY_LINE_BYTES: usize = 32;
+
+/// Bytes of an INT, LONG or FLOAT line read: past CPython's 4300 decimal digits.
+const NUMBER_LINE_BYTES: usize = 8192;
 
 /// Bytes of a counted integer kept: what fits an `i64`.
 const SMALL_INT_BYTES: usize = 8;
@@ -24,6 +28,9 @@ pub(super) enum Argument {
     /// A signed integer (BININT, INT, LONG, LONG1, and FLOAT's text read as one); `None` when
     /// it does not fit 64 bits.
     Int(Option<i64>),
+    /// A number line CPython's two unpicklers read differently (see `number`): the walk goes
+    /// on with `Int(None)`, and the verdict says why.
+    Disputed(&'static str),
     /// Text; `None` when it was too long to keep, not UTF-8, or escaped beyond our decoding.
     Text(Option<Box<str>>),
     /// GLOBAL's and INST's module and name; `None` when either is too long or not UTF-8.
@@ -51,7 +58,7 @@ impl Argument {
                 Argument::Skipped
             }
             ArgumentKind::KeyLine => Argument::Unsigned(key_line(op, input)?),
-            ArgumentKind::NumberLine => Argument::Int(number_line(op, input, keep)?),
+            ArgumentKind::NumberLine => number_line(op, input)?,
             ArgumentKind::QuotedLine => Argument::Text(quoted_line(op, input, keep)?),
             // Escaped text is not decoded: a module name spelled with escapes stays
             // unresolved, which is unsafe.
@@ -109,30 +116,38 @@ fn text(bytes: Option<Vec<u8>>) -> Option<Box<str>> {
     bytes.and_then(|b| String::from_utf8(b).ok().map(String::into_boxed_str))
 }
 
-/// PUT's and GET's memo key.
+/// PUT's and GET's memo key, as `int(text)` reads it.
 fn key_line<R: Read>(op: Opcode, input: &mut Input<R>) -> Result<u64, Step> {
     let line = input.line(KEY_LINE_BYTES)?;
-    line.and_then(|l| std::str::from_utf8(&l).ok()?.trim().parse().ok())
-        .ok_or_else(|| Step::Invalid(format!("{} argument is not a decimal number", op.name())))
+    line.and_then(|l| number::key_line(&l)).ok_or_else(|| {
+        Step::Invalid(format!(
+            "{} argument is not a non-negative decimal number",
+            op.name()
+        ))
+    })
 }
 
-/// Validates the text of INT, LONG and FLOAT; an integer that fits is kept.
-fn number_line<R: Read>(
-    op: Opcode,
-    input: &mut Input<R>,
-    keep: usize,
-) -> Result<Option<i64>, Step> {
-    let line = input.line(keep)?;
-    let fine = |b: &u8| b.is_ascii_alphanumeric() || b"+-._ ".contains(b);
-    match line {
-        Some(line) if !line.iter().all(fine) => Err(Step::Invalid(format!(
+/// INT's, LONG's and FLOAT's text, accepted exactly as CPython's unpicklers accept it; an
+/// integer that fits is kept.
+fn number_line<R: Read>(op: Opcode, input: &mut Input<R>) -> Result<Argument, Step> {
+    let Some(line) = input.line(NUMBER_LINE_BYTES)? else {
+        return Err(Step::Halt(format!(
+            "{} argument is longer than {NUMBER_LINE_BYTES} bytes",
+            op.name()
+        )));
+    };
+    let read = match op {
+        Opcode::Int => number::int_line(&line),
+        Opcode::Long => number::long_line(&line),
+        _ => number::float_line(&line),
+    };
+    match read {
+        Number::Agreed(value) => Ok(Argument::Int(value)),
+        Number::Disputed(reason) => Ok(Argument::Disputed(reason)),
+        Number::Invalid => Err(Step::Invalid(format!(
             "{} argument is not a number",
             op.name()
         ))),
-        Some(line) => Ok(std::str::from_utf8(&line)
-            .ok()
-            .and_then(|text| text.trim_end_matches('L').parse().ok())),
-        None => Ok(None),
     }
 }
 

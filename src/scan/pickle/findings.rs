@@ -26,6 +26,11 @@ pub(super) struct Findings<'t> {
     dropped_reasons: usize,
     /// Opcodes executed so far.
     pub(super) opcodes: u64,
+    /// PERSID opcodes executed: only a loader with `persistent_load` (PyTorch's) accepts them,
+    /// and every line of a text starting with `P` reads as one.
+    pub(super) persistent_ids: u64,
+    /// A dangerous global was imported, or a global not on the allow-list was called.
+    pub(super) executes: bool,
 }
 
 impl<'t> Findings<'t> {
@@ -38,6 +43,8 @@ impl<'t> Findings<'t> {
             reason_set: HashSet::new(),
             dropped_reasons: 0,
             opcodes: 0,
+            persistent_ids: 0,
+            executes: false,
         }
     }
 
@@ -90,7 +97,10 @@ impl<'t> Findings<'t> {
             let path: Vec<&str> = module_normal.split('.').chain(name.split('.')).collect();
             let module_parts = module_normal.split('.').count();
             let reason = match self.table.danger(&path, module_parts) {
-                Some(effect) => format!("dangerous global {display} ({effect})"),
+                Some(effect) => {
+                    self.executes = true;
+                    format!("dangerous global {display} ({effect})")
+                }
                 None => format!("global {display} is not on the allow-list"),
             };
             self.reason(reason);
@@ -107,6 +117,7 @@ impl<'t> Findings<'t> {
             Value::Global(index) => {
                 let global = &self.globals[*index];
                 let Some(rule) = global.allowed.map(|i| &self.table.allow[i]) else {
+                    self.executes = true;
                     return; // already reported when imported
                 };
                 if rule.encoding_argument.is_empty() {

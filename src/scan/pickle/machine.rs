@@ -54,6 +54,8 @@ pub(super) struct Machine<'f, 't> {
     memo_bytes: usize,
     /// Start of the opcode being executed.
     at: u64,
+    /// Where the current FRAME's bytes end, until an opcode reaches it.
+    frame_end: Option<u64>,
 }
 
 /// Walks one pickle, from its first opcode to `STOP`.
@@ -68,12 +70,15 @@ pub(super) fn walk_one<R: Read>(
         memo: HashMap::new(),
         memo_bytes: 0,
         at: input.pos,
+        frame_end: None,
     };
     loop {
         machine.at = input.pos;
         let byte = input.byte().map_err(|e| Stop::io(machine.at, &e))?;
         machine.findings.opcodes += 1;
-        match machine.step(byte, input) {
+        let stepped = machine.step(byte, input);
+        machine.check_frame(input.pos);
+        match stepped {
             Ok(true) => return Ok(()),
             Ok(false) => {}
             Err(failed) => return Err(failed.at(machine.at)),
@@ -131,11 +136,19 @@ impl Machine<'_, '_> {
     fn step<R: Read>(&mut self, byte: u8, input: &mut Input<R>) -> Result<bool, Step> {
         let op = Opcode::try_from(byte)
             .map_err(|unknown| self.error(format!("unknown opcode 0x{unknown:02x}")))?;
-        let argument = Argument::read(op, input, self.limits().max_string_bytes)?;
+        let mut argument = Argument::read(op, input, self.limits().max_string_bytes)?;
+        if let Argument::Disputed(why) = argument {
+            self.findings.reason(format!(
+                "{} at byte {}: {why}, so the two loaders build different objects",
+                op.name(),
+                self.at
+            ));
+            argument = Argument::Int(None);
+        }
         match op {
             // Framing and the end of the pickle. A frame's opcodes are read as usual.
             Opcode::Proto => self.check_protocol(argument.unsigned())?,
-            Opcode::Frame => {}
+            Opcode::Frame => self.frame(argument.unsigned(), input.pos),
             Opcode::Stop => {
                 self.pop()?;
                 return Ok(true);
@@ -247,7 +260,10 @@ impl Machine<'_, '_> {
             Opcode::Build => self.build(input)?,
 
             // References the loader resolves (PyTorch's storages).
-            Opcode::PersId => self.stack.push(Value::Other),
+            Opcode::PersId => {
+                self.findings.persistent_ids += 1;
+                self.stack.push(Value::Other);
+            }
             Opcode::BinPersId => {
                 self.pop()?;
                 self.stack.push(Value::Other);
@@ -273,6 +289,37 @@ impl Machine<'_, '_> {
             return Err(self.error(format!("unsupported protocol {protocol}")));
         }
         Ok(())
+    }
+
+    /// FRAME: its opcodes are read as usual, but `pickle.py` fails on an opcode that crosses
+    /// the frame's end or a frame that starts before the previous one ends, where `_pickle.c`
+    /// reads on: the two loaders disagree on such a stream.
+    fn frame(&mut self, len: u64, start: u64) {
+        if let Some(end) = self.frame_end {
+            let reason = format!(
+                "FRAME at byte {} starts before the previous frame's end at byte {end}",
+                self.at
+            );
+            self.findings.reason(reason);
+        }
+        self.frame_end = Some(start.saturating_add(len));
+    }
+
+    /// After each opcode: whether it ended the current frame, or crossed its end.
+    fn check_frame(&mut self, pos: u64) {
+        let Some(end) = self.frame_end else {
+            return;
+        };
+        if pos > end && self.at < end {
+            let reason = format!(
+                "the opcode at byte {} crosses the end of its FRAME at byte {end}",
+                self.at
+            );
+            self.findings.reason(reason);
+        }
+        if pos >= end {
+            self.frame_end = None;
+        }
     }
 
     // The stack and its marks.
@@ -341,11 +388,11 @@ impl Machine<'_, '_> {
             None => {}
         }
         self.memo_bytes += added;
-        if self.memo_bytes > self.limits().max_memo_string_bytes {
+        if self.memo_bytes > self.limits().max_memo_bytes {
             return Err(self.halt(format!(
-                "the memo holds more than {} bytes of strings (max-memo-string-bytes in \
+                "the memo holds more than {} bytes of values (max-memo-bytes in \
                  pickle.toml)",
-                self.limits().max_memo_string_bytes
+                self.limits().max_memo_bytes
             )));
         }
         Ok(())
@@ -485,6 +532,16 @@ impl Machine<'_, '_> {
                 self.findings.reason(reason);
             }
             Value::Wrapper => {
+                // joblib ends the frame at the wrapper and reads the array from the file: after
+                // the frame's end, where the walk would not look.
+                self.check_frame(input.pos);
+                if let Some(end) = self.frame_end.take() {
+                    let reason = format!(
+                        "joblib array data at byte {} is inside a FRAME ending at byte {end},                          where joblib does not read it",
+                        input.pos
+                    );
+                    self.findings.reason(reason);
+                }
                 self.joblib_array(&state, input)?;
                 self.stack.pop();
                 self.stack.push(Value::Other);

@@ -21,6 +21,7 @@ mod findings;
 mod input;
 mod joblib;
 mod machine;
+mod number;
 mod opcode;
 mod sources;
 mod table;
@@ -134,6 +135,11 @@ pub fn analyze(table: &PickleTable, reader: impl Read, expect: Expect) -> Pickle
 
 /// How the opcode walk over the first bytes of a stream went: the one test of "is this a
 /// pickle" for both format identification and the search for pickles inside files.
+///
+/// `walked` counts the opcodes executed without error. `executes` is set when the walk
+/// imported a global the table knows as dangerous, or called a global not on the allow-list:
+/// CPython has already run it when a later byte fails, so the stream is a pickle whatever
+/// follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sniff {
     /// A whole pickle, up to `STOP`.
@@ -144,21 +150,54 @@ pub enum Sniff {
         announced: bool,
         long: bool,
         imports: bool,
+        walked: u64,
+        executes: bool,
     },
     /// Not a valid pickle. `imports` (here and in `Cut`) when the walk imported a global
     /// spelled as Python names first (a payload followed by garbage).
-    Invalid { imports: bool },
+    Invalid {
+        imports: bool,
+        walked: u64,
+        executes: bool,
+    },
 }
 
 impl Sniff {
     /// Whether a stream whose first bytes walked this way holds a pickle to analyse (`complete`:
     /// the bytes are the whole stream). Raw data (tensor storages, text) fails early or names
     /// no importable module, and could not run anything if unpickled.
-    pub fn is_pickle(self, complete: bool) -> bool {
+    pub fn is_pickle(self, table: &PickleTable, complete: bool) -> bool {
         match self {
             Sniff::Stop => true,
-            Sniff::Cut { long, imports, .. } => (long && !complete) || imports,
-            Sniff::Invalid { imports } => imports,
+            Sniff::Cut { long, imports, .. } if (long && !complete) || imports => true,
+            Sniff::Invalid { imports: true, .. } => true,
+            Sniff::Cut {
+                walked, executes, ..
+            }
+            | Sniff::Invalid {
+                walked, executes, ..
+            } => executes || walked >= table.limits.identify_opcodes,
+        }
+    }
+
+    /// Whether format identification, which looks at every file, reports the stream as a
+    /// pickle: one walked to `STOP`, one PROTO announced, one that walked `identify-opcodes`
+    /// (`policy/pickle.toml`) without error (whatever comes after: an error there makes the
+    /// analysis `unsafe`), and one that ran something before failing. Text can walk a short way
+    /// (every line of `Permission is…` is a PERSID) and read as an import (`cat\ndog\n` is a
+    /// GLOBAL), but neither far nor into a dangerous one.
+    pub fn identified(self, table: &PickleTable) -> bool {
+        match self {
+            Sniff::Stop
+            | Sniff::Cut {
+                announced: true, ..
+            } => true,
+            Sniff::Cut {
+                walked, executes, ..
+            }
+            | Sniff::Invalid {
+                walked, executes, ..
+            } => executes || walked >= table.limits.identify_opcodes,
         }
     }
 }
@@ -178,20 +217,32 @@ pub fn announced_protocol(head: &[u8]) -> Option<u8> {
 pub fn sniff(table: &PickleTable, head: &[u8]) -> Sniff {
     let announced = announced_protocol(head).is_some();
     let mut findings = Findings::new(table);
-    let walked = walk_one(&mut findings, &mut Input::new(head));
+    let result = walk_one(&mut findings, &mut Input::new(head));
     // Whether it imported a global spelled as Python names (a payload followed by garbage).
     let imports = findings
         .globals
         .iter()
         .any(|global| python_dotted_name(&global.display));
-    match walked {
+    let executes = findings.executes;
+    // Lines of text starting with `P` walk as PERSIDs, which a plain `pickle.load` rejects:
+    // they do not make a stream a pickle.
+    let walked = findings.opcodes - findings.persistent_ids;
+    match result {
         Ok(()) => Sniff::Stop,
         Err(Stop::Eof { .. }) => Sniff::Cut {
             announced,
             long: announced || findings.opcodes >= SNIFF_OPCODES,
             imports,
+            // Counts an opcode whose argument ran out: one more at most.
+            walked,
+            executes,
         },
-        Err(_) => Sniff::Invalid { imports },
+        // The failing opcode was counted.
+        Err(_) => Sniff::Invalid {
+            imports,
+            walked: walked.saturating_sub(1),
+            executes,
+        },
     }
 }
 

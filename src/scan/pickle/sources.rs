@@ -66,7 +66,7 @@ fn stream_pickle(
     };
     let is_pickle = !npy
         && ((whole_file && announced_protocol(&head).is_some())
-            || sniff(table, &head).is_pickle(complete));
+            || sniff(table, &head).is_pickle(table, complete));
     let whole = Cursor::new(head).chain(stream);
     if npy {
         return npy_pickle(table, whole);
@@ -92,12 +92,35 @@ fn npy_pickle(table: &PickleTable, mut stream: impl Read) -> io::Result<Option<P
         _ => return Ok(None),
     };
     let skip = header_end.saturating_sub(got as u64);
-    let skipped = io::copy(&mut (&mut stream).take(skip), &mut io::sink())?;
-    if skipped < skip {
+    // The header dict starts after the preamble already read (10 or 12 bytes).
+    let mut header = preamble[..got].to_vec();
+    (&mut stream)
+        .take(skip.min(NPY_HEADER_BYTES))
+        .read_to_end(&mut header)?;
+    let kept = header.len() as u64 - got as u64;
+    let rest = skip - kept.min(skip);
+    let skipped = io::copy(&mut (&mut stream).take(rest), &mut io::sink())?;
+    if kept + skipped < skip {
         return Ok(None);
+    }
+    let dict = header.get(header_start(&preamble)..).unwrap_or_default();
+    // An object dtype, however spelled, makes the data a pickle whatever it looks like: it is
+    // analysed without the sniff, so a stream that fails at once is still `unsafe`.
+    let objects = rest > 0 || crate::scan::formats::numpy::header_holds_objects(dict) == Some(true);
+    if objects {
+        return Ok(Some(analyze(table, stream, Expect::One)));
     }
     stream_pickle_only(table, stream)
 }
+
+/// Where an `.npy` header's dict starts: after the u16 (version 1) or u32 length.
+fn header_start(preamble: &[u8]) -> usize {
+    if preamble.get(6) == Some(&1) { 10 } else { 12 }
+}
+
+/// Header bytes kept to read the dtype; `np.load` refuses headers past 10 000 bytes unless told
+/// otherwise, and a longer one is treated as holding objects.
+const NPY_HEADER_BYTES: u64 = 65536;
 
 /// Like `stream_pickle`, for data that can only be a pickle or not one (no nested formats).
 fn stream_pickle_only(
@@ -107,7 +130,7 @@ fn stream_pickle_only(
     let mut head = Vec::new();
     (&mut stream).take(SNIFF_BYTES).read_to_end(&mut head)?;
     let complete = (head.len() as u64) < SNIFF_BYTES;
-    if !sniff(table, &head).is_pickle(complete) {
+    if !sniff(table, &head).is_pickle(table, complete) {
         return Ok(None);
     }
     Ok(Some(analyze(

@@ -36,9 +36,12 @@ pub struct PickleLimits {
     pub max_string_bytes: usize,
     pub max_stack_items: usize,
     pub max_memo_entries: usize,
-    pub max_memo_string_bytes: usize,
+    pub max_memo_bytes: usize,
     pub max_globals: usize,
     pub max_reasons: usize,
+    /// Valid opcodes from the start of a file that make it a pickle for format identification,
+    /// whether or not the walk reaches `STOP` in the window.
+    pub identify_opcodes: u64,
 }
 
 /// Globals a data-only pickle may import: exact `(module, name)` pairs.

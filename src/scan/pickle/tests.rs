@@ -218,24 +218,34 @@ fn merge_names_members() {
 #[test]
 fn sniff_tells_pickles_from_raw_data() {
     let table = table();
-    assert!(sniff(&table, POSIX_SYSTEM_P0).is_pickle(true));
-    assert!(!sniff(&table, &POSIX_SYSTEM_P0[..12]).is_pickle(false));
+    assert!(sniff(&table, POSIX_SYSTEM_P0).is_pickle(&table, true));
+    assert!(!sniff(&table, &POSIX_SYSTEM_P0[..12]).is_pickle(&table, false));
     let long_protocol_0 = b"(lp0\nI1\naI2\naI3\naI4\naVabc";
-    assert!(sniff(&table, long_protocol_0).is_pickle(false));
-    assert!(sniff(&table, b"\x80\x02X\xff\xff\xff\x00abc").is_pickle(false));
+    assert!(sniff(&table, long_protocol_0).is_pickle(&table, false));
+    assert!(sniff(&table, b"\x80\x02X\xff\xff\xff\x00abc").is_pickle(&table, false));
     // A payload followed by garbage still imports before failing.
-    assert!(sniff(&table, b"cposix\nsystem\n\xff").is_pickle(true));
+    assert!(sniff(&table, b"cposix\nsystem\n\xff").is_pickle(&table, true));
     let floats: Vec<u8> = [0.5f32, -1.25, 3.0, 1e-3]
         .iter()
         .flat_map(|f| f.to_le_bytes())
         .collect();
-    assert!(!sniff(&table, &floats).is_pickle(true));
-    assert!(!sniff(&table, b"\x80\x02\xff\x00").is_pickle(false));
+    assert!(!sniff(&table, &floats).is_pickle(&table, true));
+    assert!(!sniff(&table, b"\x80\x02\xff\x00").is_pickle(&table, false));
     // Storage bytes that read as an extension code or a long BINBYTES are not pickles,
     // nor is source text whose first line reads as a GLOBAL.
-    assert!(!sniff(&table, b"\x82\x01\x00\x3f\x00\x00\x80\x3f").is_pickle(true));
-    assert!(!sniff(&table, b"B\xff\xff\xff\x7f\x00\x00\x80\x3f").is_pickle(false));
-    assert!(!sniff(&table, b"import torch\nclass Net(nn.Module):\n").is_pickle(true));
+    assert!(!sniff(&table, b"\x82\x01\x00\x3f\x00\x00\x80\x3f").is_pickle(&table, true));
+    assert!(!sniff(&table, b"B\xff\xff\xff\x7f\x00\x00\x80\x3f").is_pickle(&table, false));
+    assert!(!sniff(&table, b"import torch\nclass Net(nn.Module):\n").is_pickle(&table, true));
+    // Identification: a payload that ran before a bad byte, a long walk without STOP; not
+    // text whose lines all read as PERSIDs, however many.
+    assert!(sniff(&table, b"cposix\nsystem\n(Vid\ntR\xff").identified(&table));
+    let long_list: Vec<u8> = (0..100)
+        .flat_map(|i| format!("I{i}\n").into_bytes())
+        .collect();
+    assert!(sniff(&table, &long_list).identified(&table));
+    assert!(!sniff(&table, &long_list[..20]).identified(&table));
+    let licence = "Permission is hereby granted, free of charge.\n".repeat(100);
+    assert!(!sniff(&table, licence.as_bytes()).identified(&table));
     // The outcomes format identification reads: a truncated announced pickle, a failed
     // walk that imported something first.
     assert_eq!(
@@ -243,12 +253,18 @@ fn sniff_tells_pickles_from_raw_data() {
         Sniff::Cut {
             announced: true,
             long: true,
-            imports: false
+            imports: false,
+            walked: 3,
+            executes: false,
         }
     );
     assert_eq!(
         sniff(&table, b"cat\ndog\n\xff"),
-        Sniff::Invalid { imports: true }
+        Sniff::Invalid {
+            imports: true,
+            walked: 1,
+            executes: false,
+        }
     );
 }
 
@@ -298,4 +314,38 @@ fn every_opcode_reads_its_argument_as_its_handler_expects() {
             op.name()
         );
     }
+}
+
+/// `_pickle.c` reads on where `pickle.py` fails ("pickle exhausted before end of frame"): a
+/// FRAME shorter than the opcodes inside it, or a new FRAME inside the previous one.
+#[test]
+fn frame_length_that_disagrees_with_its_opcodes_is_unsafe() {
+    let crossing = b"\x80\x04\x95\x03\0\0\0\0\0\0\0\x8c\x05hello.";
+    assert_unsafe_because(&one(crossing), "crosses the end of its FRAME at byte 14");
+    let nested = b"\x80\x04\x95\x09\0\0\0\0\0\0\0\x8c\x05hello\x95\x01\0\0\0\0\0\0\0.";
+    assert_unsafe_because(&one(nested), "starts before the previous frame's end");
+    // An exact frame, and the opcodes after it, are fine.
+    let exact = b"\x80\x04\x95\x08\0\0\0\0\0\0\0\x8c\x05hello.";
+    assert_eq!(one(exact).verdict, Verdict::Safe, "{:?}", one(exact));
+}
+
+/// A second pickle after STOP, written with protocol 0 numbers CPython accepts (whitespace,
+/// underscores), is still seen.
+#[test]
+fn second_pickle_with_cpython_number_spellings_is_unsafe() {
+    let bytes = b"N.cposix\nsystem\np1_0\n(Vid\nI\t1\n0tR.";
+    let report = one(bytes);
+    assert_unsafe_because(&report, "a second pickle starts at byte 2");
+    assert_unsafe_because(&report, "dangerous global posix.system");
+}
+
+/// One small tuple memoized again and again: each entry holds a copy, so the memo budget
+/// counts every copy and stops the analysis (unsafe) long before memory grows.
+#[test]
+fn memoizing_one_tuple_millions_of_times_hits_the_memo_budget() {
+    let mut bytes = b"\x80\x04(NNNNt".to_vec();
+    bytes.extend(std::iter::repeat_n(0x94u8, 3_000_000));
+    bytes.push(b'.');
+    let report = one(&bytes);
+    assert_unsafe_because(&report, "max-memo-bytes in pickle.toml");
 }

@@ -64,13 +64,21 @@ impl Value {
         )
     }
 
-    /// Bytes of strings and shapes this value keeps, for the memo budget.
+    /// Heap bytes this value holds (strings, shapes, tuples' items, dicts), for the memo
+    /// budget: a memoized tuple fetched back millions of times is counted every time it is
+    /// stored again, so the budget bounds what the memo really holds.
     pub(super) fn kept_bytes(&self) -> usize {
         match self {
             Value::Text(Some(text)) => text.len(),
-            Value::Tuple(items) => items.iter().map(Value::kept_bytes).sum(),
+            Value::Tuple(items) => {
+                items.len() * std::mem::size_of::<Value>()
+                    + items.iter().map(Value::kept_bytes).sum::<usize>()
+            }
             Value::Shape(dims) => dims.len() * 8,
-            Value::Dict(state) => state.shape.as_ref().map_or(0, |dims| dims.len() * 8),
+            Value::Dict(state) => {
+                std::mem::size_of::<WrapperState>()
+                    + state.shape.as_ref().map_or(0, |dims| dims.len() * 8)
+            }
             _ => 0,
         }
     }
