@@ -112,11 +112,18 @@ fn written_url(word: &str) -> String {
         .filter_map(|m| word.find(m))
         .min()
         .unwrap_or(0);
-    let start = word[..start]
-        .rfind(|c: char| !c.is_ascii_alphabetic())
-        .map_or(0, |i| i + 1)
-        .min(start);
+    let start = scheme_start(word, start).min(start);
     balanced_end(word[start..].trim_end_matches([';', ','])).to_string()
+}
+
+/// Where the run of ASCII letters ending at byte `end` of `text` starts. Scans bytes: the
+/// byte before the run is an ASCII non-letter or the last byte of a multi-byte character, so
+/// the result is always a character boundary (`«https://` → after `«`).
+fn scheme_start(text: &str, end: usize) -> usize {
+    text.as_bytes()[..end]
+        .iter()
+        .rposition(|b| !b.is_ascii_alphabetic())
+        .map_or(0, |i| i + 1)
 }
 
 /// `text` without closing parentheses that close nothing opened in it (`$(URL))` → `$(URL)`).
@@ -459,9 +466,7 @@ pub fn find_urls(text: &str) -> Vec<(usize, &str)> {
     let mut from = 0;
     while let Some(at) = text[from..].find("://") {
         let sep = from + at;
-        let scheme_start = text[..sep]
-            .rfind(|c: char| !c.is_ascii_alphabetic())
-            .map_or(0, |i| i + 1);
+        let scheme_start = scheme_start(text, sep);
         let scheme = text[scheme_start..sep].to_ascii_lowercase();
         from = sep + 3;
         if !matches!(scheme.as_str(), "http" | "https" | "ftp") {
@@ -479,7 +484,9 @@ pub fn find_urls(text: &str) -> Vec<(usize, &str)> {
                     depth -= 1;
                     depth < 0
                 }
-                c => c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`' | ','),
+                c => {
+                    c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`' | ',' | '«' | '»')
+                }
             };
             if stop {
                 break;
@@ -508,6 +515,21 @@ mod tests {
                 .map(|(_, u)| u)
                 .collect();
         assert_eq!(urls, ["https://a.org/m.bin", "http://b/c?d=1", "ftp://e/f"]);
+    }
+
+    #[test]
+    fn urls_right_after_multi_byte_characters_are_found_without_panicking() {
+        let urls: Vec<&str> =
+            find_urls("«https://a.org/m.bin» 下载：https://b.org/x.pt ☃http://c/d")
+                .into_iter()
+                .map(|(_, u)| u)
+                .collect();
+        assert_eq!(
+            urls,
+            ["https://a.org/m.bin", "https://b.org/x.pt", "http://c/d"]
+        );
+        assert_eq!(written_url("«https://a.org/$F"), "https://a.org/$F");
+        assert_eq!(written_url("下载：$URL"), "$URL");
     }
 
     #[test]
