@@ -37,3 +37,53 @@ fn tensorflow_shard_with_multi_byte_name_before_a_bang_does_not_panic() {
         .unwrap_or_else(|| panic!("{findings:#?}"));
     assert_eq!(shard["format"], "tensorflow", "{shard:#}");
 }
+
+/// Peak resident set size, in KiB, of `dh-mlmodel scan --json root` (via `/usr/bin/time`),
+/// with its stderr.
+fn scan_peak_rss_kib(root: &std::path::Path) -> (u64, String) {
+    let output = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "peak-rss-kib=%M"])
+        .arg(assert_cmd::cargo::cargo_bin!("dh-mlmodel"))
+        .args(["scan", "--json"])
+        .arg(root)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    let kib = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("peak-rss-kib="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    (kib, stderr)
+}
+
+/// Variable expansion once grew with the file: a 488 KB script whose values reference values
+/// took 0.5–2.6 GB. Expansion now stops at `max-expanded-length`/`max-expansions`, with a
+/// warning naming the line.
+#[test]
+fn variable_expansion_is_bounded_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut shell = String::from("#!/bin/sh\nX=\"https://h.org/m.bin \"\nA=https://h.org/a.bin\n");
+    let mut python = String::from("X = \"https://h.org/m.bin \"\n");
+    let refs = "$X".repeat(1000);
+    let sum = vec!["X"; 1000].join(" + ");
+    for i in 0..160 {
+        shell.push_str(&format!("U{i}={refs}\nA=$A$A\nB{i}=$A\n"));
+        python.push_str(&format!("U{i} = {sum}\n"));
+    }
+    shell.push_str("wget $U1\n");
+    python.push_str("urlretrieve(U1)\n");
+    write(dir.path(), "get.sh", &shell);
+    write(dir.path(), "dl.py", &python);
+    let (kib, stderr) = scan_peak_rss_kib(dir.path());
+    assert!(kib < 100 * 1024, "peak RSS {kib} KiB");
+    assert!(
+        stderr.contains("get.sh:4: variable expansion stopped"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("dl.py:2: variable expansion stopped"),
+        "{stderr}"
+    );
+}
