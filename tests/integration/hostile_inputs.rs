@@ -87,3 +87,31 @@ fn variable_expansion_is_bounded_with_a_warning() {
         "{stderr}"
     );
 }
+
+/// A safetensors header holding a big array (`"shape": [0,0,0,…]`) once took about 25 times
+/// its size to parse (1 GB for a 40 MB header). Headers with arrays longer than
+/// `safetensors-array-max` or more than `safetensors-values-max` values are not parsed.
+#[test]
+fn safetensors_header_with_a_huge_array_is_not_materialised() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, shape) in [
+        ("array.safetensors", "0,".repeat(8 << 20)),
+        ("values.safetensors", String::new()),
+    ] {
+        let header = if shape.is_empty() {
+            // Many small objects: values everywhere, no long array.
+            let mut h =
+                String::from("{\"t\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,0]");
+            h.push_str(&",\"x\":{}".repeat(3 << 20));
+            h.push('}');
+            h
+        } else {
+            format!("{{\"t\":{{\"dtype\":\"F32\",\"shape\":[{shape}0],\"data_offsets\":[0,0]}}}}")
+        };
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header.as_bytes());
+        write(dir.path(), name, bytes);
+    }
+    let (kib, stderr) = scan_peak_rss_kib(dir.path());
+    assert!(kib < 150 * 1024, "peak RSS {kib} KiB: {stderr}");
+}
