@@ -115,3 +115,23 @@ fn safetensors_header_with_a_huge_array_is_not_materialised() {
     let (kib, stderr) = scan_peak_rss_kib(dir.path());
     assert!(kib < 150 * 1024, "peak RSS {kib} KiB: {stderr}");
 }
+
+/// An ONNX initializer whose packed `dims` hold one integer per byte once cost 8 bytes of
+/// memory per byte of file. The element count is now folded as the dims are read.
+#[test]
+fn onnx_packed_dims_are_not_collected() {
+    use crate::fixtures::Pb;
+    let dir = tempfile::tempdir().unwrap();
+    let dims = vec![1u64; 24 << 20];
+    let tensor = Pb::default().packed(1, &dims).varint(2, 1).bytes(8, b"w");
+    let graph = Pb::default().bytes(2, b"g").message(5, tensor);
+    let model = Pb::default()
+        .varint(1, 8)
+        .bytes(2, b"fixture")
+        .message(7, graph)
+        .message(8, Pb::default().varint(2, 13))
+        .0;
+    write(dir.path(), "m.onnx", model);
+    let (kib, stderr) = scan_peak_rss_kib(dir.path());
+    assert!(kib < 120 * 1024, "peak RSS {kib} KiB: {stderr}");
+}
