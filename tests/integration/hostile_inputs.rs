@@ -135,3 +135,31 @@ fn onnx_packed_dims_are_not_collected() {
     let (kib, stderr) = scan_peak_rss_kib(dir.path());
     assert!(kib < 120 * 1024, "peak RSS {kib} KiB: {stderr}");
 }
+
+/// The terminal table once printed escape sequences from file names and URLs raw.
+#[test]
+fn terminal_table_escapes_control_characters_of_names_and_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "get\x1b[2J.sh",
+        "#!/bin/sh\nwget https://example.org/m\x1b]0;x\x07.bin\n",
+    );
+    write(
+        dir.path(),
+        "m\x1b[31m.safetensors",
+        fixtures::safetensors(&[("w", "F32", &[2])]),
+    );
+    let output = crate::support::dh_mlmodel()
+        .arg("scan")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        !stdout.contains('\x1b') && !stdout.contains('\x07'),
+        "{stdout:?}"
+    );
+    assert!(stdout.contains("\\u{1b}"), "{stdout}");
+}
