@@ -381,6 +381,7 @@ impl Visit<'_> {
             file.seek(SeekFrom::Start(0))?;
             let scanned = downloads::scan(&self.ctx.downloads, &mut *file, rel, size)?;
             self.findings.extend(scanned.findings);
+            self.warnings.extend(scanned.warnings);
             if top_level {
                 self.downloads = Some(scanned.seen);
             }

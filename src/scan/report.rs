@@ -19,6 +19,7 @@ pub fn write_table(out: &mut impl Write, findings: &[Finding]) -> io::Result<()>
                 human_size(f.size),
                 details(f),
             ]
+            .map(|cell| escape_controls(&cell))
         })
         .collect();
     let header = ["PATH", "KIND", "FORMAT", "SIZE", "DETAILS"].map(String::from);
@@ -96,10 +97,37 @@ fn details(f: &Finding) -> String {
     parts.join("; ")
 }
 
+/// `text` with control characters escaped (`\u{1b}`, `\n`): file names and URLs come from
+/// the scanned tree and must not drive the terminal.
+pub fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The kebab-case name serde gives a unit enum variant.
 fn serde_plain<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(String::from))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            escape_controls("a\x1b[2Jb\n\u{9b}c é"),
+            "a\\u{1b}[2Jb\\n\\u{9b}c é"
+        );
+    }
 }

@@ -14,6 +14,7 @@ mod embedded;
 mod exit_codes;
 mod formats;
 mod helper;
+mod hostile_inputs;
 mod http_server;
 mod init;
 mod manifest;

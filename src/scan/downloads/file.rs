@@ -3,9 +3,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead};
+use std::rc::Rc;
 
 use super::policy::{Check, DownloadPolicy, FileKind, Language};
-use super::syntax::{Blocks, Line, LogicalLines, Syntax, Variables, find_urls};
+use super::syntax::{Blocks, ExpansionLimits, Line, LogicalLines, Syntax, Variables, find_urls};
 use super::tree::Summary;
 use crate::scan::finding::{Details, Download};
 use crate::scan::{Finding, Verification, When};
@@ -27,7 +28,8 @@ struct Report {
     line: u64,
     block: u32,
     url: String,
-    as_written: Option<String>,
+    /// Shared by the URLs of one line or value: a line can hold hundreds of them.
+    as_written: Option<Rc<str>>,
     on_fetch_line: bool,
 }
 
@@ -47,7 +49,8 @@ struct Call {
     passes_sha256: bool,
 }
 
-/// Most calls a file may record; a real build file names far fewer.
+/// Most calls (and weight-like URLs assigned to variables) a file may record; a real build
+/// file names far fewer.
 const MAX_CALLS: usize = 10_000;
 
 /// Everything learnt from reading one file.
@@ -63,6 +66,8 @@ pub struct FileState<'a> {
     /// The variables each variable's value was made from, so using it uses them too.
     made_from: HashMap<String, Vec<String>>,
     calls: Vec<Call>,
+    /// The first line where variable expansion stopped at a policy cap.
+    limited_at: Option<u64>,
 }
 
 impl<'a> FileState<'a> {
@@ -75,7 +80,10 @@ impl<'a> FileState<'a> {
         let syntax = language.syntax();
         let mut state = Self {
             policy,
-            vars: Variables::new(syntax.names_ignore_case()),
+            vars: Variables::new(syntax.names_ignore_case()).with_limits(ExpansionLimits {
+                max_expanded_length: policy.max_expanded_length,
+                max_expansions: policy.max_expansions,
+            }),
             syntax,
             blocks: Blocks::default(),
             checks: Vec::new(),
@@ -84,10 +92,14 @@ impl<'a> FileState<'a> {
             used_vars: HashSet::new(),
             made_from: HashMap::new(),
             calls: Vec::new(),
+            limited_at: None,
         };
         let mut lines = LogicalLines::new(reader);
         while let Some(line) = lines.next_line(&*state.syntax)? {
             state.line(&line);
+            if state.vars.limited.take() && state.limited_at.is_none() {
+                state.limited_at = Some(line.number);
+            }
         }
         Ok(state)
     }
@@ -119,6 +131,11 @@ impl<'a> FileState<'a> {
         }
     }
 
+    /// The first line where variable expansion stopped at a policy cap, if any.
+    pub fn limited_at(&self) -> Option<u64> {
+        self.limited_at
+    }
+
     /// Records a variable assignment; returns whether the line is one.
     fn assign(&mut self, line: &Line, fetch: Fetch) -> bool {
         let Some(assignment) = self.syntax.assignment(&line.text, &self.vars) else {
@@ -129,15 +146,20 @@ impl<'a> FileState<'a> {
             return true;
         };
         if fetch == Fetch::None {
+            let as_written: Option<Rc<str>> = value.as_written.as_deref().map(Rc::from);
+            let mut seen = HashSet::new();
             for (_, url) in find_urls(&value.text) {
-                if self.policy.weight_like(url) {
+                if self.deferred.len() < MAX_CALLS
+                    && seen.insert(url)
+                    && self.policy.weight_like(url)
+                {
                     self.deferred.push(Deferred {
                         name: assignment.name.clone(),
                         report: Report {
                             line: line.number,
                             block: self.blocks.current(),
                             url: url.to_string(),
-                            as_written: value.as_written.clone(),
+                            as_written: as_written.clone(),
                             on_fetch_line: false,
                         },
                     });
@@ -182,7 +204,7 @@ impl<'a> FileState<'a> {
                 line: line.number,
                 block,
                 url: found.url,
-                as_written: found.as_written,
+                as_written: found.as_written.map(Rc::from),
                 on_fetch_line: fetch != Fetch::None,
             });
         }
@@ -278,18 +300,22 @@ impl<'a> FileState<'a> {
         outside_build: &HashSet<u32>,
     ) -> Vec<Finding> {
         let mut reports: Vec<Report> = Vec::new();
+        let mut by_url: HashMap<String, usize> = HashMap::new();
         let unused = self
             .deferred
             .iter()
             .filter(|d| !self.used_vars.contains(&d.name))
             .map(|d| d.report.clone());
         for report in self.reports.iter().cloned().chain(unused) {
-            match reports.iter_mut().find(|r| r.url == report.url) {
-                Some(existing) if !existing.on_fetch_line && report.on_fetch_line => {
-                    *existing = report;
+            match by_url.get(&report.url) {
+                Some(&at) if !reports[at].on_fetch_line && report.on_fetch_line => {
+                    reports[at] = report;
                 }
                 Some(_) => {}
-                None => reports.push(report),
+                None => {
+                    by_url.insert(report.url.clone(), reports.len());
+                    reports.push(report);
+                }
             }
         }
         reports.sort_by_key(|r| r.line);
@@ -317,7 +343,10 @@ impl<'a> FileState<'a> {
                     line: report.line,
                     verification: self.verification(&report),
                     when,
-                    url_as_written: report.as_written.filter(|w| *w != report.url),
+                    url_as_written: report
+                        .as_written
+                        .filter(|w| **w != *report.url)
+                        .map(|w| w.to_string()),
                     url: report.url,
                 };
                 Finding::new(rel, format, size, Details::Download(download))

@@ -74,6 +74,8 @@ impl Language {
 pub struct Scanned {
     pub findings: Vec<Finding>,
     pub seen: Seen,
+    /// Where the search was cut short (variable expansion stopped at a policy cap).
+    pub warnings: Vec<String>,
 }
 
 /// Finds the download steps in the text file `rel` (`size` bytes), read from `reader`
@@ -87,6 +89,7 @@ pub fn scan<R: Read>(
     let not_a_script = || Scanned {
         findings: Vec::new(),
         seen: Seen::NotAScript,
+        warnings: Vec::new(),
     };
     if size > policy.max_file_size {
         return Ok(not_a_script());
@@ -97,10 +100,22 @@ pub fn scan<R: Read>(
         return Ok(not_a_script());
     };
     let state = FileState::read(policy, kind.syntax, reader)?;
+    let warnings = state
+        .limited_at()
+        .map(|line| {
+            format!(
+                "{rel}:{line}: variable expansion stopped at the policy's limit \
+                 ({} bytes, {} references); downloads assembled past it are not reported",
+                policy.max_expanded_length, policy.max_expansions
+            )
+        })
+        .into_iter()
+        .collect();
     let (findings, summary) = state.finish(rel, size, kind, first.starts_with("#!"));
     Ok(Scanned {
         findings,
         seen: Seen::Script(summary),
+        warnings,
     })
 }
 

@@ -10,6 +10,10 @@ use crate::scan::When;
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DownloadPolicy {
     pub max_file_size: u64,
+    /// Longest expansion of a variable reference, a value or a line, in bytes.
+    pub max_expanded_length: usize,
+    /// Most variable references expanded in one value or line.
+    pub max_expansions: usize,
     pub verification_window: u64,
     pub min_hash_prefix: usize,
     pub weight_extensions: Vec<String>,

@@ -206,7 +206,14 @@ fn fill_fstring(content: &str, vars: &Variables, used: &mut Vec<String>) -> Opti
         }
         let close = after.find('}')?;
         let name = after[..close].trim();
-        out.push_str(vars.get(name)?);
+        let value = vars.get(name)?;
+        if used.len() >= vars.limits.max_expansions
+            || out.len() + value.len() > vars.limits.max_expanded_length
+        {
+            vars.limited.set(true);
+            return None;
+        }
+        out.push_str(value);
         used.push(name.to_string());
         rest = &after[close + 1..];
     }
@@ -219,6 +226,7 @@ fn fill_format(
     template: &str,
     positional: &[String],
     named: &[(String, String)],
+    vars: &Variables,
 ) -> Option<String> {
     let mut out = String::new();
     let mut rest = template;
@@ -236,6 +244,10 @@ fn fill_format(
         } else {
             &named.iter().find(|(k, _)| k == field)?.1
         };
+        if out.len() + value.len() > vars.limits.max_expanded_length {
+            vars.limited.set(true);
+            return None;
+        }
         out.push_str(value);
         rest = &after[close + 1..];
     }
@@ -296,6 +308,10 @@ fn eval_concat(
         let Some((more, next)) = eval_operand(tokens, i + 1, vars, &mut used) else {
             break;
         };
+        if value.len() + more.len() > vars.limits.max_expanded_length {
+            vars.limited.set(true);
+            break;
+        }
         value.push_str(&more);
         i = next;
     }
@@ -334,7 +350,7 @@ fn eval_operand(
                 (tokens.get(next), tokens.get(next + 1))
             {
                 let (positional, named, after) = format_args(tokens, next + 2, vars, used)?;
-                value = fill_format(&value, &positional, &named)?;
+                value = fill_format(&value, &positional, &named, vars)?;
                 used.push("format".to_string());
                 next = after;
             }

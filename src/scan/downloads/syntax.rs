@@ -2,6 +2,7 @@
 //! logical lines (continuations joined, comments dropped), variables, expansion, URLs.
 //! Nothing here runs anything: text is only read and substituted.
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead, Read};
 
@@ -42,22 +43,35 @@ pub trait Syntax {
     fn reference(&self, text: &str, vars: &Variables) -> Option<Reference>;
 
     /// `text` with references to known variables replaced; unknown ones stay as written.
+    /// Expansion stops at the policy's length and reference-count caps (the rest of `text`
+    /// is dropped, and `vars` remembers that a cap was reached).
     fn expand(&self, text: &str, vars: &Variables) -> Expanded {
         let mut out = Expanded::default();
         let mut rest = text;
+        let mut references = 0usize;
         while let Some(c) = rest.chars().next() {
             if let Some(reference) = self.reference(rest, vars) {
+                references += 1;
+                if references > vars.limits.max_expansions
+                    || out.text.len() + reference.value.len() > vars.limits.max_expanded_length
+                {
+                    vars.limited.set(true);
+                    break;
+                }
                 out.text.push_str(&reference.value);
-                if let Some(name) = reference.name {
+                if let Some(name) = reference.name
+                    && !out.used.contains(&name)
+                {
                     out.used.push(name);
                 }
                 rest = &rest[reference.len..];
             } else {
+                if out.text.len() + c.len_utf8() > vars.limits.max_expanded_length {
+                    vars.limited.set(true);
+                    break;
+                }
                 out.text.push(c);
                 rest = &rest[c.len_utf8()..];
-            }
-            if out.text.len() > MAX_LOGICAL_LINE {
-                break;
             }
         }
         out
@@ -112,11 +126,18 @@ fn written_url(word: &str) -> String {
         .filter_map(|m| word.find(m))
         .min()
         .unwrap_or(0);
-    let start = word[..start]
-        .rfind(|c: char| !c.is_ascii_alphabetic())
-        .map_or(0, |i| i + 1)
-        .min(start);
+    let start = scheme_start(word, start).min(start);
     balanced_end(word[start..].trim_end_matches([';', ','])).to_string()
+}
+
+/// Where the run of ASCII letters ending at byte `end` of `text` starts. Scans bytes: the
+/// byte before the run is an ASCII non-letter or the last byte of a multi-byte character, so
+/// the result is always a character boundary (`«https://` → after `«`).
+fn scheme_start(text: &str, end: usize) -> usize {
+    text.as_bytes()[..end]
+        .iter()
+        .rposition(|b| !b.is_ascii_alphabetic())
+        .map_or(0, |i| i + 1)
 }
 
 /// `text` without closing parentheses that close nothing opened in it (`$(URL))` → `$(URL)`).
@@ -347,6 +368,29 @@ fn bracket_depth(syntax: &dyn Syntax, line: &str) -> i64 {
 pub struct Variables {
     values: HashMap<String, String>,
     ignore_case: bool,
+    pub limits: ExpansionLimits,
+    /// Set when an expansion stopped at one of `limits`.
+    pub limited: Cell<bool>,
+}
+
+/// How far one piece of text may be expanded (`max-expanded-length`, `max-expansions` in
+/// `policy/downloads.toml`): without a bound, values made of references to values made of
+/// references grow exponentially with the file.
+#[derive(Debug, Clone, Copy)]
+pub struct ExpansionLimits {
+    /// Longest expansion, in bytes.
+    pub max_expanded_length: usize,
+    /// Most variable references replaced in one piece of text.
+    pub max_expansions: usize,
+}
+
+impl Default for ExpansionLimits {
+    fn default() -> Self {
+        Self {
+            max_expanded_length: MAX_VALUE,
+            max_expansions: 64,
+        }
+    }
 }
 
 /// Bounds on what a file can make us remember.
@@ -356,9 +400,14 @@ const MAX_VALUE: usize = 8 * 1024;
 impl Variables {
     pub fn new(ignore_case: bool) -> Self {
         Self {
-            values: HashMap::new(),
             ignore_case,
+            ..Self::default()
         }
+    }
+
+    pub fn with_limits(mut self, limits: ExpansionLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     fn key(&self, name: &str) -> String {
@@ -459,9 +508,7 @@ pub fn find_urls(text: &str) -> Vec<(usize, &str)> {
     let mut from = 0;
     while let Some(at) = text[from..].find("://") {
         let sep = from + at;
-        let scheme_start = text[..sep]
-            .rfind(|c: char| !c.is_ascii_alphabetic())
-            .map_or(0, |i| i + 1);
+        let scheme_start = scheme_start(text, sep);
         let scheme = text[scheme_start..sep].to_ascii_lowercase();
         from = sep + 3;
         if !matches!(scheme.as_str(), "http" | "https" | "ftp") {
@@ -479,7 +526,9 @@ pub fn find_urls(text: &str) -> Vec<(usize, &str)> {
                     depth -= 1;
                     depth < 0
                 }
-                c => c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`' | ','),
+                c => {
+                    c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`' | ',' | '«' | '»')
+                }
             };
             if stop {
                 break;
@@ -508,6 +557,21 @@ mod tests {
                 .map(|(_, u)| u)
                 .collect();
         assert_eq!(urls, ["https://a.org/m.bin", "http://b/c?d=1", "ftp://e/f"]);
+    }
+
+    #[test]
+    fn urls_right_after_multi_byte_characters_are_found_without_panicking() {
+        let urls: Vec<&str> =
+            find_urls("«https://a.org/m.bin» 下载：https://b.org/x.pt ☃http://c/d")
+                .into_iter()
+                .map(|(_, u)| u)
+                .collect();
+        assert_eq!(
+            urls,
+            ["https://a.org/m.bin", "https://b.org/x.pt", "http://c/d"]
+        );
+        assert_eq!(written_url("«https://a.org/$F"), "https://a.org/$F");
+        assert_eq!(written_url("下载：$URL"), "$URL");
     }
 
     #[test]

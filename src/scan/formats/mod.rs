@@ -44,6 +44,8 @@ pub struct FormatTable {
 pub struct Limits {
     pub head_bytes: usize,
     pub safetensors_header_max: u64,
+    pub safetensors_array_max: usize,
+    pub safetensors_values_max: usize,
     pub npy_header_max: u64,
     pub zip_directory_max: u64,
     pub npz_members_max: usize,

@@ -8,7 +8,7 @@
 
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
-use super::{Details, Probe, element_count, invalid};
+use super::{Details, Probe, invalid};
 
 /// One field's wire value. Length-delimited payloads are left unread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,14 +120,15 @@ impl<R: Read + Seek> Wire<R> {
         }
     }
 
-    /// Integers of a repeated integer field, packed or not.
-    fn integers(&mut self, value: Value, out: &mut Vec<u64>) -> io::Result<()> {
+    /// Integers of a repeated integer field, packed or not, handed to `each` as they are read:
+    /// a packed field holds up to one integer per byte, never collected.
+    fn integers(&mut self, value: Value, mut each: impl FnMut(u64)) -> io::Result<()> {
         match value {
-            Value::Varint(v) => out.push(v),
+            Value::Varint(v) => each(v),
             Value::Len(len) => {
                 let packed_end = self.pos + len;
                 while self.pos < packed_end {
-                    out.push(self.varint(packed_end)?);
+                    each(self.varint(packed_end)?);
                 }
             }
             _ => return Err(invalid("integer field with a fixed-width wire type")),
@@ -233,10 +234,13 @@ fn onnx_graph<R: Read + Seek>(wire: &mut Wire<R>, end: u64, tally: &mut Tally) -
         match (number, value) {
             (5, Value::Len(len)) => {
                 let tensor_end = wire.pos + len;
-                let (mut dims, mut data_type) = (Vec::new(), None);
+                // The element count is folded as the dims arrive (`None` on overflow).
+                let (mut count, mut data_type) = (Some(1u64), None);
                 while let Some((number, value)) = wire.field(tensor_end)? {
                     match number {
-                        1 => wire.integers(value, &mut dims)?,
+                        1 => wire.integers(value, |d| {
+                            count = count.and_then(|c| c.checked_mul(d));
+                        })?,
                         2 => match value {
                             Value::Varint(v) => data_type = Some(v),
                             _ => return Err(invalid("TensorProto.data_type is not a varint")),
@@ -247,7 +251,7 @@ fn onnx_graph<R: Read + Seek>(wire: &mut Wire<R>, end: u64, tally: &mut Tally) -
                 if wire.exhausted {
                     return Ok(());
                 }
-                tally.add(element_count(dims), data_type.map(onnx_type_name));
+                tally.add(count, data_type.map(onnx_type_name));
             }
             (1 | 2 | 5 | 10 | 11 | 12 | 13 | 14 | 15 | 16, value) if !is_len(value) => {
                 return Err(invalid(format!(

@@ -27,6 +27,11 @@ pub(super) fn check<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Option<D
         return Ok(None);
     }
     let header = probe.read_at(8, header_len as usize)?;
+    if !parse_is_bounded(&header, probe.limits) {
+        return Ok(Some(Details::note(
+            "safetensors header with more JSON values than the policy parses",
+        )));
+    }
     let Ok(Value::Object(entries)) = serde_json::from_slice::<Value>(&header) else {
         return Ok(None);
     };
@@ -48,6 +53,9 @@ pub fn metadata(path: &Path, limits: &super::Limits) -> Option<Map<String, Value
     }
     let mut header = Vec::new();
     file.take(length).read_to_end(&mut header).ok()?;
+    if !parse_is_bounded(&header, limits) {
+        return None;
+    }
     match serde_json::from_slice::<Value>(&header).ok()? {
         Value::Object(mut entries) => match entries.remove("__metadata__")? {
             Value::Object(metadata) => Some(metadata),
@@ -55,6 +63,53 @@ pub fn metadata(path: &Path, limits: &super::Limits) -> Option<Map<String, Value
         },
         _ => None,
     }
+}
+
+/// Whether parsing the JSON `text` into values stays within the policy: no array longer than
+/// `safetensors-array-max`, at most `safetensors-values-max` values. Counts separators outside
+/// strings, a byte at a time, without allocating.
+fn parse_is_bounded(text: &[u8], limits: &super::Limits) -> bool {
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut values = 1usize;
+    // Elements so far of each open container; arrays only are bounded.
+    let mut open: Vec<(bool, usize)> = Vec::new();
+    for &b in text {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            // serde_json refuses nesting deeper than 128 anyway.
+            b'[' | b'{' if open.len() >= 128 => return false,
+            b'[' | b'{' => open.push((b == b'[', 1)),
+            b']' | b'}' => {
+                open.pop();
+            }
+            b',' | b':' => {
+                values += 1;
+                if let Some((is_array, elements)) = open.last_mut()
+                    && b == b','
+                {
+                    *elements += 1;
+                    if *is_array && *elements > limits.safetensors_array_max {
+                        return false;
+                    }
+                }
+                if values > limits.safetensors_values_max {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    true
 }
 
 /// `None` when the JSON is not a safetensors header at all; a note and no counts when it is one

@@ -78,8 +78,18 @@ pub(super) fn check_data_shard<R: Read + Seek>(
     let Some(real_name) = on_disk.file_name().and_then(|n| n.to_str()) else {
         return Ok(None);
     };
-    // The index keeps the data file's prefix with its original case.
-    let index = on_disk.with_file_name(format!("{}.index", &real_name[..prefix.len()]));
+    // The index keeps the data file's prefix with its original case. The probe's name is the
+    // last component after any `!`, lower-cased in ASCII only: its `.data-…` suffix has the
+    // same bytes at the end of the real name, whatever comes before it.
+    let suffix = name.len() - prefix.len();
+    let Some(real_prefix) = real_name
+        .len()
+        .checked_sub(suffix)
+        .and_then(|end| real_name.get(..end))
+    else {
+        return Ok(None);
+    };
+    let index = on_disk.with_file_name(format!("{real_prefix}.index"));
     if !sibling_is_index(&index, probe.formats)? {
         return Ok(None);
     }
