@@ -69,6 +69,7 @@ impl DraftPolicy {
 /// Every policy table the pipeline reads.
 pub struct PipelinePolicy {
     pub draft: DraftPolicy,
+    install: manifest::InstallRules,
     classify: classify::ClassifyPolicy,
     plan: planning::PlanPolicy,
 }
@@ -77,6 +78,7 @@ impl PipelinePolicy {
     pub fn load(policy: &PolicySource) -> Result<Self> {
         Ok(Self {
             draft: DraftPolicy::load(policy)?,
+            install: policy.table("install.toml")?,
             classify: classify::ClassifyPolicy::load(policy)?,
             plan: planning::PlanPolicy::load(policy)?,
         })
@@ -125,6 +127,7 @@ pub fn load(request: &Request, policy: &PipelinePolicy) -> Result<Loaded> {
         None => MANIFEST_PATH.to_string(),
     };
     let manifest = manifest::Manifest::load(&manifest_path, origin).input()?;
+    manifest.check_install_dirs(&policy.install).input()?;
     let classes = classify::classify(&manifest, &policy.classify).input()?;
     let manifest_source = manifest
         .source

@@ -411,3 +411,44 @@ fn init_update_refreshes_pins_and_keeps_the_maintainers_facts() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(crate::upstreams::manifest(root), updated);
 }
+
+/// Weights go under /usr/share/NAME or /usr/lib/NAME (policy/install.toml), never into a
+/// directory of the system at large or one that belongs to other tools.
+#[test]
+fn install_dir_outside_package_data_is_refused_with_its_location() {
+    let with_dir = |dir: &str| {
+        valid().replace(
+            "format = \"safetensors\"\n",
+            &format!("format = \"safetensors\"\ninstall-dir = {dir}\n"),
+        )
+    };
+    for dir in [
+        r#""/etc""#,
+        r#""/usr/bin""#,
+        r#""/""#,
+        r#""/usr/share""#,
+        r#""/usr/share/doc/foo""#,
+        r#""/usr/lib/debug/foo""#,
+        r#""/usr/share/foo/""#,
+        r#""/usr/share//foo""#,
+        r#""/usr/share/foo\nbar""#,
+        r#""/usr/sharefoo/x""#,
+    ] {
+        let (code, _, stderr) = crate::support::classify_text(&with_dir(dir), &["--source", "foo"]);
+        assert_eq!(code, 2, "{dir} was accepted: {stderr}");
+        assert!(
+            stderr.contains("debian/mlmodel.toml:5:15: model `bar`: `install-dir`"),
+            "{dir}: {stderr}"
+        );
+    }
+    for dir in [r#""/usr/share/foo/models/bar""#, r#""/usr/lib/foo/bar""#] {
+        let (code, report, stderr) =
+            crate::support::classify_text(&with_dir(dir), &["--source", "foo"]);
+        assert_eq!(code, 0, "{dir} was refused: {stderr}");
+        assert_eq!(
+            report["models"][0]["install_dir"],
+            dir.trim_matches('"'),
+            "{report:#}"
+        );
+    }
+}

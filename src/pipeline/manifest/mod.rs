@@ -417,6 +417,48 @@ impl Model {
     }
 }
 
+/// `policy/install.toml`: where weights may be installed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstallRules {
+    pub roots: Vec<String>,
+    pub reserved: Vec<String>,
+}
+
+impl InstallRules {
+    /// Whether `dir` is `ROOT/NAME[/…]` for an allowed root and a name not reserved.
+    pub fn check(&self, dir: &str) -> Result<(), String> {
+        if dir.chars().any(char::is_control) {
+            return Err("control characters (a newline, a tab…) are not allowed".to_string());
+        }
+        let shown = self
+            .roots
+            .iter()
+            .map(|r| format!("{r}/NAME/…"))
+            .collect::<Vec<_>>();
+        let expected = format!("expected {}", shown.join(" or "));
+        if dir.ends_with('/') || dir.contains("//") {
+            return Err(format!("`{dir}` has an empty path component: {expected}"));
+        }
+        let below = self
+            .roots
+            .iter()
+            .find_map(|root| dir.strip_prefix(root.as_str())?.strip_prefix('/'));
+        let Some(below) = below else {
+            return Err(format!(
+                "`{dir}` is outside the directories for package data: {expected}"
+            ));
+        };
+        let first = below.split('/').next().unwrap_or_default();
+        if self.reserved.iter().any(|r| r == first) {
+            return Err(format!(
+                "`{dir}` is inside `{first}`, which belongs to other tools: {expected}"
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The whole file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -463,6 +505,28 @@ impl Manifest {
         let problems = manifest.validate();
         if problems.is_empty() {
             Ok(manifest)
+        } else {
+            Err(ManifestError { problems })
+        }
+    }
+
+    /// Checks every `install-dir` against `rules` (`policy/install.toml`).
+    pub fn check_install_dirs(&self, rules: &InstallRules) -> Result<(), ManifestError> {
+        let problems: Vec<String> = self
+            .models
+            .iter()
+            .filter_map(|model| {
+                let dir = model.install_dir.as_ref()?;
+                let message = rules.check(dir.get_ref()).err()?;
+                Some(format!(
+                    "{}: model `{}`: `install-dir`: {message}",
+                    self.locate(&dir.span()),
+                    model.name()
+                ))
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
         } else {
             Err(ManifestError { problems })
         }
