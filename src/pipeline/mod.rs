@@ -111,16 +111,12 @@ pub fn load(request: &Request, policy: &PipelinePolicy) -> Result<Loaded> {
     let manifest_path = request
         .manifest
         .map_or_else(|| request.root.join(MANIFEST_PATH), Path::to_path_buf);
-    let mut loaded = Loaded {
-        plan: Plan::default(),
-        manifest_drafted: false,
-        warnings: Vec::new(),
+    let manifest_drafted = request.draft_when_missing && !manifest_path.exists();
+    let warnings = if manifest_drafted {
+        draft(request.root, request.source, Existing::Keep, &policy.draft)?.warnings
+    } else {
+        Vec::new()
     };
-    if request.draft_when_missing && !manifest_path.exists() {
-        let drafted = draft(request.root, request.source, Existing::Keep, &policy.draft)?;
-        loaded.warnings = drafted.warnings;
-        loaded.manifest_drafted = true;
-    }
     // Messages name the manifest as the user gave it, or relative to the tree.
     let origin = match request.manifest {
         Some(path) => path.display().to_string(),
@@ -139,8 +135,11 @@ pub fn load(request: &Request, policy: &PipelinePolicy) -> Result<Loaded> {
         None => request.root.to_path_buf(),
     };
     let source = source_name(request.source, &root, manifest_source)?;
-    loaded.plan = planning::plan(&source, &manifest, classes, &policy.plan);
-    Ok(loaded)
+    Ok(Loaded {
+        plan: planning::plan(&source, &manifest, classes, &policy.plan),
+        manifest_drafted,
+        warnings,
+    })
 }
 
 /// What to do when the manifest exists already.

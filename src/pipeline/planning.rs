@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::manifest::{self, DataSource, Fact, Manifest, Model};
 use crate::plan::{
-    self, Area, Category, ModelClass, ModelFacts, ModelPlan, Origin, Package, Plan, Recipe,
-    Relation, Role,
+    self, Area, Category, DataInput, ModelClass, ModelFacts, ModelPlan, Origin, Package, Plan,
+    Recipe, Relation, Role,
 };
 use crate::policy::PolicySource;
 use crate::spdx::LicenseTable;
@@ -165,7 +165,7 @@ fn plan_model(source: &str, model: &Model, class: ModelClass, policy: &PlanPolic
         .and_then(|t| t.get_ref().at_build.as_ref())
         .is_some_and(|a| *a.get_ref());
     if requested {
-        plan.at_build_refused = build_training_refusals(model, category, &policy.build);
+        plan.at_build_refused = build_training_refusals(&plan.facts, category, &policy.build);
         plan.train_at_build = plan.at_build_refused.is_empty();
     }
 
@@ -173,9 +173,9 @@ fn plan_model(source: &str, model: &Model, class: ModelClass, policy: &PlanPolic
     // The weights are built in the archive when the package build trains them, or, for a free
     // model whose files upstream commits, shipped as they are: they can be rebuilt from free
     // inputs, and the pins prove the bytes are upstream's.
-    if plan.train_at_build || (model.in_source && category == Category::Free) {
+    if plan.train_at_build || (plan.facts.in_source && category == Category::Free) {
         if plan.train_at_build {
-            plan.build_depends = build_depends(model);
+            plan.build_depends = build_depends(&plan.facts);
         }
         plan.packages.push(Package {
             name: weights_name.clone(),
@@ -188,7 +188,7 @@ fn plan_model(source: &str, model: &Model, class: ModelClass, policy: &PlanPolic
     }
 
     plan.removed_from_source = true;
-    let (origin, alternatives) = match (model.download.is_some(), retrainable) {
+    let (origin, alternatives) = match (plan.facts.download.is_some(), retrainable) {
         (true, true) => (Origin::Downloaded, vec![Origin::Retrained]),
         (true, false) => (Origin::Downloaded, Vec::new()),
         (false, true) => (Origin::Retrained, Vec::new()),
@@ -202,7 +202,12 @@ fn plan_model(source: &str, model: &Model, class: ModelClass, policy: &PlanPolic
         }
     };
     plan.alternatives = alternatives;
-    let uses_network = origin == Origin::Downloaded || data_needs_network(model);
+    let data_needs_network = plan
+        .facts
+        .training
+        .as_ref()
+        .is_some_and(|t| t.data.iter().any(DataInput::needs_network));
+    let uses_network = origin == Origin::Downloaded || data_needs_network;
     let installer_area = if uses_network {
         policy.areas.installer.network
     } else {
@@ -235,17 +240,12 @@ fn relation(package: &str, area: Area) -> Relation {
     }
 }
 
-fn data_needs_network(model: &Model) -> bool {
-    model.training.as_ref().is_some_and(|t| {
-        t.get_ref()
-            .data
-            .iter()
-            .any(|d| matches!(d.get_ref().source(), Some(DataSource::Url(_)) | None))
-    })
-}
-
 /// Why a package build may not train this model; empty when it may.
-fn build_training_refusals(model: &Model, category: Category, limits: &BuildLimits) -> Vec<String> {
+fn build_training_refusals(
+    facts: &ModelFacts,
+    category: Category,
+    limits: &BuildLimits,
+) -> Vec<String> {
     let mut refusals = Vec::new();
     if category != Category::Free {
         refusals.push(format!(
@@ -253,13 +253,11 @@ fn build_training_refusals(model: &Model, category: Category, limits: &BuildLimi
             category.as_str()
         ));
     }
-    let Some(training) = &model.training else {
+    let Some(t) = &facts.training else {
         return refusals;
     };
-    let t = training.get_ref();
     for data in &t.data {
-        let data = data.get_ref();
-        if matches!(data.source(), Some(DataSource::Url(_)) | None) {
+        if data.needs_network() {
             refusals.push(format!(
                 "training data {} is only reachable by URL, and a package build must not use \
                  the network (Debian Policy 4.9): ship it in the source (`path`) or in a package \
@@ -268,8 +266,8 @@ fn build_training_refusals(model: &Model, category: Category, limits: &BuildLimi
             ));
         }
     }
-    if let Some(Fact::Known(gpu)) = t.gpu_hours.as_ref().map(|h| h.get_ref())
-        && *gpu > limits.max_gpu_hours
+    if let Some(gpu) = t.gpu_hours
+        && gpu > limits.max_gpu_hours
     {
         refusals.push(format!(
             "training needs {gpu} GPU-hours, and the build machines allow {} (policy/build.toml \
@@ -277,14 +275,14 @@ fn build_training_refusals(model: &Model, category: Category, limits: &BuildLimi
             limits.max_gpu_hours
         ));
     }
-    match t.cpu_hours.as_ref().map(|h| h.get_ref()) {
-        Some(Fact::Known(cpu)) if *cpu > limits.max_cpu_hours => refusals.push(format!(
+    match t.cpu_hours {
+        Some(cpu) if cpu > limits.max_cpu_hours => refusals.push(format!(
             "training needs {cpu} CPU-hours, over the {} a package build may spend \
              (policy/build.toml max-cpu-hours)",
             limits.max_cpu_hours
         )),
-        Some(Fact::Known(_)) => {}
-        _ => refusals.push(
+        Some(_) => {}
+        None => refusals.push(
             "`training.cpu-hours` is not stated: the build cost must be known before a build \
              trains the model"
                 .to_string(),
@@ -302,21 +300,18 @@ fn build_training_refusals(model: &Model, category: Category, limits: &BuildLimi
 
 /// Build-Depends a build that trains the model needs: the program's package, the data
 /// packages, and `training.depends`.
-fn build_depends(model: &Model) -> Vec<String> {
+fn build_depends(facts: &ModelFacts) -> Vec<String> {
     let mut packages = Vec::new();
-    if let Some(training) = &model.training {
-        let t = training.get_ref();
-        if let Some(Fact::Known(manifest::Program::Package(package))) =
-            t.program.as_ref().map(|p| p.get_ref())
-        {
-            packages.push(package.0.clone());
+    if let Some(t) = &facts.training {
+        if let Some(plan::Program::Package(package)) = &t.program {
+            packages.push(package.clone());
         }
         for data in &t.data {
-            if let Some(DataSource::Package(package)) = data.get_ref().source() {
-                packages.push(package.0.clone());
+            if let Some(plan::DataSource::Package(package)) = &data.source {
+                packages.push(package.clone());
             }
         }
-        packages.extend(t.depends.iter().map(|p| p.0.clone()));
+        packages.extend(t.depends.iter().cloned());
     }
     packages.sort();
     packages.dedup();

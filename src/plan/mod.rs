@@ -110,7 +110,7 @@ pub struct ModelPlan {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     pub source: String,
     /// `[source] version` of the manifest, when the maintainer states it.
