@@ -93,6 +93,7 @@ pub enum Details {
     LfsPointer(LfsPointer),
     Blob(Blob),
     EmbeddedWeights(EmbeddedWeights),
+    CompiledIn(CompiledWeights),
     Download(Download),
 }
 
@@ -138,6 +139,21 @@ pub struct EmbeddedWeights {
     pub numbers: u64,
 }
 
+/// Weights in a known format compiled into an executable or a shared library (kind
+/// `embedded-weights`, `format` the weights' format).
+#[derive(Debug, Clone, Serialize)]
+pub struct CompiledWeights {
+    pub reason: String,
+    /// Byte offset of the weights' first byte in the file.
+    pub offset: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tensors: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dtypes: Vec<String>,
+}
+
 /// A step that fetches model weights.
 #[derive(Debug, Clone, Serialize)]
 pub struct Download {
@@ -176,7 +192,7 @@ impl Finding {
             Details::Weights(_) => Kind::Weights,
             Details::LfsPointer(_) => Kind::LfsPointer,
             Details::Blob(_) => Kind::Blob,
-            Details::EmbeddedWeights(_) => Kind::EmbeddedWeights,
+            Details::EmbeddedWeights(_) | Details::CompiledIn(_) => Kind::EmbeddedWeights,
             Details::Download(_) => Kind::Download,
         }
     }
@@ -188,6 +204,7 @@ impl Finding {
             Details::LfsPointer(pointer) => Some(&pointer.reason),
             Details::Blob(blob) => Some(&blob.reason),
             Details::EmbeddedWeights(embedded) => Some(&embedded.reason),
+            Details::CompiledIn(compiled) => Some(&compiled.reason),
             Details::Download(download) => download.reason.as_deref(),
         }
     }

@@ -25,7 +25,7 @@ pub use finding::{Details, Finding, Kind, LfsTarget, Verification, When};
 use crate::error::ResultExt;
 use crate::hash;
 use crate::policy::PolicySource;
-use finding::{Blob, LfsPointer, Weights};
+use finding::{Blob, CompiledWeights, LfsPointer, Weights};
 
 /// How a scan runs.
 #[derive(Debug, Clone)]
@@ -53,6 +53,9 @@ pub struct ScanLimits {
     pub blob_min_size: u64,
     /// Bytes read from the start of a file to decide whether it is binary.
     pub sniff_bytes: usize,
+    /// Directory names never walked: version-control stores and quilt's backups, whose
+    /// contents are copies or caches of the tree, not the tree.
+    pub skip_directories: Vec<String>,
 }
 
 /// Everything the per-file analysis needs, loaded once from the policy tables.
@@ -97,7 +100,7 @@ pub fn scan_tree(root: &Path, ctx: &ScanContext, options: &ScanOptions) -> Resul
         std::fs::read_dir(root)
             .with_context(|| format!("cannot read directory {}", root.display()))
             .input()?;
-        walk(root)
+        walk(root, &ctx.limits.skip_directories)
     } else {
         // A PATH naming a FIFO or a device would block or never end; one that cannot be
         // opened is unreadable input, not a warning.
@@ -146,14 +149,21 @@ pub fn scan_tree(root: &Path, ctx: &ScanContext, options: &ScanOptions) -> Resul
 
 /// Lists regular files under `root` in sorted order, with paths relative to it. Symbolic links
 /// are never followed: one into the tree names a file scanned anyway, one out of it or a
-/// broken one is reported as a warning.
-fn walk(root: &Path) -> (Vec<(String, PathBuf)>, Vec<String>) {
+/// broken one is reported as a warning. Directories named in `skip` are not entered (below
+/// the root: a root named `.git` was asked for).
+fn walk(root: &Path, skip: &[String]) -> (Vec<(String, PathBuf)>, Vec<String>) {
     let mut files = Vec::new();
     let mut warnings = Vec::new();
     let canonical_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     for entry in walkdir::WalkDir::new(root)
         .follow_links(false)
         .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|entry| {
+            entry.depth() == 0
+                || !entry.file_type().is_dir()
+                || !skip.iter().any(|name| entry.file_name() == name.as_str())
+        })
     {
         let entry = match entry {
             Ok(entry) => entry,
@@ -299,7 +309,11 @@ impl Visit<'_> {
                 self.findings
                     .push(Finding::new(rel, found.format, size, details));
             }
-            Some(found) if found.class == formats::Class::Other => {}
+            Some(found) if found.class == formats::Class::Other => {
+                if found.search_inside {
+                    self.compiled_in(file, size, rel, &found.format)?;
+                }
+            }
             identified => {
                 // Containers are opened whether or not the format table named them, so that a
                 // compressed or archived weight file is never mistaken for an opaque blob.
@@ -326,6 +340,50 @@ impl Visit<'_> {
             {
                 finding.sha256 = Some(digest.clone());
             }
+        }
+        Ok(())
+    }
+
+    /// Weights compiled into an executable or library (`search-inside` in the format table).
+    fn compiled_in(
+        &mut self,
+        file: &mut dyn ReadSeek,
+        size: u64,
+        rel: &str,
+        container: &str,
+    ) -> io::Result<()> {
+        let search = formats::search_compiled_in(
+            &self.ctx.formats,
+            &self.ctx.pickle,
+            &mut &mut *file,
+            size,
+            rel,
+        )?;
+        if search.truncated {
+            self.warnings.push(format!(
+                "{rel}: stopped searching for compiled-in weights after {} signature matches \
+                 (compiled-in-candidates-max in policy/formats.toml)",
+                self.ctx.formats.limits.compiled_in_candidates_max
+            ));
+        }
+        for found in search.found {
+            let weights = found.identified;
+            let mut reason = format!(
+                "{} weights compiled into this {container} file at byte {}",
+                weights.format, found.offset
+            );
+            if let Some(note) = &weights.note {
+                reason.push_str(&format!(": {note}"));
+            }
+            let details = Details::CompiledIn(CompiledWeights {
+                reason,
+                offset: found.offset,
+                tensors: weights.tensors,
+                parameters: weights.parameters,
+                dtypes: weights.dtypes,
+            });
+            self.findings
+                .push(Finding::new(rel, weights.format, size, details));
         }
         Ok(())
     }

@@ -83,6 +83,12 @@ fn details(f: &Finding) -> String {
             parts.push(format!("lines {first}-{last}"));
             parts.push(format!("{} numbers", embedded.numbers));
         }
+        Details::CompiledIn(compiled) => {
+            parts.push(compiled.reason.clone());
+            if let Some(parameters) = compiled.parameters {
+                parts.push(format!("{parameters} parameters"));
+            }
+        }
         Details::Download(download) => {
             parts.extend(download.reason.clone());
             parts.push(format!("line {}", download.line));

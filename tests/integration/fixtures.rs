@@ -174,9 +174,19 @@ fn gguf_string(out: &mut Vec<u8>, s: &str) {
 /// GGUF v3: three metadata entries (one a string array) and two tensors, f32 [4, 3] and
 /// q8_0 [32] (type 8).
 pub fn gguf() -> Vec<u8> {
+    gguf_with_tensors(true)
+}
+
+/// GGUF v3 with the same metadata and no tensor at all, as llama.cpp's `models/ggml-vocab-*.gguf`
+/// (tokenizer vocabularies for its tests; gguf-py `GGUFWriter` with no `add_tensor`).
+pub fn gguf_vocabulary_only() -> Vec<u8> {
+    gguf_with_tensors(false)
+}
+
+fn gguf_with_tensors(with_tensors: bool) -> Vec<u8> {
     let mut out = b"GGUF".to_vec();
     u32le(&mut out, 3);
-    u64le(&mut out, 2); // tensors
+    u64le(&mut out, if with_tensors { 2 } else { 0 }); // tensors
     u64le(&mut out, 3); // metadata entries
     gguf_string(&mut out, "general.architecture");
     u32le(&mut out, 8);
@@ -190,6 +200,9 @@ pub fn gguf() -> Vec<u8> {
     u64le(&mut out, 2);
     gguf_string(&mut out, "<s>");
     gguf_string(&mut out, "</s>");
+    if !with_tensors {
+        return out;
+    }
     for (name, dims, ggml_type, offset) in
         [("w", &[4u64, 3][..], 0u32, 0u64), ("q", &[32][..], 8, 64)]
     {
@@ -653,5 +666,359 @@ pub fn tar_v7(members: &[(&str, &[u8])]) -> Vec<u8> {
         out.resize(out.len().div_ceil(512) * 512, 0);
     }
     out.resize(out.len() + 1024, 0);
+    out
+}
+
+/// A little-endian x86-64 ELF executable (System V gABI: `e_ident`, `e_type` ET_EXEC,
+/// `e_machine` EM_X86_64, `e_version`, no program or section headers needed to be recognised)
+/// of `len` bytes, with `payload` placed at `offset`, as `INCBIN` or `xxd -i` places a file's
+/// bytes in `.rodata`. The filler is machine-code-like noise that holds the NNUE version word
+/// as an instruction immediate (`cmp eax, 0x7AF32F20`, as stockfish's loader compiles) and the
+/// string "GGUF" as an error message would, neither of them a network.
+pub fn elf_with(payload: &[u8], offset: usize, len: usize) -> Vec<u8> {
+    let mut out = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0];
+    out.resize(16, 0);
+    out.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+    out.extend_from_slice(&0x3eu16.to_le_bytes()); // EM_X86_64
+    u32le(&mut out, 1); // EV_CURRENT
+    out.resize(64, 0);
+    out.extend_from_slice(&noise(offset - 64 - 64, 7));
+    out.extend_from_slice(&[
+        0x3d, 0x20, 0x2f, 0xf3, 0x7a, 0x0f, 0x85, 0xa8, 0x5a, 0xfd, 0xff,
+    ]);
+    out.extend_from_slice(b"GGUF: bad magic\0");
+    out.resize(offset, 0x90);
+    out.extend_from_slice(payload);
+    out.extend_from_slice(&noise(len - out.len(), 9));
+    out
+}
+
+/// Tesseract 4 `.traineddata` as `TessdataManager::Serialize` writes it (tessdatamanager.cpp):
+/// int32 24 entries, 24 int64 offsets (-1 absent), then the present components back to back:
+/// here the version string (entry 23), an lstm network (17) and its unicharset (21).
+pub fn traineddata() -> Vec<u8> {
+    let components: [(usize, &[u8]); 3] = [
+        (17, &floats(64)),
+        (21, b"3\nNULL 0 Common 0\na 3 Latin 1\n"),
+        (23, b"4.00.00alpha:eng"),
+    ];
+    let mut offsets = [-1i64; 24];
+    let mut at = 4 + 8 * 24;
+    for (index, bytes) in &components {
+        offsets[*index] = at as i64;
+        at += bytes.len();
+    }
+    let mut out = Vec::new();
+    u32le(&mut out, 24);
+    for offset in offsets {
+        out.extend_from_slice(&offset.to_le_bytes());
+    }
+    for (_, bytes) in &components {
+        out.extend_from_slice(bytes);
+    }
+    out
+}
+
+/// dlib's variable-length integer (serialize.h `pack_int`): a control byte with the byte
+/// count and bit 7 for negatives, then the magnitude's bytes, least significant first.
+fn dlib_int(out: &mut Vec<u8>, value: i64) {
+    let magnitude = value.unsigned_abs();
+    let bytes: Vec<u8> = magnitude
+        .to_le_bytes()
+        .into_iter()
+        .take(((64 - magnitude.leading_zeros()).div_ceil(8)).max(1) as usize)
+        .collect();
+    out.push(bytes.len() as u8 | if value < 0 { 0x80 } else { 0 });
+    out.extend_from_slice(&bytes);
+}
+
+/// A dlib `shape_predictor` of 5 landmarks (shape_predictor.h `serialize`): version 1, the
+/// initial shape as `matrix<float,0,1>` (matrix.h: -rows, -cols, then each float as
+/// `float_details` mantissa and exponent), then 2 cascade levels of 3 trees whose splits and
+/// leaves are left out (identification stops at the level sizes).
+pub fn dlib_shape_predictor() -> Vec<u8> {
+    let mut out = Vec::new();
+    dlib_int(&mut out, 1);
+    dlib_int(&mut out, -10);
+    dlib_int(&mut out, -1);
+    for i in 0..10 {
+        dlib_int(&mut out, 0xf1_384d + i);
+        dlib_int(&mut out, -29);
+    }
+    dlib_int(&mut out, 2);
+    dlib_int(&mut out, 3);
+    out.extend_from_slice(&noise(512, 3));
+    out
+}
+
+/// A dlib DNN as `serialize(net, out)` starts it (dnn/core.h `add_loss_layer`): version 1, then
+/// the loss layer's name string (`loss_metric_`, as in dlib_face_recognition_resnet_model_v1).
+pub fn dlib_network() -> Vec<u8> {
+    let mut out = Vec::new();
+    dlib_int(&mut out, 1);
+    dlib_int(&mut out, "loss_metric_2".len() as i64);
+    out.extend_from_slice(b"loss_metric_2");
+    out.extend_from_slice(&noise(512, 4));
+    out
+}
+
+/// An OpenCV cascade as `traincascade` writes it through `cv::FileStorage` (XML): a licence
+/// comment first, as OpenCV's own cascades have, then `<opencv_storage><cascade>`.
+pub fn opencv_cascade(feature: &str) -> Vec<u8> {
+    let comment =
+        "  By downloading, copying, installing or using the software you agree\n".repeat(60);
+    format!(
+        "<?xml version=\"1.0\"?>\n<!--\n{comment}-->\n<opencv_storage>\n<cascade type_id=\"opencv-cascade-classifier\">\n  \
+         <stageType>BOOST</stageType>\n  <featureType>{feature}</featureType>\n  <height>24</height>\n  \
+         <width>24</width>\n  <stageNum>20</stageNum>\n  <stages>\n    <_>\n      <maxWeakCount>3</maxWeakCount>\n    \
+         </_></stages></cascade>\n</opencv_storage>\n"
+    )
+    .into_bytes()
+}
+
+/// The old Haar format (OpenCV 1.x `cvSave` of a `CvHaarClassifierCascade`, read by haar.cpp).
+pub fn opencv_haar_old() -> Vec<u8> {
+    b"<?xml version=\"1.0\"?>\n<opencv_storage>\n<haarcascade_frontalface type_id=\"opencv-haar-classifier\">\n  \
+      <size>20 20</size>\n  <stages>\n    <_>\n      <trees>\n        <_>\n          <_>\n            \
+      <feature><rects><_>3 7 14 4 -1.</_></rects><tilted>0</tilted></feature>\n            \
+      <threshold>4.0141958743333817e-003</threshold></_></_></trees></_></stages>\n</haarcascade_frontalface>\n\
+      </opencv_storage>\n"
+        .to_vec()
+}
+
+/// A `cv::ml::SVM` saved as YAML (ml/src/svm.cpp `write`: the default name `opencv_ml_svm`,
+/// `format: 3`, then the parameters and support vectors), as OpenCV's BRISQUE model is.
+pub fn opencv_svm_yaml() -> Vec<u8> {
+    b"%YAML:1.0\n---\nopencv_ml_svm:\n   format: 3\n   svmType: EPS_SVR\n   kernel:\n      type: RBF\n      \
+      gamma: 5.0000000000000003e-02\n   C: 1024.\n   var_count: 2\n   sv_total: 2\n   support_vectors:\n      \
+      - [ -5.97555935e-01, 1.0e-01 ]\n      - [ 2.5e-01, 3.0e-01 ]\n"
+        .to_vec()
+}
+
+/// A `cv::ml::ANN_MLP` saved under a name of its own (`ann.write(fs)` inside a user node): no
+/// default name, but `format: 3` and `layer_sizes`.
+pub fn opencv_ann_xml_named() -> Vec<u8> {
+    b"<?xml version=\"1.0\"?>\n<opencv_storage>\n<digits>\n  <format>3</format>\n  \
+      <layer_sizes type_id=\"opencv-matrix\"><rows>1</rows><cols>3</cols><dt>i</dt><data>64 10 10</data></layer_sizes>\n\
+      </digits>\n</opencv_storage>\n"
+        .to_vec()
+}
+
+/// A plain `cv::FileStorage` matrix (BRISQUE's feature ranges): not a model.
+pub fn opencv_matrix_yaml() -> Vec<u8> {
+    b"%YAML:1.0\n---\nrange: !!opencv-matrix\n   rows: 2\n   cols: 2\n   dt: f\n   data: [ 1., 2., 3., 4. ]\n"
+        .to_vec()
+}
+
+/// The s3 binary header (sphinxbase bio.c `bio_writehdr`): `s3\n`, `name value` lines,
+/// `endhdr\n`, then the byte-order word 0x11223344 in the writer's (little-endian) order.
+fn s3_header() -> Vec<u8> {
+    let mut out = b"s3\nversion 1.0\nchksum0 yes\n      endhdr\n".to_vec();
+    u32le(&mut out, 0x1122_3344);
+    out
+}
+
+/// Sphinx `means` (ms_gauden.c `gauden_param_write` layout): 2 codebooks, 1 stream, 4
+/// densities, vector length 3, the total 24, the floats, a checksum word.
+pub fn sphinx_means() -> Vec<u8> {
+    let mut out = s3_header();
+    for v in [2u32, 1, 4, 3, 24] {
+        u32le(&mut out, v);
+    }
+    out.extend_from_slice(&floats(24));
+    u32le(&mut out, 0xdead_beef);
+    out
+}
+
+/// Sphinx `transition_matrices` (tmat.c, bio.c `bio_fwrite_3d`): 2 matrices of 3×4, total 24.
+pub fn sphinx_transition_matrices() -> Vec<u8> {
+    let mut out = s3_header();
+    for v in [2u32, 3, 4, 24] {
+        u32le(&mut out, v);
+    }
+    out.extend_from_slice(&floats(24));
+    out
+}
+
+/// A text `mdef` (mdef.c): version `0.3`, then the counts, each `value name`.
+pub fn sphinx_mdef_text() -> Vec<u8> {
+    b"0.3\n3 n_base\n0 n_tri\n12 n_state_map\n9 n_tied_state\n9 n_tied_ci_state\n3 n_tied_tmat\n#\n\
+      # Columns definitions\n#base lft  rt p attrib tmat      ... state id's ...\nSIL   -   -  - filler    0    0    1    2    N\n"
+        .to_vec()
+}
+
+/// `sendump` (s2_semi_mgau.c `read_sendump`): int32 length 30 and the description opener,
+/// more length-prefixed lines, then the quantised weights.
+pub fn sphinx_sendump() -> Vec<u8> {
+    let mut out = Vec::new();
+    for line in [
+        &b"BEGIN FILE FORMAT DESCRIPTION\0"[..],
+        b"END FILE FORMAT DESCRIPTION\0",
+    ] {
+        u32le(&mut out, line.len() as u32);
+        out.extend_from_slice(line);
+    }
+    out.extend_from_slice(&noise(256, 5));
+    out
+}
+
+/// `feat.params` as pocketsphinx's en-us model ships it.
+pub fn sphinx_feat_params() -> Vec<u8> {
+    b"-lowerf 130\n-upperf 6800\n-nfilt 25\n-transform dct\n-lifter 22\n-feat 1s_c_d_dd\n-agc none\n-cmn batch\n"
+        .to_vec()
+}
+
+/// A sphinxbase trie language model (ngram_model_trie.c `ngram_model_trie_write_bin`): the
+/// signature, the order byte, then the counts and tries.
+pub fn sphinx_trie_lm() -> Vec<u8> {
+    let mut out = b"Trie Language Model".to_vec();
+    out.push(3);
+    for count in [5u32, 4, 3] {
+        u32le(&mut out, count);
+    }
+    out.extend_from_slice(&noise(256, 6));
+    out
+}
+
+/// A sphinx3 DMP language model (ngram_model_dmp.c): int32 17, "Darpa Trigram LM\0", then the
+/// file format description and counts.
+pub fn sphinx_dmp_lm() -> Vec<u8> {
+    let mut out = Vec::new();
+    u32le(&mut out, 17);
+    out.extend_from_slice(b"Darpa Trigram LM\0");
+    out.extend_from_slice(&noise(256, 8));
+    out
+}
+
+/// `gnubg.wd` as gnubg's makeweights writes it (neuralnet.c `NeuralNetSaveBinary`): float magic
+/// 472.3782, float version 1.0, then each network's cInput, cHidden, cOutput, nTrained (int32),
+/// rBetaHidden, rBetaOutput (float) and its hidden and output weights and thresholds.
+pub fn gnubg_weights() -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&472.3782f32.to_le_bytes());
+    out.extend_from_slice(&1.0f32.to_le_bytes());
+    for (inputs, hidden, outputs) in [(10u32, 4u32, 5u32), (8, 2, 5)] {
+        for v in [inputs, hidden, outputs, 1] {
+            u32le(&mut out, v);
+        }
+        out.extend_from_slice(&0.1f32.to_le_bytes());
+        out.extend_from_slice(&1.0f32.to_le_bytes());
+        let weights = hidden * (inputs + 1) + outputs * (hidden + 1);
+        out.extend_from_slice(&floats(weights as usize));
+    }
+    out
+}
+
+/// A gnubg one-sided bear-off database (bearoff.c `makebearoff`): the 40-byte text header
+/// `gnubg-OS-<points>-<chequers>-…`, then the tables.
+pub fn gnubg_bearoff(size: usize) -> Vec<u8> {
+    let mut out = b"gnubg-OS-06-15-1-1-0".to_vec();
+    out.resize(39, b'x');
+    out.push(b'\n');
+    out.extend_from_slice(&noise(size - 40, 10));
+    out
+}
+
+/// A fastText supervised model header (fasttext.cc `saveModel`, args.cc `Args::save`,
+/// dictionary.cc `Dictionary::save`): magic, version 12, dim 10, ws 5, epoch 5, minCount 1,
+/// neg 5, wordNgrams 1, loss softmax (3), model sup (3), bucket 0, minn 0, maxn 0,
+/// lrUpdateRate 100, t 1e-4; dictionary size 3 = 2 words + 1 label, 10 tokens, no pruning;
+/// the entries (word, NUL, int64 count, int8 type); then quant false and the input matrix.
+pub fn fasttext() -> Vec<u8> {
+    let mut out = Vec::new();
+    for v in [793_712_314u32, 12, 10, 5, 5, 1, 5, 1, 3, 3, 0, 0, 0, 100] {
+        u32le(&mut out, v);
+    }
+    out.extend_from_slice(&1e-4f64.to_le_bytes());
+    for v in [3u32, 2, 1] {
+        u32le(&mut out, v);
+    }
+    u64le(&mut out, 10);
+    out.extend_from_slice(&(-1i64).to_le_bytes());
+    for (word, kind) in [("hello", 0u8), ("world", 0), ("__label__greeting", 1)] {
+        out.extend_from_slice(word.as_bytes());
+        out.push(0);
+        u64le(&mut out, 5);
+        out.push(kind);
+    }
+    out.push(0);
+    u64le(&mut out, 2);
+    u64le(&mut out, 10);
+    out.extend_from_slice(&floats(20));
+    out
+}
+
+/// word2vec binary vectors as word2vec.c writes them: `"<count> <dim>\n"`, then per word the
+/// word, a space, `dim` float32 values and a newline.
+pub fn word2vec_binary() -> Vec<u8> {
+    let mut out = b"3 4\n".to_vec();
+    for (i, word) in ["the", "cat", "sat"].iter().enumerate() {
+        out.extend_from_slice(word.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(&floats(4 + i)[4 * i..]);
+        out.push(b'\n');
+    }
+    out
+}
+
+/// word2vec text vectors (`save_word2vec_format(binary=False)`, fastText's `.vec`).
+pub fn word2vec_text() -> Vec<u8> {
+    b"3 4\nthe 0.1 -0.2 0.3 0.04\ncat 1.5e-01 0.2 -0.3 0.4\nsat 0 0 0.5 -1\n".to_vec()
+}
+
+/// A TFLite model with two subgraphs of 3 and 2 tensors and 4 buffers (schema.fbs `Model`:
+/// version field 0, subgraphs field 2, buffers field 4; `SubGraph`: tensors field 0). Tables
+/// and vectors are laid out by hand as flatc would: offsets are relative to where they are
+/// stored, a table starts with the int32 distance back to its vtable.
+pub fn tflite_with_subgraphs() -> Vec<u8> {
+    let mut out = vec![0u8; 8];
+    out[4..8].copy_from_slice(b"TFL3");
+    // Model vtable at 8: length 14 (5 fields), table length 24, fields 0..4 at 4, -, 8, -, 12.
+    let model_vtable = out.len();
+    for v in [14u16, 24, 4, 0, 8, 0, 12] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&[0, 0]); // pad to 4
+    let model = out.len();
+    out[0..4].copy_from_slice(&(model as u32).to_le_bytes());
+    out.extend_from_slice(&((model - model_vtable) as i32).to_le_bytes());
+    u32le(&mut out, 3); // version
+    let subgraphs_slot = out.len();
+    u32le(&mut out, 0);
+    let buffers_slot = out.len();
+    u32le(&mut out, 0);
+    out.resize(model + 24, 0);
+    // The subgraphs vector, then the tables it points forward to (uoffset_t is unsigned).
+    let vector = out.len();
+    out[subgraphs_slot..subgraphs_slot + 4]
+        .copy_from_slice(&((vector - subgraphs_slot) as u32).to_le_bytes());
+    u32le(&mut out, 2);
+    let element_slots = [out.len(), out.len() + 4];
+    out.extend_from_slice(&[0u8; 8]);
+    // SubGraph vtable shared by both subgraphs: length 6, table length 8, tensors at 4.
+    let sub_vtable = out.len();
+    for v in [6u16, 8, 4] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&[0, 0]);
+    for (tensors, element) in [3u32, 2].into_iter().zip(element_slots) {
+        let table = out.len();
+        out[element..element + 4].copy_from_slice(&((table - element) as u32).to_le_bytes());
+        out.extend_from_slice(&((table - sub_vtable) as i32).to_le_bytes());
+        let slot = out.len();
+        u32le(&mut out, 4);
+        u32le(&mut out, tensors);
+        for _ in 0..tensors {
+            u32le(&mut out, 0); // tensor table offsets, not followed
+        }
+        debug_assert_eq!(slot + 4, table + 8);
+    }
+    let vector = out.len();
+    out[buffers_slot..buffers_slot + 4]
+        .copy_from_slice(&((vector - buffers_slot) as u32).to_le_bytes());
+    u32le(&mut out, 4);
+    for _ in 0..4 {
+        u32le(&mut out, 0);
+    }
     out
 }

@@ -52,6 +52,53 @@ fn content_identified() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ),
         ("nnue", "nn-0123456789ab.nnue", fixtures::nnue()),
         ("leela-zero", "best-network.gz", fixtures::leela_zero()),
+        ("tesseract", "eng.traineddata", fixtures::traineddata()),
+        (
+            "dlib",
+            "shape_predictor_5_face_landmarks.dat",
+            fixtures::dlib_shape_predictor(),
+        ),
+        (
+            "dlib",
+            "dlib_face_recognition_resnet_model_v1.dat",
+            fixtures::dlib_network(),
+        ),
+        (
+            "opencv-cascade",
+            "haarcascade_frontalface_default.xml",
+            fixtures::opencv_cascade("HAAR"),
+        ),
+        (
+            "opencv-cascade",
+            "lbpcascade_frontalface.xml",
+            fixtures::opencv_cascade("LBP"),
+        ),
+        (
+            "opencv-cascade",
+            "haarcascade_old.xml",
+            fixtures::opencv_haar_old(),
+        ),
+        (
+            "opencv-ml",
+            "brisque_model_live.yml",
+            fixtures::opencv_svm_yaml(),
+        ),
+        ("opencv-ml", "digits.xml", fixtures::opencv_ann_xml_named()),
+        ("sphinx", "means", fixtures::sphinx_means()),
+        (
+            "sphinx",
+            "transition_matrices",
+            fixtures::sphinx_transition_matrices(),
+        ),
+        ("sphinx", "mdef", fixtures::sphinx_mdef_text()),
+        ("sphinx", "sendump", fixtures::sphinx_sendump()),
+        ("sphinx", "feat.params", fixtures::sphinx_feat_params()),
+        ("sphinx-lm", "en-us.lm.bin", fixtures::sphinx_trie_lm()),
+        ("sphinx-lm", "wsj.DMP", fixtures::sphinx_dmp_lm()),
+        ("gnubg", "gnubg.wd", fixtures::gnubg_weights()),
+        ("fasttext", "lid.176.ftz", fixtures::fasttext()),
+        ("word2vec", "vectors.bin", fixtures::word2vec_binary()),
+        ("word2vec", "wiki.en.vec", fixtures::word2vec_text()),
     ]
 }
 
@@ -143,6 +190,17 @@ fn header_counts_and_dtypes_are_reported() {
     check("npz/arrays.npz", Some(2), Some(11), &["float32", "int64"]);
     check("caffe/net.caffemodel", Some(2), Some(8), &["float32"]);
     check("mxnet/net-0000.params", Some(2), None, &[]);
+    // gnubg: 2 networks of hidden and output weights and thresholds, 10-4-5 and 8-2-5.
+    check("gnubg/gnubg.wd", Some(8), Some(102), &["float32"]);
+    check("sphinx/means", Some(1), Some(24), &["float32"]);
+    check(
+        "sphinx/transition_matrices",
+        Some(1),
+        Some(24),
+        &["float32"],
+    );
+    check("word2vec/vectors.bin", Some(1), Some(12), &["float32"]);
+    check("word2vec/wiki.en.vec", Some(1), Some(12), &[]);
 
     let objects = format_of(&findings, "npy/objects.npy");
     assert_eq!(objects["dtypes"][0], "object");
@@ -175,6 +233,144 @@ fn header_counts_and_dtypes_are_reported() {
     );
     let ggml = format_of(&findings, "ggml/ggml-model-q4_0.bin");
     assert_eq!(ggml["reason"], "ggjt v3");
+    let notes = [
+        (
+            "tesseract/eng.traineddata",
+            "LSTM network; components: lstm, lstm-unicharset, version",
+        ),
+        (
+            "dlib/shape_predictor_5_face_landmarks.dat",
+            "5 landmarks, 2 cascade levels of 3 trees",
+        ),
+        (
+            "dlib/dlib_face_recognition_resnet_model_v1.dat",
+            "loss layer loss_metric_2",
+        ),
+        (
+            "opencv-cascade/lbpcascade_frontalface.xml",
+            "LBP features, 20 stages",
+        ),
+        ("opencv-ml/brisque_model_live.yml", "svm"),
+        ("opencv-ml/digits.xml", "ann_mlp"),
+        (
+            "fasttext/lid.176.ftz",
+            "supervised model, dimension 10, 2 words, 1 labels",
+        ),
+        ("sphinx-lm/en-us.lm.bin", "trie language model, order 3"),
+    ];
+    for (path, note) in notes {
+        let reason = format_of(&findings, path)["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(reason.contains(note), "{path}: {reason}");
+    }
+}
+
+/// TFLite states its tensors per subgraph (`SubGraph.tensors`) and its buffers
+/// (`Model.buffers`): the tensor count sums the subgraphs, the note gives the buffers.
+#[test]
+fn tflite_tensor_count_sums_its_subgraphs() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "model.tflite",
+        fixtures::tflite_with_subgraphs(),
+    );
+    let findings = scan_json(dir.path(), &[]);
+    let found = format_of(&findings, "model.tflite");
+    assert_eq!(found["tensors"], 5, "{found}");
+    assert!(
+        found["reason"].as_str().unwrap().contains("4 buffers"),
+        "{found}"
+    );
+}
+
+/// Files that share a new format's first bytes or its name but are not weights: none is
+/// reported as weights. A GNU Backgammon bear-off database is a computed table (a known
+/// format, not even a blob); BRISQUE's feature ranges are a plain FileStorage matrix.
+#[test]
+fn look_alikes_of_the_new_formats_are_not_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "gnubg_os0.bd",
+        fixtures::gnubg_bearoff(1_500_000),
+    );
+    write(
+        dir.path(),
+        "brisque_range_live.yml",
+        fixtures::opencv_matrix_yaml(),
+    );
+    write(
+        dir.path(),
+        "sizes.txt",
+        "3 4
+the cat sat on
+a b c d
+",
+    );
+    write(
+        dir.path(),
+        "counts.txt",
+        "2 3
+",
+    );
+    write(
+        dir.path(),
+        "options.params",
+        "-verbose yes
+-jobs 4
+-output out.txt
+",
+    );
+    write(dir.path(), "table.bin", {
+        // Tesseract-like: a small count, then offsets that do not start at the table's end.
+        let mut bytes = 3u32.to_le_bytes().to_vec();
+        for offset in [100i64, 200, 300] {
+            bytes.extend_from_slice(&offset.to_le_bytes());
+        }
+        bytes.extend_from_slice(&fixtures::noise(400, 2));
+        bytes
+    });
+    write(
+        dir.path(),
+        "version.dat",
+        b"\x01\x01 not a dlib model, just two bytes of one",
+    );
+    write(dir.path(), "plain.xml", b"<?xml version=\"1.0\"?>\n<opencv_storage>\n<camera_matrix>1 0 0</camera_matrix>\n</opencv_storage>\n");
+    let findings = scan_json(dir.path(), &[]);
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+/// Darknet has no magic: a `.weights` file is accepted only with plausible versions, a
+/// plausible `seen` counter, whole float32 values, enough of them, and a finite, non-zero,
+/// trained-looking first sample. Random and all-zero files named `.weights` are not weights.
+#[test]
+fn darknet_decoys_are_not_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "yolov4.weights", fixtures::darknet(4096));
+    write(dir.path(), "zeros.weights", vec![0u8; 20 + 4 * 4096]);
+    write(
+        dir.path(),
+        "noise.weights",
+        fixtures::noise(20 + 4 * 4096, 1),
+    );
+    write(dir.path(), "tiny.weights", fixtures::darknet(100));
+    let mut huge = fixtures::darknet(4096);
+    huge[20..24].copy_from_slice(&f32::NAN.to_le_bytes());
+    write(dir.path(), "nan.weights", huge);
+    write(
+        dir.path(),
+        "text.weights",
+        "GNU Backgammon 1.00\n250 128 5\n0.1 0.2 0.3\n".repeat(500),
+    );
+    let findings = scan_json(dir.path(), &[]);
+    assert_eq!(
+        crate::support::paths(&findings),
+        ["yolov4.weights"],
+        "{findings:#?}"
+    );
 }
 
 /// A SavedModel's pieces are recognised through their siblings (an index is told from other
@@ -230,15 +426,15 @@ fn tensorflow_saved_model_pieces_are_recognised_by_their_siblings() {
 #[test]
 fn darknet_weights_need_their_extension_and_a_consistent_size() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "yolov3-tiny.weights", fixtures::darknet(100));
-    write(dir.path(), "renamed.dat", fixtures::darknet(100));
-    let mut ragged = fixtures::darknet(100);
+    write(dir.path(), "yolov3-tiny.weights", fixtures::darknet(2048));
+    write(dir.path(), "renamed.dat", fixtures::darknet(2048));
+    let mut ragged = fixtures::darknet(2048);
     ragged.push(0);
     write(dir.path(), "ragged.weights", ragged);
     let findings = scan_json(dir.path(), &[]);
     let found = format_of(&findings, "yolov3-tiny.weights");
     assert_eq!(found["format"], "darknet");
-    assert_eq!(found["parameters"], 100);
+    assert_eq!(found["parameters"], 2048);
     assert_eq!(found["dtypes"][0], "float32");
     assert!(finding(&findings, "renamed.dat").is_none());
     assert!(finding(&findings, "ragged.weights").is_none());
@@ -361,6 +557,29 @@ fn long_pickles_are_recognised_from_a_bounded_prefix() {
     assert_eq!(format_of(&findings, "state.dat")["format"], "pickle");
     assert!(
         finding(&findings, "unfinished.dat").is_none(),
+        "{findings:#?}"
+    );
+}
+
+/// A GGUF with no tensors is a tokenizer vocabulary (llama.cpp ships `ggml-vocab-*.gguf` for
+/// its tests): a known format that holds no weights, so it is neither weights nor a blob,
+/// even when large.
+#[test]
+fn a_gguf_without_tensors_is_a_vocabulary_not_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "models/ggml-vocab-llama.gguf",
+        fixtures::gguf_vocabulary_only(),
+    );
+    let mut large = fixtures::gguf_vocabulary_only();
+    large.resize(1_500_000, 0);
+    write(dir.path(), "models/ggml-vocab-large.gguf", large);
+    write(dir.path(), "models/real.gguf", fixtures::gguf());
+    let findings = scan_json(dir.path(), &[]);
+    assert_eq!(
+        crate::support::paths(&findings),
+        ["models/real.gguf"],
         "{findings:#?}"
     );
 }

@@ -8,6 +8,7 @@ mod upstreams;
 
 mod archives;
 mod classify;
+mod compiled_in;
 mod debhelper;
 mod downloads;
 mod embedded;

@@ -148,3 +148,30 @@ fn unreadable_file_and_directory_are_warnings() {
 
 const LFS_POINTER: &str = "version https://git-lfs.github.com/spec/v1\n\
     oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n";
+
+/// Version-control stores and quilt's backups are never walked (`skip-directories` in
+/// policy/scan.toml): a `.git/lfs` cache holds the real bytes of LFS-tracked weights, which
+/// are not the tree's; a directory merely named like a model is walked.
+#[test]
+fn version_control_and_quilt_directories_are_not_walked() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = crate::fixtures::safetensors(&[("w", "F32", &[4, 4])]);
+    for hidden in [
+        ".git/lfs/objects/ab/cd/abcd",
+        ".hg/store/data/model.safetensors.i",
+        ".svn/pristine/ab/abcd.svn-base",
+        ".bzr/repository/packs/model",
+        ".pc/fix-loader.patch/model.safetensors",
+        "sub/.git/lfs/objects/ef/gh/efgh",
+    ] {
+        write(dir.path(), hidden, &weights);
+    }
+    write(dir.path(), "models/model.safetensors", &weights);
+    write(dir.path(), "git/model.safetensors", &weights);
+    let findings = scan_json(dir.path(), &[]);
+    assert_eq!(
+        paths(&findings),
+        ["git/model.safetensors", "models/model.safetensors"],
+        "{findings:#?}"
+    );
+}

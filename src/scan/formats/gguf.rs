@@ -55,6 +55,11 @@ pub(super) fn check_gguf<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Opt
         return Ok(Some(details));
     }
     match walk_entries(&mut walker, tensor_count, kv_count) {
+        // A GGUF that holds only metadata (tokenizer vocabularies shipped for tests) carries
+        // no weights at all.
+        Ok(_) if tensor_count == 0 => {
+            details.class = Some(super::Class::Other);
+        }
         Ok(walked) => {
             details.tensors = Some(tensor_count);
             details.parameters = Some(walked.parameters);

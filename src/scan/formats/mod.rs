@@ -9,14 +9,21 @@
 //! Every read is bounded: fixed headers are read whole, larger structures are walked with seeks,
 //! and every length in a header is checked against the file size before it is used.
 
+mod compiled_in;
+mod dlib;
 mod gguf;
+mod gnubg;
 mod headers;
 mod leela_zero;
 pub(crate) mod numpy;
+mod opencv;
 mod pickle;
 mod protobuf;
 pub mod safetensors;
+mod sphinx;
 mod tensorflow;
+mod tesseract;
+mod vectors;
 mod zip;
 
 use std::io::{self, Read, Seek, SeekFrom};
@@ -27,6 +34,7 @@ use serde::{Deserialize, Deserializer};
 use super::compression::{self, Compression};
 use super::pickle::{PickleReport, PickleTable};
 
+pub use self::compiled_in::{CompiledIn, search_compiled_in};
 pub use self::zip::{ZipMembers, list_zip_members};
 
 /// `policy/formats.toml`.
@@ -53,6 +61,12 @@ pub struct Limits {
     pub protobuf_fields_max: u64,
     pub pickle_walk_bytes: usize,
     pub leela_prefix_bytes: usize,
+    pub compiled_in_candidates_max: usize,
+    pub nnue_description_max: u64,
+    pub darknet_min_values: u64,
+    pub markup_prefix_bytes: usize,
+    pub vectors_sample_bytes: usize,
+    pub tflite_subgraphs_max: u64,
 }
 
 /// One `[[format]]` entry.
@@ -68,6 +82,12 @@ pub struct FormatSpec {
     pub requires_extension: bool,
     #[serde(default)]
     pub magic: Vec<Magic>,
+    /// Executables and libraries: searched for weights compiled into them.
+    #[serde(default)]
+    pub search_inside: bool,
+    /// Weights whose signature is searched for inside executables (`search-inside`).
+    #[serde(default)]
+    pub embeddable: bool,
     pub description: String,
 }
 
@@ -126,6 +146,17 @@ pub enum Check {
     TensorflowData,
     Onnx,
     Caffe,
+    Tesseract,
+    Dlib,
+    OpencvCascade,
+    OpencvMl,
+    Sphinx,
+    SphinxFeatParams,
+    SphinxLm,
+    Gnubg,
+    Fasttext,
+    Word2vecBinary,
+    Word2vecText,
 }
 
 /// What a file's content says it is.
@@ -144,6 +175,8 @@ pub enum Class {
 pub struct Identified {
     pub format: String,
     pub class: Class,
+    /// An executable or library, to be searched for weights compiled into it.
+    pub search_inside: bool,
     pub executes_code: bool,
     pub tensors: Option<u64>,
     pub parameters: Option<u64>,
@@ -161,6 +194,9 @@ struct Details {
     note: Option<String>,
     /// Set when this file differs from its format's rule (a NumPy object array is a pickle).
     executes_code: Option<bool>,
+    /// Set when this file is not what its format usually holds (a GGUF with no tensors is a
+    /// vocabulary, a GNU Backgammon bear-off database is a table): `Other`, never reported.
+    class: Option<Class>,
 }
 
 impl Details {
@@ -293,41 +329,53 @@ pub fn identify<R: Read + Seek>(
         zip_names: None,
     };
     for spec in &table.formats {
-        if spec.requires_extension && !probe.has_extension(&spec.extensions) {
-            continue;
+        if let Some(identified) = try_format(&mut probe, spec)? {
+            return Ok(Some(identified));
         }
-        let matched_at = match first_magic_match(&mut probe, &spec.magic)? {
-            Some(at) => Some(at),
-            None if spec.magic.is_empty() => None,
-            None => continue,
-        };
-        let details = match run_check(spec.check, &mut probe, matched_at) {
-            Ok(Some(details)) => details,
-            Ok(None) => continue,
-            // A header that ends early or holds nonsense is not this format; real read
-            // failures still stop the file.
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidData
-                ) =>
-            {
-                continue;
-            }
-            Err(err) => return Err(err),
-        };
-        return Ok(Some(Identified {
-            format: spec.name.clone(),
-            class: spec.class,
-            executes_code: details.executes_code.unwrap_or(spec.executes_code),
-            tensors: details.tensors,
-            parameters: details.parameters,
-            dtypes: details.dtypes,
-            note: details.note,
-            pickle: None,
-        }));
     }
     Ok(None)
+}
+
+/// Whether the probed file is in `spec`'s format: its name (when the entry requires one), its
+/// signature, then its structural check.
+fn try_format<R: Read + Seek>(
+    probe: &mut Probe<R>,
+    spec: &FormatSpec,
+) -> io::Result<Option<Identified>> {
+    if spec.requires_extension && !probe.has_extension(&spec.extensions) {
+        return Ok(None);
+    }
+    let matched_at = match first_magic_match(probe, &spec.magic)? {
+        Some(at) => Some(at),
+        None if spec.magic.is_empty() => None,
+        None => return Ok(None),
+    };
+    let details = match run_check(spec.check, probe, matched_at) {
+        Ok(Some(details)) => details,
+        Ok(None) => return Ok(None),
+        // A header that ends early or holds nonsense is not this format; real read
+        // failures still stop the file.
+        Err(err)
+            if matches!(
+                err.kind(),
+                io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidData
+            ) =>
+        {
+            return Ok(None);
+        }
+        Err(err) => return Err(err),
+    };
+    Ok(Some(Identified {
+        format: spec.name.clone(),
+        class: details.class.unwrap_or(spec.class),
+        search_inside: spec.search_inside,
+        executes_code: details.executes_code.unwrap_or(spec.executes_code),
+        tensors: details.tensors,
+        parameters: details.parameters,
+        dtypes: details.dtypes,
+        note: details.note,
+        pickle: None,
+    }))
 }
 
 /// The file offset of the first of `magic` found in the file.
@@ -375,6 +423,17 @@ fn run_check<R: Read + Seek>(
         Check::TensorflowData => tensorflow::check_data_shard(probe),
         Check::Onnx => protobuf::check_onnx(probe),
         Check::Caffe => protobuf::check_caffe(probe),
+        Check::Tesseract => tesseract::check(probe),
+        Check::Dlib => dlib::check(probe),
+        Check::OpencvCascade => opencv::check_cascade(probe),
+        Check::OpencvMl => opencv::check_ml(probe),
+        Check::Sphinx => sphinx::check(probe),
+        Check::SphinxFeatParams => sphinx::check_feat_params(probe),
+        Check::SphinxLm => sphinx::check_lm(probe),
+        Check::Gnubg => gnubg::check(probe),
+        Check::Fasttext => vectors::check_fasttext(probe),
+        Check::Word2vecBinary => vectors::check_word2vec_binary(probe),
+        Check::Word2vecText => vectors::check_word2vec_text(probe),
     }
 }
 
