@@ -67,3 +67,33 @@ fn a_network_inside_an_archived_executable_is_found() {
     assert_eq!(found["kind"], "embedded-weights");
     assert_eq!(found["offset"], 8192);
 }
+
+/// Signature hits examined per executable are capped (`compiled-in-candidates-max`): past the
+/// cap the search stops with a warning naming the file and the policy key, so a binary full of
+/// look-alike signatures costs bounded time.
+#[test]
+fn the_search_stops_with_a_warning_after_the_candidate_cap() {
+    let policy = tempfile::tempdir().unwrap();
+    let table = include_str!("../../policy/formats.toml").replace(
+        "compiled-in-candidates-max = 10000",
+        "compiled-in-candidates-max = 3",
+    );
+    write(policy.path(), "formats.toml", table);
+    let mut payload = b"GGUF: bad magic\0".repeat(5);
+    payload.extend_from_slice(&fixtures::nnue());
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "bin/engine",
+        fixtures::elf_with(&payload, 4096, 9000),
+    );
+    let global = ["--policy".to_string(), policy.path().display().to_string()];
+    let global: Vec<&str> = global.iter().map(String::as_str).collect();
+    let (findings, stderr) = crate::support::scan_with_warnings(&global, dir.path(), &[]);
+    assert!(findings.is_empty(), "{findings:#?}");
+    assert!(
+        stderr.contains("bin/engine: stopped searching for compiled-in weights after 3")
+            && stderr.contains("compiled-in-candidates-max"),
+        "{stderr}"
+    );
+}

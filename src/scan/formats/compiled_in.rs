@@ -2,18 +2,36 @@
 //!
 //! Programs embed their networks with `INCBIN`, `xxd -i` or linker scripts (Debian's stockfish
 //! carries its NNUE net in `.rodata`), so the bytes of the weight file appear unchanged inside
-//! the binary. The file is streamed once through an Aho-Corasick automaton of the signatures
-//! of every `embeddable` format in `policy/formats.toml`; each hit only nominates a start, and
+//! the binary. The file is read once, in fixed-size chunks, each searched for the signatures
+//! of every `embeddable` format in `policy/formats.toml` with memchr's SIMD substring search;
+//! each hit only nominates a start, and
 //! the format's own check must then accept the bytes from there on, read through a window that
 //! starts at the hit. A signature is a few bytes, so it also turns up in machine code and
 //! string tables: the checks reject those, and the number of hits examined is capped.
 
 use std::io::{self, Read, Seek, SeekFrom};
 
-use aho_corasick::AhoCorasick;
+use memchr::memmem::Finder;
 
 use super::{FormatTable, Identified, Probe, try_format};
 use crate::scan::pickle::PickleTable;
+
+/// Bytes searched at a time.
+const COMPILED_IN_CHUNK: usize = 1 << 20;
+
+/// Fills `buf` as far as the file allows; fewer bytes only at its end.
+fn read_full<R: Read>(file: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(filled)
+}
 
 /// One network found inside an executable.
 #[derive(Debug, Clone)]
@@ -56,27 +74,53 @@ pub fn search_compiled_in<R: Read + Seek>(
     if patterns.is_empty() {
         return Ok(search);
     }
-    let automaton = AhoCorasick::new(&patterns)
-        .map_err(|err| io::Error::other(format!("signature automaton: {err}")))?;
+    let finders: Vec<Finder> = patterns.iter().map(Finder::new).collect();
     let max = table.limits.compiled_in_candidates_max;
     let mut candidates = Vec::new();
+    // The file is read in chunks, each searched whole for every signature (a few passes over
+    // a chunk in cache cost less than reading it); the last bytes of a chunk are kept
+    // in front of the next so that a signature across the boundary is still seen, and a hit
+    // lying wholly within those kept bytes was already counted.
+    let keep = patterns.iter().map(Vec::len).max().unwrap_or(1) - 1;
+    let mut buffer = vec![0u8; keep + COMPILED_IN_CHUNK];
+    let (mut filled, mut buffer_at) = (0usize, 0u64);
     file.seek(SeekFrom::Start(0))?;
-    for hit in automaton.stream_find_iter(io::BufReader::with_capacity(1 << 16, &mut *file)) {
-        let hit = hit?;
-        let (index, magic_offset) = owners[hit.pattern().as_usize()];
-        // A signature that sits past the start of its format (TFLite's at 4) must leave room
-        // for the bytes before it; one at the very start of the file is the file itself.
-        let Some(start) = (hit.start() as u64).checked_sub(magic_offset) else {
-            continue;
-        };
-        if start == 0 {
-            continue;
-        }
-        if candidates.len() == max {
-            search.truncated = true;
+    'chunks: loop {
+        let kept = filled;
+        let read = read_full(file, &mut buffer[kept..])?;
+        if read == 0 {
             break;
         }
-        candidates.push((start, index));
+        filled = kept + read;
+        let hits = finders.iter().enumerate().flat_map(|(pattern, finder)| {
+            finder
+                .find_iter(&buffer[..filled])
+                .map(move |at| (pattern, at))
+        });
+        for (pattern, at) in hits {
+            if at + patterns[pattern].len() <= kept {
+                continue;
+            }
+            let (index, magic_offset) = owners[pattern];
+            // A signature that sits past the start of its format (TFLite's at 4) must leave
+            // room for the bytes before it; one at the very start of the file is the file
+            // itself.
+            let Some(start) = (buffer_at + at as u64).checked_sub(magic_offset) else {
+                continue;
+            };
+            if start == 0 {
+                continue;
+            }
+            if candidates.len() == max {
+                search.truncated = true;
+                break 'chunks;
+            }
+            candidates.push((start, index));
+        }
+        let carry = keep.min(filled);
+        buffer.copy_within(filled - carry..filled, 0);
+        buffer_at += (filled - carry) as u64;
+        filled = carry;
     }
     for (start, index) in candidates {
         let spec = &table.formats[index];
