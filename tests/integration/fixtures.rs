@@ -1022,3 +1022,38 @@ pub fn tflite_with_subgraphs() -> Vec<u8> {
     }
     out
 }
+
+/// GGJT v3 as llama.cpp's last pre-GGUF `llama_file_saver` wrote it: magic, version 3, the
+/// seven hyperparameters (vocabulary 3), the vocabulary (u32 length, bytes, f32 score), then
+/// per tensor u32 dimensions, name length and ggml type, the dimensions, the name, zero
+/// padding to a multiple of 32 bytes, the data: an f32 [4, 3] and a q8_0 [64] (two 34-byte
+/// blocks).
+pub fn ggjt_with_tensors() -> Vec<u8> {
+    let mut out = b"tjgg".to_vec();
+    u32le(&mut out, 3);
+    for hparam in [3, 4, 256, 1, 1, 4, 7] {
+        u32le(&mut out, hparam);
+    }
+    for word in ["<unk>", "a", "b"] {
+        u32le(&mut out, word.len() as u32);
+        out.extend_from_slice(word.as_bytes());
+        out.extend_from_slice(&0.0f32.to_le_bytes());
+    }
+    for (name, dims, ggml_type, data) in [
+        ("tok_embeddings.weight", &[4u32, 3][..], 0u32, floats(12)),
+        ("norm.weight", &[64][..], 8, vec![0u8; 68]),
+    ] {
+        u32le(&mut out, dims.len() as u32);
+        u32le(&mut out, name.len() as u32);
+        u32le(&mut out, ggml_type);
+        for d in dims {
+            u32le(&mut out, *d);
+        }
+        out.extend_from_slice(name.as_bytes());
+        while out.len() % 32 != 0 {
+            out.push(0);
+        }
+        out.extend_from_slice(&data);
+    }
+    out
+}

@@ -583,3 +583,27 @@ fn a_gguf_without_tensors_is_a_vocabulary_not_weights() {
         "{findings:#?}"
     );
 }
+
+/// GGJT v3 records are walked to the end of the file for counts; a file whose records do not
+/// end exactly there (cut short) keeps its identification and claims no counts.
+#[test]
+fn ggjt_v3_records_give_tensor_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "ggml-model-q8_0.bin",
+        fixtures::ggjt_with_tensors(),
+    );
+    let mut cut = fixtures::ggjt_with_tensors();
+    cut.truncate(cut.len() - 10);
+    write(dir.path(), "cut.bin", cut);
+    let findings = scan_json(dir.path(), &[]);
+    let found = format_of(&findings, "ggml-model-q8_0.bin");
+    assert_eq!(found["format"], "ggml");
+    assert_eq!(found["tensors"], 2, "{found}");
+    assert_eq!(found["parameters"], 76, "{found}");
+    assert_eq!(found["dtypes"], serde_json::json!(["float32", "q8_0"]));
+    let cut = format_of(&findings, "cut.bin");
+    assert_eq!(cut["format"], "ggml");
+    assert!(cut.get("tensors").is_none(), "{cut}");
+}

@@ -294,7 +294,9 @@ fn ggml_type_name(ggml_type: u32) -> String {
 }
 
 /// Legacy llama.cpp files: a magic, a version (except plain GGML), then model-specific
-/// hyperparameters, vocabulary and tensors, with no generic header to count from.
+/// hyperparameters, vocabulary and tensors. Only GGJT v3, the last llama.cpp layout, is
+/// walked for counts: earlier versions stored the quantised blocks in other sizes, and plain
+/// GGML files carry hyperparameters that differ per model (whisper, GPT-2, …).
 pub(super) fn check_ggml<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Option<Details>> {
     let (Some(magic), Some(second)) = (probe.head.get(..4), le_u32(&probe.head, 4)) else {
         return Ok(None);
@@ -317,5 +319,118 @@ pub(super) fn check_ggml<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Opt
     if !versions.contains(&second) {
         return Ok(None);
     }
-    Ok(Some(Details::note(format!("{variant} v{second}"))))
+    let mut details = Details::note(format!("{variant} v{second}"));
+    if variant == "ggjt" && second == 3 {
+        match walk_ggjt_v3(probe) {
+            Ok(walked) => {
+                details.tensors = Some(walked.tensors);
+                details.parameters = Some(walked.parameters);
+                details.dtypes = walked.dtypes;
+            }
+            // The magic and version say GGJT; records that do not add up leave no counts.
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
+                ) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(Some(details))
+}
+
+struct GgjtWalked {
+    tensors: u64,
+    parameters: u64,
+    dtypes: Vec<String>,
+}
+
+/// Bytes per block and elements per block of the ggml types a GGJT v3 file can hold (ggml.c
+/// `type_traits` as of the last GGJT llama.cpp, master-ggjt-v3: q4_0 is an f16 scale and 16
+/// bytes, q8_0 an f16 scale and 32 bytes, the k-quants 256-element super-blocks).
+fn ggjt_v3_block(ggml_type: u32) -> Option<(u64, u64)> {
+    Some(match ggml_type {
+        0 => (4, 1),
+        1 => (2, 1),
+        2 => (18, 32),
+        3 => (20, 32),
+        6 => (22, 32),
+        7 => (24, 32),
+        8 => (34, 32),
+        10 => (84, 256),
+        11 => (110, 256),
+        12 => (144, 256),
+        13 => (176, 256),
+        14 => (210, 256),
+        _ => return None,
+    })
+}
+
+/// The llama.cpp GGJT v3 layout (`llama_file_loader`: `read_hparams`, `read_vocab`,
+/// `read_tensor_metadata`): seven u32 hyperparameters (the first the vocabulary size), the
+/// vocabulary (u32 length, bytes, f32 score each), then tensor records to the end of the
+/// file: u32 dimension count (1 or 2), name length and ggml type, the dimensions, the name,
+/// padding to a multiple of 32 bytes, and the data. The walk must end exactly at the end of
+/// the file; a type whose block size is not known stops it.
+fn walk_ggjt_v3<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<GgjtWalked> {
+    let size = probe.size;
+    let string_max = probe.limits.gguf_string_max;
+    let vocabulary = le_u32(&probe.head, 8).ok_or_else(|| invalid("no hyperparameters"))?;
+    // Each vocabulary entry takes at least its length and score.
+    if u64::from(vocabulary) * 8 > size {
+        return Err(invalid("a vocabulary larger than the file"));
+    }
+    probe.file.seek(SeekFrom::Start(8 + 7 * 4))?;
+    let mut reader = BufReader::new(&mut *probe.file);
+    let mut at = 8 + 7 * 4u64;
+    fn u32_at<R: Read>(reader: &mut R, at: &mut u64) -> io::Result<u32> {
+        let mut bytes = [0u8; 4];
+        reader.read_exact(&mut bytes)?;
+        *at += 4;
+        Ok(u32::from_le_bytes(bytes))
+    }
+    for _ in 0..vocabulary {
+        let len = u64::from(u32_at(&mut reader, &mut at)?);
+        if len > string_max || at + len + 4 > size {
+            return Err(invalid("a vocabulary entry past the end of the file"));
+        }
+        reader.seek_relative(len as i64 + 4)?;
+        at += len + 4;
+    }
+    let (mut tensors, mut parameters) = (0u64, 0u64);
+    let mut dtypes = Details::default();
+    while at < size {
+        let dims = u32_at(&mut reader, &mut at)?;
+        let name_len = u64::from(u32_at(&mut reader, &mut at)?);
+        let ggml_type = u32_at(&mut reader, &mut at)?;
+        if !(1..=2).contains(&dims) || name_len > 4096 {
+            return Err(invalid("a tensor record of a shape GGJT does not write"));
+        }
+        let mut shape = Vec::with_capacity(dims as usize);
+        for _ in 0..dims {
+            shape.push(u64::from(u32_at(&mut reader, &mut at)?));
+        }
+        let (block_bytes, block_len) =
+            ggjt_v3_block(ggml_type).ok_or_else(|| invalid("a ggml type of unknown size"))?;
+        let count = element_count(shape).ok_or_else(|| invalid("a tensor shape overflows"))?;
+        if count % block_len != 0 {
+            return Err(invalid("a tensor that is not whole blocks"));
+        }
+        let padding = (32 - (at + name_len) % 32) % 32;
+        let data = count / block_len * block_bytes;
+        let skip = name_len + padding + data;
+        if at.checked_add(skip).is_none_or(|end| end > size) {
+            return Err(invalid("tensor data past the end of the file"));
+        }
+        reader.seek_relative(skip as i64)?;
+        at += skip;
+        tensors += 1;
+        parameters += count;
+        dtypes.add_dtype(ggml_type_name(ggml_type));
+    }
+    Ok(GgjtWalked {
+        tensors,
+        parameters,
+        dtypes: dtypes.dtypes,
+    })
 }
