@@ -1057,3 +1057,18 @@ pub fn ggjt_with_tensors() -> Vec<u8> {
     }
     out
 }
+
+/// `gnubg.weights`, the text form (neuralnet.c `NeuralNetLoad`): `GNU Backgammon 1.00`, then
+/// per network `cInput cHidden cOutput <word> rBetaHidden rBetaOutput` and one float a line.
+pub fn gnubg_text_weights() -> Vec<u8> {
+    let mut out = String::from("GNU Backgammon 1.00\n");
+    for (inputs, hidden, outputs) in [(10u32, 4u32, 5u32), (8, 2, 5)] {
+        out.push_str(&format!(
+            "{inputs} {hidden} {outputs} s 0.100000 1.000000\n"
+        ));
+        for i in 0..hidden * (inputs + 1) + outputs * (hidden + 1) {
+            out.push_str(&format!("{:.6}\n", (i as f32 - 20.0) / 7.0));
+        }
+    }
+    out.into_bytes()
+}

@@ -96,6 +96,7 @@ fn content_identified() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ("sphinx-lm", "en-us.lm.bin", fixtures::sphinx_trie_lm()),
         ("sphinx-lm", "wsj.DMP", fixtures::sphinx_dmp_lm()),
         ("gnubg", "gnubg.wd", fixtures::gnubg_weights()),
+        ("gnubg", "gnubg.weights", fixtures::gnubg_text_weights()),
         ("fasttext", "lid.176.ftz", fixtures::fasttext()),
         ("word2vec", "vectors.bin", fixtures::word2vec_binary()),
         ("word2vec", "wiki.en.vec", fixtures::word2vec_text()),

@@ -1,4 +1,8 @@
-//! GNU Backgammon binary weights (`gnubg.wd`).
+//! GNU Backgammon weights: the binary `gnubg.wd` and the text `gnubg.weights` it is built from.
+//!
+//! The text form (`lib/neuralnet.c` `NeuralNetLoad`, read by `eval.c` and `makeweights.c`):
+//! a line `GNU Backgammon <version>`, then per network a line `cInput cHidden cOutput <word>
+//! rBetaHidden rBetaOutput` and one float per line.
 //!
 //! gnubg's `lib/neuralnet.c` (`NeuralNetSaveBinary`/`NeuralNetLoadBinary`) and `eval.c`
 //! (`EvalInitialise`): the float magic 472.3782 (`WEIGHTS_MAGIC_BINARY`), the float weights
@@ -67,4 +71,63 @@ pub(super) fn check<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Option<D
         )),
         ..Details::default()
     }))
+}
+
+/// The text weights: the version line, the first network's header line with positive sizes and
+/// betas, and every complete line after it within the first bytes read is one number.
+pub(super) fn check_text<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Option<Details>> {
+    let Ok(text) = std::str::from_utf8(&probe.head) else {
+        return Ok(None);
+    };
+    let mut lines: Vec<&str> = text.split('\n').collect();
+    if probe.size > probe.head.len() as u64 {
+        lines.pop(); // cut by the end of the bytes read
+    }
+    let mut lines = lines.into_iter().filter(|l| !l.trim().is_empty());
+    let Some(version) = lines
+        .next()
+        .and_then(|l| l.strip_prefix("GNU Backgammon "))
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= 15 && !v.contains(' '))
+    else {
+        return Ok(None);
+    };
+    // Networks follow each other: a header line, then exactly its count of numbers; the
+    // bytes read may end anywhere in them.
+    let mut first = None;
+    while let Some(header) = lines.next() {
+        let Some(units) = text_network_header(header) else {
+            return Ok(None);
+        };
+        first.get_or_insert(units);
+        let [inputs, hidden, outputs] = units.map(u64::from);
+        let weights = hidden * (inputs + 1) + outputs * (hidden + 1);
+        for _ in 0..weights {
+            match lines.next() {
+                Some(line) if line.trim().parse::<f32>().is_ok_and(f32::is_finite) => {}
+                Some(_) => return Ok(None),
+                None => break,
+            }
+        }
+    }
+    let Some(units) = first else {
+        return Ok(None);
+    };
+    Ok(Some(Details::note(format!(
+        "GNU Backgammon text weights {version}, first network {}-{}-{}",
+        units[0], units[1], units[2]
+    ))))
+}
+
+/// `cInput cHidden cOutput <word> rBetaHidden rBetaOutput`, with positive sizes and betas.
+fn text_network_header(line: &str) -> Option<[u32; 3]> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let [inputs, hidden, outputs, _, beta_hidden, beta_output] = fields[..] else {
+        return None;
+    };
+    let unit = |f: &str| f.parse().ok().filter(|n| (1..=MAX_UNITS).contains(n));
+    let betas_ok = [beta_hidden, beta_output]
+        .iter()
+        .all(|f| f.parse::<f32>().is_ok_and(|b| b > 0.0 && b.is_finite()));
+    betas_ok.then_some([unit(inputs)?, unit(hidden)?, unit(outputs)?])
 }
