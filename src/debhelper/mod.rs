@@ -109,7 +109,9 @@ impl Build {
                  (draft one with `dh-mlmodel init --manifest-only`)"
             );
         }
-        let policy = PipelinePolicy::load(&PolicySource::embedded())?;
+        // The package's own `debian/mlmodel-policy/` applies here as it does to `classify` and
+        // `init` run in the same tree, so the plan built is the plan they showed.
+        let policy = PipelinePolicy::load(&PolicySource::layered(None, Some(&root))?)?;
         let request = Request {
             root: &root,
             manifest: None,
@@ -118,11 +120,10 @@ impl Build {
         };
         let plan = pipeline::load(&request, &policy)?.plan;
         let version = changelog_field(&root, "Version")?;
-        let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
-            Ok(value) if !value.is_empty() => value
-                .parse()
-                .with_context(|| format!("SOURCE_DATE_EPOCH={value} is not a number"))?,
-            _ => changelog_field(&root, "Timestamp")?
+        let epoch = match crate::build_env::source_date_epoch()? {
+            Some(epoch) => u64::try_from(epoch)
+                .with_context(|| format!("SOURCE_DATE_EPOCH={epoch} is before 1970"))?,
+            None => changelog_field(&root, "Timestamp")?
                 .parse()
                 .context("debian/changelog: the timestamp is not a number")?,
         };
