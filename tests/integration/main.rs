@@ -18,6 +18,7 @@ mod hostile_inputs;
 mod http_server;
 mod init;
 mod manifest;
+mod own_package;
 mod pickle;
 mod scan;
 mod snapshots;
