@@ -131,7 +131,7 @@ pub(super) fn check_darknet<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<
         return Ok(None);
     };
     let data_len = probe.size.saturating_sub(header_len);
-    if data_len == 0 || data_len % 4 != 0 {
+    if data_len == 0 || !data_len.is_multiple_of(4) {
         return Ok(None);
     }
     Ok(Some(Details {
