@@ -114,7 +114,12 @@ fn own_packages_build_lint_clean_complete_and_reproducible() {
 
     let tool = debs
         .iter()
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("dh-mlmodel_"))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("dh-mlmodel_")
+        })
         .expect("the dh-mlmodel .deb");
     assert!(deb_field(tool, "Provides").contains("dh-sequence-mlmodel"));
     assert_eq!(deb_field(tool, "Multi-Arch"), "foreign");
@@ -152,11 +157,22 @@ fn own_packages_build_lint_clean_complete_and_reproducible() {
     );
     let man = Command::new("man")
         .args(["--warnings", "-l"])
-        .arg(unpacked.path().join("usr/share/man/man1/dh-mlmodel-scan.1.gz"))
+        .arg(
+            unpacked
+                .path()
+                .join("usr/share/man/man1/dh-mlmodel-scan.1.gz"),
+        )
         .env("MANWIDTH", "80")
         .output()
         .unwrap();
     let page = String::from_utf8_lossy(&man.stdout);
-    assert!(man.status.success() && page.contains("dh-mlmodel scan"), "{page}");
-    assert!(man.stderr.is_empty(), "{}", String::from_utf8_lossy(&man.stderr));
+    assert!(
+        man.status.success() && page.contains("dh-mlmodel scan"),
+        "{page}"
+    );
+    assert!(
+        man.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&man.stderr)
+    );
 }
