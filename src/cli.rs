@@ -53,6 +53,26 @@ enum Command {
     /// them. With --manifest-only, write only the manifest.
     #[command(visible_alias = "update")]
     Init(InitArgs),
+    /// Generate man pages or shell completions (used when building the Debian package).
+    #[command(hide = true, subcommand)]
+    Generate(GenerateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum GenerateCommand {
+    /// Write dh-mlmodel.1 and one dh-mlmodel-SUBCOMMAND.1 per subcommand into DIR.
+    ManPages {
+        /// The directory to write the pages into (created when missing).
+        dir: PathBuf,
+        /// The date in each page's header [default: from SOURCE_DATE_EPOCH, else today].
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
+    },
+    /// Print the completion script of SHELL on standard output.
+    Completion {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -134,29 +154,65 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
-    // A table that fails to load is bad input when it came from --policy DIR; the built-in
-    // tables are tested, so their failing is a bug.
-    let policy = match &cli.policy {
-        Some(dir) => Policy {
-            source: PolicySource::from_dir(dir).input()?,
-            kind: Kind::Input,
-        },
-        None => Policy {
-            source: PolicySource::embedded(),
-            kind: Kind::Internal,
-        },
-    };
+    let explicit = cli.policy.as_deref();
     match cli.command {
-        Command::Scan(args) => run_scan(&policy, args),
-        Command::Classify(args) => run_classify(&policy, args),
-        Command::Init(args) => run_init(&policy, args),
+        Command::Scan(args) => run_scan(&Policy::for_tree(explicit, &args.path)?, args),
+        Command::Classify(args) => run_classify(&Policy::for_tree(explicit, Path::new("."))?, args),
+        Command::Init(args) => run_init(&Policy::for_tree(explicit, &args.path)?, args),
+        Command::Generate(what) => run_generate(what),
     }
+}
+
+/// The whole command-line definition, for the man pages and completions of [`crate::manuals`].
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+fn run_generate(what: GenerateCommand) -> anyhow::Result<ExitStatus> {
+    match what {
+        GenerateCommand::ManPages { dir, date } => {
+            let date = match date {
+                Some(date) => date,
+                None => {
+                    crate::build_env::date_of(crate::build_env::epoch_or_now().input()?).input()?
+                }
+            };
+            let written = crate::manuals::write_man_pages(command(), &dir, &date).io()?;
+            write_stdout(|out| {
+                for file in written {
+                    writeln!(out, "{}", dir.join(file).display())?;
+                }
+                Ok(())
+            })?;
+        }
+        GenerateCommand::Completion { shell } => {
+            let mut script = Vec::new();
+            crate::manuals::write_completion(command(), shell, &mut script);
+            write_stdout(|out| Ok(out.write_all(&script)?))?;
+        }
+    }
+    Ok(ExitStatus::Success)
 }
 
 /// The policy tables and the kind of error their failing to load is.
 struct Policy {
     source: PolicySource,
     kind: Kind,
+}
+
+impl Policy {
+    /// The tables for work on `tree`: `--policy DIR`, then `tree/debian/mlmodel-policy/`, then
+    /// the built-in ones. A table that fails to load is bad input when a directory may have
+    /// supplied it; the built-in tables are tested, so their failing is a bug.
+    fn for_tree(explicit: Option<&Path>, tree: &Path) -> anyhow::Result<Self> {
+        let source = PolicySource::layered(explicit, Some(tree)).input()?;
+        let kind = if source.has_overrides() {
+            Kind::Input
+        } else {
+            Kind::Internal
+        };
+        Ok(Self { source, kind })
+    }
 }
 
 /// Writes a command's report on standard output; failing to is an I/O error, except that a

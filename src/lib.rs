@@ -4,6 +4,7 @@
 //! the manifest from them, classifies each model and plans its packages; the [`plan`] it returns
 //! is all that [`generate`] (`init`), [`debhelper`] (`dh_mlmodel`) and the [`helper`] see.
 
+pub mod build_env;
 pub mod cli;
 pub mod control;
 pub mod debhelper;
@@ -12,6 +13,7 @@ pub mod fsutil;
 pub mod generate;
 pub mod hash;
 pub mod helper;
+pub mod manuals;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;

@@ -8,29 +8,55 @@ use serde::de::DeserializeOwned;
 
 include!(concat!(env!("OUT_DIR"), "/policy_files.rs"));
 
-/// Where policy tables come from: the embedded copies, or a directory that overrides them.
+/// Where policy tables come from, most specific first: `--policy DIR`, then the package's own
+/// `debian/mlmodel-policy/`, then the copies embedded in the binary. Each table is taken whole
+/// from the first place that has it. (`/usr/share/dh-mlmodel/policy/` is only a reference copy
+/// of the embedded tables, never read.)
 #[derive(Debug, Clone, Default)]
 pub struct PolicySource {
-    dir: Option<PathBuf>,
+    dirs: Vec<PathBuf>,
 }
+
+/// The package's own policy overrides, relative to the top of a source tree.
+pub const PACKAGE_POLICY_DIR: &str = "debian/mlmodel-policy";
 
 impl PolicySource {
     /// The tables built into the binary.
     pub fn embedded() -> Self {
-        Self { dir: None }
+        Self { dirs: Vec::new() }
     }
 
     /// Tables read from `dir`; a file missing there falls back to the embedded copy.
     pub fn from_dir(dir: &Path) -> Result<Self> {
-        if !dir.is_dir() {
-            bail!(
-                "policy directory {} does not exist or is not a directory",
-                dir.display()
-            );
+        Self::layered(Some(dir), None)
+    }
+
+    /// The tables for work on the source tree `tree`: `explicit` (`--policy DIR`, which must
+    /// exist) first, then `tree/debian/mlmodel-policy/` when it exists, then the embedded ones.
+    pub fn layered(explicit: Option<&Path>, tree: Option<&Path>) -> Result<Self> {
+        let mut dirs = Vec::new();
+        if let Some(dir) = explicit {
+            if !dir.is_dir() {
+                bail!(
+                    "policy directory {} does not exist or is not a directory",
+                    dir.display()
+                );
+            }
+            dirs.push(dir.to_path_buf());
         }
-        Ok(Self {
-            dir: Some(dir.to_path_buf()),
-        })
+        if let Some(tree) = tree {
+            let package = tree.join(PACKAGE_POLICY_DIR);
+            if package.is_dir() {
+                dirs.push(package);
+            }
+        }
+        Ok(Self { dirs })
+    }
+
+    /// Whether any table may come from a file rather than the embedded copies: a table that
+    /// fails to load is then the user's input, not a bug of ours.
+    pub fn has_overrides(&self) -> bool {
+        !self.dirs.is_empty()
     }
 
     /// Reads and parses table `name` (e.g. `formats.toml`).
@@ -45,7 +71,7 @@ impl PolicySource {
     }
 
     fn text(&self, name: &str) -> Result<(String, String)> {
-        if let Some(dir) = &self.dir {
+        for dir in &self.dirs {
             let path = dir.join(name);
             if path.exists() {
                 let text = std::fs::read_to_string(&path)

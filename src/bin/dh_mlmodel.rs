@@ -5,5 +5,5 @@ fn main() -> std::process::ExitCode {
     // after one line `dh_mlmodel: error: internal error: …`.
     dh_mlmodel::error::install_panic_hook("dh_mlmodel", 255);
     dh_mlmodel::error::panic_if_asked();
-    dh_mlmodel::debhelper::main()
+    dh_mlmodel::debhelper::main(dh_mlmodel::debhelper::Phase::Binary)
 }

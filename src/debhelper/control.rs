@@ -32,6 +32,8 @@ pub struct ControlFile {
     pub section: Option<String>,
     pub packages: Vec<BinaryPackage>,
     host_arch: String,
+    /// The active build profiles (`DEB_BUILD_PROFILES`).
+    profiles: Vec<String>,
 }
 
 impl ControlFile {
@@ -81,7 +83,13 @@ impl ControlFile {
             section: control.section,
             packages,
             host_arch,
+            profiles,
         })
+    }
+
+    /// Whether the build profile `name` is active in this build.
+    pub fn profile_active(&self, name: &str) -> bool {
+        self.profiles.iter().any(|p| p == name)
     }
 
     /// Every package listed, whatever the build.

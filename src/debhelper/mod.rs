@@ -27,15 +27,39 @@ use options::DhOptions;
 
 const TOOL: &str = autoscript::TOOL;
 
-const USAGE: &str = "\
-Usage: dh_mlmodel [debhelper options]
+/// The build profile under which no model is trained: the packages of trained models must then
+/// be excluded with `Build-Profiles: <!pkg.mlmodel.notrain>` (as `init` writes them).
+pub const NOTRAIN_PROFILE: &str = "pkg.mlmodel.notrain";
 
-dh_mlmodel installs machine-learning model weights, their provenance and the
-get-<weights-package> helper into package build directories, as planned from
-debian/mlmodel.toml, and sets the mlmodel:Recommends, mlmodel:Suggests and
-mlmodel:Depends substitution variables. It is part of dh-mlmodel; enable it with
-Build-Depends: dh-sequence-mlmodel. See dh_mlmodel(1).
+/// Which part of the package build the command runs in. Training is compilation (Debian Policy
+/// 4.9: the `build` target), so it happens in the build phase, never under fakeroot; the binary
+/// phase only installs and verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// `dh_mlmodel_train`, which the add-on runs after `dh_auto_build`.
+    Build,
+    /// `dh_mlmodel`, which the add-on runs after `dh_install`.
+    Binary,
+}
 
+impl Phase {
+    /// The command's name, which starts each of its messages.
+    pub fn tool(self) -> &'static str {
+        match self {
+            Phase::Build => "dh_mlmodel_train",
+            Phase::Binary => TOOL,
+        }
+    }
+
+    fn usage(self) -> &'static str {
+        match self {
+            Phase::Build => TRAIN_USAGE,
+            Phase::Binary => USAGE,
+        }
+    }
+}
+
+const SHARED_OPTIONS: &str = "\
 Options (debhelper's shared options):
   -p, --package=PKG     act on PKG (may be repeated)
   -N, --no-package=PKG  do not act on PKG
@@ -45,45 +69,74 @@ Options (debhelper's shared options):
   -n, --no-scripts      do not add maintainer-script snippets
   -v, --verbose         print every action
       --no-act          do nothing, only print what would be done (with -v)
-  -O=OPTION             an option passed by dh; applied when dh_mlmodel knows it
+  -O=OPTION             an option passed by dh; applied when the command knows it
   -h, --help            show this help
 ";
 
-/// Entry point of the `dh_mlmodel` binary.
-pub fn main() -> ExitCode {
+const USAGE: &str = "\
+Usage: dh_mlmodel [debhelper options]
+
+dh_mlmodel installs machine-learning model weights, their provenance and the
+get-<weights-package> helper into package build directories, as planned from
+debian/mlmodel.toml, and sets the mlmodel:Recommends, mlmodel:Suggests and
+mlmodel:Depends substitution variables. Weights trained during the build come
+from dh_mlmodel_train. It is part of dh-mlmodel; enable it with
+Build-Depends: dh-sequence-mlmodel. See dh_mlmodel(1).
+
+";
+
+const TRAIN_USAGE: &str = "\
+Usage: dh_mlmodel_train [debhelper options]
+
+dh_mlmodel_train trains, during the build phase, the models that
+debian/mlmodel.toml's plan builds in the archive, for the weights packages
+this build produces: without network, with a deterministic environment, and
+with parallel=N from DEB_BUILD_OPTIONS. Nothing is trained under the
+pkg.mlmodel.notrain build profile. dh_mlmodel then installs the outputs. See
+dh_mlmodel_train(1).
+
+";
+
+/// Entry point of the `dh_mlmodel` and `dh_mlmodel_train` binaries.
+pub fn main(phase: Phase) -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
+    match run(phase, &args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            crate::error::print(TOOL, &err);
+            crate::error::print(phase.tool(), &err);
             // debhelper's error() exits with 255, whatever the kind of error.
             ExitCode::from(255)
         }
     }
 }
 
-fn run(args: &[String]) -> Result<()> {
+fn run(phase: Phase, args: &[String]) -> Result<()> {
+    let tool = phase.tool();
+    let usage = || print!("{}{SHARED_OPTIONS}", phase.usage());
     if args.iter().any(|a| a == "-h" || a == "--help") {
-        print!("{USAGE}");
+        usage();
         return Ok(());
     }
     let root = PathBuf::from(".");
     let control = ControlFile::read(&root)?;
     let options = options::parse(args, |name| std::env::var(name).ok(), &control)?;
     for warning in &options.warnings {
-        eprintln!("{TOOL}: warning: {warning}");
+        eprintln!("{tool}: warning: {warning}");
     }
     if options.help {
-        print!("{USAGE}");
+        usage();
         return Ok(());
     }
     if let Some(message) = &options.nothing_to_do {
-        eprintln!("{TOOL}: warning: {message}");
+        eprintln!("{tool}: warning: {message}");
         return Ok(());
     }
     let build = Build::load(root, control, options)?;
     for package in &build.options.packages {
-        build.act_on(package)?;
+        match phase {
+            Phase::Build => build.train(package)?,
+            Phase::Binary => build.act_on(package)?,
+        }
     }
     Ok(())
 }
@@ -109,7 +162,9 @@ impl Build {
                  (draft one with `dh-mlmodel init --manifest-only`)"
             );
         }
-        let policy = PipelinePolicy::load(&PolicySource::embedded())?;
+        // The package's own `debian/mlmodel-policy/` applies here as it does to `classify` and
+        // `init` run in the same tree, so the plan built is the plan they showed.
+        let policy = PipelinePolicy::load(&PolicySource::layered(None, Some(&root))?)?;
         let request = Request {
             root: &root,
             manifest: None,
@@ -118,11 +173,10 @@ impl Build {
         };
         let plan = pipeline::load(&request, &policy)?.plan;
         let version = changelog_field(&root, "Version")?;
-        let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
-            Ok(value) if !value.is_empty() => value
-                .parse()
-                .with_context(|| format!("SOURCE_DATE_EPOCH={value} is not a number"))?,
-            _ => changelog_field(&root, "Timestamp")?
+        let epoch = match crate::build_env::source_date_epoch()? {
+            Some(epoch) => u64::try_from(epoch)
+                .with_context(|| format!("SOURCE_DATE_EPOCH={epoch} is before 1970"))?,
+            None => changelog_field(&root, "Timestamp")?
                 .parse()
                 .context("debian/changelog: the timestamp is not a number")?,
         };
@@ -144,6 +198,17 @@ impl Build {
                 .find(|p| p.name == package)
                 .map(|p| (plan, p.role))
         })
+    }
+
+    /// The build phase for `package`: trains its model when the plan builds it in the archive
+    /// by training.
+    fn train(&self, package: &str) -> Result<()> {
+        match self.role_of(package) {
+            Some((plan, Role::Weights)) if plan.train_at_build => {
+                weights::train_package(self, package, plan)
+            }
+            _ => Ok(()),
+        }
     }
 
     fn act_on(&self, package: &str) -> Result<()> {

@@ -1,18 +1,23 @@
 //! A weights package built in the archive: the model files from the source tree, each verified
-//! against its pin, or the outputs of the training recipe run during the build, and a
-//! provenance record in `/usr/share/doc/<package>/provenance.json`.
+//! against its pin, or the outputs of the training recipe, and a provenance record in
+//! `/usr/share/doc/<package>/provenance.json`.
+//!
+//! Training happens in the build phase (`dh_mlmodel_train`, [`train_package`]), which leaves
+//! its outputs and a record of the run in `debian/.debhelper/mlmodel/<model>/`; the binary
+//! phase (`dh_mlmodel`, [`build_package`]) checks the outputs against that record and installs
+//! them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Build, TOOL};
 use crate::fsutil;
 use crate::hash::sha256_file;
-use crate::plan::{DataSource, ModelPlan, Pin, Recipe};
+use crate::plan::{DataSource, ModelPlan, Pin};
 
 /// One file as installed, with what the manifest says it should be.
 #[derive(Debug, Serialize)]
@@ -28,7 +33,7 @@ struct InstalledFile {
     matches_pin: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct TrainingRecord {
     command: String,
     seed: Option<i64>,
@@ -36,7 +41,7 @@ struct TrainingRecord {
     inputs: Vec<InputRecord>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct InputRecord {
     name: String,
     from: String,
@@ -60,14 +65,35 @@ struct Provenance<'a> {
     files: Vec<InstalledFile>,
 }
 
+/// What `dh_mlmodel_train` leaves for `dh_mlmodel`: the record of one training run and the
+/// digest of each output it produced.
+#[derive(Debug, Serialize, Deserialize)]
+struct TrainingRun {
+    training: TrainingRecord,
+    outputs: Vec<TrainedOutput>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct TrainedOutput {
+    /// The path the recipe wrote, relative to its output directory.
+    name: String,
+    sha256: String,
+    size: u64,
+    pinned_sha256: Option<String>,
+    matches_pin: bool,
+}
+
+/// Where the build phase trains `model`: removed by dh_clean with the rest of
+/// `debian/.debhelper/`.
+fn scratch_dir(build: &Build, model: &str) -> std::path::PathBuf {
+    build.debian_dir().join(".debhelper/mlmodel").join(model)
+}
+
+const RUN_RECORD: &str = "training.json";
+
 pub(super) fn build_package(build: &Build, package: &str, plan: &ModelPlan) -> Result<()> {
     let (files, training) = if plan.train_at_build {
-        let training = plan
-            .facts
-            .training
-            .as_ref()
-            .context("the plan trains this model but the manifest has no [model.training]")?;
-        train(build, package, plan, training)?
+        install_trained(build, package, plan)?
     } else {
         (install_from_source(build, package, plan)?, None)
     };
@@ -160,26 +186,36 @@ fn install(build: &Build, package: &str, source: &Path, target: &str) -> Result<
     Ok(())
 }
 
-/// Runs the recipe in `debian/.debhelper/mlmodel/<model>/` (removed by dh_clean), without
-/// network and with a deterministic environment, then installs its outputs.
-fn train(
-    build: &Build,
-    package: &str,
-    plan: &ModelPlan,
-    training: &Recipe,
-) -> Result<(Vec<InstalledFile>, Option<TrainingRecord>)> {
+/// The build phase of weights package `package`: runs the recipe in
+/// `debian/.debhelper/mlmodel/<model>/`, without network and with a deterministic environment,
+/// checks a deterministic recipe's outputs against the pins, and records the run for the
+/// binary phase.
+pub(super) fn train_package(build: &Build, package: &str, plan: &ModelPlan) -> Result<()> {
     let name = &plan.name;
+    if build.control.profile_active(super::NOTRAIN_PROFILE) {
+        bail!(
+            "the {profile} build profile is active, but this build produces {package}, whose \
+             model {name} is trained during the build; exclude the package from such builds with \
+             `Build-Profiles: <!{profile}>` in its debian/control paragraph",
+            profile = super::NOTRAIN_PROFILE
+        );
+    }
+    let training = plan
+        .facts
+        .training
+        .as_ref()
+        .context("the plan trains this model but the manifest has no [model.training]")?;
     let Some(command) = training.command.clone() else {
         bail!("model {name}: training.command is not stated");
     };
-    let scratch = build.debian_dir().join(".debhelper/mlmodel").join(name);
+    let scratch = scratch_dir(build, name);
     let data_dir = scratch.join("data");
     let out_dir = scratch.join("out");
     let log = scratch.join("training.log");
     let mut inputs = Vec::new();
     if build.options.no_act {
         build.verbose(&format!("(train {name} in {})", scratch.display()));
-        return Ok((Vec::new(), None));
+        return Ok(());
     }
     if scratch.exists() {
         std::fs::remove_dir_all(&scratch)
@@ -245,6 +281,11 @@ fn train(
         build.root.display(),
         log.display()
     ));
+    // parallel=N of DEB_BUILD_OPTIONS is offered to the recipe as MLMODEL_JOBS; the numeric
+    // libraries get N threads only when the recipe is not declared deterministic, since their
+    // results may depend on the thread count.
+    let jobs = parallel_jobs(std::env::var("DEB_BUILD_OPTIONS").ok().as_deref());
+    let threads = if training.deterministic { 1 } else { jobs };
     let log_file =
         std::fs::File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
     let mut runner = offline_runner();
@@ -255,9 +296,10 @@ fn train(
         .env("SOURCE_DATE_EPOCH", build.epoch.to_string())
         .env("PYTHONHASHSEED", "0")
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("OMP_NUM_THREADS", "1")
-        .env("OPENBLAS_NUM_THREADS", "1")
-        .env("MKL_NUM_THREADS", "1")
+        .env("MLMODEL_JOBS", jobs.to_string())
+        .env("OMP_NUM_THREADS", threads.to_string())
+        .env("OPENBLAS_NUM_THREADS", threads.to_string())
+        .env("MKL_NUM_THREADS", threads.to_string())
         .env("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         .env("CUDA_VISIBLE_DEVICES", "")
         .env("MLMODEL_SEED", seed.unwrap_or(0).to_string())
@@ -286,7 +328,7 @@ fn train(
         .iter()
         .map(|(path, pin)| (installed_name(path), pin))
         .collect();
-    let mut installed = Vec::new();
+    let mut outputs = Vec::new();
     for output in &training.outputs {
         let produced = out_dir.join(output);
         if !produced.is_file() {
@@ -310,27 +352,103 @@ fn train(
         }
         if !matches_pin {
             eprintln!(
-                "{TOOL}: warning: model {name}: {output} differs from the published pin (not deterministic)"
+                "{}: warning: model {name}: {output} differs from the published pin (not deterministic)",
+                super::Phase::Build.tool()
             );
         }
-        let target = format!("{}/{}", plan.install_dir, output);
+        outputs.push(TrainedOutput {
+            name: output.clone(),
+            sha256,
+            size,
+            pinned_sha256: pin.map(|p| p.sha256.clone()),
+            matches_pin,
+        });
+    }
+    let run = TrainingRun {
+        training: TrainingRecord {
+            command,
+            seed,
+            deterministic,
+            inputs,
+        },
+        outputs,
+    };
+    fsutil::write_json(&scratch.join(RUN_RECORD), &run)
+}
+
+/// The binary phase of a trained model: installs each output the build phase recorded, after
+/// checking it is still the file that was trained.
+fn install_trained(
+    build: &Build,
+    package: &str,
+    plan: &ModelPlan,
+) -> Result<(Vec<InstalledFile>, Option<TrainingRecord>)> {
+    let name = &plan.name;
+    let scratch = scratch_dir(build, name);
+    let record = scratch.join(RUN_RECORD);
+    if build.options.no_act {
+        build.verbose(&format!(
+            "(install the outputs recorded in {})",
+            record.display()
+        ));
+        return Ok((Vec::new(), None));
+    }
+    let text = match std::fs::read_to_string(&record) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => bail!(
+            "model {name} of {package} has not been trained: {} is missing. dh_mlmodel_train \
+             trains it after dh_auto_build (the mlmodel add-on runs it); if debian/rules \
+             overrides the build targets, call dh_mlmodel_train there",
+            record.display()
+        ),
+        Err(err) => {
+            return Err(err).with_context(|| format!("cannot read {}", record.display()));
+        }
+    };
+    let run: TrainingRun = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: not a training record of this version",
+            record.display()
+        )
+    })?;
+    let mut installed = Vec::new();
+    for output in run.outputs {
+        let produced = scratch.join("out").join(&output.name);
+        let (sha256, size) = sha256_file(&produced)
+            .with_context(|| format!("cannot read training output {}", produced.display()))?;
+        if sha256 != output.sha256 || size != output.size {
+            bail!(
+                "training output {} of model {name} changed after dh_mlmodel_train recorded it: \
+                 expected SHA-256 {} ({} bytes), found SHA-256 {sha256} ({size} bytes)",
+                produced.display(),
+                output.sha256,
+                output.size
+            );
+        }
+        let target = format!("{}/{}", plan.install_dir, output.name);
         install(build, package, &produced, &target)?;
         installed.push(InstalledFile {
             path: target,
             sha256,
             size,
-            from: format!("training output {output}"),
-            pinned_sha256: pin.map(|p| p.sha256.clone()),
-            matches_pin,
+            from: format!("training output {}", output.name),
+            pinned_sha256: output.pinned_sha256,
+            matches_pin: output.matches_pin,
         });
     }
-    let record = TrainingRecord {
-        command,
-        seed,
-        deterministic,
-        inputs,
-    };
-    Ok((installed, Some(record)))
+    Ok((installed, Some(run.training)))
+}
+
+/// `parallel=N` of `DEB_BUILD_OPTIONS` (Debian Policy 4.9.1), 1 when absent or not a positive
+/// number.
+fn parallel_jobs(options: Option<&str>) -> u32 {
+    options
+        .unwrap_or_default()
+        .split([' ', ','])
+        .find_map(|option| option.strip_prefix("parallel="))
+        .and_then(|n| n.parse::<u32>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1)
 }
 
 /// The last `count` lines of a log, read as a stream: a long training log is never held whole.
@@ -401,5 +519,18 @@ fn offline_runner() -> Runner {
         .map(|k| (k.to_string(), dead.clone()))
         .chain([("no_proxy".to_string(), String::new())])
         .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parallel_jobs;
+
+    #[test]
+    fn parallel_comes_from_deb_build_options() {
+        assert_eq!(parallel_jobs(None), 1);
+        assert_eq!(parallel_jobs(Some("nocheck parallel=4")), 4);
+        assert_eq!(parallel_jobs(Some("parallel=0")), 1);
+        assert_eq!(parallel_jobs(Some("parallel=x nostrip")), 1);
     }
 }

@@ -25,6 +25,8 @@ pub struct BinarySpec {
     /// The tool keeps `Section` and `Architecture` in step with the plan (model packages);
     /// otherwise they are written once and then belong to the maintainer.
     pub owned: bool,
+    /// `Build-Profiles`, written when the paragraph is new or lacks the field.
+    pub build_profiles: Option<String>,
     /// Relation fields and the entries each must contain, e.g. `("Depends", ["${misc:Depends}"])`.
     pub relations: Vec<(&'static str, Vec<String>)>,
     /// Synopsis, then the extended description's lines (blank lines as paragraph breaks).
@@ -56,6 +58,7 @@ const BINARY_ORDER: &[&str] = &[
     "Package",
     "Section",
     "Architecture",
+    "Build-Profiles",
     "Depends",
     "Recommends",
     "Suggests",
@@ -147,6 +150,11 @@ fn update_binary(control: &mut Control, spec: &BinarySpec) {
         if paragraph.get("Architecture").as_deref() != Some(spec.architecture.as_str()) {
             paragraph.set_with_field_order("Architecture", &spec.architecture, BINARY_ORDER);
         }
+    }
+    if let Some(profiles) = &spec.build_profiles
+        && paragraph.get("Build-Profiles").is_none()
+    {
+        paragraph.set_with_field_order("Build-Profiles", profiles, BINARY_ORDER);
     }
     for (field, entries) in &spec.relations {
         ensure_relations(paragraph, field, entries, BINARY_ORDER);
@@ -253,6 +261,7 @@ mod tests {
                 architecture: "any".into(),
                 section: "science".into(),
                 owned: false,
+                build_profiles: None,
                 relations: vec![
                     (
                         "Depends",
@@ -302,6 +311,7 @@ mod tests {
             architecture: "all".into(),
             section: "contrib/science".into(),
             owned: true,
+            build_profiles: None,
             relations: vec![(
                 "Depends",
                 vec!["${misc:Depends}".into(), "${mlmodel:Depends}".into()],

@@ -121,16 +121,7 @@ pub fn generate(
         (FALLBACK_NAME.to_string(), FALLBACK_ADDRESS.to_string())
     });
     let maintainer = format!("{} <{}>", identity.0, identity.1);
-    let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(value) => value
-            .trim()
-            .parse::<i64>()
-            .with_context(|| format!("SOURCE_DATE_EPOCH={value} is not a number of seconds"))
-            .input()?,
-        Err(_) => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64),
-    };
+    let epoch = crate::build_env::epoch_or_now().input()?;
     let date = chrono::DateTime::from_timestamp(epoch, 0)
         .with_context(|| format!("SOURCE_DATE_EPOCH={epoch} is out of range"))
         .input()?;

@@ -7,6 +7,7 @@ use super::control;
 use super::text::{description, synopsis};
 use super::upstream::Upstream;
 use super::views::ModelView;
+use crate::debhelper::NOTRAIN_PROFILE;
 use crate::plan::{self, Area, Origin, Role};
 
 /// Section of the model packages (weights are data for a scientific program).
@@ -39,8 +40,14 @@ pub fn control_spec(
     build_depends.extend(build.build_depends.iter().cloned());
     for model in &plan.models {
         for package in &model.build_depends {
-            if !build_depends.contains(package) {
-                build_depends.push(package.clone());
+            // What only training needs is not needed when nothing is trained.
+            let entry = if model.train_at_build {
+                format!("{package} <!{NOTRAIN_PROFILE}>")
+            } else {
+                package.clone()
+            };
+            if !build_depends.contains(&entry) {
+                build_depends.push(entry);
             }
         }
     }
@@ -60,6 +67,7 @@ pub fn control_spec(
         architecture: build.architecture.clone(),
         section: build.section.clone(),
         owned: false,
+        build_profiles: None,
         relations: vec![
             ("Depends", build.depends.clone()),
             ("Recommends", vec!["${mlmodel:Recommends}".to_string()]),
@@ -77,6 +85,9 @@ pub fn control_spec(
                         architecture: "all".to_string(),
                         section: section_in(package.area),
                         owned: true,
+                        build_profiles: model
+                            .train_at_build
+                            .then(|| format!("<!{NOTRAIN_PROFILE}>")),
                         relations: vec![("Depends", vec![misc])],
                         description: description(
                             &format!("{} model weights for {name}", view.name),
@@ -94,6 +105,7 @@ pub fn control_spec(
                     architecture: "all".to_string(),
                     section: section_in(package.area),
                     owned: true,
+                    build_profiles: None,
                     relations: vec![("Depends", vec![misc, "${mlmodel:Depends}".to_string()])],
                     description: description(
                         &format!("installer for the {} model weights of {name}", view.name),

@@ -259,6 +259,68 @@ fn training_during_the_build_matches_the_pin_and_a_new_seed_fails() {
     assert!(log.contains("the build produced SHA-256"), "{log}");
 }
 
+#[test]
+fn training_belongs_to_the_build_phase_and_its_profile() {
+    let package = source_package(Recipe::AtBuild { seed: 1 });
+    let root = &package.root;
+    let record = root.join("debian/.debhelper/mlmodel/net/training.json");
+
+    // The binary phase never trains: without the build phase's record it stops and says why.
+    let (status, stderr) = dh_mlmodel(root, &["-p", "foo-model-net"], &[]);
+    assert_eq!(status, 255, "{stderr}");
+    assert!(
+        stderr.contains("has not been trained") && stderr.contains("dh_mlmodel_train"),
+        "{stderr}"
+    );
+    assert!(
+        !root
+            .join("debian/foo-model-net")
+            .join(INSTALL_DIR.trim_start_matches('/'))
+            .exists()
+    );
+
+    // Under pkg.mlmodel.notrain a build that still produces the package is refused.
+    let (status, stderr) = dh_mlmodel_train(root, &[("DEB_BUILD_PROFILES", "pkg.mlmodel.notrain")]);
+    assert_eq!(status, 255, "{stderr}");
+    assert!(
+        stderr.contains("Build-Profiles: <!pkg.mlmodel.notrain>"),
+        "{stderr}"
+    );
+    assert!(!record.exists(), "nothing is trained under the profile");
+
+    // The build phase trains and records; the binary phase installs what was recorded.
+    let (status, stderr) = dh_mlmodel_train(root, &[("DEB_BUILD_OPTIONS", "parallel=3")]);
+    assert_eq!(status, 0, "{stderr}");
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    assert_eq!(run["outputs"][0]["name"], "net.npy", "{run}");
+
+    // An output changed between the phases is not installed.
+    let output = root.join("debian/.debhelper/mlmodel/net/out/net.npy");
+    let mut bytes = std::fs::read(&output).unwrap();
+    *bytes.last_mut().unwrap() ^= 1;
+    std::fs::write(&output, bytes).unwrap();
+    let (status, stderr) = dh_mlmodel(root, &["-p", "foo-model-net"], &[]);
+    assert_eq!(status, 255, "{stderr}");
+    assert!(
+        stderr.contains("changed after dh_mlmodel_train recorded it"),
+        "{stderr}"
+    );
+}
+
+/// Runs `dh_mlmodel_train` for the weights package with extra environment; (status, stderr).
+fn dh_mlmodel_train(root: &Path, env: &[(&str, &str)]) -> (i32, String) {
+    let output = packaging_command("dh_mlmodel_train", root)
+        .args(["-p", "foo-model-net"])
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// Runs `dh_mlmodel ARGS` in the package tree with extra environment; returns (status, stderr).
 fn dh_mlmodel(root: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     let output = packaging_command("dh_mlmodel", root)

@@ -156,7 +156,7 @@ pub fn safetensors(tensors: &[(&str, &str, &[u64])]) -> Vec<u8> {
     }
     let mut json = serde_json::to_vec(&header).unwrap();
     // Writers pad the header with spaces to 8-byte alignment.
-    while json.len() % 8 != 0 {
+    while !json.len().is_multiple_of(8) {
         json.push(b' ');
     }
     let mut out = Vec::new();
@@ -214,7 +214,7 @@ fn gguf_with_tensors(with_tensors: bool) -> Vec<u8> {
         u32le(&mut out, ggml_type);
         u64le(&mut out, offset);
     }
-    while out.len() % 32 != 0 {
+    while !out.len().is_multiple_of(32) {
         out.push(0);
     }
     out.extend_from_slice(&floats(12));
@@ -1050,7 +1050,7 @@ pub fn ggjt_with_tensors() -> Vec<u8> {
             u32le(&mut out, *d);
         }
         out.extend_from_slice(name.as_bytes());
-        while out.len() % 32 != 0 {
+        while !out.len().is_multiple_of(32) {
             out.push(0);
         }
         out.extend_from_slice(&data);

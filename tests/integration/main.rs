@@ -19,6 +19,7 @@ mod hostile_inputs;
 mod http_server;
 mod init;
 mod manifest;
+mod own_package;
 mod pickle;
 mod scan;
 mod snapshots;

@@ -229,7 +229,7 @@ pub(super) fn check_darknet<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<
         return Ok(None);
     };
     let data_len = probe.size.saturating_sub(header_len);
-    if data_len % 4 != 0 || data_len / 4 < probe.limits.darknet_min_values {
+    if !data_len.is_multiple_of(4) || data_len / 4 < probe.limits.darknet_min_values {
         return Ok(None);
     }
     let sample = probe.read_at(header_len, 4096)?;

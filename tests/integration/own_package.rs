@@ -1,0 +1,178 @@
+//! The project's own Debian packages (`debian/` at the top of this repository): built with a
+//! plain `dpkg-buildpackage -us -uc -b` from a copy of the tree, offline, with Debian's Rust
+//! toolchain; clean under `lintian --fail-on error,warning`; holding the commands, the add-on,
+//! the man pages and the completions; and built twice, in directories of different lengths, to
+//! the same bytes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{combined_output, deb_field, unpack_deb};
+
+/// A copy of the repository's files (not its build products) at `dir/dh-mlmodel`.
+fn copy_of_the_tree(dir: &Path) -> PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dest = dir.join("dh-mlmodel");
+    std::fs::create_dir_all(&dest).unwrap();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(
+            "tar -C \"$1\" --exclude=./target --exclude=./.git --exclude=./debian/cargo-target \
+             --exclude=./debian/generated -cf - . | tar -C \"$2\" -xf -",
+        )
+        .args(["sh"])
+        .arg(repo)
+        .arg(&dest)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dest
+}
+
+/// Builds the copy in `dir`; returns the files it wrote beside the tree, by name.
+fn build(dir: &Path, options: &str) -> Vec<PathBuf> {
+    let tree = copy_of_the_tree(dir);
+    let cargo_home = std::env::var_os("CARGO_HOME").map_or_else(
+        || Path::new(&std::env::var_os("HOME").unwrap()).join(".cargo"),
+        PathBuf::from,
+    );
+    let output = Command::new("dpkg-buildpackage")
+        .args(["-us", "-uc", "-b"])
+        .current_dir(&tree)
+        // Debian's toolchain (cargo-web) and tools only, as a package build sees them.
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("CARGO_HOME", cargo_home)
+        .env("DEB_BUILD_OPTIONS", options)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("MAKEFLAGS")
+        .env_remove("MAKELEVEL")
+        .output()
+        .unwrap();
+    let log = combined_output(&output);
+    assert!(
+        output.status.success(),
+        "dpkg-buildpackage of dh-mlmodel failed:\n{}",
+        tail(&log, 60)
+    );
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "deb" || e == "ddeb"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[test]
+fn own_packages_build_lint_clean_complete_and_reproducible() {
+    let first = tempfile::tempdir().unwrap();
+    let second = tempfile::Builder::new()
+        .prefix("a-longer-name-so-paths-differ-")
+        .tempdir()
+        .unwrap();
+    // The first build runs the unit tests too (dh_auto_test); the second skips them, which must
+    // not change a byte.
+    let debs = build(first.path(), "parallel=2");
+    let again = build(second.path(), "nocheck parallel=2");
+
+    let names = |files: &[PathBuf]| -> Vec<String> {
+        files
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert_eq!(names(&debs), names(&again));
+    for (a, b) in debs.iter().zip(&again) {
+        assert!(
+            std::fs::read(a).unwrap() == std::fs::read(b).unwrap(),
+            "{} differs between two builds in different directories",
+            a.file_name().unwrap().to_string_lossy()
+        );
+    }
+
+    let changes: Vec<PathBuf> = std::fs::read_dir(first.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "changes"))
+        .collect();
+    let lintian = Command::new("lintian")
+        .args(["--fail-on", "error,warning", "--no-tag-display-limit"])
+        .args(&changes)
+        .output()
+        .unwrap();
+    assert!(
+        lintian.status.success(),
+        "lintian on dh-mlmodel's own packages:\n{}",
+        combined_output(&lintian)
+    );
+
+    let tool = debs
+        .iter()
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("dh-mlmodel_")
+        })
+        .expect("the dh-mlmodel .deb");
+    assert!(deb_field(tool, "Provides").contains("dh-sequence-mlmodel"));
+    assert_eq!(deb_field(tool, "Multi-Arch"), "foreign");
+    let unpacked = unpack_deb(tool);
+    for path in [
+        "usr/bin/dh-mlmodel",
+        "usr/bin/dh_mlmodel",
+        "usr/bin/dh_mlmodel_train",
+        "usr/share/perl5/Debian/Debhelper/Sequence/mlmodel.pm",
+        "usr/share/dh-mlmodel/policy/formats.toml",
+        "usr/share/dh-mlmodel/templates/get-helper.sh.j2",
+        "usr/share/man/man1/dh-mlmodel.1.gz",
+        "usr/share/man/man1/dh-mlmodel-scan.1.gz",
+        "usr/share/man/man1/dh-mlmodel-classify.1.gz",
+        "usr/share/man/man1/dh-mlmodel-init.1.gz",
+        "usr/share/man/man1/dh_mlmodel.1.gz",
+        "usr/share/man/man1/dh_mlmodel_train.1.gz",
+        "usr/share/bash-completion/completions/dh-mlmodel",
+        "usr/share/zsh/vendor-completions/_dh-mlmodel",
+        "usr/share/fish/vendor_completions.d/dh-mlmodel.fish",
+    ] {
+        assert!(
+            unpacked.path().join(path).is_file(),
+            "{path} is missing from the dh-mlmodel package"
+        );
+    }
+    // The packaged tool is the real one: it answers, and its man page renders.
+    let version = Command::new(unpacked.path().join("usr/bin/dh-mlmodel"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("dh-mlmodel {}", env!("CARGO_PKG_VERSION"))
+    );
+    let man = Command::new("man")
+        .args(["--warnings", "-l"])
+        .arg(
+            unpacked
+                .path()
+                .join("usr/share/man/man1/dh-mlmodel-scan.1.gz"),
+        )
+        .env("MANWIDTH", "80")
+        .output()
+        .unwrap();
+    let page = String::from_utf8_lossy(&man.stdout);
+    assert!(
+        man.status.success() && page.contains("dh-mlmodel scan"),
+        "{page}"
+    );
+    assert!(
+        man.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&man.stderr)
+    );
+}
