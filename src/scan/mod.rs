@@ -345,8 +345,7 @@ impl Visit<'_> {
                     archive::look_inside(self, file, kind, rel, nesting)?;
                 } else if identified.is_none() {
                     // Only a file of the tree itself is on disk; archive members are not.
-                    let top_level = on_disk.is_some();
-                    self.unidentified(file, &head, size, rel, top_level)?;
+                    self.unidentified(file, &head, size, rel, on_disk)?;
                 }
             }
         }
@@ -382,7 +381,7 @@ impl Visit<'_> {
         head: &[u8],
         size: u64,
         rel: &str,
-        top_level: bool,
+        on_disk: Option<&Path>,
     ) -> io::Result<()> {
         let limits = &self.ctx.limits;
         if let Some(target) = lfs_pointer(head, size) {
@@ -412,10 +411,13 @@ impl Visit<'_> {
             let embedded = embedded::scan(&self.ctx.embedded, &mut *file, rel, size)?;
             self.findings.extend(embedded);
             file.seek(SeekFrom::Start(0))?;
-            let scanned = downloads::scan(&self.ctx.downloads, &mut *file, rel, size)?;
+            let tree = on_disk.and_then(|path| downloads::TreeFiles::of(path, rel));
+            let scanned =
+                downloads::scan(&self.ctx.downloads, &mut *file, rel, size, tree.as_ref())?;
             self.findings.extend(scanned.findings);
             self.warnings.extend(scanned.warnings);
-            if top_level {
+            // Only a file of the tree itself is on disk; archive members are not.
+            if on_disk.is_some() {
                 self.downloads = Some(scanned.seen);
             }
         }

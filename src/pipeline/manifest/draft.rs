@@ -59,7 +59,7 @@ pub fn draft(root: &Path, source: &str, policy: &DraftPolicy) -> Result<(String,
                     .or_default()
                     .push(finding);
             }
-            Kind::Download => {}
+            Kind::Download | Kind::Dataset => {}
             _ => skipped.push(finding.path.clone()),
         }
     }
