@@ -9,6 +9,7 @@ mod upstreams;
 mod archives;
 mod classify;
 mod debhelper;
+mod download_shapes;
 mod downloads;
 mod embedded;
 mod exit_codes;

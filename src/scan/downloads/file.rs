@@ -215,14 +215,16 @@ impl<'a> FileState<'a> {
         self.limited_at
     }
 
-    /// Records a variable assignment; returns whether the line is one.
+    /// Records a variable assignment; returns whether the line assigns a value it evaluated.
     fn assign(&mut self, line: &Line, fetch: Fetch) -> bool {
         let Some(assignment) = self.syntax.assignment(&line.text, &self.vars) else {
             return false;
         };
+        // A value that cannot be evaluated (a dict of URLs, a call) leaves the variable unknown
+        // and the line's URLs to be searched as on any other line.
         let Some(value) = assignment.value else {
             self.vars.remove(&assignment.name);
-            return true;
+            return false;
         };
         if fetch == Fetch::None {
             let as_written: Option<Rc<str>> = value.as_written.as_deref().map(Rc::from);

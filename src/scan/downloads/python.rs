@@ -305,6 +305,10 @@ fn python_calls(line: &str, vars: &Variables) -> Vec<Call> {
         let (PyToken::Name(name), Some(PyToken::Op('(', _))) = (token, tokens.get(i + 1)) else {
             continue;
         };
+        // `def ResNet50(weights='imagenet'):` defines, it does not call.
+        if i > 0 && matches!(tokens[i - 1], PyToken::Name("def" | "class")) {
+            continue;
+        }
         let mut call = Call {
             name: (*name).to_string(),
             positional: Vec::new(),

@@ -57,8 +57,13 @@ impl Syntax for Shell {
                 vars,
             ));
         }
-        parse_assignment(text)
-            .map(|(name, written)| Assignment::expanded(self, name, written, vars))
+        let (name, written) = parse_assignment(text)?;
+        // A command substitution left (not a file of the tree) has a value only running it
+        // would tell.
+        if written.starts_with("$(") || written.starts_with('`') {
+            return Some(Assignment { name, value: None });
+        }
+        Some(Assignment::expanded(self, name, written, vars))
     }
 
     fn reference(&self, text: &str, vars: &Variables) -> Option<Reference> {
