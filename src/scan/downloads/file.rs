@@ -104,6 +104,8 @@ pub struct FileState<'a> {
     blocks: Blocks,
     checks: Vec<(u64, u32, Check)>,
     reports: Vec<Report>,
+    /// Where each report's key is in `reports`.
+    report_at: HashMap<String, usize>,
     deferred: Vec<Deferred>,
     used_vars: HashSet<String>,
     /// The variables each variable's value was made from, so using it uses them too.
@@ -116,11 +118,14 @@ pub struct FileState<'a> {
 }
 
 impl<'a> FileState<'a> {
-    /// Reads every logical line of `reader`, a file read by `syntax`.
+    /// Reads every logical line of `reader`, a file read by `syntax`. When the prefilter
+    /// found nothing a download or check is made of (`may_fetch` false), lines are read only
+    /// for the variables and the scripts they run.
     pub fn read<R: BufRead>(
         policy: &'a DownloadPolicy,
         syntax: Box<dyn Syntax>,
         reader: R,
+        may_fetch: bool,
     ) -> io::Result<Self> {
         let mut state = Self {
             policy,
@@ -132,6 +137,7 @@ impl<'a> FileState<'a> {
             blocks: Blocks::default(),
             checks: Vec::new(),
             reports: Vec::new(),
+            report_at: HashMap::new(),
             deferred: Vec::new(),
             used_vars: HashSet::new(),
             made_from: HashMap::new(),
@@ -141,12 +147,24 @@ impl<'a> FileState<'a> {
         };
         let mut lines = LogicalLines::new(reader);
         while let Some(line) = lines.next_line(&*state.syntax)? {
-            state.line(&line);
+            if may_fetch {
+                state.line(&line);
+            } else {
+                state.calls_only(&line);
+            }
             if state.vars.limited.take() && state.limited_at.is_none() {
                 state.limited_at = Some(line.number);
             }
         }
         Ok(state)
+    }
+
+    /// A line of a file without any download: what the tree pass needs of it.
+    fn calls_only(&mut self, line: &Line) {
+        self.syntax
+            .track_block(&line.text, &self.vars, &mut self.blocks);
+        self.assign(line, Fetch::None);
+        self.find_calls(line);
     }
 
     fn line(&mut self, line: &Line) {
@@ -282,7 +300,7 @@ impl<'a> FileState<'a> {
                 note,
             } = fetch;
             self.mark_used(used);
-            self.reports.push(Report {
+            self.push_report(Report {
                 line: line.number,
                 block,
                 url,
@@ -295,6 +313,22 @@ impl<'a> FileState<'a> {
                 note,
                 own_checks_only: false,
             });
+        }
+    }
+
+    /// Records a download, once per URL (or hub call): the first seen, unless a later one is
+    /// on a fetch line and it was not. Keeps memory to the distinct URLs of the file however
+    /// often a line repeats them.
+    fn push_report(&mut self, report: Report) {
+        match self.report_at.get(&report.key()) {
+            Some(&at) if !self.reports[at].on_fetch_line && report.on_fetch_line => {
+                self.reports[at] = report;
+            }
+            Some(_) => {}
+            None => {
+                self.report_at.insert(report.key(), self.reports.len());
+                self.reports.push(report);
+            }
         }
     }
 
@@ -319,7 +353,7 @@ impl<'a> FileState<'a> {
                 line.number,
                 block,
                 found.url,
-                found.as_written.map(Rc::from),
+                found.as_written,
             );
             report.on_fetch_line = fetch != Fetch::None;
             report.own_checks_only = fetch == Fetch::Code;
@@ -333,7 +367,7 @@ impl<'a> FileState<'a> {
                         .to_string(),
                 );
             }
-            self.reports.push(report);
+            self.push_report(report);
         }
     }
 

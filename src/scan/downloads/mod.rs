@@ -83,9 +83,9 @@ pub struct Scanned {
 
 /// Finds the download steps in the text file `rel` (`size` bytes), read from `reader`
 /// positioned at its start; `tree` is where the file lies on disk, when it does.
-pub fn scan<R: Read>(
+pub fn scan<R: Read + Seek>(
     policy: &DownloadPolicy,
-    reader: R,
+    mut reader: R,
     rel: &str,
     size: u64,
     tree: Option<&TreeFiles>,
@@ -98,12 +98,27 @@ pub fn scan<R: Read>(
     if size > policy.max_file_size {
         return Ok(not_a_script());
     }
-    let mut reader = BufReader::new(reader.take(policy.max_file_size));
-    let first = peek_first_line(&mut reader)?;
+    let start = reader.stream_position()?;
+    let mut buffered = BufReader::new((&mut reader).take(policy.max_file_size));
+    let first = peek_first_line(&mut buffered)?;
     let Some(kind) = policy.file_kind(rel, &first) else {
         return Ok(not_a_script());
     };
-    let state = FileState::read(policy, kind.syntax.syntax(tree), reader)?;
+    let may_fetch = policy.may_fetch(&mut buffered)?;
+    drop(buffered);
+    reader.seek(SeekFrom::Start(start))?;
+    let syntax = kind.syntax.syntax(tree);
+    // Documentation without a URL or fetch word has nothing to say; a script still has the
+    // scripts it runs to tell the tree pass.
+    if !may_fetch && !syntax.runs_commands() {
+        return Ok(Scanned {
+            findings: Vec::new(),
+            seen: Seen::Script(Summary::default()),
+            warnings: Vec::new(),
+        });
+    }
+    let reader = BufReader::new(reader.take(policy.max_file_size));
+    let state = FileState::read(policy, syntax, reader, may_fetch)?;
     let warnings = state
         .limited_at()
         .map(|line| {

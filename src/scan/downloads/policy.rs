@@ -2,7 +2,10 @@
 //! the questions about URLs and lines that only the policy tables answer.
 
 use std::collections::BTreeMap;
+use std::io::{self, Read};
+use std::sync::OnceLock;
 
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use serde::Deserialize;
 
 use crate::scan::{Verification, When};
@@ -35,6 +38,9 @@ pub struct DownloadPolicy {
     pub file_kinds: Vec<FileKind>,
     pub calls: Calls,
     pub hub_calls: Vec<HubCall>,
+    /// Built from the tables above on first use: see [`DownloadPolicy::may_fetch`].
+    #[serde(skip)]
+    prefilter: OnceLock<Option<AhoCorasick>>,
 }
 
 /// A Python call that fetches from a hub by name (`[[hub-calls]]`).
@@ -203,6 +209,61 @@ pub enum Check {
 }
 
 impl DownloadPolicy {
+    /// Whether the text read from `reader` holds anything a download or a check is made of: a
+    /// URL (`://`), a fetch command or call, a hub call's name, a checksum marker, a command
+    /// substitution reading a file. One pass of an Aho-Corasick automaton over the bytes, as
+    /// ripgrep prefilters, stopping at the first match: a file without any needs no per-line
+    /// download search at all.
+    pub fn may_fetch<R: Read>(&self, reader: R) -> io::Result<bool> {
+        // Patterns beyond what the automaton can hold (a huge --policy table) disable the
+        // prefilter: every file is then searched line by line.
+        let Some(automaton) = self.prefilter.get_or_init(|| self.build_prefilter()) else {
+            return Ok(true);
+        };
+        match automaton.stream_find_iter(reader).next() {
+            Some(Ok(_)) => Ok(true),
+            Some(Err(err)) => Err(err),
+            None => Ok(false),
+        }
+    }
+
+    fn build_prefilter(&self) -> Option<AhoCorasick> {
+        let checks = &self.checks;
+        let names = &checks.compared_names;
+        let hub_words = self.hub_calls.iter().flat_map(|call| {
+            let named = call.names.iter().filter(|n| *n != "*");
+            // A call of any name is told by the keyword values it requires.
+            let required = call.require.values().filter(|_| call.names.iter().any(|n| n == "*"));
+            named.chain(required)
+        });
+        let patterns: Vec<&str> = ["://", "$(cat ", "`cat "]
+            .into_iter()
+            .chain(
+                [
+                    &self.model_fetchers,
+                    &self.generic_fetchers,
+                    &self.code_fetchers,
+                    &checks.sha256,
+                    &checks.sha1,
+                    &checks.md5,
+                    &names.sha256,
+                    &names.sha1,
+                    &names.md5,
+                ]
+                .into_iter()
+                .flatten()
+                .map(String::as_str),
+            )
+            .chain(hub_words.map(String::as_str))
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(patterns)
+            .ok()
+    }
+
     /// The kind of file `rel` whose first line is `first_line`: by name, then extension, then
     /// the interpreter named on a `#!` line.
     pub fn file_kind(&self, rel: &str, first_line: &str) -> Option<&FileKind> {

@@ -68,11 +68,12 @@ impl Syntax for Python {
     fn urls(&self, text: &str, vars: &Variables) -> Vec<UrlUse> {
         let mut out = Vec::new();
         for string in python_strings(text, vars) {
+            let as_written: Option<std::rc::Rc<str>> =
+                (!string.used.is_empty()).then(|| string.source.as_str().into());
             for (_, url) in find_urls(&string.value) {
-                let as_written = (!string.used.is_empty()).then(|| string.source.clone());
                 out.push(UrlUse {
                     url: url.to_string(),
-                    as_written,
+                    as_written: as_written.clone(),
                     used: string.used.clone(),
                 });
             }

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::cell::Cell;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
 use super::syntax::{
     Assignment, Blocks, Reference, Syntax, UrlUse, Variables, find_urls, leading_name, shell_word,
@@ -85,11 +86,13 @@ impl Syntax for Shell {
                     .collect(),
                 None => vec![expanded.text],
             };
+            let as_written: Option<Rc<str>> =
+                (!expanded.used.is_empty()).then(|| written_url(word).into());
             for text in &texts {
                 for (_, url) in find_urls(text) {
                     out.push(UrlUse {
                         url: url.to_string(),
-                        as_written: (!expanded.used.is_empty()).then(|| written_url(word)),
+                        as_written: as_written.clone(),
                         used: expanded.used.clone(),
                     });
                 }

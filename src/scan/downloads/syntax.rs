@@ -5,6 +5,7 @@
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead, Read};
+use std::rc::Rc;
 
 use super::hub::Call;
 use super::policy::DownloadPolicy;
@@ -88,11 +89,12 @@ pub trait Syntax {
                 continue;
             }
             let expanded = self.expand(word, vars);
+            let as_written: Option<Rc<str>> =
+                (!expanded.used.is_empty()).then(|| written_url(word).into());
             for (_, url) in find_urls(&expanded.text) {
-                let as_written = (!expanded.used.is_empty()).then(|| written_url(word));
                 out.push(UrlUse {
                     url: url.to_string(),
-                    as_written,
+                    as_written: as_written.clone(),
                     used: expanded.used.clone(),
                 });
             }
@@ -175,7 +177,8 @@ fn balanced_end(mut text: &str) -> &str {
 #[derive(Debug, Clone)]
 pub struct UrlUse {
     pub url: String,
-    pub as_written: Option<String>,
+    /// Shared by the URLs of one word or string: one can hold hundreds of them.
+    pub as_written: Option<Rc<str>>,
     pub used: Vec<String>,
 }
 
