@@ -218,9 +218,7 @@ impl Finding {
             Details::LfsPointer(pointer) => Some(&pointer.reason),
             Details::Blob(blob) => Some(&blob.reason),
             Details::EmbeddedWeights(embedded) => Some(&embedded.reason),
-            Details::Download(download) | Details::Dataset(download) => {
-                download.reason.as_deref()
-            }
+            Details::Download(download) | Details::Dataset(download) => download.reason.as_deref(),
         }
     }
 

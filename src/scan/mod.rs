@@ -232,7 +232,13 @@ fn scan_file(ctx: &ScanContext, options: &ScanOptions, rel: &str, path: &Path) -
         warnings: Vec::new(),
         downloads: None,
     };
-    let analysed = visit.analyze(&mut *source, size, rel, Some(path), &archive::Nesting::top());
+    let analysed = visit.analyze(
+        &mut *source,
+        size,
+        rel,
+        Some(path),
+        &archive::Nesting::top(),
+    );
     // A file whose content was not searched for downloads (binary, weights, an archive, or
     // an error on the way) may still be a script a build file runs: the tree pass needs it.
     let downloads = match visit.downloads.take() {

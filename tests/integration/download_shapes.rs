@@ -452,7 +452,12 @@ fn cmake_fetching_code_is_a_build_time_network_fetch_with_its_format() {
     for f in all {
         assert_eq!(f["kind"], "download");
         assert_eq!(f["when"], "build");
-        assert!(f["reason"].as_str().unwrap().contains("code from the network"));
+        assert!(
+            f["reason"]
+                .as_str()
+                .unwrap()
+                .contains("code from the network")
+        );
     }
 }
 
@@ -481,7 +486,10 @@ fn documentation_catalogue_links_are_one_table_row_and_every_item_in_json() {
     assert_eq!((count("onnx"), count("config")), (40, 40));
     let dataset: Vec<&&Value> = all.iter().filter(|f| f["kind"] == "dataset").collect();
     assert_eq!(dataset.len(), 1);
-    assert_eq!(dataset[0]["url"], "https://huggingface.co/datasets/example/speech");
+    assert_eq!(
+        dataset[0]["url"],
+        "https://huggingface.co/datasets/example/speech"
+    );
 
     let output = dh_mlmodel()
         .args(["scan", "--no-hash"])
@@ -489,13 +497,19 @@ fn documentation_catalogue_links_are_one_table_row_and_every_item_in_json() {
         .output()
         .unwrap();
     let table = String::from_utf8(output.stdout).unwrap();
-    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("VOICES.md")).collect();
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("VOICES.md"))
+        .collect();
     assert_eq!(rows.len(), 1, "{table}");
     assert!(
         rows[0].ends_with("40 model URLs, 40 config URLs, 1 dataset URL (documentation)"),
         "{table}"
     );
-    let readme: Vec<&str> = table.lines().filter(|l| l.starts_with("README.md")).collect();
+    let readme: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("README.md"))
+        .collect();
     assert_eq!(readme.len(), 1, "a single link keeps its own row: {table}");
     assert!(readme[0].contains("https://example.org/releases/net.onnx"));
 }

@@ -349,12 +349,7 @@ impl<'a> FileState<'a> {
                 continue;
             }
             self.mark_used(found.used);
-            let mut report = Report::of_url(
-                line.number,
-                block,
-                found.url,
-                found.as_written,
-            );
+            let mut report = Report::of_url(line.number, block, found.url, found.as_written);
             report.on_fetch_line = fetch != Fetch::None;
             report.own_checks_only = fetch == Fetch::Code;
             if fetch == Fetch::Code

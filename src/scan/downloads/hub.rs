@@ -134,9 +134,7 @@ fn read_call(policy: &DownloadPolicy, entry: &HubCall, call: &Call) -> Option<Hu
             return Some(call.last_name().to_string());
         }
         match call.argument(argument)? {
-            ArgValue::Str {
-                value, used: u, ..
-            } => {
+            ArgValue::Str { value, used: u, .. } => {
                 used.extend(u.iter().cloned());
                 Some(value.clone())
             }
@@ -157,10 +155,12 @@ fn read_call(policy: &DownloadPolicy, entry: &HubCall, call: &Call) -> Option<Hu
         used.extend(u.iter().cloned());
     }
     // A path on disk is not a hub: `from_pretrained("./checkpoints")`.
-    if repo
-        .as_deref()
-        .is_some_and(|r| policy.local_prefixes.iter().any(|p| r.starts_with(p.as_str())))
-    {
+    if repo.as_deref().is_some_and(|r| {
+        policy
+            .local_prefixes
+            .iter()
+            .any(|p| r.starts_with(p.as_str()))
+    }) {
         return None;
     }
     if let (Some(separator), Some(full)) = (&entry.revision_separator, repo.clone())
@@ -170,7 +170,11 @@ fn read_call(policy: &DownloadPolicy, entry: &HubCall, call: &Call) -> Option<Hu
         revision = revision.or_else(|| Some(rev.to_string()));
     }
     let (url, url_as_written) = match url_argument {
-        Some(ArgValue::Str { value, source, used }) => {
+        Some(ArgValue::Str {
+            value,
+            source,
+            used,
+        }) => {
             let written = (!used.is_empty()).then(|| source.clone());
             (Some(value.clone()), written)
         }
@@ -199,7 +203,10 @@ fn read_call(policy: &DownloadPolicy, entry: &HubCall, call: &Call) -> Option<Hu
         if matches!(value, ArgValue::Name(n) if n == "None") {
             return None;
         }
-        Some(h.algorithm.verification(value.string(), named_algorithm.as_deref()))
+        Some(
+            h.algorithm
+                .verification(value.string(), named_algorithm.as_deref()),
+        )
     });
     Some(HubFetch {
         hub: Hub {
@@ -219,9 +226,10 @@ fn read_call(policy: &DownloadPolicy, entry: &HubCall, call: &Call) -> Option<Hu
 }
 
 fn is_url(text: &str) -> bool {
-    ["https://", "http://", "ftp://"]
-        .iter()
-        .any(|s| text.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)))
+    ["https://", "http://", "ftp://"].iter().any(|s| {
+        text.get(..s.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(s))
+    })
 }
 
 /// A URL template of the policy filled with known values (repository, file, revision); `None`

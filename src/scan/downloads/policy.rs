@@ -233,7 +233,10 @@ impl DownloadPolicy {
         let hub_words = self.hub_calls.iter().flat_map(|call| {
             let named = call.names.iter().filter(|n| *n != "*");
             // A call of any name is told by the keyword values it requires.
-            let required = call.require.values().filter(|_| call.names.iter().any(|n| n == "*"));
+            let required = call
+                .require
+                .values()
+                .filter(|_| call.names.iter().any(|n| n == "*"));
             named.chain(required)
         });
         let patterns: Vec<&str> = ["://", "$(cat ", "`cat "]
@@ -335,9 +338,10 @@ impl DownloadPolicy {
             ext
         } else if name.ends_with(".git") || self.git_markers.iter().any(|m| line.contains(m)) {
             "git".to_string()
-        } else if name.rsplit_once('.').is_some_and(|(_, ext)| {
-            self.compression_extensions.iter().any(|c| c == ext)
-        }) {
+        } else if name
+            .rsplit_once('.')
+            .is_some_and(|(_, ext)| self.compression_extensions.iter().any(|c| c == ext))
+        {
             "source-archive".to_string()
         } else {
             "file".to_string()
@@ -424,7 +428,9 @@ fn on_host(entries: &[String], host: &str, path: &str) -> bool {
         (host == h || host.strip_suffix(h).is_some_and(|sub| sub.ends_with('.')))
             && path.starts_with('/')
             && path[1..].starts_with(prefix)
-            && (prefix.is_empty() || path[1 + prefix.len()..].is_empty() || path[1 + prefix.len()..].starts_with('/'))
+            && (prefix.is_empty()
+                || path[1 + prefix.len()..].is_empty()
+                || path[1 + prefix.len()..].starts_with('/'))
     })
 }
 
@@ -493,6 +499,80 @@ mod tests {
             Some((Language::Python, When::Run))
         );
         assert_eq!(kind("x/data.c", ""), None);
+    }
+
+    #[test]
+    fn data_sets_configs_and_code_by_url() {
+        let p = policy();
+        assert!(p.dataset_url("https://huggingface.co/datasets/org/corpus"));
+        assert!(!p.dataset_url("https://huggingface.co/org/model"));
+        assert!(!p.dataset_url("https://huggingface.co/datasetsfoo/x"));
+        assert!(p.dataset_url("https://www.kaggle.com/datasets/u/d"));
+        assert_eq!(
+            p.url_format("https://h/v/x.onnx.json?download=true"),
+            "config"
+        );
+        assert_eq!(p.url_format("https://h/v/x.onnx?download=true"), "onnx");
+        assert_eq!(p.url_format("https://h/v/readme"), "unknown");
+        assert_eq!(
+            p.code_format("https://github.com/o/r", "GIT_REPOSITORY x"),
+            "git"
+        );
+        assert_eq!(p.code_format("https://github.com/o/r.git", ""), "git");
+        assert_eq!(
+            p.code_format("https://h/v1.2.tar.xz", "URL x"),
+            "source-archive"
+        );
+        assert_eq!(p.code_format("https://h/FindX.cmake", ""), "file");
+        assert_eq!(p.code_format("https://h/net.onnx", ""), "onnx");
+    }
+
+    #[test]
+    fn comparisons_of_named_digests_are_checks() {
+        let p = policy();
+        assert_eq!(
+            p.check_on("if get_file_hash(path) != info['md5']:"),
+            Some(Check::Md5)
+        );
+        assert_eq!(
+            p.check_on("assert digest == EXPECTED_SHA256"),
+            Some(Check::Sha256)
+        );
+        assert_eq!(p.check_on("md5 = info['md5']"), None, "no comparison");
+        assert_eq!(
+            p.check_on("shasum -a 256 --check sums"),
+            Some(Check::Sha256)
+        );
+    }
+
+    #[test]
+    fn prefilter_finds_urls_fetchers_hub_names_and_checks_only() {
+        let p = policy();
+        let may = |text: &str| p.may_fetch(text.as_bytes()).unwrap();
+        assert!(may("see https://example.org"));
+        assert!(may("x = AutoModel.from_pretrained(name)"));
+        assert!(may("net = ResNet50(weights='IMAGENET')"));
+        assert!(may("CURL -o x y"));
+        assert!(may("echo $(cat version)"));
+        assert!(!may("int main(void) { return 0; }\n/* plain text */\n"));
+    }
+
+    #[test]
+    fn keras_hash_length_decides_the_algorithm() {
+        let by_length = HashAlgorithm::ByLength;
+        assert_eq!(
+            by_length.verification(Some(&"a".repeat(64)), None),
+            Verification::Sha256
+        );
+        assert_eq!(
+            by_length.verification(Some(&"a".repeat(32)), None),
+            Verification::Md5
+        );
+        assert_eq!(
+            by_length.verification(Some(&"a".repeat(64)), Some("md5")),
+            Verification::Md5
+        );
+        assert_eq!(by_length.verification(None, None), Verification::Md5);
     }
 
     #[test]

@@ -532,9 +532,7 @@ fn python_assignment(line: &str, vars: &Variables) -> Option<(String, Option<PyS
         rhs = inner.trim();
     }
     let strings = python_strings(rhs, vars);
-    let whole = strings
-        .into_iter()
-        .find(|s| s.source.len() == rhs.len());
+    let whole = strings.into_iter().find(|s| s.source.len() == rhs.len());
     Some((name.to_string(), whole))
 }
 

@@ -47,10 +47,7 @@ impl Syntax for Shell {
 
     fn assignment(&self, text: &str, vars: &Variables) -> Option<Assignment> {
         if let Some((name, values)) = for_loop(text) {
-            let expanded: Vec<String> = values
-                .iter()
-                .map(|v| self.expand(v, vars).text)
-                .collect();
+            let expanded: Vec<String> = values.iter().map(|v| self.expand(v, vars).text).collect();
             return Some(Assignment::expanded(
                 self,
                 name,
@@ -141,7 +138,11 @@ fn alternatives_of(word: &str, vars: &Variables) -> Option<(String, Vec<String>)
         if let Some(reference) = dollar_reference(candidate, vars)
             && reference.value.contains(LOOP_VALUES)
         {
-            let values = reference.value.split(LOOP_VALUES).map(String::from).collect();
+            let values = reference
+                .value
+                .split(LOOP_VALUES)
+                .map(String::from)
+                .collect();
             return Some((candidate[..reference.len].to_string(), values));
         }
         rest = &candidate[1..];
