@@ -36,6 +36,10 @@ impl Kind {
     }
 }
 
+/// The formats of code a build file fetches (a repository, a source archive, another file),
+/// as `format` of a `download` finding.
+pub const CODE_FORMATS: [&str; 3] = ["git", "source-archive", "file"];
+
 /// When a download step runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -220,6 +224,24 @@ impl Finding {
             Details::EmbeddedWeights(embedded) => Some(&embedded.reason),
             Details::Download(download) | Details::Dataset(download) => download.reason.as_deref(),
         }
+    }
+
+    /// For a download of code the package build makes (CMake's `FetchContent_Declare`,
+    /// `ExternalProject_Add`, `file(DOWNLOAD)`), the warning `init` gives: a Debian build has
+    /// no network.
+    pub fn build_fetches_code(&self) -> Option<String> {
+        let download = self.download()?;
+        let code = CODE_FORMATS.contains(&self.format.as_str());
+        (code && download.when == When::Build).then(|| {
+            format!(
+                "{}:{}: the build fetches code from {} ({}); a Debian build has no network: \
+                 build against the packaged library, or ship the code in the source package",
+                self.path,
+                download.line,
+                download.url.as_deref().unwrap_or("the network"),
+                self.format
+            )
+        })
     }
 
     /// The fetch step of a `download` or `dataset` finding.

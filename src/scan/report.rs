@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use crate::scan::finding::Hub;
+use crate::scan::finding::{CODE_FORMATS, Hub};
 use crate::scan::{Details, Finding, Kind, human_size};
 
 /// Writes findings as an aligned table: path, kind, format, size, then what is known. The
@@ -82,7 +82,7 @@ fn documentation_row(links: &[Finding]) -> [String; 5] {
         let sort = match (f.kind(), f.format.as_str()) {
             (Kind::Dataset, _) => "dataset",
             (_, "config") => "config",
-            (_, "git" | "source-archive") => "code",
+            (_, format) if CODE_FORMATS.contains(&format) => "code",
             _ => "model",
         };
         match counts.iter_mut().find(|(s, _)| *s == sort) {

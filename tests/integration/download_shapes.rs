@@ -513,3 +513,33 @@ fn documentation_catalogue_links_are_one_table_row_and_every_item_in_json() {
     assert_eq!(readme.len(), 1, "a single link keeps its own row: {table}");
     assert!(readme[0].contains("https://example.org/releases/net.onnx"));
 }
+
+#[test]
+fn init_warns_that_the_build_fetches_code_from_the_network() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "models/net.safetensors",
+        crate::fixtures::safetensors(&[("w", "F32", &[2, 2])]),
+    );
+    write(
+        dir.path(),
+        "CMakeLists.txt",
+        "cmake_minimum_required(VERSION 3.16)\n\
+         include(FetchContent)\n\
+         FetchContent_Declare(json GIT_REPOSITORY https://github.com/nlohmann/json GIT_TAG v3.11.3)\n",
+    );
+    let output = dh_mlmodel()
+        .args(["init", "--manifest-only", "--source", "netdemo"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "CMakeLists.txt:3: the build fetches code from https://github.com/nlohmann/json (git)"
+        ),
+        "{stderr}"
+    );
+}

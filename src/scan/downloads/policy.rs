@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use serde::Deserialize;
 
+use crate::scan::finding::CODE_FORMATS;
 use crate::scan::{Verification, When};
 
 /// `policy/downloads.toml`.
@@ -334,17 +335,18 @@ impl DownloadPolicy {
     pub fn code_format(&self, url: &str, line: &str) -> String {
         let (_, path) = split_url(url);
         let name = path.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+        let [git, archive, file] = CODE_FORMATS;
         if let Some(ext) = self.weight_extension(url) {
             ext
         } else if name.ends_with(".git") || self.git_markers.iter().any(|m| line.contains(m)) {
-            "git".to_string()
+            git.to_string()
         } else if name
             .rsplit_once('.')
             .is_some_and(|(_, ext)| self.compression_extensions.iter().any(|c| c == ext))
         {
-            "source-archive".to_string()
+            archive.to_string()
         } else {
-            "file".to_string()
+            file.to_string()
         }
     }
 
