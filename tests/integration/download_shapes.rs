@@ -543,3 +543,27 @@ fn init_warns_that_the_build_fetches_code_from_the_network() {
         "{stderr}"
     );
 }
+
+#[test]
+fn spacy_download_command_in_a_script_and_a_readme() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "setup-models.sh",
+        "#!/bin/sh\nset -e\npython3 -m spacy download en_core_web_sm && echo done\n",
+    );
+    write(
+        dir.path(),
+        "README.md",
+        "Install the model: `python -m spacy download de_core_news_md`.\n",
+    );
+    let findings = scan_json(dir.path(), &[]);
+    let script = at_line(&findings, "setup-models.sh", 3);
+    assert_eq!(
+        script["hub"],
+        serde_json::json!({"service": "spacy", "repo": "en_core_web_sm"})
+    );
+    assert_eq!(script["when"], "manual");
+    let readme = at_line(&findings, "README.md", 1);
+    assert_eq!(readme["hub"]["repo"], "de_core_news_md");
+}

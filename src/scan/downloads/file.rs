@@ -285,7 +285,9 @@ impl<'a> FileState<'a> {
     /// against the policy's table.
     fn find_hub_calls(&mut self, line: &Line) {
         let block = self.blocks.current();
-        for call in self.syntax.calls(&line.text, &self.vars) {
+        let mut calls = self.syntax.calls(&line.text, &self.vars);
+        calls.extend(hub::command_calls(self.policy, &line.text));
+        for call in calls {
             let Some(fetch) = hub::fetch_of(self.policy, &call) else {
                 continue;
             };

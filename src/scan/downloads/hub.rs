@@ -111,6 +111,46 @@ pub struct HubFetch {
     pub note: Option<String>,
 }
 
+/// Hub commands on a command line (`python -m spacy download en_core_web_sm` in a script, a
+/// Makefile or a README): a table name made of several words (`spacy download`) followed by
+/// its arguments, which end at the command's end (`;`, `&&`, `|`, a closing quote).
+pub fn command_calls(policy: &DownloadPolicy, text: &str) -> Vec<Call> {
+    let mut calls = Vec::new();
+    for name in policy.hub_calls.iter().flat_map(|c| &c.names) {
+        if !name.contains(' ') {
+            continue;
+        }
+        for (at, _) in text.match_indices(name.as_str()) {
+            let starts_word = text[..at]
+                .chars()
+                .next_back()
+                .is_none_or(|c| c.is_whitespace() || "\"'`;(".contains(c));
+            if !starts_word {
+                continue;
+            }
+            let rest = &text[at + name.len()..];
+            let end = rest
+                .find([';', '&', '|', '"', '\'', '`', ')'])
+                .unwrap_or(rest.len());
+            let positional = rest[..end]
+                .split_whitespace()
+                .filter(|w| !w.starts_with('-'))
+                .map(|w| ArgValue::Str {
+                    value: w.to_string(),
+                    source: w.to_string(),
+                    used: Vec::new(),
+                })
+                .collect();
+            calls.push(Call {
+                name: name.clone(),
+                positional,
+                keywords: Vec::new(),
+            });
+        }
+    }
+    calls
+}
+
 /// Reads `call` against the policy's hub-call table: the first entry it matches.
 pub fn fetch_of(policy: &DownloadPolicy, call: &Call) -> Option<HubFetch> {
     policy
