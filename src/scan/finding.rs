@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use super::pickle::PickleReport;
 
 /// What a finding is. Serialised in kebab-case: `weights`, `lfs-pointer`, `blob`,
-/// `embedded-weights`, `download`.
+/// `embedded-weights`, `download`, `dataset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
@@ -17,8 +17,10 @@ pub enum Kind {
     Blob,
     /// Source code holding a large numeric array (generated C arrays and the like).
     EmbeddedWeights,
-    /// A step in a script or build file that fetches model weights.
+    /// A step in a script or build file that fetches model weights (or, at build time, code).
     Download,
+    /// A step or link that fetches a data set (from a host in `dataset-hosts`), not weights.
+    Dataset,
 }
 
 impl Kind {
@@ -29,9 +31,14 @@ impl Kind {
             Kind::Blob => "blob",
             Kind::EmbeddedWeights => "embedded-weights",
             Kind::Download => "download",
+            Kind::Dataset => "dataset",
         }
     }
 }
+
+/// The formats of code a build file fetches (a repository, a source archive, another file),
+/// as `format` of a `download` finding.
+pub const CODE_FORMATS: [&str; 3] = ["git", "source-archive", "file"];
 
 /// When a download step runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +102,8 @@ pub enum Details {
     EmbeddedWeights(EmbeddedWeights),
     CompiledIn(CompiledWeights),
     Download(Download),
+    /// A data set fetched: the same fields as a download.
+    Dataset(Download),
 }
 
 /// Model weights in a known format.
@@ -154,20 +163,44 @@ pub struct CompiledWeights {
     pub dtypes: Vec<String>,
 }
 
-/// A step that fetches model weights.
+/// A step that fetches model weights, code at build time, or a data set.
 #[derive(Debug, Clone, Serialize)]
 pub struct Download {
-    /// Why `when` is not what the file's kind says.
+    /// Why `when` is not what the file's kind says, or what else the step needs a note for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub line: u64,
-    /// The URL fetched, with variables defined in the same file expanded.
-    pub url: String,
+    /// The URL fetched, with variables defined in the same file expanded. Absent when a hub
+    /// call names only a repository and the https URL it resolves to is not known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// The URL as written, when variables were expanded to make `url`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url_as_written: Option<String>,
+    /// What a hub call (`from_pretrained`, `hf_hub_download`, `torch.hub.load`, …) names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hub: Option<Hub>,
     pub when: When,
     pub verification: Verification,
+    /// Whether the step is a link in documentation: the terminal table groups those per file.
+    #[serde(skip)]
+    pub documentation: bool,
+}
+
+/// A download named by a hub call rather than (or besides) a URL: the service and what the
+/// call's arguments say. `revision` is the pin: without it the call fetches whatever the
+/// repository holds on the day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hub {
+    /// The service the call fetches from (`huggingface`, `torch-hub`, `keras`, …), as named
+    /// in the call table of `policy/downloads.toml`.
+    pub service: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 impl Finding {
@@ -194,6 +227,7 @@ impl Finding {
             Details::Blob(_) => Kind::Blob,
             Details::EmbeddedWeights(_) | Details::CompiledIn(_) => Kind::EmbeddedWeights,
             Details::Download(_) => Kind::Download,
+            Details::Dataset(_) => Kind::Dataset,
         }
     }
 
@@ -205,7 +239,40 @@ impl Finding {
             Details::Blob(blob) => Some(&blob.reason),
             Details::EmbeddedWeights(embedded) => Some(&embedded.reason),
             Details::CompiledIn(compiled) => Some(&compiled.reason),
-            Details::Download(download) => download.reason.as_deref(),
+            Details::Download(download) | Details::Dataset(download) => download.reason.as_deref(),
+        }
+    }
+
+    /// For a download of code the package build makes (CMake's `FetchContent_Declare`,
+    /// `ExternalProject_Add`, `file(DOWNLOAD)`), the warning `init` gives: a Debian build has
+    /// no network.
+    pub fn build_fetches_code(&self) -> Option<String> {
+        let download = self.download()?;
+        let code = CODE_FORMATS.contains(&self.format.as_str());
+        (code && download.when == When::Build).then(|| {
+            format!(
+                "{}:{}: the build fetches code from {} ({}); a Debian build has no network: \
+                 build against the packaged library, or ship the code in the source package",
+                self.path,
+                download.line,
+                download.url.as_deref().unwrap_or("the network"),
+                self.format
+            )
+        })
+    }
+
+    /// The fetch step of a `download` or `dataset` finding.
+    pub fn download(&self) -> Option<&Download> {
+        match &self.details {
+            Details::Download(download) | Details::Dataset(download) => Some(download),
+            _ => None,
+        }
+    }
+
+    pub fn download_mut(&mut self) -> Option<&mut Download> {
+        match &mut self.details {
+            Details::Download(download) | Details::Dataset(download) => Some(download),
+            _ => None,
         }
     }
 }

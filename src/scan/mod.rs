@@ -56,6 +56,8 @@ pub struct ScanLimits {
     /// Directory names never walked: version-control stores and quilt's backups, whose
     /// contents are copies or caches of the tree, not the tree.
     pub skip_directories: Vec<String>,
+    /// Files at most this large are read whole, once, and analysed from memory.
+    pub read_whole_max: u64,
 }
 
 /// Everything the per-file analysis needs, loaded once from the policy tables.
@@ -219,8 +221,15 @@ fn scan_file(ctx: &ScanContext, options: &ScanOptions, rel: &str, path: &Path) -
         downloads,
     };
     let opened = File::open(path).and_then(|file| Ok((file.metadata()?.len(), file)));
-    let (size, mut file) = match opened {
+    let (size, file) = match opened {
         Ok(opened) => opened,
+        Err(err) => {
+            let unreadable = downloads::Seen::Unreadable(err.to_string());
+            return failed(err, unreadable);
+        }
+    };
+    let (size, mut source) = match in_memory(file, size, ctx.limits.read_whole_max) {
+        Ok(read) => read,
         Err(err) => {
             let unreadable = downloads::Seen::Unreadable(err.to_string());
             return failed(err, unreadable);
@@ -233,12 +242,18 @@ fn scan_file(ctx: &ScanContext, options: &ScanOptions, rel: &str, path: &Path) -
         warnings: Vec::new(),
         downloads: None,
     };
-    let analysed = visit.analyze(&mut file, size, rel, Some(path), &archive::Nesting::top());
+    let analysed = visit.analyze(
+        &mut *source,
+        size,
+        rel,
+        Some(path),
+        &archive::Nesting::top(),
+    );
     // A file whose content was not searched for downloads (binary, weights, an archive, or
     // an error on the way) may still be a script a build file runs: the tree pass needs it.
     let downloads = match visit.downloads.take() {
         Some(seen) => seen,
-        None => downloads::summarize(&ctx.downloads, &mut file, rel, size),
+        None => downloads::summarize(&ctx.downloads, &mut source.as_mut(), rel, size),
     };
     match analysed {
         Ok(()) => FileResult {
@@ -248,6 +263,30 @@ fn scan_file(ctx: &ScanContext, options: &ScanOptions, rel: &str, path: &Path) -
         },
         Err(err) => failed(err, downloads),
     }
+}
+
+/// The file as the analysis reads it: a small one (at most `max` bytes) read whole with one
+/// read, so that the probes' many small reads and seeks cost no system calls; a larger one as
+/// it is, read as a stream. The size is what was read, should the file have shrunk since its
+/// metadata was taken (a file that grew is read up to its size then).
+fn in_memory(mut file: File, size: u64, max: u64) -> io::Result<(u64, Box<dyn ReadSeek>)> {
+    if size > max {
+        return Ok((size, Box::new(file)));
+    }
+    // Reads until the buffer is full or the file ends: one read call for a file that did not
+    // change, where `read_to_end` would spend a second one finding the end.
+    let mut bytes = vec![0u8; size as usize];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    bytes.truncate(filled);
+    Ok((filled as u64, Box::new(io::Cursor::new(bytes))))
 }
 
 /// A reader the analysis can rewind: a file on disk or a spooled archive member.
@@ -326,8 +365,7 @@ impl Visit<'_> {
                     archive::look_inside(self, file, kind, rel, nesting)?;
                 } else if identified.is_none() {
                     // Only a file of the tree itself is on disk; archive members are not.
-                    let top_level = on_disk.is_some();
-                    self.unidentified(file, &head, size, rel, top_level)?;
+                    self.unidentified(file, &head, size, rel, on_disk)?;
                 }
             }
         }
@@ -407,7 +445,7 @@ impl Visit<'_> {
         head: &[u8],
         size: u64,
         rel: &str,
-        top_level: bool,
+        on_disk: Option<&Path>,
     ) -> io::Result<()> {
         let limits = &self.ctx.limits;
         if let Some(target) = lfs_pointer(head, size) {
@@ -437,10 +475,13 @@ impl Visit<'_> {
             let embedded = embedded::scan(&self.ctx.embedded, &mut *file, rel, size)?;
             self.findings.extend(embedded);
             file.seek(SeekFrom::Start(0))?;
-            let scanned = downloads::scan(&self.ctx.downloads, &mut *file, rel, size)?;
+            let tree = on_disk.and_then(|path| downloads::TreeFiles::of(path, rel));
+            let scanned =
+                downloads::scan(&self.ctx.downloads, &mut *file, rel, size, tree.as_ref())?;
             self.findings.extend(scanned.findings);
             self.warnings.extend(scanned.warnings);
-            if top_level {
+            // Only a file of the tree itself is on disk; archive members are not.
+            if on_disk.is_some() {
                 self.downloads = Some(scanned.seen);
             }
         }

@@ -2,25 +2,19 @@
 
 use std::io::{self, Write};
 
-use crate::scan::{Details, Finding, human_size};
+use crate::scan::finding::{CODE_FORMATS, Hub};
+use crate::scan::{Details, Finding, Kind, human_size};
 
-/// Writes findings as an aligned table: path, kind, format, size, then what is known.
+/// Writes findings as an aligned table: path, kind, format, size, then what is known. The
+/// links of one documentation file share one row (a model catalogue can hold hundreds); the
+/// JSON keeps every one.
 pub fn write_table(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
     if findings.is_empty() {
         return writeln!(out, "No model weights found.");
     }
-    let rows: Vec<[String; 5]> = findings
-        .iter()
-        .map(|f| {
-            [
-                f.path.clone(),
-                f.kind().as_str().to_string(),
-                f.format.clone(),
-                human_size(f.size),
-                details(f),
-            ]
-            .map(|cell| escape_controls(&cell))
-        })
+    let rows: Vec<[String; 5]> = table_rows(findings)
+        .into_iter()
+        .map(|row| row.map(|cell| escape_controls(&cell)))
         .collect();
     let header = ["PATH", "KIND", "FORMAT", "SIZE", "DETAILS"].map(String::from);
     let mut widths = [0usize; 4];
@@ -45,6 +39,79 @@ pub fn write_table(out: &mut impl Write, findings: &[Finding]) -> io::Result<()>
         writeln!(out, "{}", line.trim_end())?;
     }
     writeln!(out, "\n{} finding(s).", findings.len())
+}
+
+/// The table's rows: one per finding, but one per file for the links of a documentation
+/// file that has more than one.
+fn table_rows(findings: &[Finding]) -> Vec<[String; 5]> {
+    let mut rows = Vec::new();
+    let mut rest = findings;
+    while let Some(first) = rest.first() {
+        let group = rest
+            .iter()
+            .take_while(|f| f.path == first.path && is_documentation_link(f))
+            .count();
+        if group > 1 {
+            rows.push(documentation_row(&rest[..group]));
+            rest = &rest[group..];
+        } else {
+            rows.push([
+                first.path.clone(),
+                first.kind().as_str().to_string(),
+                first.format.clone(),
+                human_size(first.size),
+                details(first),
+            ]);
+            rest = &rest[1..];
+        }
+    }
+    rows
+}
+
+fn is_documentation_link(f: &Finding) -> bool {
+    f.download().is_some_and(|d| d.documentation)
+}
+
+/// One row for the links of one documentation file: how many of each sort
+/// (`142 model URLs, 142 config URLs (documentation)`).
+fn documentation_row(links: &[Finding]) -> [String; 5] {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    let mut kinds: Vec<&str> = Vec::new();
+    let mut formats: Vec<&str> = Vec::new();
+    for f in links {
+        let sort = match (f.kind(), f.format.as_str()) {
+            (Kind::Dataset, _) => "dataset",
+            (_, "config") => "config",
+            (_, format) if CODE_FORMATS.contains(&format) => "code",
+            _ => "model",
+        };
+        match counts.iter_mut().find(|(s, _)| *s == sort) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((sort, 1)),
+        }
+        if !kinds.contains(&f.kind().as_str()) {
+            kinds.push(f.kind().as_str());
+        }
+        if !formats.contains(&f.format.as_str()) {
+            formats.push(&f.format);
+        }
+    }
+    let counted: Vec<String> = counts
+        .iter()
+        .map(|(sort, n)| format!("{n} {sort} URL{}", if *n == 1 { "" } else { "s" }))
+        .collect();
+    let format = if formats.len() == 1 {
+        formats[0].to_string()
+    } else {
+        "various".to_string()
+    };
+    [
+        links[0].path.clone(),
+        kinds.join(","),
+        format,
+        human_size(links[0].size),
+        format!("{} (documentation)", counted.join(", ")),
+    ]
 }
 
 /// The DETAILS column: the facts a maintainer acts on, most important first.
@@ -89,10 +156,13 @@ fn details(f: &Finding) -> String {
                 parts.push(format!("{parameters} parameters"));
             }
         }
-        Details::Download(download) => {
+        Details::Download(download) | Details::Dataset(download) => {
             parts.extend(download.reason.clone());
             parts.push(format!("line {}", download.line));
-            parts.push(download.url.clone());
+            if let Some(hub) = &download.hub {
+                parts.push(hub_text(hub));
+            }
+            parts.extend(download.url.clone());
             parts.push(format!("when={}", serde_plain(&download.when)));
             parts.push(format!(
                 "verified by {}",
@@ -101,6 +171,27 @@ fn details(f: &Finding) -> String {
         }
     }
     parts.join("; ")
+}
+
+/// `huggingface gpt2@v1.0 model.safetensors`; `(unpinned)` when no revision is named.
+fn hub_text(hub: &Hub) -> String {
+    let mut text = hub.service.clone();
+    if let Some(repo) = &hub.repo {
+        text.push(' ');
+        text.push_str(repo);
+    }
+    match &hub.revision {
+        Some(revision) => {
+            text.push('@');
+            text.push_str(revision);
+        }
+        None => text.push_str(" (unpinned)"),
+    }
+    if let Some(file) = &hub.file {
+        text.push(' ');
+        text.push_str(file);
+    }
+    text
 }
 
 /// `text` with control characters escaped (`\u{1b}`, `\n`): file names and URLs come from

@@ -10,6 +10,7 @@ mod archives;
 mod classify;
 mod compiled_in;
 mod debhelper;
+mod download_shapes;
 mod downloads;
 mod embedded;
 mod exit_codes;

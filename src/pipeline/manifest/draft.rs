@@ -59,7 +59,7 @@ pub fn draft(root: &Path, source: &str, policy: &DraftPolicy) -> Result<(String,
                     .or_default()
                     .push(finding);
             }
-            Kind::Download => {}
+            Kind::Download | Kind::Dataset => warnings.extend(finding.build_fetches_code()),
             _ => skipped.push(finding.path.clone()),
         }
     }

@@ -5,10 +5,11 @@ use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead};
 use std::rc::Rc;
 
+use super::hub::{self, HubFetch};
 use super::policy::{Check, DownloadPolicy, FileKind, Language};
 use super::syntax::{Blocks, ExpansionLimits, Line, LogicalLines, Syntax, Variables, find_urls};
 use super::tree::Summary;
-use crate::scan::finding::{Details, Download};
+use crate::scan::finding::{Details, Download, Hub};
 use crate::scan::{Finding, Verification, When};
 
 /// How a line fetches what its URLs name.
@@ -20,6 +21,9 @@ enum Fetch {
     Generic,
     /// A call that fetches models (`hf_hub_download`, …): every URL is a download.
     Model,
+    /// A build command that fetches code (`ExternalProject_Add`, `FetchContent_Declare`,
+    /// `file(DOWNLOAD`): every URL is a download, of code unless it names weights.
+    Code,
 }
 
 /// A download found in one file, before `when` and verification are settled.
@@ -27,10 +31,49 @@ enum Fetch {
 struct Report {
     line: u64,
     block: u32,
-    url: String,
+    /// The URL fetched; none for a hub call naming only a repository.
+    url: Option<String>,
     /// Shared by the URLs of one line or value: a line can hold hundreds of them.
     as_written: Option<Rc<str>>,
     on_fetch_line: bool,
+    hub: Option<Hub>,
+    /// A check the call makes itself (`md5_hash=`, `file_hash=`).
+    checked: Option<Verification>,
+    /// The format, when the URL's file name is not what says it.
+    format: Option<String>,
+    dataset: bool,
+    note: Option<String>,
+    /// Only checks on its own logical line apply: a CMake command that fetches code carries
+    /// its own `URL_HASH`/`EXPECTED_HASH`, and a neighbour's says nothing of it.
+    own_checks_only: bool,
+}
+
+impl Report {
+    /// A URL found on a line.
+    fn of_url(line: u64, block: u32, url: String, as_written: Option<Rc<str>>) -> Self {
+        Self {
+            line,
+            block,
+            url: Some(url),
+            as_written,
+            on_fetch_line: false,
+            hub: None,
+            checked: None,
+            format: None,
+            dataset: false,
+            note: None,
+            own_checks_only: false,
+        }
+    }
+
+    /// What makes two reports the same download: the URL, else the hub call and its line.
+    fn key(&self) -> String {
+        match (&self.url, &self.hub) {
+            (Some(url), _) => url.clone(),
+            (None, Some(hub)) => format!("{}\0{hub:?}", self.line),
+            (None, None) => self.line.to_string(),
+        }
+    }
 }
 
 /// A weight-like URL assigned to a variable, reported at the assignment if never fetched.
@@ -61,23 +104,29 @@ pub struct FileState<'a> {
     blocks: Blocks,
     checks: Vec<(u64, u32, Check)>,
     reports: Vec<Report>,
+    /// Where each report's key is in `reports`.
+    report_at: HashMap<String, usize>,
     deferred: Vec<Deferred>,
     used_vars: HashSet<String>,
     /// The variables each variable's value was made from, so using it uses them too.
     made_from: HashMap<String, Vec<String>>,
     calls: Vec<Call>,
+    /// Functions that fetch (`dl() { curl -o "$2" "$1"; }`): calling one is a fetch.
+    fetching_functions: HashSet<String>,
     /// The first line where variable expansion stopped at a policy cap.
     limited_at: Option<u64>,
 }
 
 impl<'a> FileState<'a> {
-    /// Reads every logical line of `reader`, a file written in `language`.
+    /// Reads every logical line of `reader`, a file read by `syntax`. When the prefilter
+    /// found nothing a download or check is made of (`may_fetch` false), lines are read only
+    /// for the variables and the scripts they run.
     pub fn read<R: BufRead>(
         policy: &'a DownloadPolicy,
-        language: Language,
+        syntax: Box<dyn Syntax>,
         reader: R,
+        may_fetch: bool,
     ) -> io::Result<Self> {
-        let syntax = language.syntax();
         let mut state = Self {
             policy,
             vars: Variables::new(syntax.names_ignore_case()).with_limits(ExpansionLimits {
@@ -88,15 +137,21 @@ impl<'a> FileState<'a> {
             blocks: Blocks::default(),
             checks: Vec::new(),
             reports: Vec::new(),
+            report_at: HashMap::new(),
             deferred: Vec::new(),
             used_vars: HashSet::new(),
             made_from: HashMap::new(),
             calls: Vec::new(),
+            fetching_functions: HashSet::new(),
             limited_at: None,
         };
         let mut lines = LogicalLines::new(reader);
         while let Some(line) = lines.next_line(&*state.syntax)? {
-            state.line(&line);
+            if may_fetch {
+                state.line(&line);
+            } else {
+                state.calls_only(&line);
+            }
             if state.vars.limited.take() && state.limited_at.is_none() {
                 state.limited_at = Some(line.number);
             }
@@ -104,7 +159,20 @@ impl<'a> FileState<'a> {
         Ok(state)
     }
 
+    /// A line of a file without any download: what the tree pass needs of it.
+    fn calls_only(&mut self, line: &Line) {
+        self.syntax
+            .track_block(&line.text, &self.vars, &mut self.blocks);
+        self.assign(line, Fetch::None);
+        self.find_calls(line);
+    }
+
     fn line(&mut self, line: &Line) {
+        let substituted = self.syntax.substitute_commands(&line.text);
+        let line = &Line {
+            number: line.number,
+            text: substituted.into_owned(),
+        };
         self.syntax
             .track_block(&line.text, &self.vars, &mut self.blocks);
         if let Some(check) = self.policy.check_on(&line.text) {
@@ -112,6 +180,12 @@ impl<'a> FileState<'a> {
                 .push((line.number, self.blocks.current(), check));
         }
         let fetch = self.fetch_kind(&line.text);
+        let block = self.blocks.current();
+        if fetch != Fetch::None && block != 0 && self.fetching_functions.len() < MAX_CALLS {
+            self.fetching_functions
+                .insert(self.blocks.name(block).to_string());
+        }
+        self.find_hub_calls(line);
         let assigned = self.assign(line, fetch);
         // An assignment's URLs wait for the variable to be used, unless the line also fetches.
         if !assigned || fetch != Fetch::None {
@@ -120,9 +194,32 @@ impl<'a> FileState<'a> {
         self.find_calls(line);
     }
 
+    /// How the line fetches: by a fetch command or call written in it, one held in a variable
+    /// (`$wget_or_curl "$url"`), or a call of a function that fetches.
     fn fetch_kind(&self, text: &str) -> Fetch {
+        let written = self.fetch_written(text);
+        if written != Fetch::None {
+            return written;
+        }
+        let first = self.syntax.command_name(text);
+        if let Some(name) = first
+            && self.fetching_functions.contains(name)
+        {
+            return Fetch::Generic;
+        }
+        match first {
+            Some(command) if self.syntax.reference(command, &self.vars).is_some() => {
+                self.fetch_written(&self.syntax.expand(command, &self.vars).text)
+            }
+            _ => Fetch::None,
+        }
+    }
+
+    fn fetch_written(&self, text: &str) -> Fetch {
         let any = |list: &[String]| list.iter().any(|f| contains_word(text, f));
-        if any(&self.policy.model_fetchers) {
+        if any(&self.policy.code_fetchers) {
+            Fetch::Code
+        } else if any(&self.policy.model_fetchers) {
             Fetch::Model
         } else if any(&self.policy.generic_fetchers) {
             Fetch::Generic
@@ -136,14 +233,16 @@ impl<'a> FileState<'a> {
         self.limited_at
     }
 
-    /// Records a variable assignment; returns whether the line is one.
+    /// Records a variable assignment; returns whether the line assigns a value it evaluated.
     fn assign(&mut self, line: &Line, fetch: Fetch) -> bool {
         let Some(assignment) = self.syntax.assignment(&line.text, &self.vars) else {
             return false;
         };
+        // A value that cannot be evaluated (a dict of URLs, a call) leaves the variable unknown
+        // and the line's URLs to be searched as on any other line.
         let Some(value) = assignment.value else {
             self.vars.remove(&assignment.name);
-            return true;
+            return false;
         };
         if fetch == Fetch::None {
             let as_written: Option<Rc<str>> = value.as_written.as_deref().map(Rc::from);
@@ -155,13 +254,12 @@ impl<'a> FileState<'a> {
                 {
                     self.deferred.push(Deferred {
                         name: assignment.name.clone(),
-                        report: Report {
-                            line: line.number,
-                            block: self.blocks.current(),
-                            url: url.to_string(),
-                            as_written: as_written.clone(),
-                            on_fetch_line: false,
-                        },
+                        report: Report::of_url(
+                            line.number,
+                            self.blocks.current(),
+                            url.to_string(),
+                            as_written.clone(),
+                        ),
                     });
                 }
             }
@@ -183,11 +281,64 @@ impl<'a> FileState<'a> {
         }
     }
 
+    /// The hub calls of a line (`from_pretrained("gpt2")`, `get_file(origin=URL, …)`), read
+    /// against the policy's table.
+    fn find_hub_calls(&mut self, line: &Line) {
+        let block = self.blocks.current();
+        let mut calls = self.syntax.calls(&line.text, &self.vars);
+        calls.extend(hub::command_calls(self.policy, &line.text));
+        for call in calls {
+            let Some(fetch) = hub::fetch_of(self.policy, &call) else {
+                continue;
+            };
+            let HubFetch {
+                hub,
+                url,
+                url_as_written,
+                used,
+                dataset,
+                checked,
+                format,
+                note,
+            } = fetch;
+            self.mark_used(used);
+            self.push_report(Report {
+                line: line.number,
+                block,
+                url,
+                as_written: url_as_written.map(Rc::from),
+                on_fetch_line: true,
+                hub: Some(hub),
+                checked,
+                format,
+                dataset,
+                note,
+                own_checks_only: false,
+            });
+        }
+    }
+
+    /// Records a download, once per URL (or hub call): the first seen, unless a later one is
+    /// on a fetch line and it was not. Keeps memory to the distinct URLs of the file however
+    /// often a line repeats them.
+    fn push_report(&mut self, report: Report) {
+        match self.report_at.get(&report.key()) {
+            Some(&at) if !self.reports[at].on_fetch_line && report.on_fetch_line => {
+                self.reports[at] = report;
+            }
+            Some(_) => {}
+            None => {
+                self.report_at.insert(report.key(), self.reports.len());
+                self.reports.push(report);
+            }
+        }
+    }
+
     fn find_downloads(&mut self, line: &Line, fetch: Fetch) {
         let block = self.blocks.current();
         for found in self.syntax.urls(&line.text, &self.vars) {
             let report = match fetch {
-                Fetch::Model => true,
+                Fetch::Model | Fetch::Code => true,
                 Fetch::Generic => {
                     self.policy.weight_like(&found.url)
                         || self.policy.has_model_word(&found.url)
@@ -195,18 +346,25 @@ impl<'a> FileState<'a> {
                         || self.policy.has_model_word(self.blocks.name(block))
                 }
                 Fetch::None => self.policy.weight_like(&found.url),
-            };
+            } || self.policy.dataset_url(&found.url);
             if !report {
                 continue;
             }
             self.mark_used(found.used);
-            self.reports.push(Report {
-                line: line.number,
-                block,
-                url: found.url,
-                as_written: found.as_written.map(Rc::from),
-                on_fetch_line: fetch != Fetch::None,
-            });
+            let mut report = Report::of_url(line.number, block, found.url, found.as_written);
+            report.on_fetch_line = fetch != Fetch::None;
+            report.own_checks_only = fetch == Fetch::Code;
+            if fetch == Fetch::Code
+                && let Some(url) = &report.url
+                && self.policy.weight_extension(url).is_none()
+            {
+                report.format = Some(self.policy.code_format(url, &line.text));
+                report.note = Some(
+                    "fetches code from the network at build time: a Debian build has none"
+                        .to_string(),
+                );
+            }
+            self.push_report(report);
         }
     }
 
@@ -238,24 +396,29 @@ impl<'a> FileState<'a> {
         }
     }
 
-    /// The strongest check applying to a download: within the verification window, or in
-    /// the same block.
+    /// The strongest check applying to a download: one its call makes, or one within the
+    /// verification window or in the same block.
     fn verification(&self, report: &Report) -> Verification {
         let window = self.policy.verification_window;
         self.checks
             .iter()
             .filter(|(line, block, _)| {
+                if report.own_checks_only {
+                    return *line == report.line;
+                }
                 (*block != 0 && *block == report.block) || line.abs_diff(report.line) <= window
             })
             .filter_map(|(_, _, check)| match check {
                 Check::Sha256 => Some(Verification::Sha256),
-                Check::Sha256Cut => self
-                    .policy
-                    .has_hash_prefix(&report.url)
+                Check::Sha256Cut => report
+                    .url
+                    .as_deref()
+                    .is_some_and(|url| self.policy.has_hash_prefix(url))
                     .then_some(Verification::Sha256Prefix),
                 Check::Sha1 => Some(Verification::Sha1),
                 Check::Md5 => Some(Verification::Md5),
             })
+            .chain(report.checked)
             .min_by_key(|v| verification_rank(*v))
             .unwrap_or(Verification::None)
     }
@@ -300,20 +463,21 @@ impl<'a> FileState<'a> {
         outside_build: &HashSet<u32>,
     ) -> Vec<Finding> {
         let mut reports: Vec<Report> = Vec::new();
-        let mut by_url: HashMap<String, usize> = HashMap::new();
+        let mut by_key: HashMap<String, usize> = HashMap::new();
         let unused = self
             .deferred
             .iter()
             .filter(|d| !self.used_vars.contains(&d.name))
             .map(|d| d.report.clone());
         for report in self.reports.iter().cloned().chain(unused) {
-            match by_url.get(&report.url) {
+            let key = report.key();
+            match by_key.get(&key) {
                 Some(&at) if !reports[at].on_fetch_line && report.on_fetch_line => {
                     reports[at] = report;
                 }
                 Some(_) => {}
                 None => {
-                    by_url.insert(report.url.clone(), reports.len());
+                    by_key.insert(key, reports.len());
                     reports.push(report);
                 }
             }
@@ -321,13 +485,22 @@ impl<'a> FileState<'a> {
         reports.sort_by_key(|r| r.line);
         let script =
             kind.when == When::Run && self.syntax.is_standalone_script(self.policy, rel, shebang);
+        let documentation = kind.syntax == Language::Docs;
         reports
             .into_iter()
             .map(|report| {
-                let format = self
-                    .policy
-                    .weight_extension(&report.url)
-                    .unwrap_or_else(|| "unknown".to_string());
+                let format = report.format.clone().unwrap_or_else(|| {
+                    let named = report.hub.as_ref().and_then(|h| h.file.as_deref());
+                    let by_name = named
+                        .map(|file| self.policy.url_format(file))
+                        .filter(|f| f != "unknown");
+                    by_name.unwrap_or_else(|| {
+                        report
+                            .url
+                            .as_deref()
+                            .map_or("unknown".to_string(), |u| self.policy.url_format(u))
+                    })
+                });
                 let (when, reason) = if outside_build.contains(&report.block) {
                     let target = self.blocks.name(report.block);
                     let why = format!("in Make target `{target}`, which no build goal reaches");
@@ -338,6 +511,15 @@ impl<'a> FileState<'a> {
                 } else {
                     (kind.when, None)
                 };
+                let reason = match (reason, report.note.clone()) {
+                    (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+                    (a, b) => a.or(b),
+                };
+                let dataset = report.dataset
+                    || report
+                        .url
+                        .as_deref()
+                        .is_some_and(|u| self.policy.dataset_url(u));
                 let download = Download {
                     reason,
                     line: report.line,
@@ -345,11 +527,18 @@ impl<'a> FileState<'a> {
                     when,
                     url_as_written: report
                         .as_written
-                        .filter(|w| **w != *report.url)
+                        .filter(|w| Some(&**w) != report.url.as_deref())
                         .map(|w| w.to_string()),
                     url: report.url,
+                    hub: report.hub,
+                    documentation,
                 };
-                Finding::new(rel, format, size, Details::Download(download))
+                let details = if dataset {
+                    Details::Dataset(download)
+                } else {
+                    Details::Download(download)
+                };
+                Finding::new(rel, format, size, details)
             })
             .collect()
     }

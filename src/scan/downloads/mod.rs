@@ -30,6 +30,7 @@
 mod cmake;
 mod docs;
 mod file;
+mod hub;
 mod make;
 mod policy;
 mod python;
@@ -41,6 +42,7 @@ mod windows;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 
 pub use policy::DownloadPolicy;
+pub use shell::TreeFiles;
 pub use tree::{Seen, Summary, resolve_tree};
 
 use super::Finding;
@@ -55,10 +57,11 @@ use syntax::Syntax;
 use windows::{Batch, PowerShell};
 
 impl Language {
-    /// A reader for one file in this language.
-    fn syntax(self) -> Box<dyn Syntax> {
+    /// A reader for one file in this language; `tree` holds the files a shell script's
+    /// command substitutions may read (`$(cat model_version)`).
+    fn syntax(self, tree: Option<&TreeFiles>) -> Box<dyn Syntax> {
         match self {
-            Language::Shell => Box::new(Shell),
+            Language::Shell => Box::new(Shell::new(tree.cloned())),
             Language::Make => Box::<Make>::default(),
             Language::Cmake => Box::new(Cmake),
             Language::Python => Box::<Python>::default(),
@@ -79,12 +82,13 @@ pub struct Scanned {
 }
 
 /// Finds the download steps in the text file `rel` (`size` bytes), read from `reader`
-/// positioned at its start.
-pub fn scan<R: Read>(
+/// positioned at its start; `tree` is where the file lies on disk, when it does.
+pub fn scan<R: Read + Seek>(
     policy: &DownloadPolicy,
-    reader: R,
+    mut reader: R,
     rel: &str,
     size: u64,
+    tree: Option<&TreeFiles>,
 ) -> io::Result<Scanned> {
     let not_a_script = || Scanned {
         findings: Vec::new(),
@@ -94,12 +98,27 @@ pub fn scan<R: Read>(
     if size > policy.max_file_size {
         return Ok(not_a_script());
     }
-    let mut reader = BufReader::new(reader.take(policy.max_file_size));
-    let first = peek_first_line(&mut reader)?;
+    let start = reader.stream_position()?;
+    let mut buffered = BufReader::new((&mut reader).take(policy.max_file_size));
+    let first = peek_first_line(&mut buffered)?;
     let Some(kind) = policy.file_kind(rel, &first) else {
         return Ok(not_a_script());
     };
-    let state = FileState::read(policy, kind.syntax, reader)?;
+    let may_fetch = policy.may_fetch(&mut buffered)?;
+    drop(buffered);
+    reader.seek(SeekFrom::Start(start))?;
+    let syntax = kind.syntax.syntax(tree);
+    // Documentation without a URL or fetch word has nothing to say; a script still has the
+    // scripts it runs to tell the tree pass.
+    if !may_fetch && !syntax.runs_commands() {
+        return Ok(Scanned {
+            findings: Vec::new(),
+            seen: Seen::Script(Summary::default()),
+            warnings: Vec::new(),
+        });
+    }
+    let reader = BufReader::new(reader.take(policy.max_file_size));
+    let state = FileState::read(policy, syntax, reader, may_fetch)?;
     let warnings = state
         .limited_at()
         .map(|line| {
@@ -131,7 +150,7 @@ pub fn summarize<R: Read + Seek>(
 ) -> Seen {
     let scanned = file
         .seek(SeekFrom::Start(0))
-        .and_then(|_| scan(policy, &mut *file, rel, size));
+        .and_then(|_| scan(policy, &mut *file, rel, size, None));
     match scanned {
         Ok(scanned) => scanned.seen,
         Err(err) => Seen::Unreadable(err.to_string()),

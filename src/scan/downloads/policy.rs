@@ -1,9 +1,15 @@
 //! `policy/downloads.toml`: what makes a URL a weight download, how files are recognised, and
 //! the questions about URLs and lines that only the policy tables answer.
 
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use serde::Deserialize;
 
-use crate::scan::When;
+use crate::scan::finding::CODE_FORMATS;
+use crate::scan::{Verification, When};
 
 /// `policy/downloads.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -19,14 +25,113 @@ pub struct DownloadPolicy {
     pub weight_extensions: Vec<String>,
     pub compression_extensions: Vec<String>,
     pub model_hosts: Vec<String>,
+    pub dataset_hosts: Vec<String>,
+    pub config_extensions: Vec<String>,
     pub model_words: Vec<String>,
     pub model_fetchers: Vec<String>,
     pub generic_fetchers: Vec<String>,
+    pub code_fetchers: Vec<String>,
+    pub git_markers: Vec<String>,
+    pub local_prefixes: Vec<String>,
     pub make_build_goals: Vec<String>,
     pub checks: Checks,
     pub python: PythonRule,
     pub file_kinds: Vec<FileKind>,
     pub calls: Calls,
+    pub hub_calls: Vec<HubCall>,
+    /// Built from the tables above on first use: see [`DownloadPolicy::may_fetch`].
+    #[serde(skip)]
+    prefilter: OnceLock<Option<AhoCorasick>>,
+}
+
+/// A Python call that fetches from a hub by name (`[[hub-calls]]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HubCall {
+    /// Dotted names, matched whole or by their last parts; `*` for any call.
+    pub names: Vec<String>,
+    pub service: String,
+    pub repo: Option<Argument>,
+    pub file: Option<Argument>,
+    pub revision: Option<Argument>,
+    pub url: Option<Argument>,
+    pub url_template: Option<String>,
+    pub dataset_url_template: Option<String>,
+    pub default_revision: Option<String>,
+    pub revision_separator: Option<String>,
+    /// Keyword values that must be given for the call to fetch anything.
+    #[serde(default)]
+    pub require: BTreeMap<String, String>,
+    /// Keyword values that make the call read a local path instead.
+    #[serde(default)]
+    pub unless: BTreeMap<String, String>,
+    /// Keyword values that make what is fetched a data set.
+    #[serde(default)]
+    pub dataset_if: BTreeMap<String, String>,
+    #[serde(default)]
+    pub hashes: Vec<HashArgument>,
+    pub hash_algorithm: Option<Argument>,
+    pub format: Option<String>,
+}
+
+/// Where a call's argument is: by position, by keyword, or the call's own name.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Argument {
+    pub position: Option<usize>,
+    pub keyword: Option<String>,
+    #[serde(default)]
+    pub call_name: bool,
+}
+
+/// An argument carrying a digest, and the algorithm it is checked with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HashArgument {
+    pub position: Option<usize>,
+    pub keyword: Option<String>,
+    pub algorithm: HashAlgorithm,
+}
+
+impl HashArgument {
+    pub fn argument(&self) -> Argument {
+        Argument {
+            position: self.position,
+            keyword: self.keyword.clone(),
+            call_name: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HashAlgorithm {
+    Md5,
+    Sha1,
+    Sha256,
+    Sha256Prefix,
+    /// SHA-256 for 64 hex digits, MD5 otherwise (Keras' `hash_algorithm="auto"`).
+    ByLength,
+}
+
+impl HashAlgorithm {
+    /// The check a digest argument makes, given its value when known and the algorithm the
+    /// call names (`hash_algorithm=`), if any.
+    pub fn verification(self, digest: Option<&str>, named: Option<&str>) -> Verification {
+        match self {
+            HashAlgorithm::Md5 => Verification::Md5,
+            HashAlgorithm::Sha1 => Verification::Sha1,
+            HashAlgorithm::Sha256 => Verification::Sha256,
+            HashAlgorithm::Sha256Prefix => Verification::Sha256Prefix,
+            HashAlgorithm::ByLength => match named.map(str::to_ascii_lowercase).as_deref() {
+                Some("sha256") => Verification::Sha256,
+                Some("md5") => Verification::Md5,
+                // An unknown digest is taken as the weaker of the two the call may use.
+                _ if digest.is_some_and(|d| d.len() == 64) => Verification::Sha256,
+                _ => Verification::Md5,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -35,8 +140,20 @@ pub struct Checks {
     pub sha256: Vec<String>,
     pub sha1: Vec<String>,
     pub md5: Vec<String>,
+    /// Comparison operators that, with a name from `compared_names`, make a line a check.
+    pub comparisons: Vec<String>,
+    pub compared_names: ComparedNames,
     /// On a line with a SHA-256 check, these mean only a prefix of the digest is compared.
     pub prefix_markers: Vec<String>,
+}
+
+/// Names that, compared on a line, say which algorithm a check uses.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ComparedNames {
+    pub sha256: Vec<String>,
+    pub sha1: Vec<String>,
+    pub md5: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -93,6 +210,64 @@ pub enum Check {
 }
 
 impl DownloadPolicy {
+    /// Whether the text read from `reader` holds anything a download or a check is made of: a
+    /// URL (`://`), a fetch command or call, a hub call's name, a checksum marker, a command
+    /// substitution reading a file. One pass of an Aho-Corasick automaton over the bytes, as
+    /// ripgrep prefilters, stopping at the first match: a file without any needs no per-line
+    /// download search at all.
+    pub fn may_fetch<R: Read>(&self, reader: R) -> io::Result<bool> {
+        // Patterns beyond what the automaton can hold (a huge --policy table) disable the
+        // prefilter: every file is then searched line by line.
+        let Some(automaton) = self.prefilter.get_or_init(|| self.build_prefilter()) else {
+            return Ok(true);
+        };
+        match automaton.stream_find_iter(reader).next() {
+            Some(Ok(_)) => Ok(true),
+            Some(Err(err)) => Err(err),
+            None => Ok(false),
+        }
+    }
+
+    fn build_prefilter(&self) -> Option<AhoCorasick> {
+        let checks = &self.checks;
+        let names = &checks.compared_names;
+        let hub_words = self.hub_calls.iter().flat_map(|call| {
+            let named = call.names.iter().filter(|n| *n != "*");
+            // A call of any name is told by the keyword values it requires.
+            let required = call
+                .require
+                .values()
+                .filter(|_| call.names.iter().any(|n| n == "*"));
+            named.chain(required)
+        });
+        let patterns: Vec<&str> = ["://", "$(cat ", "`cat "]
+            .into_iter()
+            .chain(
+                [
+                    &self.model_fetchers,
+                    &self.generic_fetchers,
+                    &self.code_fetchers,
+                    &checks.sha256,
+                    &checks.sha1,
+                    &checks.md5,
+                    &names.sha256,
+                    &names.sha1,
+                    &names.md5,
+                ]
+                .into_iter()
+                .flatten()
+                .map(String::as_str),
+            )
+            .chain(hub_words.map(String::as_str))
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(patterns)
+            .ok()
+    }
+
     /// The kind of file `rel` whose first line is `first_line`: by name, then extension, then
     /// the interpreter named on a `#!` line.
     pub fn file_kind(&self, rel: &str, first_line: &str) -> Option<&FileKind> {
@@ -132,19 +307,57 @@ impl DownloadPolicy {
     /// model name, or a weight file extension.
     pub fn weight_like(&self, url: &str) -> bool {
         let (host, path) = split_url(url);
-        let on_model_host = self.model_hosts.iter().any(|entry| {
-            let (h, prefix) = entry.split_once('/').unwrap_or((entry, ""));
-            (host == h || host.ends_with(&format!(".{h}")))
-                && path.starts_with(&format!("/{prefix}"))
-        });
         let model_release = host == "github.com"
             && path.contains("/releases/download/")
             && self.has_model_word(path);
-        on_model_host || model_release || self.weight_extension(url).is_some()
+        on_host(&self.model_hosts, &host, path)
+            || model_release
+            || self.weight_extension(url).is_some()
+    }
+
+    /// Whether `url` is on a data set host.
+    pub fn dataset_url(&self, url: &str) -> bool {
+        let (host, path) = split_url(url);
+        on_host(&self.dataset_hosts, &host, path)
+    }
+
+    /// The format a URL fetches, by its file name: a weight format, `config`, or `unknown`.
+    pub fn url_format(&self, url: &str) -> String {
+        match self.file_extension(url) {
+            Some(ext) if self.weight_extensions.contains(&ext) => ext,
+            Some(ext) if self.config_extensions.contains(&ext) => "config".to_string(),
+            _ => "unknown".to_string(),
+        }
+    }
+
+    /// The format of what a build-time fetch of code gets: a weight format by extension,
+    /// `git`, `source-archive`, or `file`.
+    pub fn code_format(&self, url: &str, line: &str) -> String {
+        let (_, path) = split_url(url);
+        let name = path.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+        let [git, archive, file] = CODE_FORMATS;
+        if let Some(ext) = self.weight_extension(url) {
+            ext
+        } else if name.ends_with(".git") || self.git_markers.iter().any(|m| line.contains(m)) {
+            git.to_string()
+        } else if name
+            .rsplit_once('.')
+            .is_some_and(|(_, ext)| self.compression_extensions.iter().any(|c| c == ext))
+        {
+            archive.to_string()
+        } else {
+            file.to_string()
+        }
     }
 
     /// The weight file extension the URL's file name ends with, compression removed.
     pub fn weight_extension(&self, url: &str) -> Option<String> {
+        self.file_extension(url)
+            .filter(|ext| self.weight_extensions.contains(ext))
+    }
+
+    /// The extension of the URL's file name, lower-case, compression extensions removed.
+    fn file_extension(&self, url: &str) -> Option<String> {
         let (_, path) = split_url(url);
         let mut name = path.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
         for _ in 0..2 {
@@ -155,25 +368,30 @@ impl DownloadPolicy {
                 _ => break,
             }
         }
-        let (_, ext) = name.rsplit_once('.')?;
-        self.weight_extensions
-            .iter()
-            .any(|w| w == ext)
-            .then(|| ext.to_string())
+        name.rsplit_once('.').map(|(_, ext)| ext.to_string())
     }
 
-    /// The check a line performs, if any.
+    /// The check a line performs, if any: a checksum tool, or a comparison of something
+    /// named after an algorithm.
     pub fn check_on(&self, text: &str) -> Option<Check> {
         let has = |markers: &[String]| markers.iter().any(|m| text.contains(m.as_str()));
-        if has(&self.checks.sha256) {
+        let compares = has(&self.checks.comparisons);
+        let lower = compares.then(|| text.to_ascii_lowercase());
+        let compared = |names: &[String]| {
+            lower
+                .as_deref()
+                .is_some_and(|l| names.iter().any(|n| l.contains(n.as_str())))
+        };
+        let names = &self.checks.compared_names;
+        if has(&self.checks.sha256) || compared(&names.sha256) {
             Some(if has(&self.checks.prefix_markers) {
                 Check::Sha256Cut
             } else {
                 Check::Sha256
             })
-        } else if has(&self.checks.sha1) {
+        } else if has(&self.checks.sha1) || compared(&names.sha1) {
             Some(Check::Sha1)
-        } else if has(&self.checks.md5) {
+        } else if has(&self.checks.md5) || compared(&names.md5) {
             Some(Check::Md5)
         } else {
             None
@@ -202,6 +420,20 @@ impl DownloadPolicy {
                 .iter()
                 .any(|d| self.python.script_dirs.iter().any(|s| s == d))
     }
+}
+
+/// Whether a URL's host and path match one of `entries` (a host, optionally followed by a
+/// path prefix; a host also matches its sub-domains).
+fn on_host(entries: &[String], host: &str, path: &str) -> bool {
+    entries.iter().any(|entry| {
+        let (h, prefix) = entry.split_once('/').unwrap_or((entry, ""));
+        (host == h || host.strip_suffix(h).is_some_and(|sub| sub.ends_with('.')))
+            && path.starts_with('/')
+            && path[1..].starts_with(prefix)
+            && (prefix.is_empty()
+                || path[1 + prefix.len()..].is_empty()
+                || path[1 + prefix.len()..].starts_with('/'))
+    })
 }
 
 /// The interpreter a `#!` line names (`/usr/bin/env python3` → `python3`).
@@ -269,6 +501,80 @@ mod tests {
             Some((Language::Python, When::Run))
         );
         assert_eq!(kind("x/data.c", ""), None);
+    }
+
+    #[test]
+    fn data_sets_configs_and_code_by_url() {
+        let p = policy();
+        assert!(p.dataset_url("https://huggingface.co/datasets/org/corpus"));
+        assert!(!p.dataset_url("https://huggingface.co/org/model"));
+        assert!(!p.dataset_url("https://huggingface.co/datasetsfoo/x"));
+        assert!(p.dataset_url("https://www.kaggle.com/datasets/u/d"));
+        assert_eq!(
+            p.url_format("https://h/v/x.onnx.json?download=true"),
+            "config"
+        );
+        assert_eq!(p.url_format("https://h/v/x.onnx?download=true"), "onnx");
+        assert_eq!(p.url_format("https://h/v/readme"), "unknown");
+        assert_eq!(
+            p.code_format("https://github.com/o/r", "GIT_REPOSITORY x"),
+            "git"
+        );
+        assert_eq!(p.code_format("https://github.com/o/r.git", ""), "git");
+        assert_eq!(
+            p.code_format("https://h/v1.2.tar.xz", "URL x"),
+            "source-archive"
+        );
+        assert_eq!(p.code_format("https://h/FindX.cmake", ""), "file");
+        assert_eq!(p.code_format("https://h/net.onnx", ""), "onnx");
+    }
+
+    #[test]
+    fn comparisons_of_named_digests_are_checks() {
+        let p = policy();
+        assert_eq!(
+            p.check_on("if get_file_hash(path) != info['md5']:"),
+            Some(Check::Md5)
+        );
+        assert_eq!(
+            p.check_on("assert digest == EXPECTED_SHA256"),
+            Some(Check::Sha256)
+        );
+        assert_eq!(p.check_on("md5 = info['md5']"), None, "no comparison");
+        assert_eq!(
+            p.check_on("shasum -a 256 --check sums"),
+            Some(Check::Sha256)
+        );
+    }
+
+    #[test]
+    fn prefilter_finds_urls_fetchers_hub_names_and_checks_only() {
+        let p = policy();
+        let may = |text: &str| p.may_fetch(text.as_bytes()).unwrap();
+        assert!(may("see https://example.org"));
+        assert!(may("x = AutoModel.from_pretrained(name)"));
+        assert!(may("net = ResNet50(weights='IMAGENET')"));
+        assert!(may("CURL -o x y"));
+        assert!(may("echo $(cat version)"));
+        assert!(!may("int main(void) { return 0; }\n/* plain text */\n"));
+    }
+
+    #[test]
+    fn keras_hash_length_decides_the_algorithm() {
+        let by_length = HashAlgorithm::ByLength;
+        assert_eq!(
+            by_length.verification(Some(&"a".repeat(64)), None),
+            Verification::Sha256
+        );
+        assert_eq!(
+            by_length.verification(Some(&"a".repeat(32)), None),
+            Verification::Md5
+        );
+        assert_eq!(
+            by_length.verification(Some(&"a".repeat(64)), Some("md5")),
+            Verification::Md5
+        );
+        assert_eq!(by_length.verification(None, None), Verification::Md5);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! variables, f-strings, `+`, `str.format`), so a URL built from constants is found whole.
 //! Functions are followed by indentation; a `__main__` guard marks a script.
 
+use super::hub::{ArgValue, Call};
 use super::policy::DownloadPolicy;
 use super::syntax::{
     Assignment, Blocks, Reference, Syntax, UrlUse, Value, Variables, find_urls, leading_name,
@@ -67,16 +68,27 @@ impl Syntax for Python {
     fn urls(&self, text: &str, vars: &Variables) -> Vec<UrlUse> {
         let mut out = Vec::new();
         for string in python_strings(text, vars) {
+            let as_written: Option<std::rc::Rc<str>> =
+                (!string.used.is_empty()).then(|| string.source.as_str().into());
             for (_, url) in find_urls(&string.value) {
-                let as_written = (!string.used.is_empty()).then(|| string.source.clone());
                 out.push(UrlUse {
                     url: url.to_string(),
-                    as_written,
+                    as_written: as_written.clone(),
                     used: string.used.clone(),
                 });
             }
         }
         out
+    }
+
+    fn calls(&self, text: &str, vars: &Variables) -> Vec<Call> {
+        python_calls(text, vars)
+    }
+
+    /// The function a statement calls (`download` of `download(URL)`).
+    fn command_name<'t>(&self, text: &'t str) -> Option<&'t str> {
+        let (name, after) = leading_name(text.trim_start())?;
+        after.trim_start().starts_with('(').then_some(name)
     }
 
     fn is_standalone_script(&self, policy: &DownloadPolicy, rel: &str, shebang: bool) -> bool {
@@ -279,6 +291,102 @@ fn python_strings(line: &str, vars: &Variables) -> Vec<PyString> {
     found
 }
 
+/// Most calls read on one logical line: a real line makes a handful.
+const MAX_CALLS_PER_LINE: usize = 64;
+
+/// The calls of a Python line (`name(args)`, `a.b.name(args)`), with each argument evaluated
+/// as far as it is a string expression; calls nested in arguments are found too.
+fn python_calls(line: &str, vars: &Variables) -> Vec<Call> {
+    let tokens = py_tokens(line);
+    let mut calls = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        if calls.len() >= MAX_CALLS_PER_LINE {
+            break;
+        }
+        let (PyToken::Name(name), Some(PyToken::Op('(', _))) = (token, tokens.get(i + 1)) else {
+            continue;
+        };
+        // `def ResNet50(weights='imagenet'):` defines, it does not call.
+        if i > 0 && matches!(tokens[i - 1], PyToken::Name("def" | "class")) {
+            continue;
+        }
+        let mut call = Call {
+            name: (*name).to_string(),
+            positional: Vec::new(),
+            keywords: Vec::new(),
+        };
+        for (start, end) in argument_spans(&tokens, i + 2) {
+            let keyword = match (&tokens[start], tokens.get(start + 1)) {
+                (PyToken::Name(k), Some(PyToken::Op('=', _))) if start + 2 < end => Some(*k),
+                _ => None,
+            };
+            let value_start = if keyword.is_some() { start + 2 } else { start };
+            let value = argument_value(line, &tokens, value_start, end, vars);
+            match keyword {
+                Some(k) => call.keywords.push((k.to_string(), value)),
+                None => call.positional.push(value),
+            }
+        }
+        calls.push(call);
+    }
+    calls
+}
+
+/// The token ranges of the arguments of a call whose first argument token is at `from`, up to
+/// its closing parenthesis (or the end of the line).
+fn argument_spans(tokens: &[PyToken<'_>], from: usize) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut depth = 0usize;
+    let mut start = from;
+    for (i, token) in tokens.iter().enumerate().skip(from) {
+        match token {
+            PyToken::Op('(' | '[' | '{', _) => depth += 1,
+            PyToken::Op(')' | ']' | '}', _) if depth > 0 => depth -= 1,
+            PyToken::Op(')', _) => {
+                if i > start {
+                    spans.push((start, i));
+                }
+                return spans;
+            }
+            PyToken::Op(',', _) if depth == 0 => {
+                if i > start {
+                    spans.push((start, i));
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if tokens.len() > start {
+        spans.push((start, tokens.len()));
+    }
+    spans
+}
+
+/// An argument's value: a string expression that spans it whole, a bare name, or its text.
+fn argument_value(
+    line: &str,
+    tokens: &[PyToken<'_>],
+    start: usize,
+    end: usize,
+    vars: &Variables,
+) -> ArgValue {
+    if let Some((value, used, after)) = eval_concat(tokens, start, vars)
+        && after == end
+    {
+        let source = span(line, &tokens[start], &tokens[end - 1]);
+        return ArgValue::Str {
+            value,
+            source,
+            used,
+        };
+    }
+    match &tokens[start] {
+        PyToken::Name(name) if end == start + 1 => ArgValue::Name((*name).to_string()),
+        first => ArgValue::Other(span(line, first, &tokens[end - 1])),
+    }
+}
+
 /// The source text from the start of `first` to the end of `last`.
 fn span(line: &str, first: &PyToken<'_>, last: &PyToken<'_>) -> String {
     let start = token_source(first).as_ptr() as usize - line.as_ptr() as usize;
@@ -417,11 +525,14 @@ fn python_assignment(line: &str, vars: &Variables) -> Option<(String, Option<PyS
     if rhs.starts_with('=') {
         return None;
     }
-    let rhs = rhs.trim();
+    let mut rhs = rhs.trim().trim_end_matches(';').trim_end();
+    // A value in parentheses, often literals continued over lines (`URL = ('https://h/'
+    // 'x.h5')`): Python joins adjacent literals inside them.
+    while let Some(inner) = rhs.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+        rhs = inner.trim();
+    }
     let strings = python_strings(rhs, vars);
-    let whole = strings
-        .into_iter()
-        .find(|s| s.source.len() == rhs.trim_end_matches(';').trim_end().len());
+    let whole = strings.into_iter().find(|s| s.source.len() == rhs.len());
     Some((name.to_string(), whole))
 }
 

@@ -5,7 +5,9 @@
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead, Read};
+use std::rc::Rc;
 
+use super::hub::Call;
 use super::policy::DownloadPolicy;
 
 /// One language's rules, as far as finding downloads needs them. A value reads one file: it may
@@ -87,16 +89,38 @@ pub trait Syntax {
                 continue;
             }
             let expanded = self.expand(word, vars);
+            let as_written: Option<Rc<str>> =
+                (!expanded.used.is_empty()).then(|| written_url(word).into());
             for (_, url) in find_urls(&expanded.text) {
-                let as_written = (!expanded.used.is_empty()).then(|| written_url(word));
                 out.push(UrlUse {
                     url: url.to_string(),
-                    as_written,
+                    as_written: as_written.clone(),
                     used: expanded.used.clone(),
                 });
             }
         }
         out
+    }
+
+    /// `text` with command substitutions the syntax can evaluate without running anything
+    /// replaced (a shell's `$(cat FILE)` of a file in the tree).
+    fn substitute_commands<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        std::borrow::Cow::Borrowed(text)
+    }
+
+    /// The command a line runs: its first word, after `if`, `then`, `do` and the like
+    /// (`$DL` of `$DL "$url"`, `fetch` of `fetch https://…`).
+    fn command_name<'t>(&self, text: &'t str) -> Option<&'t str> {
+        let mut words = text
+            .split(|c: char| c.is_whitespace() || c == ';')
+            .filter(|w| !w.is_empty());
+        words.find(|w| !["if", "then", "do", "else", "!", "&&", "||", "@", "call"].contains(w))
+    }
+
+    /// The calls on the logical line `text`, with their arguments, for the hub-call table.
+    /// Only Python's are read.
+    fn calls(&self, _text: &str, _vars: &Variables) -> Vec<Call> {
+        Vec::new()
     }
 
     /// Whether lines of this language run commands, so that a path on one may name a script
@@ -120,7 +144,7 @@ pub trait Syntax {
 /// The part of a word a URL was assembled from: from its scheme or first variable reference
 /// to its end, without trailing separators and unbalanced closing parentheses
 /// (`--url=$(URL));` → `$(URL)`).
-fn written_url(word: &str) -> String {
+pub fn written_url(word: &str) -> String {
     let start = ["://", "$", "%"]
         .iter()
         .filter_map(|m| word.find(m))
@@ -153,7 +177,8 @@ fn balanced_end(mut text: &str) -> &str {
 #[derive(Debug, Clone)]
 pub struct UrlUse {
     pub url: String,
-    pub as_written: Option<String>,
+    /// Shared by the URLs of one word or string: one can hold hundreds of them.
+    pub as_written: Option<Rc<str>>,
     pub used: Vec<String>,
 }
 
@@ -578,7 +603,7 @@ mod tests {
     fn logical_lines_join_continuations_and_skip_comments() {
         let text = "# c\nwget \\\n  https://h/m.bin\nfile(DOWNLOAD u\n  d)\n";
         let mut lines = LogicalLines::new(text.as_bytes());
-        let first = lines.next_line(&Shell).unwrap().unwrap();
+        let first = lines.next_line(&Shell::new(None)).unwrap().unwrap();
         assert_eq!(
             (first.number, first.text.as_str()),
             (2, "wget  https://h/m.bin")

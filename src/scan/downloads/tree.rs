@@ -7,7 +7,6 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 
 use super::policy::{DownloadPolicy, Language};
-use crate::scan::finding::{Details, Download};
 use crate::scan::{Finding, Verification, When};
 
 /// What the tree pass needs to know of one script or build file.
@@ -118,18 +117,19 @@ pub fn resolve_tree(
     };
     let run_by = run_by_build(policy, files, &mut summaries);
     for finding in findings.iter_mut() {
-        let Details::Download(download) = &mut finding.details else {
+        let path = finding.path.clone();
+        let Some(download) = finding.download_mut() else {
             continue;
         };
         if download.when != When::Manual {
             continue;
         }
-        let Some(caller) = run_by.get(finding.path.as_str()) else {
+        let Some(caller) = run_by.get(path.as_str()) else {
             continue;
         };
         // A README a build file names is not run by it.
         let documentation = policy
-            .file_kind(&finding.path, "")
+            .file_kind(&path, "")
             .is_some_and(|k| k.syntax == Language::Docs);
         if !documentation {
             download.when = When::Build;
@@ -185,10 +185,9 @@ fn verify_by_checking_scripts(
     let mut unverified: Vec<String> = Vec::new();
     let mut listed = HashSet::new();
     for finding in findings.iter() {
-        if let Details::Download(Download {
-            verification: Verification::None,
-            ..
-        }) = finding.details
+        if finding
+            .download()
+            .is_some_and(|d| d.verification == Verification::None)
             && listed.insert(finding.path.as_str())
         {
             unverified.push(finding.path.clone());
@@ -210,7 +209,7 @@ fn verify_by_checking_scripts(
                 continue;
             }
             for finding in findings.iter_mut().filter(|f| f.path == rel) {
-                if let Details::Download(download) = &mut finding.details
+                if let Some(download) = finding.download_mut()
                     && download.line == *line
                     && download.verification == Verification::None
                 {
