@@ -593,10 +593,24 @@ struct RunTracker<'a> {
     current: Option<Array>,
     /// The two lines before the current one, most recent first, to find an array's opening.
     previous: [Option<LineSummary>; 2],
-    found: Vec<(Array, Looks)>,
+    /// What the arrays closed so far add up to: nothing per array is kept, so a file of a
+    /// million small arrays takes no more memory than one of a single array.
+    weights: Tally,
+    /// Arrays neither table nor noise, not named as weights: counted with a generator comment.
+    plain: Tally,
+    bytes: Tally,
+    tables: u64,
+    /// Why the first table was left out (its name and the reason).
+    first_table: Option<String>,
+    /// The first `MAX_NAMES` names of weight-named arrays counted, and how many there were.
+    names: Vec<String>,
+    named_arrays: u64,
     /// The first generator phrase seen in the file's first lines.
     generator: Option<String>,
 }
+
+/// Names of weight arrays shown in a finding's reason.
+const MAX_NAMES: usize = 3;
 
 /// The file's verdict: one finding.
 struct Verdict {
@@ -611,7 +625,13 @@ impl<'a> RunTracker<'a> {
             policy,
             current: None,
             previous: [None, None],
-            found: Vec::new(),
+            weights: Tally::default(),
+            plain: Tally::default(),
+            bytes: Tally::default(),
+            tables: 0,
+            first_table: None,
+            names: Vec::new(),
+            named_arrays: 0,
             generator: None,
         }
     }
@@ -693,8 +713,40 @@ impl<'a> RunTracker<'a> {
 
     fn close(&mut self) {
         if let Some(array) = self.current.take() {
-            let looks = self.looks(&array);
-            self.found.push((array, looks));
+            let name = Self::named(&array.identifiers, &self.policy.weight_words).cloned();
+            let counted = match self.looks(&array) {
+                Looks::Weights => true,
+                Looks::Plain(_) => {
+                    if name.is_none() {
+                        self.plain.add(&array);
+                    }
+                    name.is_some()
+                }
+                Looks::Bytes => {
+                    self.bytes.add(&array);
+                    false
+                }
+                Looks::Table(why) => {
+                    self.tables += 1;
+                    if self.first_table.is_none() {
+                        self.first_table = Some(match array.identifiers.last() {
+                            Some(shown) => format!("{shown}, {why}"),
+                            None => why,
+                        });
+                    }
+                    false
+                }
+                Looks::Short => false,
+            };
+            if counted {
+                self.weights.add(&array);
+                if let Some(name) = name {
+                    self.named_arrays += 1;
+                    if self.names.len() < MAX_NAMES {
+                        self.names.push(name);
+                    }
+                }
+            }
         }
     }
 
@@ -756,85 +808,104 @@ impl<'a> RunTracker<'a> {
     fn finish(mut self) -> Option<Verdict> {
         self.close();
         let policy = self.policy;
-        fn weight_named<'b>(array: &'b Array, policy: &EmbeddedPolicy) -> Option<&'b String> {
-            RunTracker::named(&array.identifiers, &policy.weight_words)
+        let mut weights = self.weights;
+        // Arrays that are neither tables nor noise count when a generator comment says the
+        // file holds a model (the comment may come after an array in the first lines).
+        if self.generator.is_some() {
+            weights.merge(&self.plain);
         }
-        let counted = |array: &Array, looks: &Looks| match looks {
-            Looks::Weights => true,
-            Looks::Plain(_) => self.generator.is_some() || weight_named(array, policy).is_some(),
-            _ => false,
-        };
-        let weights: Vec<&Array> = self
-            .found
-            .iter()
-            .filter(|(array, looks)| counted(array, looks))
-            .map(|(array, _)| array)
-            .collect();
-        let names: Vec<&String> = weights
-            .iter()
-            .filter_map(|a| weight_named(a, policy))
-            .collect();
-        let evidence = self.generator.is_some() || !names.is_empty();
-        let total: u64 = weights.iter().map(|a| a.numbers).sum();
+        let evidence = self.generator.is_some() || !self.names.is_empty();
         let threshold = if evidence {
             policy.min_numbers_with_evidence
         } else {
             policy.min_numbers
         };
-        if !weights.is_empty() && total >= threshold {
+        if weights.arrays > 0 && weights.numbers >= threshold {
             let mut reason = format!(
-                "{total} numbers in {} array{} that look{} like trained weights",
-                weights.len(),
-                plural(weights.len()),
-                if weights.len() == 1 { "s" } else { "" }
+                "{} numbers in {} array{} that look{} like trained weights",
+                weights.numbers,
+                weights.arrays,
+                plural(weights.arrays),
+                if weights.arrays == 1 { "s" } else { "" }
             );
             let mut because = Vec::new();
             if let Some(phrase) = &self.generator {
                 because.push(format!("generator comment \"{phrase}\""));
             }
-            if !names.is_empty() {
-                let shown: Vec<&str> = names.iter().take(3).map(|n| n.as_str()).collect();
-                let more = if names.len() > 3 { ", …" } else { "" };
-                because.push(format!("named {}{more}", shown.join(", ")));
+            if !self.names.is_empty() {
+                let more = if self.named_arrays > self.names.len() as u64 {
+                    ", …"
+                } else {
+                    ""
+                };
+                because.push(format!("named {}{more}", self.names.join(", ")));
             }
-            let tables = self
-                .found
-                .iter()
-                .filter(|(_, looks)| matches!(looks, Looks::Table(_)))
-                .count();
-            if tables > 0 {
-                because.push(format!("{tables} table{} left out", plural(tables)));
+            if let Some(first) = &self.first_table {
+                because.push(format!(
+                    "{} table{} left out, the first {first}",
+                    self.tables,
+                    plural(self.tables)
+                ));
             }
             because.push(format!("threshold {threshold}"));
             reason.push_str(&format!(" ({})", because.join("; ")));
             return Some(Verdict {
-                lines: [weights[0].first, weights[weights.len() - 1].last],
-                numbers: total,
+                lines: weights.lines,
+                numbers: weights.numbers,
                 reason,
             });
         }
         // Opaque byte dumps are judged by size alone, as blobs are.
-        let dumps: Vec<&Array> = self
-            .found
-            .iter()
-            .filter(|(_, looks)| *looks == Looks::Bytes)
-            .map(|(array, _)| array)
-            .collect();
-        let bytes: u64 = dumps.iter().map(|a| a.numbers).sum();
-        (!dumps.is_empty() && bytes >= policy.min_numbers).then(|| Verdict {
-            lines: [dumps[0].first, dumps[dumps.len() - 1].last],
-            numbers: bytes,
+        let dumps = self.bytes;
+        (dumps.arrays > 0 && dumps.numbers >= policy.min_numbers).then(|| Verdict {
+            lines: dumps.lines,
+            numbers: dumps.numbers,
             reason: format!(
-                "{bytes} bytes in {} hex byte array{} (threshold {})",
-                dumps.len(),
-                plural(dumps.len()),
+                "{} bytes in {} hex byte array{} (threshold {})",
+                dumps.numbers,
+                dumps.arrays,
+                plural(dumps.arrays),
                 policy.min_numbers
             ),
         })
     }
 }
 
-fn plural(n: usize) -> &'static str {
+/// Arrays of one sort added up: how many, their numbers, and the lines they span.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    arrays: u64,
+    numbers: u64,
+    lines: [u64; 2],
+}
+
+impl Tally {
+    fn add(&mut self, array: &Array) {
+        self.merge(&Tally {
+            arrays: 1,
+            numbers: array.numbers,
+            lines: [array.first, array.last],
+        });
+    }
+
+    fn merge(&mut self, other: &Tally) {
+        if other.arrays == 0 {
+            return;
+        }
+        self.lines = if self.arrays == 0 {
+            other.lines
+        } else {
+            [
+                self.lines[0].min(other.lines[0]),
+                self.lines[1].max(other.lines[1]),
+            ]
+        };
+        self.arrays += other.arrays;
+        self.numbers = self.numbers.saturating_add(other.numbers);
+    }
+}
+
+fn plural(n: u64) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
