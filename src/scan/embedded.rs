@@ -330,11 +330,9 @@ fn is_token_byte(byte: u8) -> bool {
 /// decimal with optional fraction and exponent, hex (also hex floats), binary or octal, with
 /// digit separators and type suffixes (`f`, `UL`, `f32`, `j`, …).
 fn is_number(token: &[u8]) -> bool {
-    let text = match std::str::from_utf8(token) {
-        Ok(text) => text.replace('_', ""),
-        Err(_) => return false,
+    let Some(lower) = normalized(token) else {
+        return false;
     };
-    let lower = text.to_ascii_lowercase();
     if let Some(rest) = lower.strip_prefix("0x") {
         let rest = strip_suffix(rest, true);
         let (mantissa, exponent) = match rest.split_once('p') {
@@ -392,12 +390,24 @@ fn strip_suffix(text: &str, hex: bool) -> &str {
     if stripped.is_empty() { text } else { stripped }
 }
 
+/// `token` lower-case without digit separators, borrowed when it already is (most literals
+/// are: this runs for every token of every text file).
+fn normalized(token: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
+    let text = std::str::from_utf8(token).ok()?;
+    if text.bytes().any(|b| b == b'_' || b.is_ascii_uppercase()) {
+        Some(std::borrow::Cow::Owned(
+            text.replace('_', "").to_ascii_lowercase(),
+        ))
+    } else {
+        Some(std::borrow::Cow::Borrowed(text))
+    }
+}
+
 /// The value of a numeric literal accepted by `is_number`, as a float: decimal, hex, binary
 /// and octal integers and decimal floats. Hex floats, rare in generated weights, give `None`
 /// and are counted without statistics.
 fn number_value(token: &[u8]) -> Option<f64> {
-    let text = std::str::from_utf8(token).ok()?.replace('_', "");
-    let lower = text.to_ascii_lowercase();
+    let lower = normalized(token)?;
     let radix = |rest: &str, radix: u32| -> Option<f64> {
         let digits = strip_suffix(rest, radix == 16);
         u64::from_str_radix(digits, radix).ok().map(|v| v as f64)
