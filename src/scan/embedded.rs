@@ -571,13 +571,13 @@ fn sign_of(value: f64) -> i8 {
 }
 
 /// What an array's values look like.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 enum Looks {
     /// Noise around zero, as trained weights do.
     Weights,
-    /// Neither a table nor centred on zero (ids, counts, unsigned data): weights only when
-    /// the file or the array's name says so.
-    Plain(String),
+    /// Neither a table nor centred on zero (ids, counts, unsigned data, no negative values):
+    /// weights only when the file or the array's name says so.
+    Plain,
     /// A table: smooth, monotonic, repetitive, constant, or named like one.
     Table(String),
     /// An `xxd -i` style byte dump: opaque bytes.
@@ -726,7 +726,7 @@ impl<'a> RunTracker<'a> {
             let name = Self::named(&array.identifiers, &self.policy.weight_words).cloned();
             let counted = match self.looks(&array) {
                 Looks::Weights => true,
-                Looks::Plain(_) => {
+                Looks::Plain => {
                     if name.is_none() {
                         self.plain.add(&array);
                     }
@@ -804,13 +804,8 @@ impl<'a> RunTracker<'a> {
         let centred = values.mean().abs() <= stats.max_mean_to_spread * spread;
         if (stats.min_negative_share..=stats.max_negative_share).contains(&negative) && centred {
             Looks::Weights
-        } else if values.negative == 0 {
-            Looks::Plain("no negative values".into())
         } else {
-            Looks::Plain(format!(
-                "not centred on zero ({:.0}% negative)",
-                negative * 100.0
-            ))
+            Looks::Plain
         }
     }
 
