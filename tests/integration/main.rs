@@ -19,5 +19,6 @@ mod http_server;
 mod init;
 mod manifest;
 mod pickle;
+mod real_corpus;
 mod scan;
 mod snapshots;
