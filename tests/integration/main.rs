@@ -22,5 +22,6 @@ mod init;
 mod manifest;
 mod own_package;
 mod pickle;
+mod real_corpus;
 mod scan;
 mod snapshots;
