@@ -49,6 +49,17 @@ pub fn xz(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap()
 }
 
+/// The legacy `.lzma` (lzma-alone) format joblib writes with `compress="lzma"`: a properties
+/// byte 0x5d, a dictionary size and the uncompressed size, then the LZMA1 stream (liblzma's
+/// `lzma_alone_encoder`).
+pub fn lzma_alone(bytes: &[u8]) -> Vec<u8> {
+    let options = liblzma::stream::LzmaOptions::new_preset(6).unwrap();
+    let stream = liblzma::stream::Stream::new_lzma_encoder(&options).unwrap();
+    let mut encoder = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
 pub fn bz2(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
     encoder.write_all(bytes).unwrap();

@@ -404,6 +404,42 @@ fn joblib_plain_dtype_state_is_trusted() {
     assert_safe(&report);
 }
 
+/// zlib and lzma-alone streams around a pickle that names nothing of joblib's: `joblib.load`
+/// opens them whatever the file is called (`joblib/compressor.py`, `_detect_compressor`), so
+/// they are found by content and analysed.
+#[test]
+fn zlib_and_lzma_alone_pickles_without_joblib_markers_are_analysed() {
+    for (name, bytes) in [
+        ("weights.bin", fixtures::zlib(&pickles::posix_system_protocol2())),
+        ("weights.dat", fixtures::lzma_alone(&pickles::posix_system_protocol2())),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), name, &bytes);
+        let findings = scan_json(dir.path(), &["--no-hash"]);
+        let found = finding(&findings, name).unwrap_or_else(|| panic!("{name}: {findings:#?}"));
+        assert_eq!(found["format"], "pickle", "{found:#}");
+        assert_unsafe(&found["pickle"], "dangerous global posix.system");
+    }
+}
+
+/// Bytes that merely start like a zlib header (`x\x9c`) or an lzma-alone one, but are not a
+/// stream that decompresses to a pickle, are not pickles: a large one stays a blob.
+#[test]
+fn data_starting_like_zlib_or_lzma_is_not_a_pickle() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut zlib_like = b"x\x9c".to_vec();
+    zlib_like.extend(fixtures::noise(2 << 20, 7));
+    let mut lzma_like = b"\x5d\0\0".to_vec();
+    lzma_like.extend(fixtures::noise(2 << 20, 9));
+    write(dir.path(), "a.bin", &zlib_like);
+    write(dir.path(), "b.bin", &lzma_like);
+    let findings = scan_json(dir.path(), &["--no-hash"]);
+    for name in ["a.bin", "b.bin"] {
+        let found = finding(&findings, name).unwrap_or_else(|| panic!("{name}: {findings:#?}"));
+        assert_eq!(found["kind"], "blob", "{found:#}");
+    }
+}
+
 /// Protocol 0 numbers and memo keys as CPython's `int()` and `strtol` accept them: surrounding
 /// whitespace, `\r\n` line ends, underscores between digits. The walk must read them too, or
 /// the file is not identified as a pickle at all.
