@@ -410,8 +410,14 @@ fn joblib_plain_dtype_state_is_trusted() {
 #[test]
 fn zlib_and_lzma_alone_pickles_without_joblib_markers_are_analysed() {
     for (name, bytes) in [
-        ("weights.bin", fixtures::zlib(&pickles::posix_system_protocol2())),
-        ("weights.dat", fixtures::lzma_alone(&pickles::posix_system_protocol2())),
+        (
+            "weights.bin",
+            fixtures::zlib(&pickles::posix_system_protocol2()),
+        ),
+        (
+            "weights.dat",
+            fixtures::lzma_alone(&pickles::posix_system_protocol2()),
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), name, &bytes);
