@@ -163,3 +163,37 @@ fn terminal_table_escapes_control_characters_of_names_and_urls() {
     );
     assert!(stdout.contains("\\u{1b}"), "{stdout}");
 }
+
+/// A FIFO and a Unix socket inside the tree are skipped, not opened: opening the FIFO would
+/// block until a writer came. The scan finishes (here within a minute) and reports the
+/// regular file beside them.
+#[test]
+fn fifos_and_sockets_in_a_tree_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "weights.safetensors",
+        fixtures::safetensors(&[("w", "F32", &[2])]),
+    );
+    let status = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("pipe"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _socket = std::os::unix::net::UnixListener::bind(dir.path().join("sock")).unwrap();
+    let output = crate::support::dh_mlmodel()
+        .args(["scan", "--json"])
+        .arg(dir.path())
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("scan blocked on a FIFO or socket in the tree");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let paths: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["weights.safetensors"], "{report:#}");
+}
