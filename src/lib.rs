@@ -18,3 +18,4 @@ pub mod policy;
 pub mod scan;
 pub mod spdx;
 pub mod templates;
+pub mod terminal;

@@ -10,9 +10,9 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use super::{Build, TOOL};
-use crate::fsutil;
 use crate::hash::sha256_file;
 use crate::plan::{DataSource, ModelPlan, Pin, Recipe};
+use crate::{fsutil, terminal};
 
 /// One file as installed, with what the manifest says it should be.
 #[derive(Debug, Serialize)]
@@ -271,7 +271,7 @@ fn train(
         .with_context(|| format!("cannot run the training command of model {name}"))?;
     if !status.success() {
         for line in log_tail(&log, 20) {
-            eprintln!("{line}");
+            eprintln!("{}", terminal::escape_controls(&line));
         }
         bail!(
             "training model {name} failed ({status}); the full log is {}",
@@ -309,8 +309,11 @@ fn train(
             );
         }
         if !matches_pin {
-            eprintln!(
-                "{TOOL}: warning: model {name}: {output} differs from the published pin (not deterministic)"
+            terminal::warn(
+                TOOL,
+                &format!(
+                    "model {name}: {output} differs from the published pin (not deterministic)"
+                ),
             );
         }
         let target = format!("{}/{}", plan.install_dir, output);
@@ -381,9 +384,10 @@ fn offline_runner() -> Runner {
             };
         }
     }
-    eprintln!(
-        "{TOOL}: warning: cannot create a network namespace here; the training command runs with \
-         proxies set to an unreachable address instead"
+    terminal::warn(
+        TOOL,
+        "cannot create a network namespace here; the training command runs with proxies set \
+         to an unreachable address instead",
     );
     let dead = "http://127.0.0.1:9".to_string();
     Runner {

@@ -197,3 +197,33 @@ fn fifos_and_sockets_in_a_tree_are_skipped() {
         .collect();
     assert_eq!(paths, ["weights.safetensors"], "{report:#}");
 }
+
+/// Control characters of names taken from input are escaped in warnings and error lines, as in
+/// the scan table: an escape sequence in a file name must not drive the terminal.
+#[test]
+fn warnings_and_errors_escape_control_characters_of_names() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("nowhere", dir.path().join("evil\x1b[2J\x07")).unwrap();
+    let (_, stderr) = crate::support::scan_with_warnings(&[], dir.path(), &[]);
+    assert!(
+        stderr.contains("evil\\u{1b}[2J\\u{7}: broken symbolic link"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\x1b') && !stderr.contains('\x07'),
+        "{stderr:?}"
+    );
+
+    let output = crate::support::dh_mlmodel()
+        .arg("scan")
+        .arg(dir.path().join("missing\x1b]0;title\x07"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("missing\\u{1b}]0;title\\u{7}"), "{stderr}");
+    assert!(
+        !stderr.contains('\x1b') && !stderr.contains('\x07'),
+        "{stderr:?}"
+    );
+}
