@@ -332,7 +332,11 @@ impl Seek for Spool {
 
 fn spool(reader: &mut dyn Read, memory_limit: u64) -> io::Result<(Spool, u64)> {
     let mut memory = Vec::new();
-    let in_memory = reader.take(memory_limit + 1).read_to_end(&mut memory)? as u64;
+    // One byte past the limit tells a member that fits from one that does not; a policy may
+    // set the limit to u64::MAX, where that byte is not needed (and `+ 1` would wrap to 0).
+    let in_memory = reader
+        .take(memory_limit.saturating_add(1))
+        .read_to_end(&mut memory)? as u64;
     if in_memory <= memory_limit {
         return Ok((Spool::Memory(Cursor::new(memory)), in_memory));
     }

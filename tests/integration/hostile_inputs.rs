@@ -227,3 +227,36 @@ fn warnings_and_errors_escape_control_characters_of_names() {
         "{stderr:?}"
     );
 }
+
+/// `memory-spool-bytes = 2^64-1` in a `--policy` table: the spool's "one byte past the limit"
+/// once wrapped to zero, and every archive member read as empty (or the scan panicked).
+#[test]
+fn a_policy_number_at_u64_max_does_not_overflow() {
+    let policy = tempfile::tempdir().unwrap();
+    let archives = std::fs::read_to_string("policy/archives.toml").unwrap();
+    let archives = archives
+        .lines()
+        .map(|line| {
+            if line.starts_with("memory-spool-bytes") {
+                "memory-spool-bytes = 18446744073709551615".to_string()
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    write(policy.path(), "archives.toml", archives);
+    let dir = tempfile::tempdir().unwrap();
+    let weights = fixtures::safetensors(&[("w", "F32", &[2])]);
+    write(
+        dir.path(),
+        "bundle.zip",
+        fixtures::zip(&[("model.safetensors", &weights)], true),
+    );
+    let policy_arg = policy.path().to_str().unwrap();
+    let (findings, stderr) =
+        crate::support::scan_with_warnings(&["--policy", policy_arg], dir.path(), &[]);
+    let found = crate::support::finding(&findings, "bundle.zip!model.safetensors")
+        .unwrap_or_else(|| panic!("{findings:#?} {stderr}"));
+    assert_eq!(found["format"], "safetensors", "{found:#}");
+}
