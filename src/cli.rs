@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::error::{self, ExitStatus, Kind, ResultExt};
 use crate::pipeline::{self, PipelinePolicy, Request};
 use crate::policy::PolicySource;
-use crate::{generate, plan, scan};
+use crate::{generate, plan, scan, terminal};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -257,7 +257,12 @@ fn run_classify(policy: &Policy, args: ClassifyArgs) -> anyhow::Result<ExitStatu
                 serde_json::to_writer_pretty(&mut *out, json)?;
                 writeln!(out)?;
             }
-            None => plan::report::write_text(out, &plan)?,
+            None => {
+                let mut text = Vec::new();
+                plan::report::write_text(&mut text, &plan)?;
+                let text = terminal::escape_lines(&String::from_utf8_lossy(&text));
+                out.write_all(text.as_bytes())?;
+            }
         }
         Ok(())
     })?;
@@ -273,9 +278,10 @@ fn run_init(policy: &Policy, args: InitArgs) -> anyhow::Result<ExitStatus> {
         let generate_policy = generate::GeneratePolicy::load(&policy.source).mark(policy.kind)?;
         let report = generate::generate(&args.path, args.source.as_deref(), &generate_policy)?;
         for warning in &report.warnings {
-            eprintln!("{TOOL}: warning: {warning}");
+            terminal::warn(TOOL, warning);
         }
-        write_stdout(|out| Ok(out.write_all(generate::describe(&report).as_bytes())?))?;
+        let text = terminal::escape_lines(&generate::describe(&report));
+        write_stdout(|out| Ok(out.write_all(text.as_bytes())?))?;
         return Ok(ExitStatus::Success);
     }
     let draft_policy = pipeline::DraftPolicy::load(&policy.source).mark(policy.kind)?;
@@ -288,16 +294,16 @@ fn run_init(policy: &Policy, args: InitArgs) -> anyhow::Result<ExitStatus> {
     };
     let drafted = pipeline::draft(&args.path, args.source.as_deref(), existing, &draft_policy)?;
     for warning in &drafted.warnings {
-        eprintln!("{TOOL}: warning: {warning}");
+        terminal::warn(TOOL, warning);
     }
     write_stdout(|out| {
         for change in &drafted.changes {
-            writeln!(out, "{change}")?;
+            writeln!(out, "{}", terminal::escape_controls(&change.to_string()))?;
         }
         writeln!(
             out,
             "wrote {} ({} FIXME placeholders to fill in; then run `dh-mlmodel classify`)",
-            drafted.path.display(),
+            terminal::escape_controls(&drafted.path.display().to_string()),
             drafted.placeholders
         )?;
         Ok(())
@@ -313,7 +319,7 @@ fn run_scan(policy: &Policy, args: ScanArgs) -> anyhow::Result<ExitStatus> {
     };
     let report = scan::scan_tree(&args.path, &ctx, &options)?;
     for warning in &report.warnings {
-        eprintln!("{TOOL}: warning: {warning}");
+        terminal::warn(TOOL, warning);
     }
     write_stdout(|out| {
         if args.json {

@@ -50,8 +50,21 @@ impl ControlFile {
         }
     }
 
-    /// Parses `text`; `path` names the file in messages.
+    /// Parses `text`; `path` names the file in messages. Text that is not deb822 (a line that
+    /// is neither `Field: value`, a continuation, a comment nor a blank line) is an error naming
+    /// its line and column, never skipped: a garbage file must not pass for one without the
+    /// fields it lacks.
     pub fn parse(path: &Path, text: &str) -> Result<Self> {
+        if let Some(error) = Control::parse(text).positioned_errors().first() {
+            let offset = usize::from(error.range.start());
+            let (line, column) = crate::policy::line_column(text, offset);
+            return Err(crate::error::Kind::Input.msg(format!(
+                "{}:{line}:{column}: not a control file: {}; fix it (paragraphs of \
+                 `Field: value` lines, separated by blank lines; see deb-control(5))",
+                path.display(),
+                crate::terminal::escape_controls(&error.message)
+            )));
+        }
         let control = Control::read_relaxed(text.as_bytes())
             .map(|(control, _errors)| control)
             .map_err(|err| anyhow::anyhow!("{}: {err}", path.display()))?;

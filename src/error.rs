@@ -183,6 +183,7 @@ pub fn render(tool: &str, err: &anyhow::Error) -> String {
     }
     let mut out = String::new();
     for line in text.lines() {
+        let line = crate::terminal::escape_controls(line);
         out.push_str(&format!("{tool}: error: {line}\n"));
     }
     out

@@ -20,3 +20,4 @@ pub mod policy;
 pub mod scan;
 pub mod spdx;
 pub mod templates;
+pub mod terminal;

@@ -11,10 +11,54 @@ pub fn environment() -> Environment<'static> {
     env.set_lstrip_blocks(true);
     env.set_keep_trailing_newline(true);
     env.add_filter("toml", toml_string);
+    env.add_filter("comment", comment_text);
     env
 }
 
-/// A TOML basic string holding `value`, quotes and escapes included.
+/// A one-line TOML string holding `value`, usable as a value and as a key. Without control
+/// characters it is written as `toml` writes strings (a literal `'…'` string when that reads
+/// better); with them, as a basic string (TOML 1.0, "Basic strings") where each one is an
+/// escape, never itself: `toml` would write a newline as a multi-line string, which a key
+/// cannot be and which breaks the line a file name was meant to stay on.
 fn toml_string(value: String) -> String {
-    toml::Value::String(value).to_string()
+    if !value.chars().any(char::is_control) {
+        return toml::Value::String(value).to_string();
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Text for a `#` comment line: control characters escaped, so a name taken from the tree
+/// cannot end the comment and inject lines.
+fn comment_text(value: String) -> String {
+    crate::terminal::escape_controls(&value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_strings_stay_on_one_line_and_round_trip() {
+        for value in ["plain", "a\nb\r\t\"q\" \\ \u{1b}[2J\u{7f}\u{85}", ""] {
+            let written = toml_string(value.to_string());
+            assert!(!written.contains('\n'), "{written}");
+            let document = format!("{written} = {written}\n");
+            let table: toml::Table = toml::from_str(&document).unwrap();
+            assert_eq!(table.get(value).and_then(|v| v.as_str()), Some(value));
+        }
+    }
 }

@@ -21,6 +21,7 @@ use anyhow::{Context, Result, bail};
 use crate::pipeline::{self, PipelinePolicy, Request};
 use crate::plan::{Category, ModelPlan, Plan, Role};
 use crate::policy::PolicySource;
+use crate::terminal;
 
 use control::ControlFile;
 use options::DhOptions;
@@ -121,14 +122,14 @@ fn run(phase: Phase, args: &[String]) -> Result<()> {
     let control = ControlFile::read(&root)?;
     let options = options::parse(args, |name| std::env::var(name).ok(), &control)?;
     for warning in &options.warnings {
-        eprintln!("{tool}: warning: {warning}");
+        terminal::warn(tool, warning);
     }
     if options.help {
         usage();
         return Ok(());
     }
     if let Some(message) = &options.nothing_to_do {
-        eprintln!("{tool}: warning: {message}");
+        terminal::warn(tool, message);
         return Ok(());
     }
     let build = Build::load(root, control, options)?;
@@ -225,17 +226,23 @@ impl Build {
         for model in &self.plan.models {
             let Some(relation) = &model.relation else {
                 if model.class.category == Category::Incomplete {
-                    eprintln!(
-                        "{TOOL}: warning: model {} is incomplete (see `dh-mlmodel classify`); {package} does not refer to it",
-                        model.name
+                    terminal::warn(
+                        TOOL,
+                        &format!(
+                            "model {} is incomplete (see `dh-mlmodel classify`); {package} does not refer to it",
+                            model.name
+                        ),
                     );
                 }
                 continue;
             };
             if !self.control.is_known(&relation.package) {
-                eprintln!(
-                    "{TOOL}: warning: debian/control has no package {} for model {}; {package} does not refer to it",
-                    relation.package, model.name
+                terminal::warn(
+                    TOOL,
+                    &format!(
+                        "debian/control has no package {} for model {}; {package} does not refer to it",
+                        relation.package, model.name
+                    ),
                 );
                 continue;
             }

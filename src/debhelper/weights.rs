@@ -15,9 +15,9 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use super::{Build, TOOL};
-use crate::fsutil;
 use crate::hash::sha256_file;
 use crate::plan::{DataSource, ModelPlan, Pin};
+use crate::{fsutil, terminal};
 
 /// One file as installed, with what the manifest says it should be.
 #[derive(Debug, Serialize)]
@@ -313,7 +313,7 @@ pub(super) fn train_package(build: &Build, package: &str, plan: &ModelPlan) -> R
         .with_context(|| format!("cannot run the training command of model {name}"))?;
     if !status.success() {
         for line in log_tail(&log, 20) {
-            eprintln!("{line}");
+            eprintln!("{}", terminal::escape_controls(&line));
         }
         bail!(
             "training model {name} failed ({status}); the full log is {}",
@@ -351,9 +351,11 @@ pub(super) fn train_package(build: &Build, package: &str, plan: &ModelPlan) -> R
             );
         }
         if !matches_pin {
-            eprintln!(
-                "{}: warning: model {name}: {output} differs from the published pin (not deterministic)",
-                super::Phase::Build.tool()
+            terminal::warn(
+                super::Phase::Build.tool(),
+                &format!(
+                    "model {name}: {output} differs from the published pin (not deterministic)"
+                ),
             );
         }
         outputs.push(TrainedOutput {
@@ -499,9 +501,10 @@ fn offline_runner() -> Runner {
             };
         }
     }
-    eprintln!(
-        "{TOOL}: warning: cannot create a network namespace here; the training command runs with \
-         proxies set to an unreachable address instead"
+    terminal::warn(
+        TOOL,
+        "cannot create a network namespace here; the training command runs with proxies set \
+         to an unreachable address instead",
     );
     let dead = "http://127.0.0.1:9".to_string();
     Runner {

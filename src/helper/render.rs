@@ -1,6 +1,6 @@
 //! Validation of a [`HelperSpec`] and rendering of the helper script and postinst snippet.
 //!
-//! Every value reaches the script through the `sq` filter (POSIX single quotes), so no manifest
+//! Every value reaches the script through the `sq` filter ([`shell_quote`]), so no manifest
 //! text is ever parsed as shell. Values that would make the generated files ambiguous (control
 //! characters in one-line fields, `..` in paths, malformed digests) are refused here with the
 //! name of the field.
@@ -91,13 +91,36 @@ fn roff_escape(value: String) -> String {
     }
 }
 
-/// Quotes `value` for POSIX sh: inside single quotes nothing is special except the quote itself,
-/// written as `'\''`. NUL cannot be represented in a shell word at all.
+/// Quotes `value` for POSIX sh, the one quoting of every value the generated scripts hold.
+/// Runs of ordinary characters go inside single quotes, where nothing is special; a single
+/// quote, `$`, a backquote and a backslash are written outside them, each escaped by a
+/// backslash (`'a'\$'b'`). The shell reads the same text either way, but shellcheck (SC2016,
+/// SC1003) takes a `$`, a backquote or a backslash inside single quotes for a mistake, and a
+/// helper that fails shellcheck fails its test. NUL cannot be represented in a shell word.
 pub fn shell_quote(value: &str) -> Result<String> {
     if value.contains('\0') {
         bail!("value contains a NUL byte, which no shell word can hold: {value:?}");
     }
-    Ok(format!("'{}'", value.replace('\'', r"'\''")))
+    let mut out = String::with_capacity(value.len() + 2);
+    let mut quoted = false;
+    for c in value.chars() {
+        let special = matches!(c, '\'' | '$' | '`' | '\\');
+        if special == quoted {
+            out.push('\'');
+            quoted = !quoted;
+        }
+        if special {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    if quoted {
+        out.push('\'');
+    }
+    if out.is_empty() {
+        out.push_str("''");
+    }
+    Ok(out)
 }
 
 /// The training command with `{data}`/`{out}`/`{seed}` replaced by references to the directories the
@@ -335,14 +358,24 @@ mod tests {
 
     #[test]
     fn shell_quote_survives_the_shell() {
-        let nasty = "it's $(rm -rf /) `x` \"q\" \\ \n end";
-        let quoted = shell_quote(nasty).unwrap();
-        let out = std::process::Command::new("dash")
-            .arg("-c")
-            .arg(format!("printf %s {quoted}"))
-            .output()
-            .unwrap();
-        assert_eq!(String::from_utf8(out.stdout).unwrap(), nasty);
+        for nasty in [
+            "it's $(rm -rf /) `x` \"q\" \\ \n end",
+            "$HOME",
+            "ends in a backslash\\",
+            "''",
+            "",
+            "plain",
+        ] {
+            let quoted = shell_quote(nasty).unwrap();
+            let out = std::process::Command::new("dash")
+                .arg("-c")
+                .arg(format!("printf %s {quoted}"))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8(out.stdout).unwrap(), nasty, "{quoted}");
+        }
+        assert_eq!(shell_quote("a$b").unwrap(), "'a'\\$'b'");
+        assert_eq!(shell_quote("").unwrap(), "''");
         assert!(shell_quote("a\0b").is_err());
     }
 
@@ -398,7 +431,7 @@ mod tests {
         });
         let script = render(&good).unwrap();
         assert!(script.contains(
-            r#"TRAIN_COMMAND='python3 train.py --data "$MLMODEL_DATA" --out "$MLMODEL_OUT"'"#
+            r#"TRAIN_COMMAND='python3 train.py --data "'\$'MLMODEL_DATA" --out "'\$'MLMODEL_OUT"'"#
         ));
         assert!(script.contains("TRAIN_ESTIMATE_SECONDS=1800"));
     }

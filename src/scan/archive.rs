@@ -19,6 +19,7 @@ use std::rc::Rc;
 use serde::Deserialize;
 
 use super::compression::{Compression, LZMA_MEMORY_LIMIT};
+use super::zip_view::zip_view;
 use super::{ReadSeek, Visit, human_size};
 
 /// `policy/archives.toml`.
@@ -100,116 +101,6 @@ fn tar_header(head: &[u8]) -> bool {
     stored == unsigned || stored == signed
 }
 
-/// Whether `file` (`size` bytes) ends with a zip whatever comes before it, as Python's
-/// `zipfile` finds one: an end-of-central-directory record in the last 64 KiB whose central
-/// directory sits right before it. This opens self-extractors, whose stub hides the zip's
-/// first bytes from [`Container::sniff`].
-pub(crate) fn zip_at_end(file: &mut dyn ReadSeek, size: u64) -> io::Result<bool> {
-    let found = zip_end(file, size)?.is_some();
-    file.seek(SeekFrom::Start(0))?;
-    Ok(found)
-}
-
-/// Where a zip's end-of-central-directory record and central directory lie.
-struct ZipEnd {
-    record_at: u64,
-    directory_at: u64,
-    directory_size: u64,
-    declared_count: u16,
-}
-
-fn zip_end(file: &mut dyn ReadSeek, size: u64) -> io::Result<Option<ZipEnd>> {
-    let tail_len = size.min(22 + 65535);
-    file.seek(SeekFrom::Start(size - tail_len))?;
-    let mut tail = Vec::with_capacity(tail_len as usize);
-    (&mut *file).take(tail_len).read_to_end(&mut tail)?;
-    let Some(at) = (0..tail.len().saturating_sub(21))
-        .rev()
-        .find(|&i| tail[i..].starts_with(b"PK\x05\x06"))
-    else {
-        return Ok(None);
-    };
-    let u32_at = |i: usize| u32::from_le_bytes([tail[i], tail[i + 1], tail[i + 2], tail[i + 3]]);
-    let directory_size = u64::from(u32_at(at + 12));
-    let declared_count = u16::from_le_bytes([tail[at + 10], tail[at + 11]]);
-    let record_at = size - tail_len + at as u64;
-    let Some(directory_at) = record_at.checked_sub(directory_size) else {
-        return Ok(None);
-    };
-    let end = ZipEnd {
-        record_at,
-        directory_at,
-        directory_size,
-        declared_count,
-    };
-    if directory_size == 0 {
-        return Ok(Some(end));
-    }
-    file.seek(SeekFrom::Start(directory_at))?;
-    let mut signature = [0u8; 4];
-    let found = file.read_exact(&mut signature).is_ok() && &signature == b"PK\x01\x02";
-    Ok(found.then_some(end))
-}
-
-/// The number of entries in a central directory, walked by its size as Python's `zipfile`
-/// walks it, whatever count the end record declares; `None` when it is zip64 or does not
-/// parse.
-fn counted_entries(file: &mut dyn ReadSeek, end: &ZipEnd) -> io::Result<Option<u64>> {
-    if end.declared_count == u16::MAX || end.directory_size == u64::from(u32::MAX) {
-        return Ok(None);
-    }
-    let mut at = end.directory_at;
-    let mut count = 0;
-    while at < end.record_at {
-        file.seek(SeekFrom::Start(at))?;
-        let mut header = [0u8; 46];
-        if file.read_exact(&mut header).is_err() || !header.starts_with(b"PK\x01\x02") {
-            return Ok(None);
-        }
-        let len = |i: usize| u64::from(u16::from_le_bytes([header[i], header[i + 1]]));
-        at += 46 + len(28) + len(30) + len(32);
-        count += 1;
-        // More than the record's 16-bit count can say: zip64's business, and a bound on the walk.
-        if count > u64::from(u16::MAX) {
-            return Ok(None);
-        }
-    }
-    Ok(Some(count))
-}
-
-/// A reader showing `patch` in place of the bytes at `patch_at`: the true member count over a
-/// lying one, so that the zip reader sees every member `zipfile` sees.
-struct Patched<R> {
-    inner: R,
-    pos: u64,
-    patch_at: u64,
-    patch: Vec<u8>,
-}
-
-impl<R: Read> Read for Patched<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        for (i, byte) in buf[..n].iter_mut().enumerate() {
-            let offset = self.pos + i as u64;
-            if let Some(patched) = offset
-                .checked_sub(self.patch_at)
-                .and_then(|k| self.patch.get(k as usize))
-            {
-                *byte = *patched;
-            }
-        }
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl<R: Seek> Seek for Patched<R> {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.pos = self.inner.seek(pos)?;
-        Ok(self.pos)
-    }
-}
-
 /// Where an archive sits: how deep, and how many bytes its top-level file has inflated so far.
 #[derive(Debug, Clone)]
 pub struct Nesting {
@@ -286,23 +177,9 @@ fn zip_members(
     let size = file.seek(SeekFrom::End(0))?;
     // The central directory is walked by its size, as `zipfile` walks it: an end record
     // declaring fewer members than it holds hides none.
-    let mut patch = Vec::new();
-    let mut patch_at = 0;
-    if let Some(end) = zip_end(file, size)? {
-        let count = counted_entries(file, &end)?.and_then(|n| u16::try_from(n).ok());
-        if let Some(count) = count.filter(|&n| n != end.declared_count) {
-            patch_at = end.record_at + 8;
-            patch = [count.to_le_bytes(), count.to_le_bytes()].concat();
-        }
-    }
-    file.seek(SeekFrom::Start(0))?;
+    let (view, _) = zip_view(file, size)?;
     let counted = Counting {
-        inner: Patched {
-            inner: file,
-            pos: 0,
-            patch_at,
-            patch,
-        },
+        inner: view,
         count: Rc::clone(&consumed),
     };
     let mut archive = zip::ZipArchive::new(counted).map_err(io::Error::other)?;
@@ -455,7 +332,11 @@ impl Seek for Spool {
 
 fn spool(reader: &mut dyn Read, memory_limit: u64) -> io::Result<(Spool, u64)> {
     let mut memory = Vec::new();
-    let in_memory = reader.take(memory_limit + 1).read_to_end(&mut memory)? as u64;
+    // One byte past the limit tells a member that fits from one that does not; a policy may
+    // set the limit to u64::MAX, where that byte is not needed (and `+ 1` would wrap to 0).
+    let in_memory = reader
+        .take(memory_limit.saturating_add(1))
+        .read_to_end(&mut memory)? as u64;
     if in_memory <= memory_limit {
         return Ok((Spool::Memory(Cursor::new(memory)), in_memory));
     }

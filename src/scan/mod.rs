@@ -11,6 +11,7 @@ pub mod finding;
 pub mod formats;
 pub mod pickle;
 pub mod report;
+mod zip_view;
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -359,7 +360,7 @@ impl Visit<'_> {
                 let head = self.head(file)?;
                 let kind = match archive::Container::sniff(&head) {
                     Some(kind) => Some(kind),
-                    None => archive::zip_at_end(file, size)?.then_some(archive::Container::Zip),
+                    None => zip_view::zip_at_end(file, size)?.then_some(archive::Container::Zip),
                 };
                 if let Some(kind) = kind {
                     archive::look_inside(self, file, kind, rel, nesting)?;

@@ -4,6 +4,7 @@ use std::io::{self, Write};
 
 use crate::scan::finding::{CODE_FORMATS, Hub};
 use crate::scan::{Details, Finding, Kind, human_size};
+use crate::terminal::escape_controls;
 
 /// Writes findings as an aligned table: path, kind, format, size, then what is known. The
 /// links of one documentation file share one row (a model catalogue can hold hundreds); the
@@ -194,37 +195,10 @@ fn hub_text(hub: &Hub) -> String {
     text
 }
 
-/// `text` with control characters escaped (`\u{1b}`, `\n`): file names and URLs come from
-/// the scanned tree and must not drive the terminal.
-pub fn escape_controls(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// The kebab-case name serde gives a unit enum variant.
 fn serde_plain<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(String::from))
         .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn control_characters_are_escaped() {
-        assert_eq!(
-            escape_controls("a\x1b[2Jb\n\u{9b}c é"),
-            "a\\u{1b}[2Jb\\n\\u{9b}c é"
-        );
-    }
 }

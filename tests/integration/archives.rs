@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use crate::fixtures::{RawLayout, RawMember, bz2, gzip, noise, raw_zip, tar, tar_v7, xz, zip};
+use crate::pickles;
 use crate::support::{finding, paths, scan_json, scan_with_warnings, write};
 
 const LFS: &str = "version https://git-lfs.github.com/spec/v1\n\
@@ -264,6 +265,58 @@ fn a_lying_member_count_hides_no_member() {
     write(dir.path(), "short.zip", raw_zip(&members, &layout));
     let (findings, stderr) = scan_with_warnings(&[], dir.path(), &[]);
     assert_eq!(paths(&findings), ["short.zip!weights/net.bin"], "{stderr}");
+}
+
+#[test]
+fn a_lying_zip64_member_count_hides_no_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let members = [
+        RawMember::stored("README", b"hello"),
+        RawMember::stored("weights/net.bin", LFS.as_bytes()),
+    ];
+    let layout = RawLayout {
+        declared_count: Some(1),
+        zip64: true,
+        ..RawLayout::default()
+    };
+    write(dir.path(), "short.zip", raw_zip(&members, &layout));
+    let (findings, stderr) = scan_with_warnings(&[], dir.path(), &[]);
+    assert_eq!(paths(&findings), ["short.zip!weights/net.bin"], "{stderr}");
+}
+
+/// Identification of zip-based weight formats and the pickle analysis read a zip the same way
+/// as the archive walk: a `torch.save` zip whose end record (or zip64 record) declares one
+/// member is still a PyTorch file, and its hidden `data.pkl` is analysed.
+#[test]
+fn a_lying_member_count_hides_no_member_of_a_pytorch_zip() {
+    let storage = [0u8; 8];
+    for zip64 in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let members = [
+            RawMember::stored("archive/version", b"3\n"),
+            RawMember::stored("archive/data/0", &storage),
+            RawMember::stored("archive/data.pkl", &pickles::posix_system_protocol2()),
+        ];
+        let layout = RawLayout {
+            declared_count: Some(1),
+            zip64,
+            ..RawLayout::default()
+        };
+        write(dir.path(), "model.pt", raw_zip(&members, &layout));
+        let (findings, stderr) = scan_with_warnings(&[], dir.path(), &["--no-hash"]);
+        let found = findings
+            .iter()
+            .find(|f| f["path"] == "model.pt")
+            .unwrap_or_else(|| panic!("zip64 {zip64}: {findings:#?} {stderr}"));
+        assert_eq!(found["format"], "pytorch", "zip64 {zip64}: {found:#}");
+        assert_eq!(found["pickle"]["verdict"], "unsafe", "{found:#}");
+        assert!(
+            found["pickle"]["reasons"]
+                .to_string()
+                .contains("posix.system"),
+            "{found:#}"
+        );
+    }
 }
 
 #[test]

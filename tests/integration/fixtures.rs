@@ -49,6 +49,17 @@ pub fn xz(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap()
 }
 
+/// The legacy `.lzma` (lzma-alone) format joblib writes with `compress="lzma"`: a properties
+/// byte 0x5d, a dictionary size and the uncompressed size, then the LZMA1 stream (liblzma's
+/// `lzma_alone_encoder`).
+pub fn lzma_alone(bytes: &[u8]) -> Vec<u8> {
+    let options = liblzma::stream::LzmaOptions::new_preset(6).unwrap();
+    let stream = liblzma::stream::Stream::new_lzma_encoder(&options).unwrap();
+    let mut encoder = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
 pub fn bz2(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
     encoder.write_all(bytes).unwrap();
@@ -585,6 +596,9 @@ pub struct RawLayout<'a> {
     pub prefix: &'a [u8],
     /// The member count the end-of-central-directory record declares, if not the true one.
     pub declared_count: Option<u16>,
+    /// Write a zip64 end record and locator (APPNOTE 4.3.14, 4.3.15) holding the count and the
+    /// directory's size and offset, the classic record marking them 0xFFFF / 0xFFFFFFFF.
+    pub zip64: bool,
 }
 
 /// A zip written header by header (APPNOTE 4.3), so that any field can lie.
@@ -630,12 +644,32 @@ pub fn raw_zip(members: &[RawMember], layout: &RawLayout) -> Vec<u8> {
     let directory_at = body.len() as u32;
     out.extend_from_slice(&body);
     out.extend_from_slice(&directory);
+    let (count, directory_len, directory_at) = if layout.zip64 {
+        let record_at = (out.len() - layout.prefix.len()) as u64;
+        u32le(&mut out, 0x0606_4b50);
+        u64le(&mut out, 44); // size of the rest of the record
+        u16le(&mut out, 45);
+        u16le(&mut out, 45);
+        u32le(&mut out, 0);
+        u32le(&mut out, 0);
+        u64le(&mut out, u64::from(count));
+        u64le(&mut out, u64::from(count));
+        u64le(&mut out, directory.len() as u64);
+        u64le(&mut out, u64::from(directory_at));
+        u32le(&mut out, 0x0706_4b50);
+        u32le(&mut out, 0);
+        u64le(&mut out, record_at);
+        u32le(&mut out, 1);
+        (u16::MAX, u32::MAX, u32::MAX)
+    } else {
+        (count, directory.len() as u32, directory_at)
+    };
     u32le(&mut out, 0x0605_4b50);
     u16le(&mut out, 0);
     u16le(&mut out, 0);
     u16le(&mut out, count);
     u16le(&mut out, count);
-    u32le(&mut out, directory.len() as u32);
+    u32le(&mut out, directory_len);
     u32le(&mut out, directory_at);
     u16le(&mut out, 0);
     out

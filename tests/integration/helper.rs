@@ -303,13 +303,32 @@ fn rendered_scripts_pass_shellcheck() {
         1,
     ));
     spec.files[0].training_output = Some("weights.npy".to_owned());
+    // Manifest values holding `$`, backquotes, quotes and backslashes: each is one shell word
+    // whatever it holds, and shellcheck (SC2016, SC1003) finds nothing to flag.
+    let nasty = "$HOME `id` 'single' \"double\" back\\slash ${X}";
+    let mut hostile = spec.clone();
+    hostile.files[0].urls = vec![format!(
+        "https://example.org/{}.bin",
+        nasty.replace(' ', "")
+    )];
+    hostile.description = format!("Weights.\n\nCosts {nasty}.");
+    hostile.summary = format!("weights {nasty}");
+    if let Some(training) = hostile.training.as_mut() {
+        training.command = format!(
+            "{} --note '{nasty}' && awk '{{print $1}}' /dev/null",
+            training.command
+        );
+    }
     for (name, spec) in [
         ("with-training", spec.clone()),
         ("download-only", download_spec(&body, vec![])),
+        ("hostile-values", hostile),
     ] {
         let path = dir.path().join(name);
         std::fs::write(&path, render(&spec).unwrap()).unwrap();
         assert_shellcheck_clean(&path);
+        let syntax = Command::new("dash").arg("-n").arg(&path).output().unwrap();
+        assert!(syntax.status.success(), "dash -n {name}: {syntax:?}");
     }
 }
 

@@ -163,3 +163,100 @@ fn terminal_table_escapes_control_characters_of_names_and_urls() {
     );
     assert!(stdout.contains("\\u{1b}"), "{stdout}");
 }
+
+/// A FIFO and a Unix socket inside the tree are skipped, not opened: opening the FIFO would
+/// block until a writer came. The scan finishes (here within a minute) and reports the
+/// regular file beside them.
+#[test]
+fn fifos_and_sockets_in_a_tree_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "weights.safetensors",
+        fixtures::safetensors(&[("w", "F32", &[2])]),
+    );
+    let status = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("pipe"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _socket = std::os::unix::net::UnixListener::bind(dir.path().join("sock")).unwrap();
+    let output = crate::support::dh_mlmodel()
+        .args(["scan", "--json"])
+        .arg(dir.path())
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("scan blocked on a FIFO or socket in the tree");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let paths: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["weights.safetensors"], "{report:#}");
+}
+
+/// Control characters of names taken from input are escaped in warnings and error lines, as in
+/// the scan table: an escape sequence in a file name must not drive the terminal.
+#[test]
+fn warnings_and_errors_escape_control_characters_of_names() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("nowhere", dir.path().join("evil\x1b[2J\x07")).unwrap();
+    let (_, stderr) = crate::support::scan_with_warnings(&[], dir.path(), &[]);
+    assert!(
+        stderr.contains("evil\\u{1b}[2J\\u{7}: broken symbolic link"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\x1b') && !stderr.contains('\x07'),
+        "{stderr:?}"
+    );
+
+    let output = crate::support::dh_mlmodel()
+        .arg("scan")
+        .arg(dir.path().join("missing\x1b]0;title\x07"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("missing\\u{1b}]0;title\\u{7}"), "{stderr}");
+    assert!(
+        !stderr.contains('\x1b') && !stderr.contains('\x07'),
+        "{stderr:?}"
+    );
+}
+
+/// `memory-spool-bytes = 2^64-1` in a `--policy` table: the spool's "one byte past the limit"
+/// once wrapped to zero, and every archive member read as empty (or the scan panicked).
+#[test]
+fn a_policy_number_at_u64_max_does_not_overflow() {
+    let policy = tempfile::tempdir().unwrap();
+    let archives = std::fs::read_to_string("policy/archives.toml").unwrap();
+    let archives = archives
+        .lines()
+        .map(|line| {
+            if line.starts_with("memory-spool-bytes") {
+                "memory-spool-bytes = 18446744073709551615".to_string()
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    write(policy.path(), "archives.toml", archives);
+    let dir = tempfile::tempdir().unwrap();
+    let weights = fixtures::safetensors(&[("w", "F32", &[2])]);
+    write(
+        dir.path(),
+        "bundle.zip",
+        fixtures::zip(&[("model.safetensors", &weights)], true),
+    );
+    let policy_arg = policy.path().to_str().unwrap();
+    let (findings, stderr) =
+        crate::support::scan_with_warnings(&["--policy", policy_arg], dir.path(), &[]);
+    let found = crate::support::finding(&findings, "bundle.zip!model.safetensors")
+        .unwrap_or_else(|| panic!("{findings:#?} {stderr}"));
+    assert_eq!(found["format"], "safetensors", "{found:#}");
+}

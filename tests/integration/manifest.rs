@@ -94,11 +94,13 @@ fn malformed_manifests_give_one_located_message_and_exit_2() {
             "exactly one of `url`, `package`, `path` is needed, found url, path",
         ),
         (
-            "unknown command placeholder",
+            "a required placeholder missing",
             "{data} {out}",
             "{data} {output}",
             "17:11",
-            "unknown placeholder `{output}`",
+            "`python3 train.py {data} {output}` must use `{out}`: only `{data}` and `{out}` and \
+             `{seed}` are placeholders, other braces are shell text (to pass a literal `{data}` \
+             to the program, write `{\"\"data}`",
         ),
         (
             "plain HTTP without allow-http",
@@ -451,4 +453,150 @@ fn install_dir_outside_package_data_is_refused_with_its_location() {
             "{report:#}"
         );
     }
+}
+
+/// One rule for every string of the manifest, keys included: control characters are refused
+/// with the file, line and column of the string and the field it is in.
+#[test]
+fn control_characters_are_refused_in_every_string_field() {
+    // (what, text to replace, replacement, expected "LINE:COLUMN: model `bar`: `FIELD`")
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "an escape in the description",
+            "format = \"safetensors\"\n",
+            "format = \"safetensors\"\ndescription = \"tiny \\u001b[2J model\"\n",
+            "5:15: model `bar`: `description`",
+        ),
+        (
+            "a tab in the training command",
+            "{data} {out}",
+            "{data}\\t{out}",
+            "17:11: model `bar`: `training.command`",
+        ),
+        (
+            "a newline in a dataset name",
+            "name = \"corpus\"",
+            "name = \"cor\\npus\"",
+            "21:8: model `bar`: `training.data[1].name`",
+        ),
+        (
+            "a carriage return in a pins key",
+            "\"models/bar.safetensors\" = {",
+            "\"models/bar.safetensors\\r\" = {",
+            "8:1: model `bar`: `pins` key",
+        ),
+        (
+            "a bell in a mirror",
+            "url = \"https://example.org/bar.safetensors\"",
+            "url = \"https://example.org/bar.safetensors\"\nmirrors = [\"https://m.example.org/\\u0007\"]",
+            "12:12: model `bar`: `download.mirrors[1]`",
+        ),
+    ];
+    for (what, from, to, at) in cases {
+        let text = valid();
+        assert!(text.contains(from), "{what}: fixture lacks {from:?}");
+        let tree = tempfile::tempdir().unwrap();
+        write(
+            tree.path(),
+            "debian/mlmodel.toml",
+            text.replacen(from, to, 1),
+        );
+        let (code, _, stderr) = classify_tree(tree.path(), &["--source", "foo"]);
+        assert_eq!(code, 2, "{what}: {stderr}");
+        let expected = format!(
+            "dh-mlmodel: error: debian/mlmodel.toml:{at}: control characters (a newline, a \
+             tab, an escape…) are not allowed"
+        );
+        assert!(
+            stderr.lines().any(|line| line.starts_with(&expected)),
+            "{what}: expected {expected}…, got: {stderr}"
+        );
+    }
+}
+
+/// Only `{data}`, `{out}` and `{seed}` (`{model}` and `{data}` for evaluation) are
+/// placeholders: the commands keep ordinary shell braces.
+#[test]
+fn commands_keep_ordinary_shell_braces() {
+    let text = valid()
+        .replace(
+            "command = \"python3 train.py {data} {out}\"",
+            "command = \"python3 train.py --cache ${HOME}/.cache {data} {out} --seed {seed} \
+             && awk '{print $1}' {out}/log\"",
+        )
+        .replace(
+            "public = true\n",
+            "public = true\n\n[model.evaluation]\ncommand = \"sh -c 'test -s {model} && \
+             echo ${HOME}' && awk '{n++} END {print n}' {data}/test.csv\"\nmetric = \"accuracy\"\n\
+             min = 0.5\n",
+        );
+    assert!(text.contains("${HOME}/.cache") && text.contains("[model.evaluation]"));
+    let tree = tempfile::tempdir().unwrap();
+    write(tree.path(), "debian/mlmodel.toml", text);
+    let (code, report, stderr) = classify_tree(tree.path(), &["--source", "foo"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["models"][0]["category"], "free", "{report:#}");
+}
+
+/// A weight file whose name holds a newline cannot be recorded in the manifest (which refuses
+/// control characters): `init --manifest-only` says so, naming the file escaped, instead of an
+/// internal error. A name that only reaches a comment (an archive member) is written escaped
+/// and injects nothing.
+#[test]
+fn weight_file_names_with_control_characters_do_not_break_init() {
+    let tree = tempfile::tempdir().unwrap();
+    let weights = crate::fixtures::safetensors(&[("w", "F32", &[2])]);
+    write(tree.path(), "models/a\nb.safetensors", &weights);
+    let output = init(tree.path(), &["--source", "foo"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "dh-mlmodel: error: models/a\\nb.safetensors: the name of this weight file holds \
+             control characters"
+        ) && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    assert!(!tree.path().join("debian/mlmodel.toml").exists());
+
+    let tree = tempfile::tempdir().unwrap();
+    write(tree.path(), "models/net.safetensors", &weights);
+    let member = "x\n[[model]]\nname = \"evil\"\n.safetensors";
+    write(
+        tree.path(),
+        "extra.zip",
+        crate::fixtures::zip(&[(member, &weights)], false),
+    );
+    let output = init(tree.path(), &["--source", "foo"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let text = std::fs::read_to_string(tree.path().join("debian/mlmodel.toml")).unwrap();
+    assert!(
+        !text.lines().any(|line| line == "name = \"evil\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("#   extra.zip!x\\n[[model]]\\nname"),
+        "{text}"
+    );
+    assert_eq!(text.matches("[[model]]\n").count(), 1, "{text}");
+}
+
+/// A `debian/control` that is not deb822 is an error naming its line, not silently read.
+#[test]
+fn a_garbage_debian_control_is_an_error_with_its_line() {
+    let tree = tempfile::tempdir().unwrap();
+    write(tree.path(), "debian/mlmodel.toml", valid());
+    write(
+        tree.path(),
+        "debian/control",
+        "Source: foo\nMaintainer: A <a@example.org>\nthis line is no field\n\nPackage: foo\n",
+    );
+    let (code, _, stderr) = classify_tree(tree.path(), &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.starts_with("dh-mlmodel: error: ")
+            && stderr.contains("debian/control:3:")
+            && stderr.contains("not a control file"),
+        "{stderr}"
+    );
 }

@@ -261,6 +261,191 @@ fn joblib_array_of_unknown_size_stops_the_analysis() {
     );
 }
 
+/// `posix.system("echo pwned")` as opcodes, without PROTO or STOP: what a hostile joblib file
+/// runs after an array the walk measured wrongly.
+fn payload_ops() -> Vec<u8> {
+    Pickle::default()
+        .short_text("posix")
+        .short_text("system")
+        .stack_global()
+        .short_text("echo pwned")
+        .tuple1()
+        .reduce()
+        .bytes()
+}
+
+/// A BINUNICODE opcode whose string covers `filler` bytes of its own and then `covered` more
+/// bytes: read as opcodes where joblib reads array data, it swallows what joblib runs next.
+fn string_over(filler: usize, covered: usize) -> Vec<u8> {
+    let mut out = vec![b'X'];
+    out.extend_from_slice(&((filler + covered) as u32).to_le_bytes());
+    out.resize(out.len() + filler, b'N');
+    out
+}
+
+/// The state entries joblib writes for a C-order array of `shape` (its dtype written by
+/// `dtype`), without `numpy_array_alignment_bytes`, as joblib 1.1 and earlier wrote them.
+fn wrapper_entries(p: Pickle, shape: u32, dtype: impl FnOnce(Pickle) -> Pickle) -> Pickle {
+    let p = p
+        .short_text("shape")
+        .int(shape)
+        .tuple1()
+        .short_text("order")
+        .short_text("C")
+        .short_text("dtype");
+    dtype(p).short_text("allow_mmap").newtrue()
+}
+
+/// Finishes a hostile joblib file: after the array bytes joblib reads, the payload, then the
+/// tuple of (array, payload result). A walk that skipped the wrong count reads `misread` as
+/// opcodes and sees one string where joblib runs the payload.
+fn joblib_smuggling(mut file: Vec<u8>) -> Vec<u8> {
+    file.extend(payload_ops());
+    file.extend_from_slice(b"\x86.");
+    file
+}
+
+/// `numpy_array_alignment_bytes = 16.0`: not `None`, so joblib reads a padding-length byte and
+/// the padding; a walk that only pads for an int reads the padding as data.
+#[test]
+fn joblib_alignment_given_as_a_float_is_unsafe() {
+    let mut file = pickles::joblib_wrapper(|p| {
+        wrapper_entries(p, 1, |p| p.numpy_dtype("f8"))
+            .short_text("numpy_array_alignment_bytes")
+            .raw(b"G\x40\x30\0\0\0\0\0\0") // BINFLOAT 16.0, big-endian
+    })
+    .bytes();
+    file.extend_from_slice(&[7; 8]); // padding length 7, then 7 bytes of padding
+    file.extend(string_over(3, payload_ops().len())); // the 8 array bytes joblib reads
+    let report = pickle_report("model.joblib", &joblib_smuggling(file));
+    assert_unsafe(
+        &report,
+        "numpy_array_alignment_bytes is neither an int nor None",
+    );
+}
+
+/// The state dict memoized, then its shape changed through the memo alias: joblib reads the
+/// shape the shared dict holds at BUILD time (3 elements), not the one the stack copy held.
+#[test]
+fn joblib_state_changed_through_a_memo_alias_is_followed() {
+    let mut file = pickles::joblib_wrapper(|p| {
+        wrapper_entries(p, 1, |p| p.numpy_dtype("f8"))
+            .op(b'u') // SETITEMS: the dict (memo 4) is complete
+            .get(4)
+            .short_text("shape")
+            .int(3)
+            .tuple1()
+            .setitem()
+            .pop()
+            .mark() // for the wrapper's own SETITEMS, now empty
+    })
+    .bytes();
+    file.extend_from_slice(&[0; 8]);
+    file.extend(string_over(11, payload_ops().len())); // 16 more bytes: 24 in all
+    let report = pickle_report("model.joblib", &joblib_smuggling(file));
+    assert_unsafe(&report, "dangerous global posix.system");
+}
+
+/// A dtype BUILD state giving `U1` (4 bytes) an element size of 8: joblib reads 16 bytes for
+/// two elements, not 8.
+#[test]
+fn joblib_dtype_state_changing_the_element_size_is_unsafe() {
+    let mut file = pickles::joblib_wrapper(|p| {
+        wrapper_entries(p, 2, |p| p.numpy_dtype_with_state("U1", 8, 8))
+    })
+    .bytes();
+    file.extend_from_slice(&[0; 8]);
+    file.extend(string_over(3, payload_ops().len()));
+    let report = pickle_report("model.joblib", &joblib_smuggling(file));
+    assert_unsafe(
+        &report,
+        "may change its element size or make it hold objects",
+    );
+}
+
+/// A dtype BUILD state setting `NPY_ITEM_HASOBJECT` on `f8`: `dtype.hasobject` is true, so
+/// joblib loads a nested pickle where a walk trusting the type code skips 8 raw bytes.
+#[test]
+fn joblib_dtype_state_setting_the_object_flag_is_unsafe() {
+    let mut file = pickles::joblib_wrapper(|p| {
+        wrapper_entries(p, 1, |p| p.numpy_dtype_with_state("f8", 0xffff_ffff, 1))
+    })
+    .bytes();
+    // The nested pickle joblib loads: PROTO 2, a 6-byte string, STOP. Its string starts
+    // with the byte that ends the 8 a raw read would skip; the next 5 open a string over
+    // the nested STOP and the payload.
+    file.extend_from_slice(b"\x80\x02X\x06\0\0\0");
+    file.push(b'N');
+    file.extend(string_over(0, 1 + payload_ops().len()));
+    file.push(b'.');
+    let report = pickle_report("model.joblib", &joblib_smuggling(file));
+    assert_unsafe(
+        &report,
+        "may change its element size or make it hold objects",
+    );
+}
+
+/// The state joblib and NumPy write for a `U5` array (element size 20, flags 8) keeps its
+/// layout: the exact bytes are skipped and the file is safe.
+#[test]
+fn joblib_plain_dtype_state_is_trusted() {
+    let mut file = pickles::joblib_wrapper(|p| {
+        wrapper_entries(p, 2, |p| p.numpy_dtype_with_state("U5", 20, 8))
+            .short_text("numpy_array_alignment_bytes")
+            .int(16)
+    })
+    .bytes();
+    file.push(0); // no padding
+    let mut data = b"cposix\nsystem\n(Vid\ntR.".repeat(2);
+    data.resize(40, b'.'); // two elements of 20 bytes, opcodes if misread
+    file.extend(data);
+    file.push(b'.');
+    let report = pickle_report("model.joblib", &file);
+    assert_safe(&report);
+}
+
+/// zlib and lzma-alone streams around a pickle that names nothing of joblib's: `joblib.load`
+/// opens them whatever the file is called (`joblib/compressor.py`, `_detect_compressor`), so
+/// they are found by content and analysed.
+#[test]
+fn zlib_and_lzma_alone_pickles_without_joblib_markers_are_analysed() {
+    for (name, bytes) in [
+        (
+            "weights.bin",
+            fixtures::zlib(&pickles::posix_system_protocol2()),
+        ),
+        (
+            "weights.dat",
+            fixtures::lzma_alone(&pickles::posix_system_protocol2()),
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), name, &bytes);
+        let findings = scan_json(dir.path(), &["--no-hash"]);
+        let found = finding(&findings, name).unwrap_or_else(|| panic!("{name}: {findings:#?}"));
+        assert_eq!(found["format"], "pickle", "{found:#}");
+        assert_unsafe(&found["pickle"], "dangerous global posix.system");
+    }
+}
+
+/// Bytes that merely start like a zlib header (`x\x9c`) or an lzma-alone one, but are not a
+/// stream that decompresses to a pickle, are not pickles: a large one stays a blob.
+#[test]
+fn data_starting_like_zlib_or_lzma_is_not_a_pickle() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut zlib_like = b"x\x9c".to_vec();
+    zlib_like.extend(fixtures::noise(2 << 20, 7));
+    let mut lzma_like = b"\x5d\0\0".to_vec();
+    lzma_like.extend(fixtures::noise(2 << 20, 9));
+    write(dir.path(), "a.bin", &zlib_like);
+    write(dir.path(), "b.bin", &lzma_like);
+    let findings = scan_json(dir.path(), &["--no-hash"]);
+    for name in ["a.bin", "b.bin"] {
+        let found = finding(&findings, name).unwrap_or_else(|| panic!("{name}: {findings:#?}"));
+        assert_eq!(found["kind"], "blob", "{found:#}");
+    }
+}
+
 /// Protocol 0 numbers and memo keys as CPython's `int()` and `strtol` accept them: surrounding
 /// whitespace, `\r\n` line ends, underscores between digits. The walk must read them too, or
 /// the file is not identified as a pickle at all.

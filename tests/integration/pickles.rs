@@ -172,6 +172,13 @@ impl Pickle {
     /// `numpy.dtype(code, False, True)` and its BUILD state (version 3, little-endian, no
     /// fields, itemsize and alignment -1, no flags), as `dtype.__reduce__` gives them.
     pub fn numpy_dtype(self, code: &str) -> Self {
+        self.numpy_dtype_with_state(code, 0xffff_ffff, 0)
+    }
+
+    /// `numpy.dtype(code, False, True)` with a BUILD state of `elsize` and `flags` (as BININT
+    /// bits: `0xffff_ffff` is -1). NumPy's `arraydescr_setstate` sets the element size of
+    /// flexible dtypes from `elsize` and stores `flags` as given.
+    pub fn numpy_dtype_with_state(self, code: &str, elsize: u32, flags: u32) -> Self {
         self.global("numpy", "dtype")
             .text(code)
             .newfalse()
@@ -184,11 +191,16 @@ impl Pickle {
             .none()
             .none()
             .none()
+            .int(elsize)
             .int(0xffff_ffff)
-            .int(0xffff_ffff)
-            .int(0)
+            .int(flags)
             .tuple()
             .build()
+    }
+
+    /// The bytes so far, without STOP: a fragment for another stream.
+    pub fn bytes(self) -> Vec<u8> {
+        self.0
     }
 
     /// STOP, and the finished bytes.
@@ -381,6 +393,26 @@ pub fn torch_legacy(main: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&2u64.to_le_bytes());
     out.extend([0.25f32, 0.5].iter().flat_map(|f| f.to_le_bytes()));
     out
+}
+
+/// A joblib `NumpyArrayWrapper` built from a state dict whose SETITEMS entries `entries`
+/// writes, up to and including the wrapper's BUILD (protocol 4, no frame; memo 4 is the
+/// state dict). The caller writes what joblib reads after it.
+pub fn joblib_wrapper(entries: impl FnOnce(Pickle) -> Pickle) -> Pickle {
+    let state = Pickle::protocol(4)
+        .short_text("joblib.numpy_pickle")
+        .memoize()
+        .short_text("NumpyArrayWrapper")
+        .memoize()
+        .stack_global()
+        .memoize()
+        .empty_tuple()
+        .op(0x81) // NEWOBJ
+        .memoize()
+        .empty_dict()
+        .memoize()
+        .mark();
+    entries(state).op(b'u').build() // SETITEMS, BUILD
 }
 
 /// What `joblib.dump(array, f)` writes (joblib 1.2 and later, protocol 4), up to the end of

@@ -54,6 +54,17 @@ pub fn draft(root: &Path, source: &str, policy: &DraftPolicy) -> Result<(String,
             Kind::Weights | Kind::LfsPointer | Kind::Blob | Kind::EmbeddedWeights
                 if !finding.path.contains('!') =>
             {
+                // The manifest refuses control characters in every string (a file name
+                // included), so such a file cannot be recorded: say so rather than draft a
+                // manifest that `classify` would refuse.
+                if finding.path.chars().any(char::is_control) {
+                    return Err(crate::error::Kind::Input.msg(format!(
+                        "{}: the name of this weight file holds control characters (a newline, \
+                         an escape…), which debian/mlmodel.toml cannot hold: rename it in the \
+                         upstream tree (or repack the tarball without it), then run init again",
+                        crate::terminal::escape_controls(&finding.path)
+                    )));
+                }
                 groups
                     .entry(shard_group(&finding.path))
                     .or_default()
@@ -228,15 +239,18 @@ fn gather(
         }
     }
     let (license, license_note) = settle_license(&stated, &policy.licenses);
+    // Notes and dataset names quote the tree (model cards, licence values, scan reasons); the
+    // manifest holds no control characters, so theirs are written escaped, as visible text.
+    let escape = |text: &String| crate::terminal::escape_controls(text);
     Ok(Draft {
         name,
         files,
         format,
-        format_note,
+        format_note: format_note.as_ref().map(escape),
         license,
-        license_note,
-        datasets,
-        datasets_from,
+        license_note: escape(&license_note),
+        datasets: datasets.iter().map(escape).collect(),
+        datasets_from: datasets_from.as_ref().map(escape),
     })
 }
 

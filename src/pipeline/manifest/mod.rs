@@ -426,11 +426,9 @@ pub struct InstallRules {
 }
 
 impl InstallRules {
-    /// Whether `dir` is `ROOT/NAME[/…]` for an allowed root and a name not reserved.
+    /// Whether `dir` is `ROOT/NAME[/…]` for an allowed root and a name not reserved (control
+    /// characters are refused for every string of the manifest, by [`control_characters`]).
     pub fn check(&self, dir: &str) -> Result<(), String> {
-        if dir.chars().any(char::is_control) {
-            return Err("control characters (a newline, a tab…) are not allowed".to_string());
-        }
         let shown = self
             .roots
             .iter()
@@ -543,6 +541,16 @@ impl Manifest {
         let mut problem = |span: Range<usize>, message: String| {
             problems.push(format!("{}: {message}", self.locate(&span)));
         };
+        for found in control_characters(&self.text) {
+            let field = found.field(&self.models);
+            problem(
+                found.span,
+                format!(
+                    "{field}: control characters (a newline, a tab, an escape…) are not allowed \
+                     in the manifest's strings; remove them"
+                ),
+            );
+        }
         if self.models.is_empty() {
             problem(
                 0..0,
@@ -740,38 +748,27 @@ fn check_url(url: &str, allow_http: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks the `{name}` placeholders of a command: only `allowed` ones, every `required` one.
+/// Checks the placeholders of a command: every `required` one is used. Only `{NAME}` for a
+/// NAME in `allowed` is a placeholder; any other brace is shell text (`${HOME}`,
+/// `awk '{print $1}'`), passed to the shell as written.
 fn check_command(command: &str, allowed: &[&str], required: &[&str]) -> Result<(), String> {
-    let mut used = BTreeSet::new();
-    let mut rest = command;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        let Some(close) = after.find('}') else {
-            return Err(format!("`{{` without a closing `}}` in `{command}`"));
-        };
-        let placeholder = &after[..close];
-        if !allowed.contains(&placeholder) {
-            return Err(format!(
-                "unknown placeholder `{{{placeholder}}}`: expected {}",
-                list_placeholders(allowed)
-            ));
-        }
-        used.insert(placeholder);
-        rest = &after[close + 1..];
-    }
     let missing: Vec<&str> = required
         .iter()
         .copied()
-        .filter(|p| !used.contains(p))
+        .filter(|name| !command.contains(&format!("{{{name}}}")))
         .collect();
     if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{command}` must use {}",
-            list_placeholders(&missing)
-        ))
+        return Ok(());
     }
+    Err(format!(
+        "`{command}` must use {}: only {} are placeholders, other braces are shell text (to \
+         pass a literal `{{{}}}` to the program, write `{{\"\"{}}}`: the shell removes the \
+         empty quotes)",
+        list_placeholders(&missing),
+        list_placeholders(allowed),
+        allowed[0],
+        allowed[0]
+    ))
 }
 
 fn list_placeholders(names: &[&str]) -> String {
@@ -780,6 +777,145 @@ fn list_placeholders(names: &[&str]) -> String {
         .map(|n| format!("`{{{n}}}`"))
         .collect::<Vec<_>>()
         .join(" and ")
+}
+
+/// A string of the manifest holding a control character.
+struct ControlCharacters {
+    span: Range<usize>,
+    /// Where it is: keys and 1-based indexes from the top, e.g. `model`, 2, `pins`.
+    path: Vec<PathStep>,
+    /// It is a key (e.g. a `pins` entry's file name), not a value.
+    key: bool,
+}
+
+#[derive(Clone)]
+enum PathStep {
+    Key(String),
+    Index(usize),
+}
+
+impl ControlCharacters {
+    /// `model `NAME`: `training.data[1].url`` (or `… key`), as the other messages name fields.
+    fn field(&self, models: &[Model]) -> String {
+        let mut steps = self.path.iter().peekable();
+        let mut out = String::new();
+        if let (Some(PathStep::Key(top)), Some(PathStep::Index(index))) =
+            (self.path.first(), self.path.get(1))
+            && top == "model"
+        {
+            steps.next();
+            steps.next();
+            match models.get(index - 1) {
+                Some(model) => out.push_str(&format!("model `{}`: ", model.name())),
+                None => out.push_str(&format!("model {index}: ")),
+            }
+        }
+        let mut dotted = String::new();
+        for step in steps {
+            match step {
+                PathStep::Key(key) => {
+                    if !dotted.is_empty() {
+                        dotted.push('.');
+                    }
+                    dotted.push_str(&crate::terminal::escape_controls(key));
+                }
+                PathStep::Index(index) => dotted.push_str(&format!("[{index}]")),
+            }
+        }
+        let what = if self.key { " key" } else { "" };
+        out.push_str(&format!("`{dotted}`{what}"));
+        out
+    }
+}
+
+/// Every string of the manifest, keys included, that holds a control character: one rule for
+/// every field, since each string ends up in a file name, a shell script, a control file or a
+/// terminal. In document order.
+fn control_characters(text: &str) -> Vec<ControlCharacters> {
+    let Ok(document) = toml_edit::Document::parse(text) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    table_controls(document.as_table(), &mut Vec::new(), &mut found);
+    found.sort_by_key(|f| f.span.start);
+    found
+}
+
+fn has_controls(text: &str) -> bool {
+    text.chars().any(char::is_control)
+}
+
+/// Records `key` (at `path`, the table holding it) when it holds control characters.
+fn key_controls(
+    key: Option<&toml_edit::Key>,
+    path: &[PathStep],
+    found: &mut Vec<ControlCharacters>,
+) {
+    if let Some(key) = key
+        && has_controls(key.get())
+    {
+        found.push(ControlCharacters {
+            span: key.span().unwrap_or(0..0),
+            path: path.to_vec(),
+            key: true,
+        });
+    }
+}
+
+fn table_controls(
+    table: &toml_edit::Table,
+    path: &mut Vec<PathStep>,
+    found: &mut Vec<ControlCharacters>,
+) {
+    for (name, item) in table.iter() {
+        key_controls(table.key(name), path, found);
+        path.push(PathStep::Key(name.to_string()));
+        match item {
+            toml_edit::Item::Value(value) => value_controls(value, path, found),
+            toml_edit::Item::Table(inner) => table_controls(inner, path, found),
+            toml_edit::Item::ArrayOfTables(tables) => {
+                for (index, inner) in tables.iter().enumerate() {
+                    path.push(PathStep::Index(index + 1));
+                    table_controls(inner, path, found);
+                    path.pop();
+                }
+            }
+            toml_edit::Item::None => {}
+        }
+        path.pop();
+    }
+}
+
+fn value_controls(
+    value: &toml_edit::Value,
+    path: &mut Vec<PathStep>,
+    found: &mut Vec<ControlCharacters>,
+) {
+    match value {
+        toml_edit::Value::String(text) if has_controls(text.value()) => {
+            found.push(ControlCharacters {
+                span: text.span().unwrap_or(0..0),
+                path: path.clone(),
+                key: false,
+            });
+        }
+        toml_edit::Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                path.push(PathStep::Index(index + 1));
+                value_controls(item, path, found);
+                path.pop();
+            }
+        }
+        toml_edit::Value::InlineTable(table) => {
+            for (name, item) in table.iter() {
+                key_controls(table.key(name), path, found);
+                path.push(PathStep::Key(name.to_string()));
+                value_controls(item, path, found);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Like [`crate::policy::describe_toml_error`], and names the field when the error points at a

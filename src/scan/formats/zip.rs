@@ -3,18 +3,20 @@
 //! recursion (`scan::archive`) opens to scan its members.
 //!
 //! [`list_zip_members`] and [`ZipMembers::read_member`] are the bounded zip access these checks
-//! use: the central directory's size is checked before it is read, and members are read up to
-//! a limit.
+//! use: the zip is read through `scan::zip_view` as Python's `zipfile` reads it (a lying member
+//! count hides no member), the central directory's size is checked before it is read, and
+//! members are read up to a limit.
 
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek};
 
 use ::zip::ZipArchive;
 
-use super::{Details, Probe, le_u32, le_u64, numpy};
+use super::{Details, Probe, numpy};
+use crate::scan::zip_view::{Patched, zip_view};
 
 /// A zip's central directory, read once, with bounded access to its members.
 pub struct ZipMembers<R: Read + Seek> {
-    archive: ZipArchive<R>,
+    archive: ZipArchive<Patched<R>>,
     names: Vec<String>,
 }
 
@@ -22,15 +24,15 @@ pub struct ZipMembers<R: Read + Seek> {
 /// readable zip or its central directory is larger than `directory_max` bytes, which bounds the
 /// memory the listing takes.
 pub fn list_zip_members<R: Read + Seek>(
-    mut reader: R,
+    reader: R,
     size: u64,
     directory_max: u64,
 ) -> io::Result<Option<ZipMembers<R>>> {
-    match central_directory_size(&mut reader, size)? {
-        Some(directory) if directory <= directory_max => {}
-        _ => return Ok(None),
+    let (view, directory) = zip_view(reader, size)?;
+    if directory.is_none_or(|directory| directory > directory_max) {
+        return Ok(None);
     }
-    let Ok(archive) = ZipArchive::new(reader) else {
+    let Ok(archive) = ZipArchive::new(view) else {
         return Ok(None);
     };
     let names = archive
@@ -63,45 +65,6 @@ impl<R: Read + Seek> ZipMembers<R> {
             Err(err) => Err(err),
         }
     }
-}
-
-/// Size of the central directory named by the end-of-central-directory record (zip64 aware);
-/// `None` when there is no such record, i.e. this is not a complete zip.
-fn central_directory_size<R: Read + Seek>(reader: &mut R, size: u64) -> io::Result<Option<u64>> {
-    // The record is 22 bytes plus a comment of at most 65535 bytes, at the very end.
-    let tail_len = size.min(22 + 65535);
-    reader.seek(SeekFrom::Start(size - tail_len))?;
-    let mut tail = Vec::with_capacity(tail_len as usize);
-    (&mut *reader).take(tail_len).read_to_end(&mut tail)?;
-    let Some(at) = (0..tail.len().saturating_sub(21))
-        .rev()
-        .find(|&i| tail[i..].starts_with(b"PK\x05\x06"))
-    else {
-        return Ok(None);
-    };
-    let directory = le_u32(&tail, at + 12).map(u64::from);
-    if directory != Some(u64::from(u32::MAX)) {
-        return Ok(directory);
-    }
-    // Zip64: a locator just before the record points at the zip64 record holding the size.
-    let Some(locator) = at.checked_sub(20).and_then(|l| tail.get(l..at)) else {
-        return Ok(None);
-    };
-    if !locator.starts_with(b"PK\x06\x07") {
-        return Ok(None);
-    }
-    let Some(record_at) =
-        le_u64(locator, 8).filter(|r| r.checked_add(56).is_some_and(|e| e <= size))
-    else {
-        return Ok(None);
-    };
-    reader.seek(SeekFrom::Start(record_at))?;
-    let mut record = [0u8; 56];
-    reader.read_exact(&mut record)?;
-    if !record.starts_with(b"PK\x06\x06") {
-        return Ok(None);
-    }
-    Ok(le_u64(&record, 40))
 }
 
 impl<R: Read + Seek> Probe<'_, R> {

@@ -4,8 +4,10 @@
 //! then [`Machine::step`] dispatches on the opcode's name to a small function per group: the
 //! stack and its marks, constants, the memo, containers, imports, calls and object state.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{self, Read};
+use std::rc::Rc;
 
 use super::argument::Argument;
 use super::findings::Findings;
@@ -53,7 +55,7 @@ pub(super) struct Machine<'f, 't> {
     memo: HashMap<u64, Value>,
     memo_bytes: usize,
     /// Start of the opcode being executed.
-    at: u64,
+    pub(super) at: u64,
     /// Where the current FRAME's bytes end, until an opcode reaches it.
     frame_end: Option<u64>,
 }
@@ -79,7 +81,10 @@ pub(super) fn walk_one<R: Read>(
         let stepped = machine.step(byte, input);
         machine.check_frame(input.pos);
         match stepped {
-            Ok(true) => return Ok(()),
+            Ok(true) => {
+                machine.finish_frame(input);
+                return Ok(());
+            }
             Ok(false) => {}
             Err(failed) => return Err(failed.at(machine.at)),
         }
@@ -322,6 +327,25 @@ impl Machine<'_, '_> {
         }
     }
 
+    /// At STOP inside a FRAME that declares more bytes: both loaders read the whole frame
+    /// before its opcodes, so the next pickle starts at the frame's end, but when the stream
+    /// ends before it `_pickle.c` fails (it reads the frame at once) and `pickle.py` loads the
+    /// object (`_Unframer` takes the short read): the loaders disagree.
+    fn finish_frame<R: Read>(&mut self, input: &mut Input<R>) {
+        let Some(end) = self.frame_end.take() else {
+            return;
+        };
+        let rest = end.saturating_sub(input.pos);
+        if input.payload(rest, 0).is_err() {
+            let reason = format!(
+                "the FRAME holding STOP at byte {} runs past the end of the stream at byte {} \
+                 (to byte {end}): _pickle.c fails to load it, pickle.py loads it",
+                self.at, input.pos
+            );
+            self.findings.reason(reason);
+        }
+    }
+
     // The stack and its marks.
 
     /// Stack length below which the current `MARK` level may not pop.
@@ -343,14 +367,6 @@ impl Machine<'_, '_> {
         self.stack
             .last()
             .ok_or_else(|| self.error("stack underflow"))
-    }
-
-    fn top_mut(&mut self) -> Result<&mut Value, Step> {
-        if self.stack.len() <= self.floor() {
-            return Err(self.error("stack underflow"));
-        }
-        let underflow = self.error("stack underflow");
-        self.stack.last_mut().ok_or(underflow)
     }
 
     /// Pops everything above the top `MARK`, and the mark.
@@ -413,16 +429,16 @@ impl Machine<'_, '_> {
     fn set_item(&mut self) -> Result<(), Step> {
         let value = self.pop()?;
         let key = self.pop()?;
-        if let Value::Dict(state) = self.top_mut()? {
-            state.set(&key, &value);
+        if let Value::Dict(state) = self.top()? {
+            state.borrow_mut().set(&key, &value);
         }
         Ok(())
     }
 
     fn set_items(&mut self) -> Result<(), Step> {
         let items = self.pop_mark()?;
-        if let Value::Dict(state) = self.top_mut()? {
-            state.set_pairs(&items);
+        if let Value::Dict(state) = self.top()? {
+            state.borrow_mut().set_pairs(&items);
         }
         Ok(())
     }
@@ -431,7 +447,7 @@ impl Machine<'_, '_> {
         let items = self.pop_mark()?;
         let mut state = WrapperState::default();
         state.set_pairs(&items);
-        self.stack.push(Value::Dict(Box::new(state)));
+        self.stack.push(Value::Dict(Rc::new(RefCell::new(state))));
         Ok(())
     }
 
@@ -519,8 +535,8 @@ impl Machine<'_, '_> {
     }
 
     /// BUILD: sets the state of the object below the top. On a global itself it changes a
-    /// module-level object for everything loaded after; on a joblib array wrapper, the array's
-    /// bytes follow in the stream.
+    /// module-level object for everything loaded after; on a NumPy dtype it may change its
+    /// layout; on a joblib array wrapper, the array's bytes follow in the stream.
     fn build<R: Read>(&mut self, input: &mut Input<R>) -> Result<(), Step> {
         let state = self.pop()?;
         match self.top()? {
@@ -531,18 +547,21 @@ impl Machine<'_, '_> {
                 );
                 self.findings.reason(reason);
             }
-            Value::Wrapper => {
+            Value::Dtype(dtype) => self.build_dtype(dtype, &state),
+            Value::Wrapper(built) => {
+                let built = Rc::clone(built);
                 // joblib ends the frame at the wrapper and reads the array from the file: after
                 // the frame's end, where the walk would not look.
                 self.check_frame(input.pos);
                 if let Some(end) = self.frame_end.take() {
                     let reason = format!(
-                        "joblib array data at byte {} is inside a FRAME ending at byte {end},                          where joblib does not read it",
+                        "joblib array data at byte {} is inside a FRAME ending at byte {end}, \
+                         where joblib does not read it",
                         input.pos
                     );
                     self.findings.reason(reason);
                 }
-                self.joblib_array(&state, input)?;
+                self.joblib_array(&built, &state, input)?;
                 self.stack.pop();
                 self.stack.push(Value::Other);
             }
@@ -556,7 +575,8 @@ impl Machine<'_, '_> {
 fn constant(op: Opcode, argument: Argument) -> Value {
     match op {
         Opcode::EmptyTuple => Value::Tuple(Box::new([])),
-        Opcode::EmptyDict => Value::Dict(Box::default()),
+        Opcode::EmptyDict => Value::empty_dict(),
+        Opcode::None => Value::None,
         // FLOAT's text is checked like INT's, but floats are not followed.
         Opcode::Float => Value::Other,
         _ => match argument {

@@ -11,6 +11,7 @@ use std::io::{self, Cursor, Read, SeekFrom};
 use super::{Expect, PickleReport, PickleTable, Verdict, analyze, announced_protocol, sniff};
 use crate::scan::ReadSeek;
 use crate::scan::compression::{Compression, LZMA_MEMORY_LIMIT};
+use crate::scan::zip_view::zip_view;
 
 /// Bytes read from the start of a stream to tell what it is.
 const SNIFF_BYTES: u64 = 64 * 1024;
@@ -146,7 +147,10 @@ fn zip_pickles(
     file: &mut dyn ReadSeek,
     max_inflated: u64,
 ) -> io::Result<Option<PickleReport>> {
-    let mut archive = match zip::ZipArchive::new(file) {
+    // Read as `zipfile` reads it, so that a lying member count hides no pickle.
+    let size = file.seek(SeekFrom::End(0))?;
+    let (view, _) = zip_view(file, size)?;
+    let mut archive = match zip::ZipArchive::new(view) {
         Ok(archive) => archive,
         Err(err) => {
             return Ok(Some(unreadable(format!(

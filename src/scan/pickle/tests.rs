@@ -349,3 +349,31 @@ fn memoizing_one_tuple_millions_of_times_hits_the_memo_budget() {
     let report = one(&bytes);
     assert_unsafe_because(&report, "max-memo-bytes in pickle.toml");
 }
+
+/// A FRAME that declares more bytes than the stream holds, with STOP inside: `_pickle.c`
+/// reads the whole frame first and fails, `pickle.py` loads the object.
+#[test]
+fn frame_running_past_the_end_with_stop_inside_is_unsafe() {
+    let short = b"\x80\x04\x95\x10\0\0\0\0\0\0\0\x8c\x05hello.";
+    assert_unsafe_because(&one(short), "runs past the end of the stream");
+    // The same frame with its bytes present: both loaders read it whole and stop at STOP.
+    let mut whole = short.to_vec();
+    whole.extend_from_slice(&[0; 8]);
+    assert_eq!(one(&whole).verdict, Verdict::Safe, "{:?}", one(&whole));
+}
+
+/// A joblib wrapper built twice through a memo alias reads a second array with both states
+/// merged: never trusted.
+#[test]
+fn joblib_wrapper_built_twice_is_unsafe() {
+    let mut bytes = b"\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x81\x94}\
+        (\x8c\x05shapeK\x01\x85\x8c\x05order\x8c\x01C\x8c\x05dtype\
+        \x8c\x05numpy\x8c\x05dtype\x93\x8c\x02f8\x89\x88\x87Ru"
+        .to_vec();
+    bytes.extend_from_slice(b"b");
+    bytes.extend_from_slice(&[0; 8]);
+    bytes.extend_from_slice(b"h\x00}b");
+    bytes.extend_from_slice(&[0; 8]);
+    bytes.extend_from_slice(b"\x86.");
+    assert_unsafe_because(&one(&bytes), "built a second time");
+}

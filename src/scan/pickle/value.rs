@@ -1,4 +1,12 @@
 //! The values of the simulated stack and memo.
+//!
+//! The objects a later opcode can change in place (dicts by SETITEM, dtypes by BUILD, joblib
+//! wrappers by BUILD) are shared between their stack and memo copies, as the unpickler shares
+//! one object between its stack and memo: a change made through a memo alias is seen by every
+//! copy, so the joblib rules read the state the loader would read.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use super::joblib::{Dtype, WrapperState};
 
@@ -11,18 +19,20 @@ pub(super) enum Value {
     Global(usize),
     /// An import the analysis could not name (already reported).
     Unresolved,
-    /// A small tuple of flat values (call arguments), kept to check argument constraints.
+    /// A small tuple of flat values (call arguments, a dtype's state), kept to check them.
     Tuple(Box<[Value]>),
     /// A small integer (array shapes, alignment).
     Int(i64),
+    /// Python's `None`.
+    None,
     /// A tuple of non-negative integers: an array shape.
     Shape(Box<[u64]>),
-    /// A NumPy dtype built from its type code.
-    Dtype(Dtype),
-    /// A dict, with the entries a joblib array wrapper's state needs.
-    Dict(Box<WrapperState>),
-    /// A joblib array wrapper whose state is not set yet.
-    Wrapper,
+    /// A NumPy dtype built from its type code, shared with its aliases (BUILD changes it).
+    Dtype(Rc<Cell<Dtype>>),
+    /// A dict, with the entries a joblib array wrapper's state needs, shared with its aliases.
+    Dict(Rc<RefCell<WrapperState>>),
+    /// A joblib array wrapper; the flag is set once a BUILD has read its array.
+    Wrapper(Rc<Cell<bool>>),
     /// Anything else: numbers, bytes, containers, objects built by calls.
     Other,
 }
@@ -30,9 +40,10 @@ pub(super) enum Value {
 /// Most dimensions a NumPy array has (`NPY_MAXDIMS` is 64 in NumPy 2).
 const MAX_DIMS: usize = 64;
 
-/// Tuples at most this long are kept as `Value::Tuple` (enough for call arguments checked by
-/// `encoding-argument`); longer ones, or nested ones, become `Value::Other`.
-const KEPT_TUPLE_LEN: usize = 4;
+/// Tuples at most this long are kept as `Value::Tuple`: enough for call arguments checked by
+/// `encoding-argument` and for a NumPy dtype's BUILD state (`dtype.__reduce__`: nine items at
+/// version 4). Longer ones, or nested ones, become `Value::Other`.
+const KEPT_TUPLE_LEN: usize = 9;
 
 impl Value {
     /// A tuple of `items`: a shape when they are all non-negative integers, else kept when short
@@ -64,6 +75,11 @@ impl Value {
         )
     }
 
+    /// An empty dict, as EMPTY_DICT pushes it.
+    pub(super) fn empty_dict() -> Value {
+        Value::Dict(Rc::default())
+    }
+
     /// Heap bytes this value holds (strings, shapes, tuples' items, dicts), for the memo
     /// budget: a memoized tuple fetched back millions of times is counted every time it is
     /// stored again, so the budget bounds what the memo really holds.
@@ -77,7 +93,11 @@ impl Value {
             Value::Shape(dims) => dims.len() * 8,
             Value::Dict(state) => {
                 std::mem::size_of::<WrapperState>()
-                    + state.shape.as_ref().map_or(0, |dims| dims.len() * 8)
+                    + state
+                        .borrow()
+                        .shape
+                        .as_ref()
+                        .map_or(0, |dims| dims.len() * 8)
             }
             _ => 0,
         }
