@@ -34,12 +34,14 @@ def tree(name, file, data):
     with open(os.path.join(work, name, file), "wb") as f:
         f.write(data)
 
-# Download variable expansion (shell): 160 lines each referencing $X a thousand times, 488 KB.
+# Download variable expansion: lines each referencing X a thousand times (shell, 488 KB;
+# Python, 483 KB), and 30 000 doublings (503 KB).
 shell = '#!/bin/sh\nX="https://h.org/m.bin "\n'
 python = 'X = "https://h.org/m.bin "\n'
 doubling = "#!/bin/sh\nA=https://h.org/a.bin\n"
-for i in range(160):
+for i in range(240):
     shell += "U%d=%s\n" % (i, "$X" * 1000)
+for i in range(120):
     python += "U%d = %s\n" % (i, " + ".join(["X"] * 1000))
 for i in range(30000):
     doubling += "A=$A$A\nB%d=$A\n" % i
@@ -48,11 +50,11 @@ tree("expansion-shell", "get.sh", (shell + "wget $U1\n").encode())
 tree("expansion-doubling", "get.sh", (doubling + "wget $B1\n").encode())
 tree("expansion-python", "dl.py", (python + "urlretrieve(U1)\n").encode())
 
-# safetensors (u64 header length, JSON header): a 40 MB header whose one array holds 8 Mi
-# zeros, and one of 3 Mi tiny objects.
+# safetensors (u64 header length, JSON header): a 40 MB header whose one array holds 20 Mi
+# zeros, and a 22 MB one of 3 Mi tiny objects.
 def safetensors(header):
     return struct.pack("<Q", len(header)) + header
-array = b'{"t":{"dtype":"F32","shape":[' + b"0," * (8 << 20) + b'0],"data_offsets":[0,0]}}'
+array = b'{"t":{"dtype":"F32","shape":[' + b"0," * (20 << 20) + b'0],"data_offsets":[0,0]}}'
 tree("safetensors-array", "a.safetensors", safetensors(array))
 values = b'{"t":{"dtype":"F32","shape":[],"data_offsets":[0,0]' + b',"x":{}' * (3 << 20) + b"}"
 tree("safetensors-values", "v.safetensors", safetensors(values))
@@ -107,7 +109,7 @@ status=0
 printf '%-20s %12s %14s %8s %s\n' case input peak-RSS wall verdict
 for dir in "$work"/*/; do
 	case=$(basename "$dir")
-	input=$(du -sb "$dir" | cut -f1)
+	input=$(cat "$dir"/* | wc -c)
 	/usr/bin/time -v "$bin" scan --json "$dir" >/dev/null 2>"$work/$case.time" || {
 		echo "$case: dh-mlmodel scan failed:" >&2
 		cat "$work/$case.time" >&2
