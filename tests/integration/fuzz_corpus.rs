@@ -188,6 +188,7 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
             "payload-bad-byte",
             b"cposix\nsystem\n(Vid\ntR\xff".to_vec(),
         ),
+        ("pickle", "loaders-disagree", b"(I017\nt.".to_vec()),
         ("pickle", "frame-liar", frame_liar),
         ("pickle", "memo-tuple", memo_tuple),
         (
@@ -457,4 +458,12 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         seeds.push(("policy", name, std::fs::read(policy.join(name)).unwrap()));
     }
     seeds
+}
+
+#[test]
+fn the_fuzz_and_memory_scripts_pass_shellcheck() {
+    let top = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for script in ["scripts/fuzz", "benches/hostile-memory.sh"] {
+        crate::helper::assert_shellcheck_clean(&top.join(script));
+    }
 }
