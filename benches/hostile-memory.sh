@@ -1,5 +1,5 @@
 #!/bin/sh
-# Peak RSS and wall time of `dh-mlmodel scan --json` on each memory case of docs/robustness.md
+# Peak RSS, wall time and CPU time of `dh-mlmodel scan --json` on each memory case of docs/robustness.md
 # (issue 17: each must stay within 256 MiB and 10 s). Builds the release binary, writes each
 # hostile input into its own tree under a temporary directory (about 200 MiB in all), scans it
 # with /usr/bin/time -v and prints one line per case. Exits 1 when a case is over a bound.
@@ -106,7 +106,7 @@ tree("zip-bomb", "zeros.zip", local + data + central + end)
 EOF
 
 status=0
-printf '%-20s %12s %14s %8s %s\n' case input peak-RSS wall verdict
+printf '%-20s %12s %14s %8s %8s %s\n' case input peak-RSS wall CPU verdict
 for dir in "$work"/*/; do
 	case=$(basename "$dir")
 	input=$(cat "$dir"/* | wc -c)
@@ -120,11 +120,12 @@ for dir in "$work"/*/; do
 	wall=$(sed -n 's/^[[:space:]]*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$work/$case.time")
 	# m:ss.ss or h:mm:ss to seconds.
 	seconds=$(echo "$wall" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; printf "%.2f", s }')
+	cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$work/$case.time")
 	verdict=ok
 	if [ "$kib" -gt "$MAX_RSS_KIB" ] || awk -v s="$seconds" -v m="$MAX_SECONDS" 'BEGIN { exit !(s > m) }'; then
 		verdict="OVER (bounds: 256 MiB, $MAX_SECONDS s)"
 		status=1
 	fi
-	printf '%-20s %10s B %10s KiB %7ss %s\n' "$case" "$input" "$kib" "$seconds" "$verdict"
+	printf '%-20s %10s B %10s KiB %7ss %7ss %s\n' "$case" "$input" "$kib" "$seconds" "$cpu" "$verdict"
 done
 exit $status
