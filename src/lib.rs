@@ -10,6 +10,8 @@ pub mod control;
 pub mod debhelper;
 pub mod error;
 pub mod fsutil;
+#[doc(hidden)]
+pub mod fuzz_targets;
 pub mod generate;
 pub mod hash;
 pub mod helper;

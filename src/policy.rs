@@ -62,12 +62,7 @@ impl PolicySource {
     /// Reads and parses table `name` (e.g. `formats.toml`).
     pub fn table<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
         let (origin, text) = self.text(name)?;
-        toml::from_str(&text).map_err(|err| {
-            anyhow::anyhow!(
-                "{}",
-                crate::policy::describe_toml_error(&origin, &text, &err)
-            )
-        })
+        parse_table(&origin, &text)
     }
 
     fn text(&self, name: &str) -> Result<(String, String)> {
@@ -85,6 +80,13 @@ impl PolicySource {
             .map(|(file, text)| (format!("<embedded policy>/{file}"), (*text).to_string()))
             .with_context(|| format!("no policy table named {name}"))
     }
+}
+
+/// Parses the text of a policy table read from `origin`; an error names `origin`, line and
+/// column.
+pub fn parse_table<T: DeserializeOwned>(origin: &str, text: &str) -> Result<T> {
+    toml::from_str(text)
+        .map_err(|err| anyhow::anyhow!("{}", describe_toml_error(origin, text, &err)))
 }
 
 /// Formats a TOML error as `FILE:LINE:COLUMN: message`, the form compilers and lintian use, so

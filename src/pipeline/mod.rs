@@ -123,8 +123,7 @@ pub fn load(request: &Request, policy: &PipelinePolicy) -> Result<Loaded> {
         None => MANIFEST_PATH.to_string(),
     };
     let manifest = manifest::Manifest::load(&manifest_path, origin).input()?;
-    manifest.check_install_dirs(&policy.install).input()?;
-    let classes = classify::classify(&manifest, &policy.classify).input()?;
+    let classes = judge(&manifest, policy)?;
     let manifest_source = manifest
         .source
         .as_ref()
@@ -140,6 +139,25 @@ pub fn load(request: &Request, policy: &PipelinePolicy) -> Result<Loaded> {
         manifest_drafted,
         warnings,
     })
+}
+
+/// The checks and the classification every parsed manifest goes through.
+fn judge(
+    manifest: &manifest::Manifest,
+    policy: &PipelinePolicy,
+) -> Result<Vec<crate::plan::ModelClass>> {
+    manifest.check_install_dirs(&policy.install).input()?;
+    classify::classify(manifest, &policy.classify).input()
+}
+
+/// Parses, checks, classifies and plans the manifest `text` for source package `source`, as
+/// [`load`] does with a manifest file: the fuzz target of the manifest reader
+/// (`crate::fuzz_targets`), which must not touch the disk.
+#[doc(hidden)]
+pub fn plan_manifest_text(text: String, source: &str, policy: &PipelinePolicy) -> Result<Plan> {
+    let manifest = manifest::Manifest::parse("debian/mlmodel.toml".to_string(), text).input()?;
+    let classes = judge(&manifest, policy)?;
+    Ok(planning::plan(source, &manifest, classes, &policy.plan))
 }
 
 /// What to do when the manifest exists already.

@@ -187,7 +187,7 @@ fn deb_file(deb: &Path, path: &str) -> Vec<u8> {
     std::fs::read(dir.path().join(path.trim_start_matches('/'))).unwrap()
 }
 
-fn assert_shellcheck_clean(path: &Path) {
+pub(crate) fn assert_shellcheck_clean(path: &Path) {
     let output = Command::new("shellcheck")
         .args(["--shell=sh", "--severity=style"])
         .arg(path)

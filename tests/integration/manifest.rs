@@ -8,7 +8,7 @@ use crate::support::{classify_tree, dh_mlmodel, missing_fields, write};
 const DIGEST: &str = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
 
 /// A valid manifest; each malformed case changes one thing in it.
-fn valid() -> String {
+pub(crate) fn valid() -> String {
     format!(
         r#"[[model]]
 name = "bar"
