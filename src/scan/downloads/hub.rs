@@ -293,12 +293,7 @@ fn fill_template(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn policy() -> DownloadPolicy {
-        crate::policy::PolicySource::embedded()
-            .table("downloads.toml")
-            .unwrap()
-    }
+    use crate::scan::downloads::policy::tests::policy;
 
     fn string(value: &str) -> ArgValue {
         ArgValue::Str {

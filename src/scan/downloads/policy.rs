@@ -464,10 +464,11 @@ fn split_url(url: &str) -> (String, &str) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn policy() -> DownloadPolicy {
+    /// The built-in download policy, for the tests of every download module.
+    pub(in crate::scan::downloads) fn policy() -> DownloadPolicy {
         crate::policy::PolicySource::embedded()
             .table("downloads.toml")
             .unwrap()
