@@ -9,6 +9,10 @@ use std::io::{self, Read, Seek, SeekFrom};
 /// content is read (the header states it, so a hostile file could ask for gigabytes).
 pub const LZMA_MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
 
+/// The largest window (log2 bytes) a zstd frame may make a decoder allocate: 128 MiB, the limit
+/// the `zstd` tool applies unless told `--long`.
+const ZSTD_WINDOW_LOG_MAX: u32 = 27;
+
 /// The compressions weights, pickles and archives come in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -18,6 +22,7 @@ pub enum Compression {
     Xz,
     /// The legacy `.lzma` format: no magic, only a properties byte and a dictionary size.
     LzmaAlone,
+    Zstd,
 }
 
 impl Compression {
@@ -32,6 +37,8 @@ impl Compression {
             [b'B', b'Z', b'h', b'1'..=b'9', ..] => Some(Self::Bzip2),
             [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => Some(Self::Xz),
             [0x5d, 0, 0, ..] => Some(Self::LzmaAlone),
+            // RFC 8878 §3.1.1: the frame magic 0xFD2FB528, little-endian.
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Some(Self::Zstd),
             _ => None,
         }
     }
@@ -39,7 +46,7 @@ impl Compression {
     /// Whether the magic number is long and specific enough to try on any file of a tree;
     /// zlib's two bytes and lzma-alone's properties byte match too much ordinary data.
     pub fn has_strong_magic(self) -> bool {
-        matches!(self, Self::Gzip | Self::Bzip2 | Self::Xz)
+        matches!(self, Self::Gzip | Self::Bzip2 | Self::Xz | Self::Zstd)
     }
 
     /// Suffixes a file compressed this way has; stripped from its name to name what is inside.
@@ -50,6 +57,7 @@ impl Compression {
             Self::Bzip2 => &[".bz2", ".tbz2", ".tbz"],
             Self::Zlib => &[".zz"],
             Self::LzmaAlone => &[".lzma"],
+            Self::Zstd => &[".zst", ".tzst"],
         }
     }
 
@@ -60,6 +68,7 @@ impl Compression {
             Self::Bzip2 => "bzip2",
             Self::Xz => "xz",
             Self::LzmaAlone => "lzma",
+            Self::Zstd => "zstd",
         }
     }
 
@@ -80,6 +89,13 @@ impl Compression {
                 let stream = liblzma::stream::Stream::new_lzma_decoder(lzma_memory_limit)
                     .map_err(io::Error::other)?;
                 Box::new(liblzma::read::XzDecoder::new_stream(input, stream))
+            }
+            Self::Zstd => {
+                let mut decoder = zstd::stream::read::Decoder::new(input)?;
+                // The frame header names its window; refuse more than zstd's own default
+                // ceiling for decoders (128 MiB), which is what `zstd -d` accepts unasked.
+                decoder.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
+                Box::new(decoder)
             }
         })
     }

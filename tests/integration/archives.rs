@@ -2,7 +2,9 @@
 
 use std::io::Write;
 
-use crate::fixtures::{RawLayout, RawMember, bz2, gzip, noise, raw_zip, tar, tar_v7, xz, zip};
+use crate::fixtures::{
+    RawLayout, RawMember, bz2, gzip, noise, raw_zip, tar, tar_v7, xz, zip, zstd,
+};
 use crate::pickles;
 use crate::support::{finding, paths, scan_json, scan_with_warnings, write};
 
@@ -21,6 +23,7 @@ fn members_of_every_archive_kind_are_found_with_bang_paths() {
     write(dir.path(), "e.zip", zip(&[("pkg/model.bin", &blob)], true));
     write(dir.path(), "f.bin.gz", gzip(&blob));
     write(dir.path(), "g.bin.xz", xz(&blob));
+    write(dir.path(), "h.tar.zst", zstd(&tar));
     let findings = scan_json(dir.path(), &[]);
     let digest = dh_mlmodel::hash::sha256_bytes(&blob);
     for path in [
@@ -31,6 +34,7 @@ fn members_of_every_archive_kind_are_found_with_bang_paths() {
         "e.zip!pkg/model.bin",
         "f.bin.gz!f.bin",
         "g.bin.xz!g.bin",
+        "h.tar.zst!pkg/model.bin",
     ] {
         let f =
             finding(&findings, path).unwrap_or_else(|| panic!("{path} not found in {findings:#?}"));
@@ -44,7 +48,7 @@ fn members_of_every_archive_kind_are_found_with_bang_paths() {
     }
     assert_eq!(
         findings.len(),
-        7,
+        8,
         "README members and the archives themselves are not findings"
     );
 }

@@ -49,6 +49,11 @@ pub fn xz(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap()
 }
 
+/// A zstd frame (RFC 8878) from the reference encoder, as `zstd -3` writes it.
+pub fn zstd(bytes: &[u8]) -> Vec<u8> {
+    zstd::stream::encode_all(bytes, 3).unwrap()
+}
+
 /// The legacy `.lzma` (lzma-alone) format joblib writes with `compress="lzma"`: a properties
 /// byte 0x5d, a dictionary size and the uncompressed size, then the LZMA1 stream (liblzma's
 /// `lzma_alone_encoder`).
