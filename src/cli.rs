@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::error::{self, ExitStatus, Kind, ResultExt};
 use crate::pipeline::{self, PipelinePolicy, Request};
 use crate::policy::PolicySource;
-use crate::{generate, plan, scan, terminal};
+use crate::{check, generate, plan, scan, terminal};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -53,6 +53,14 @@ enum Command {
     /// them. With --manifest-only, write only the manifest.
     #[command(visible_alias = "update")]
     Init(InitArgs),
+    /// Check .deb, .udeb, .dsc and .changes files or source trees for model weights, in
+    /// lintian's format.
+    ///
+    /// Prints one `E: package[ type]: tag [context]` line per problem, as lintian does, with
+    /// lintian's options and overrides. Exit status 0 when no shown tag reaches --fail-on, 1
+    /// when one does, 2 when a target cannot be read (the others are still checked) or on bad
+    /// usage, 3 on an I/O or internal error.
+    Check(CheckArgs),
     /// Generate man pages or shell completions (used when building the Debian package).
     #[command(hide = true, subcommand)]
     Generate(GenerateCommand),
@@ -111,6 +119,52 @@ struct InitArgs {
 }
 
 #[derive(Debug, Args)]
+struct CheckArgs {
+    /// The packages to check: .deb, .udeb, .dsc (tarballs beside it), .changes (every
+    /// package it lists) or an unpacked source tree. With --explain-tags: tag names.
+    #[arg(required_unless_present = "explain_tags", value_name = "TARGET")]
+    targets: Vec<PathBuf>,
+    /// Exit 1 when a shown tag is of one of these kinds (comma list of error, warning, info,
+    /// pedantic, experimental, override; or none). Each names itself only: warning does not
+    /// imply error.
+    #[arg(long, value_name = "LIST", default_value = "error")]
+    fail_on: Vec<String>,
+    /// Only these tags (comma list).
+    #[arg(long, short = 'T', value_name = "TAGS")]
+    tags: Vec<String>,
+    /// Never these tags (comma list).
+    #[arg(long, short = 'X', value_name = "TAGS")]
+    suppress_tags: Vec<String>,
+    /// Which severities to show, as lintian's -L: [+=-][<|<=|=|>=|>]SEVERITY, comma list.
+    #[arg(long, short = 'L', value_name = "LEVEL")]
+    display_level: Vec<String>,
+    /// Show info tags too (-L +>=info).
+    #[arg(long, short = 'I')]
+    display_info: bool,
+    /// Show pedantic tags too (-L +=pedantic).
+    #[arg(long)]
+    pedantic: bool,
+    /// Show overridden tags, as `O:` lines.
+    #[arg(long)]
+    show_overrides: bool,
+    /// Ignore the packages' lintian overrides.
+    #[arg(long, short = 'o')]
+    no_override: bool,
+    /// Describe each tag after its first line.
+    #[arg(long, short = 'i')]
+    info: bool,
+    /// Print the description of the named tags (every tag when none is named) and exit.
+    #[arg(long)]
+    explain_tags: bool,
+    /// Print one JSON object (README, "check": the schema) instead of lintian's lines.
+    #[arg(long, conflicts_with = "info")]
+    json: bool,
+    /// Targets read at once [default: one per core].
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
+}
+
+#[derive(Debug, Args)]
 struct ScanArgs {
     /// The tree (or single file) to scan.
     #[arg(default_value = ".")]
@@ -159,6 +213,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Scan(args) => run_scan(&Policy::for_tree(explicit, &args.path)?, args),
         Command::Classify(args) => run_classify(&Policy::for_tree(explicit, Path::new("."))?, args),
         Command::Init(args) => run_init(&Policy::for_tree(explicit, &args.path)?, args),
+        Command::Check(args) => run_check(&Policy::for_packages(explicit)?, args),
         Command::Generate(what) => run_generate(what),
     }
 }
@@ -201,6 +256,19 @@ struct Policy {
 }
 
 impl Policy {
+    /// The tables for checking packages: `--policy DIR`, then the built-in ones. A package
+    /// checked never brings its own `debian/mlmodel-policy/`: it must not relax its own
+    /// review.
+    fn for_packages(explicit: Option<&Path>) -> anyhow::Result<Self> {
+        let source = PolicySource::layered(explicit, None).input()?;
+        let kind = if source.has_overrides() {
+            Kind::Input
+        } else {
+            Kind::Internal
+        };
+        Ok(Self { source, kind })
+    }
+
     /// The tables for work on `tree`: `--policy DIR`, then `tree/debian/mlmodel-policy/`, then
     /// the built-in ones. A table that fails to load is bad input when a directory may have
     /// supplied it; the built-in tables are tested, so their failing is a bug.
@@ -332,4 +400,77 @@ fn run_scan(policy: &Policy, args: ScanArgs) -> anyhow::Result<ExitStatus> {
     })?;
     // Findings are not failures.
     Ok(ExitStatus::Success)
+}
+
+fn run_check(policy: &Policy, args: CheckArgs) -> anyhow::Result<ExitStatus> {
+    let jobs = args.jobs.unwrap_or(0);
+    let ctx = check::CheckContext::load(&policy.source, jobs).mark(policy.kind)?;
+    if args.explain_tags {
+        let names: Vec<String> = args
+            .targets
+            .iter()
+            .map(|t| t.to_string_lossy().into_owned())
+            .collect();
+        let mut unknown = Vec::new();
+        write_stdout(|out| {
+            unknown = check::output::explain(out, &ctx.tags, &names)?;
+            Ok(())
+        })?;
+        if !unknown.is_empty() {
+            return Err(Kind::Input.msg(format!(
+                "unknown tag {}; `dh-mlmodel check --explain-tags` lists them all",
+                terminal::escape_controls(&unknown.join(", "))
+            )));
+        }
+        return Ok(ExitStatus::Success);
+    }
+    let mut display = check::selection::DisplayLevel::default();
+    if args.display_info {
+        display.add_info();
+    }
+    if args.pedantic {
+        display.add_pedantic();
+    }
+    for item in args.display_level.iter().flat_map(|l| l.split(',')) {
+        display.apply_item(item).map_err(|e| Kind::Input.msg(e))?;
+    }
+    let selection = check::output::Selection {
+        display,
+        tags: check::selection::TagSelection::new(&args.tags, &args.suppress_tags),
+        fail_on: check::selection::FailOn::parse(&args.fail_on).map_err(|e| Kind::Input.msg(e))?,
+        show_overrides: args.show_overrides,
+        no_override: args.no_override,
+    };
+    let reports = check::check(&args.targets, &ctx, &selection, jobs)?;
+    let mut status = ExitStatus::Success;
+    for report in &reports {
+        let target = terminal::escape_controls(&report.target);
+        if let Some(error) = &report.error {
+            eprintln!(
+                "{TOOL}: error: {target}: {}",
+                terminal::escape_controls(error)
+            );
+            status = status.max(ExitStatus::Input);
+        }
+        for warning in report.warnings.iter().chain(&report.override_errors) {
+            terminal::warn(TOOL, &format!("{target}: {warning}"));
+        }
+        if report.fails(&selection) {
+            status = status.max(ExitStatus::Problems);
+        }
+    }
+    write_stdout(|out| {
+        if args.json {
+            let json = check::output::JsonReport {
+                schema: check::output::JSON_SCHEMA,
+                targets: &reports,
+            };
+            serde_json::to_writer_pretty(&mut *out, &json)?;
+            writeln!(out)?;
+        } else {
+            check::output::write_text(out, &reports, &ctx.tags, &selection, args.info)?;
+        }
+        Ok(())
+    })?;
+    Ok(status)
 }

@@ -35,3 +35,35 @@ pub fn sha256_file(path: &std::path::Path) -> io::Result<(String, u64)> {
 pub fn sha256_bytes(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
+
+/// A reader that hashes what passes through it: a stream read once (a `.deb` member) gets its
+/// SHA-256 without a second pass.
+pub struct Sha256Reader<R> {
+    inner: R,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<R: Read> Sha256Reader<R> {
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
+    }
+
+    /// The lower-case hex SHA-256 of the bytes read so far, and their count.
+    pub fn finish(self) -> (String, u64) {
+        (format!("{:x}", self.hasher.finalize()), self.count)
+    }
+}
+
+impl<R: Read> Read for Sha256Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+}

@@ -307,7 +307,7 @@ fn analyze_member(
 
 /// A member's bytes, rewindable: in memory when small, in an anonymous temporary file (gone
 /// when dropped) otherwise, so memory stays flat whatever the member's size.
-enum Spool {
+pub(crate) enum Spool {
     Memory(Cursor<Vec<u8>>),
     Disk(std::fs::File),
 }
@@ -330,7 +330,7 @@ impl Seek for Spool {
     }
 }
 
-fn spool(reader: &mut dyn Read, memory_limit: u64) -> io::Result<(Spool, u64)> {
+pub(crate) fn spool(reader: &mut dyn Read, memory_limit: u64) -> io::Result<(Spool, u64)> {
     let mut memory = Vec::new();
     // One byte past the limit tells a member that fits from one that does not; a policy may
     // set the limit to u64::MAX, where that byte is not needed (and `+ 1` would wrap to 0).

@@ -101,6 +101,33 @@ impl Compression {
     }
 }
 
+impl Compression {
+    /// A decoder of one whole stream read once from start to end (a `.deb` member): xz with
+    /// liblzma's multithreaded decoder, which decodes the blocks of a multi-block stream on
+    /// `threads` threads (dpkg-deb and `xz -T` write such streams) and runs single-threaded on
+    /// a single block; it uses fewer threads when they would need more than
+    /// `memlimit_threading` bytes. Every other compression as [`Compression::decoder`].
+    pub fn stream_decoder<'a>(
+        self,
+        input: impl Read + 'a,
+        threads: u32,
+        memlimit_threading: u64,
+    ) -> io::Result<Box<dyn Read + 'a>> {
+        if self != Self::Xz {
+            return self.decoder(input, LZMA_MEMORY_LIMIT);
+        }
+        let stream = liblzma::stream::MtStreamBuilder::new()
+            .threads(threads.max(1))
+            .memlimit_threading(memlimit_threading)
+            .memlimit_stop(LZMA_MEMORY_LIMIT)
+            .decoder()
+            .map_err(io::Error::other)?;
+        Ok(Box::new(liblzma::read::XzDecoder::new_stream(
+            input, stream,
+        )))
+    }
+}
+
 /// The first `limit` decompressed bytes of `file` (`size` bytes, starting with `head`), or `None`
 /// when it is not a compressed stream we know or nothing decompresses. A stream that breaks off
 /// after some output still yields that output: the caller judges the prefix.

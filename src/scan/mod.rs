@@ -150,6 +150,39 @@ pub fn scan_tree(root: &Path, ctx: &ScanContext, options: &ScanOptions) -> Resul
     Ok(ScanReport { findings, warnings })
 }
 
+/// What the scan found in one stream: its findings and the warnings met on the way.
+#[derive(Debug, Default)]
+pub struct StreamScan {
+    pub findings: Vec<Finding>,
+    pub warnings: Vec<String>,
+}
+
+/// Analyses one stream that is not a file of a tree (a member of a `.deb`'s data or control
+/// archive) exactly as [`scan_tree`] analyses a file, under the name `name`: spooled (in memory
+/// up to `memory-spool-bytes`, in an anonymous temporary file beyond, so memory stays flat),
+/// then identified, opened when an archive, searched for embedded weights and downloads. The
+/// stream is read to its end. Hashing is the caller's: it sees the bytes go by.
+pub fn scan_stream(
+    ctx: &ScanContext,
+    options: &ScanOptions,
+    reader: &mut dyn Read,
+    name: &str,
+) -> io::Result<StreamScan> {
+    let (mut spooled, size) = archive::spool(reader, ctx.archives.memory_spool_bytes)?;
+    let mut visit = Visit {
+        ctx,
+        options,
+        findings: Vec::new(),
+        warnings: Vec::new(),
+        downloads: None,
+    };
+    visit.analyze(&mut spooled, size, name, None, &archive::Nesting::top())?;
+    Ok(StreamScan {
+        findings: visit.findings,
+        warnings: visit.warnings,
+    })
+}
+
 /// Lists regular files under `root` in sorted order, with paths relative to it. Symbolic links
 /// are never followed: one into the tree names a file scanned anyway, one out of it or a
 /// broken one is reported as a warning. Directories named in `skip` are not entered (below

@@ -38,7 +38,7 @@ use machine::{Stop, walk_one};
 use opcode::{HIGHEST_PROTOCOL, Opcode};
 
 pub use sources::analyze_file;
-pub use table::{AllowRule, DangerRule, JoblibRules, PickleLimits, PickleTable};
+pub use table::{AllowRule, DangerRule, GlobalStatus, JoblibRules, PickleLimits, PickleTable};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -92,6 +92,35 @@ impl PickleTable {
         (module_parts.max(1)..path.len()).find_map(|start| self.danger_at(&path[start..]))
     }
 
+    /// How a global of a [`super::PickleReport`] (`module.name`, as the walk recorded it)
+    /// stands against the table, judged as the walk judged it on import: allowed when some
+    /// split of it into module and name is on the allow-list, else dangerous when some split
+    /// is known to run code, else merely not allowed. `check` turns this into its two tags.
+    pub fn judge_global(&self, display: &str) -> GlobalStatus {
+        let splits = || {
+            display
+                .match_indices('.')
+                .map(|(at, _)| (&display[..at], &display[at + 1..]))
+        };
+        let renamed = |module: &'_ str| -> String {
+            self.module_renames
+                .get(module)
+                .cloned()
+                .unwrap_or_else(|| module.to_string())
+        };
+        if splits().any(|(module, name)| self.allow_rule(&renamed(module), name).is_some()) {
+            return GlobalStatus::Allowed;
+        }
+        for (module, name) in splits() {
+            let module = renamed(module);
+            let path: Vec<&str> = module.split('.').chain(name.split('.')).collect();
+            if let Some(effect) = self.danger(&path, module.split('.').count()) {
+                return GlobalStatus::Dangerous(effect.to_string());
+            }
+        }
+        GlobalStatus::NotAllowed
+    }
+
     fn danger_at(&self, path: &[&str]) -> Option<&str> {
         self.dangerous.iter().find_map(|rule| {
             let module: Vec<&str> = rule.module.split('.').collect();
@@ -109,4 +138,13 @@ impl PickleTable {
             hit.then_some(rule.effect.as_str())
         })
     }
+}
+
+/// A global judged against the table ([`PickleTable::judge_global`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GlobalStatus {
+    Allowed,
+    /// Known to run code; what it does.
+    Dangerous(String),
+    NotAllowed,
 }

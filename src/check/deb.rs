@@ -1,0 +1,283 @@
+//! Reading a binary package (`.deb`, `.udeb`) as a stream, in one pass: the ar members in
+//! dpkg's order, the control archive (the `control` paragraph, the maintainer scripts), then
+//! the data archive, each regular file scanned as `scan` scans a file, hashed on the way, and
+//! never extracted.
+//!
+//! Member order and names follow deb(5) and dpkg-deb's reader (`dpkg-deb/extract.c`):
+//! `debian-binary` (a `2.x` version) first, then `control.tar[.gz|.xz|.zst]`, then
+//! `data.tar[.gz|.xz|.bz2|.lzma|.zst]`; members whose names start with `_` may come between
+//! them and are skipped, as dpkg skips them.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufReader, Cursor, Read};
+use std::path::Path;
+
+use super::ar::ArReader;
+use super::package::{self, Fields};
+use super::{CheckContext, Target, TargetKind};
+use crate::hash::Sha256Reader;
+use crate::scan::compression::Compression;
+use crate::scan::{self, Finding};
+
+/// The maintainer scripts dpkg runs (deb-maintscripts(5), `config` from debconf): each one is
+/// scanned for downloads as the script it is, and named by its bare name, as lintian does.
+pub const MAINTAINER_SCRIPTS: [&str; 5] = ["preinst", "postinst", "prerm", "postrm", "config"];
+
+/// Read size for the `.deb` itself: large enough that the decoders see few calls.
+const READ_BUFFER: usize = 256 * 1024;
+
+/// Reads the package at `path`. An error is a one-line reason the package cannot be read
+/// (not a `.deb`, members out of order, a broken tar, an unsafe member name).
+pub fn read(path: &Path, kind: TargetKind, ctx: &CheckContext) -> Result<Target, String> {
+    let file = std::fs::File::open(path).map_err(|err| format!("cannot open: {err}"))?;
+    let mut ar = ArReader::new(BufReader::with_capacity(READ_BUFFER, file))
+        .map_err(|err| format!("not a Debian binary package: {err}"))?;
+
+    let first = ar.next_member().map_err(|e| e.to_string())?;
+    match first {
+        Some(member) if member.name == "debian-binary" => {}
+        Some(member) => {
+            return Err(format!(
+                "the first ar member is {:?}, not debian-binary (wrong member order)",
+                member.name
+            ));
+        }
+        None => return Err("the ar archive is empty".to_string()),
+    }
+    let mut version = Vec::new();
+    ar.member()
+        .take(64)
+        .read_to_end(&mut version)
+        .map_err(|e| e.to_string())?;
+    if !version.starts_with(b"2.") {
+        return Err(format!(
+            "debian-binary says {:?}, not format 2.x",
+            String::from_utf8_lossy(&version).trim()
+        ));
+    }
+
+    let control_name = next_required(&mut ar, "control.tar")?;
+    let control_compression = compression_of(&control_name, "control.tar")?;
+    let control = {
+        let decoder = decoder(ar.member(), control_compression, ctx)
+            .map_err(|err| format!("{control_name}: {err}"))?;
+        read_control(decoder, &control_name, ctx)?
+    };
+    let fields = control.fields;
+    let name = fields
+        .value("Package")
+        .ok_or_else(|| "the control file has no Package field".to_string())?
+        .to_string();
+    let mut target = Target::new(
+        kind,
+        name.clone(),
+        fields.value("Version").unwrap_or_default().to_string(),
+        fields.value("Architecture").unwrap_or_default().to_string(),
+    );
+    target.area = package::area_of(fields.value("Section"));
+    target.findings = control.findings;
+    target.warnings = control.warnings;
+    target.fields = fields;
+
+    let data_name = next_required(&mut ar, "data.tar")?;
+    let data_compression = compression_of(&data_name, "data.tar")?;
+    let decoder =
+        decoder(ar.member(), data_compression, ctx).map_err(|err| format!("{data_name}: {err}"))?;
+    read_data(decoder, &data_name, &name, &mut target, ctx)?;
+    Ok(target)
+}
+
+/// The name of the next member that does not start with `_`, which must start with `prefix`.
+fn next_required<R: Read>(ar: &mut ArReader<R>, prefix: &str) -> Result<String, String> {
+    loop {
+        match ar.next_member().map_err(|e| e.to_string())? {
+            Some(member) if member.name.starts_with('_') => continue,
+            Some(member) if member.name.starts_with(prefix) => return Ok(member.name),
+            Some(member) => {
+                return Err(format!(
+                    "ar member {:?} at byte {} where {prefix}.* belongs (wrong member order)",
+                    member.name, member.offset
+                ));
+            }
+            None => return Err(format!("the package ends before its {prefix}.* member")),
+        }
+    }
+}
+
+/// The compression a member's name announces, as dpkg decides it: by suffix.
+fn compression_of(name: &str, stem: &str) -> Result<Option<Compression>, String> {
+    match &name[stem.len()..] {
+        "" => Ok(None),
+        ".gz" => Ok(Some(Compression::Gzip)),
+        ".xz" => Ok(Some(Compression::Xz)),
+        ".zst" => Ok(Some(Compression::Zstd)),
+        ".bz2" if stem == "data.tar" => Ok(Some(Compression::Bzip2)),
+        ".lzma" if stem == "data.tar" => Ok(Some(Compression::LzmaAlone)),
+        other => Err(format!(
+            "member {name:?} has a compression dpkg does not know ({other:?})"
+        )),
+    }
+}
+
+fn decoder<'a>(
+    member: impl Read + 'a,
+    compression: Option<Compression>,
+    ctx: &CheckContext,
+) -> io::Result<Box<dyn Read + 'a>> {
+    match compression {
+        None => Ok(Box::new(member)),
+        Some(compression) => {
+            compression.stream_decoder(member, ctx.xz_threads, ctx.limits.xz_memlimit_threading)
+        }
+    }
+}
+
+/// A tar member's path as dpkg and lintian name it (`./usr/bin/x` is `usr/bin/x`), or why it
+/// is refused: an absolute path or a `..` component would write outside the root when
+/// unpacked.
+fn member_path(raw: &[u8], archive: &str) -> Result<String, String> {
+    let text = String::from_utf8_lossy(raw);
+    if text.starts_with('/') {
+        return Err(format!(
+            "{archive}: member {:?} has an absolute path; dpkg refuses such packages",
+            crate::terminal::escape_controls(&text)
+        ));
+    }
+    if text.split('/').any(|part| part == "..") {
+        return Err(format!(
+            "{archive}: member {:?} has a `..` component; dpkg refuses such packages",
+            crate::terminal::escape_controls(&text)
+        ));
+    }
+    let trimmed = text.trim_start_matches("./").trim_end_matches('/');
+    Ok(trimmed.to_string())
+}
+
+struct Control {
+    fields: Fields,
+    findings: Vec<Finding>,
+    warnings: Vec<String>,
+}
+
+fn tar_error(archive: &str, err: &io::Error) -> String {
+    format!("{archive}: not a readable tar archive: {err}")
+}
+
+fn read_control(reader: impl Read, archive: &str, ctx: &CheckContext) -> Result<Control, String> {
+    let mut tar = tar::Archive::new(reader);
+    let mut fields = None;
+    let mut findings = Vec::new();
+    let mut warnings = Vec::new();
+    let entries = tar.entries().map_err(|e| tar_error(archive, &e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| tar_error(archive, &e))?;
+        let path = member_path(&entry.path_bytes(), archive)?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let wanted = path == "control" || MAINTAINER_SCRIPTS.contains(&path.as_str());
+        if !wanted {
+            continue;
+        }
+        let bytes = read_capped(entry, ctx.limits.max_control_file_bytes, archive, &path)?;
+        if path == "control" {
+            let text = String::from_utf8_lossy(&bytes);
+            let paragraphs = package::paragraphs(&text, "control")?;
+            fields = paragraphs.into_iter().next();
+        } else {
+            let scanned =
+                scan::scan_stream(&ctx.scan, &ctx.scan_options, &mut Cursor::new(bytes), &path)
+                    .map_err(|err| format!("{archive}: {path}: {err}"))?;
+            findings.extend(scanned.findings);
+            warnings.extend(scanned.warnings);
+        }
+    }
+    let fields = fields.ok_or_else(|| format!("{archive} has no control file"))?;
+    Ok(Control {
+        fields,
+        findings,
+        warnings,
+    })
+}
+
+/// Reads a small member whole, refusing one over `cap` bytes.
+fn read_capped(reader: impl Read, cap: u64, archive: &str, path: &str) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    reader
+        .take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| format!("{archive}: {path}: {err}"))?;
+    if bytes.len() as u64 > cap {
+        return Err(format!(
+            "{archive}: {path} is larger than {cap} bytes (max-control-file-bytes or \
+             max-metadata-file-bytes in policy/check.toml)"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The ELF magic (the System V ABI's `e_ident`): a package holding one is
+/// architecture-dependent for a reason.
+const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
+
+fn read_data(
+    reader: impl Read,
+    archive: &str,
+    package: &str,
+    target: &mut Target,
+    ctx: &CheckContext,
+) -> Result<(), String> {
+    let provenance_json = format!("usr/share/doc/{package}/provenance.json");
+    let provenance_gz = format!("{provenance_json}.gz");
+    let overrides = format!("usr/share/lintian/overrides/{package}");
+    let mut hashes = BTreeMap::new();
+    let mut tar = tar::Archive::new(reader);
+    let entries = tar.entries().map_err(|e| tar_error(archive, &e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| tar_error(archive, &e))?;
+        let path = member_path(&entry.path_bytes(), archive)?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let mut hashing = Sha256Reader::new(entry);
+        if path == provenance_json || path == provenance_gz || path == overrides {
+            let bytes = read_capped(
+                &mut hashing,
+                ctx.limits.max_metadata_file_bytes,
+                archive,
+                &path,
+            )?;
+            if path == overrides {
+                target.overrides = Some((path.clone(), String::from_utf8_lossy(&bytes).into()));
+            } else {
+                target.provenance = Some((path.clone(), bytes));
+            }
+        } else {
+            let mut head = [0u8; 4];
+            let mut peeked = 0;
+            while peeked < head.len() {
+                match hashing.read(&mut head[peeked..]) {
+                    Ok(0) => break,
+                    Ok(n) => peeked += n,
+                    Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                    Err(err) => return Err(format!("{archive}: {path}: {err}")),
+                }
+            }
+            if &head == ELF_MAGIC {
+                target.has_elf = true;
+            }
+            let mut whole = Cursor::new(&head[..peeked]).chain(&mut hashing);
+            let scanned = scan::scan_stream(&ctx.scan, &ctx.scan_options, &mut whole, &path)
+                .map_err(|err| format!("{archive}: {path}: {err}"))?;
+            target.findings.extend(scanned.findings);
+            target.warnings.extend(scanned.warnings);
+        }
+        let (digest, _) = hashing.finish();
+        for finding in target.findings.iter_mut().filter(|f| f.path == path) {
+            finding.sha256 = Some(digest.clone());
+        }
+        hashes.insert(path, digest);
+    }
+    target.hashes = hashes;
+    Ok(())
+}
