@@ -190,7 +190,8 @@ pub fn write_text(
             if let Some(over) = &shown.overridden
                 && !over.justification.is_empty()
             {
-                for line in wrap(&over.justification, OUTPUT_WIDTH - 3) {
+                // Text::Wrap at `output-width - length "N: "` columns, the last one unused.
+                for line in wrap(&over.justification, OUTPUT_WIDTH - 2 * "N: ".len() - 1) {
                     writeln!(out, "N: {line}")?;
                 }
             }

@@ -426,17 +426,21 @@ fn source_hints(target: &Target, known: &KnownAreas, ctx: &CheckContext, out: &m
                 context: pointed(&format!("{}: {}", model.name, ids.join(" ")), MANIFEST),
             });
         }
-        if target.area == Area::Main && !model.removed_from_source {
-            match category {
-                Some(Category::ToxicCandy) => out.push(Hint {
-                    tag: TOXIC_CANDY_MODEL_IN_MAIN,
-                    context: pointed(&model.name, MANIFEST),
-                }),
-                Some(Category::NonFree) => out.push(Hint {
-                    tag: NON_FREE_MODEL_IN_MAIN,
-                    context: pointed(&model.name, MANIFEST),
-                }),
-                _ => {}
+        // The plan removes such weights from the tarball; a main source that still holds
+        // them was not repacked.
+        let tag = match category {
+            Some(Category::ToxicCandy) => Some(TOXIC_CANDY_MODEL_IN_MAIN),
+            Some(Category::NonFree) => Some(NON_FREE_MODEL_IN_MAIN),
+            _ => None,
+        };
+        if let Some(tag) = tag.filter(|_| target.area == Area::Main) {
+            for file in &model.facts.files {
+                if target.findings.iter().any(|f| &f.path == file) {
+                    out.push(Hint {
+                        tag,
+                        context: pointed(&model.name, file),
+                    });
+                }
             }
         }
         affected |= model.removed_from_source

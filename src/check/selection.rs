@@ -145,12 +145,14 @@ impl FailOn {
         Ok(fail)
     }
 
-    /// Whether a shown hint of `severity` (overridden or not) reaches the condition. As in
-    /// lintian's Pool.pm, a hint counts under its severity unless it is overridden and
-    /// overrides are not shown; an overridden one counts under `override` as well.
+    /// Whether a hint of `severity` reaches the condition. As in lintian's Pool.pm, an
+    /// overridden hint counts only when overrides are shown, and then under its severity and
+    /// under `override`.
     pub fn reached(&self, severity: Severity, overridden: bool, show_overrides: bool) -> bool {
-        (self.severities.contains(&severity) && (!overridden || show_overrides))
-            || (self.overrides && overridden)
+        if overridden && !show_overrides {
+            return false;
+        }
+        self.severities.contains(&severity) || (self.overrides && overridden)
     }
 }
 
