@@ -402,9 +402,12 @@ fn run_scan(policy: &Policy, args: ScanArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
+/// Scan warnings printed per target by `check`; `--json` carries all of them.
+const SCAN_WARNINGS_SHOWN: usize = 3;
+
 fn run_check(policy: &Policy, args: CheckArgs) -> anyhow::Result<ExitStatus> {
     let jobs = args.jobs.unwrap_or(0);
-    let ctx = check::CheckContext::load(&policy.source, jobs).mark(policy.kind)?;
+    let mut ctx = check::CheckContext::load(&policy.source, jobs).mark(policy.kind)?;
     if args.explain_tags {
         let names: Vec<String> = args
             .targets
@@ -441,7 +444,7 @@ fn run_check(policy: &Policy, args: CheckArgs) -> anyhow::Result<ExitStatus> {
         show_overrides: args.show_overrides,
         no_override: args.no_override,
     };
-    let reports = check::check(&args.targets, &ctx, &selection, jobs)?;
+    let reports = check::check(&args.targets, &mut ctx, &selection)?;
     let mut status = ExitStatus::Success;
     for report in &reports {
         let target = terminal::escape_controls(&report.target);
@@ -452,8 +455,22 @@ fn run_check(policy: &Policy, args: CheckArgs) -> anyhow::Result<ExitStatus> {
             );
             status = status.max(ExitStatus::Input);
         }
-        for warning in report.warnings.iter().chain(&report.override_errors) {
+        for warning in &report.override_errors {
             terminal::warn(TOOL, &format!("{target}: {warning}"));
+        }
+        // The scan's own warnings (a cap reached) can run to hundreds on a large package:
+        // the first few here, every one in --json.
+        for warning in report.warnings.iter().take(SCAN_WARNINGS_SHOWN) {
+            terminal::warn(TOOL, &format!("{target}: {warning}"));
+        }
+        if report.warnings.len() > SCAN_WARNINGS_SHOWN && !args.json {
+            terminal::warn(
+                TOOL,
+                &format!(
+                    "{target}: … and {} more scan warnings (all of them are in --json)",
+                    report.warnings.len() - SCAN_WARNINGS_SHOWN
+                ),
+            );
         }
         if report.fails(&selection) {
             status = status.max(ExitStatus::Problems);

@@ -50,11 +50,15 @@ pub struct CheckContext {
     pub licenses: LicenseTable,
     pub tags: tags::TagTable,
     pub limits: CheckLimits,
-    /// Threads of each xz decoder: the cores shared among the targets read at once.
+    /// Threads of each xz decoder: the cores shared among the targets read at once (set by
+    /// [`check`] once it knows how many there are).
     pub xz_threads: u32,
+    cores: usize,
+    jobs: usize,
 }
 
 impl CheckContext {
+    /// The context for reading `jobs` targets at once (0: one per core).
     pub fn load(policy: &PolicySource, jobs: usize) -> Result<Self> {
         let pipeline = PipelinePolicy::load(policy)?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -72,6 +76,8 @@ impl CheckContext {
             tags: tags::TagTable::load(policy)?,
             limits: policy.table("check.toml")?,
             xz_threads: u32::try_from((cores / jobs).max(1)).unwrap_or(1),
+            cores,
+            jobs,
         })
     }
 }
@@ -263,12 +269,17 @@ pub fn read_all(
 /// report with its error, and the others are still checked.
 pub fn check(
     paths: &[PathBuf],
-    ctx: &CheckContext,
+    ctx: &mut CheckContext,
     selection: &output::Selection,
-    jobs: usize,
 ) -> Result<Vec<output::Report>> {
     let inputs = inputs(paths, ctx);
-    let read = read_all(&inputs, ctx, jobs)?;
+    // Fewer targets than jobs leave cores to each target's decoder and scan.
+    let at_once = ctx.jobs.min(inputs.len()).max(1);
+    let share = (ctx.cores / at_once).max(1);
+    ctx.xz_threads = u32::try_from(share).unwrap_or(1);
+    ctx.scan_options.jobs = share;
+    let ctx = &*ctx;
+    let read = read_all(&inputs, ctx, at_once)?;
     let targets: Vec<&Target> = read.iter().filter_map(|r| r.as_ref().ok()).collect();
     let known = rules::known_areas(&targets);
     Ok(inputs
