@@ -83,7 +83,13 @@ pub fn read(path: &Path, kind: TargetKind, ctx: &CheckContext) -> Result<Target,
     let data_compression = compression_of(&data_name, "data.tar")?;
     let decoder =
         decoder(ar.member(), data_compression, ctx).map_err(|err| format!("{data_name}: {err}"))?;
-    read_data(decoder, &data_name, &name, &mut target, ctx)?;
+    // A bomb must not fill the disk through the spool: the data archive inflates to at most
+    // the scan's cap for one file and what it holds.
+    let capped = InflationCap {
+        inner: decoder,
+        left: ctx.scan.archives.max_inflated_bytes,
+    };
+    read_data(capped, &data_name, &name, &mut target, ctx)?;
     Ok(target)
 }
 
@@ -216,9 +222,10 @@ fn read_capped(reader: impl Read, cap: u64, archive: &str, path: &str) -> Result
     Ok(bytes)
 }
 
-/// The ELF magic (the System V ABI's `e_ident`): a package holding one is
+/// Magic numbers of architecture-dependent files: ELF objects (the System V ABI's `e_ident`)
+/// and static libraries (ar archives, ar(5)). A package holding one is
 /// architecture-dependent for a reason.
-const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
+const NATIVE_CODE_MAGIC: [&[u8]; 2] = [b"\x7fELF", b"!<ar"];
 
 fn read_data(
     reader: impl Read,
@@ -263,8 +270,11 @@ fn read_data(
                     Err(err) => return Err(format!("{archive}: {path}: {err}")),
                 }
             }
-            if &head == ELF_MAGIC {
-                target.has_elf = true;
+            if NATIVE_CODE_MAGIC
+                .iter()
+                .any(|magic| head.starts_with(magic))
+            {
+                target.has_native_code = true;
             }
             let mut whole = Cursor::new(&head[..peeked]).chain(&mut hashing);
             let scanned = scan::scan_stream(&ctx.scan, &ctx.scan_options, &mut whole, &path)
@@ -280,4 +290,23 @@ fn read_data(
     }
     target.hashes = hashes;
     Ok(())
+}
+
+/// Fails a read once more than `left` bytes came out of the decoder.
+struct InflationCap<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for InflationCap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.left = self.left.checked_sub(n as u64).ok_or_else(|| {
+            io::Error::other(
+                "inflates past max-inflated-bytes (policy/archives.toml): possible \
+                 decompression bomb",
+            )
+        })?;
+        Ok(n)
+    }
 }

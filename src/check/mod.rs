@@ -126,7 +126,7 @@ pub struct Target {
     pub findings: Vec<Finding>,
     /// SHA-256 of every regular file of a binary package's data.
     pub hashes: BTreeMap<String, String>,
-    pub has_elf: bool,
+    pub has_native_code: bool,
     /// `provenance.json` or `provenance.json.gz`: its path and raw bytes.
     pub provenance: Option<(String, Vec<u8>)>,
     /// The overrides file: its path and text.
@@ -146,7 +146,7 @@ impl Target {
             area: Area::Main,
             findings: Vec::new(),
             hashes: BTreeMap::new(),
-            has_elf: false,
+            has_native_code: false,
             provenance: None,
             overrides: None,
             source: None,

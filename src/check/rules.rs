@@ -112,7 +112,7 @@ pub fn hints(target: &Target, known: &KnownAreas, ctx: &CheckContext) -> Vec<Hin
         TargetKind::Binary | TargetKind::Udeb => {
             provenance_hints(target, ctx, &mut out);
             let weights = target.findings.iter().any(is_weights_file);
-            if weights && !target.has_elf && target.architecture != "all" {
+            if weights && !target.has_native_code && target.architecture != "all" {
                 out.push(Hint {
                     tag: WEIGHTS_NOT_ARCH_ALL,
                     context: format!("Architecture: {}", target.architecture),
@@ -189,11 +189,14 @@ fn finding_hints(target: &Target, finding: &Finding, ctx: &CheckContext, out: &m
             if download.documentation {
                 return;
             }
-            let url = download
-                .url
-                .clone()
-                .or_else(|| download.hub.as_ref().and_then(|h| h.repo.clone()))
-                .unwrap_or_default();
+            // What is fetched: the URL, else the hub call's service and repository.
+            let url = download.url.clone().unwrap_or_else(|| match &download.hub {
+                Some(hub) => match &hub.repo {
+                    Some(repo) => format!("{} {repo}", hub.service),
+                    None => hub.service.clone(),
+                },
+                None => String::new(),
+            });
             let is_code = CODE_FORMATS.contains(&finding.format.as_str());
             if target.kind == TargetKind::Source && download.when == When::Build {
                 push(BUILD_TIME_MODEL_DOWNLOAD, url.clone());

@@ -238,7 +238,19 @@ fn weights_package_without_code_must_be_arch_all() {
     let all = Pkg::new("w-all", "all", "science", "")
         .file("usr/share/w/m.safetensors", &weights)
         .build(out.path(), "xz");
-    let (_, stdout, _) = check_paths(&[&any, &all], &["-I"]);
+    // A static library (an ar archive, ar(5)) is architecture-dependent code.
+    let static_lib = Pkg::new("w-static", "amd64", "science", "")
+        .file("usr/share/w/m.safetensors", &weights)
+        .file(
+            "usr/lib/x86_64-linux-gnu/libw.a",
+            ar(&[("w.o", b"\x7fELF")]),
+        )
+        .build(out.path(), "xz");
+    let (_, stdout, _) = check_paths(&[&any, &all, &static_lib], &["-I"]);
+    assert!(
+        !stdout.contains("w-static: weights-package-not-arch-all"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("I: w-any: weights-package-not-arch-all Architecture: amd64\n"),
         "{stdout}"
@@ -934,6 +946,37 @@ fn a_tag_table_missing_an_emitted_tag_is_refused() {
     assert_eq!(code, 2);
     assert!(
         stderr.contains("tag weights-package-not-arch-all is not defined"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_data_archive_inflating_past_the_cap_is_refused() {
+    let out = tempfile::tempdir().unwrap();
+    let deb = Pkg::new("bomb", "all", "science", "")
+        .file("usr/share/b/zeros", vec![0u8; 200_000])
+        .build(out.path(), "xz");
+    let policy = tempfile::tempdir().unwrap();
+    let table =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policy/archives.toml"))
+            .unwrap();
+    let small = table
+        .lines()
+        .map(|l| {
+            if l.starts_with("max-inflated-bytes") {
+                "max-inflated-bytes = 100000"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    write(policy.path(), "archives.toml", small);
+    let (code, _, stderr) =
+        check_paths(&[&deb], &["--policy", &policy.path().display().to_string()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("inflates past max-inflated-bytes"),
         "{stderr}"
     );
 }
