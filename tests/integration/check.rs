@@ -980,3 +980,22 @@ fn a_data_archive_inflating_past_the_cap_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn udebs_are_named_as_lintian_names_them_and_jobs_change_nothing() {
+    let out = tempfile::tempdir().unwrap();
+    let deb = Pkg::new("inst", "all", "debian-installer", "")
+        .file("usr/share/i/evil.pkl", pickles::posix_system_protocol2())
+        .build(out.path(), "xz");
+    let udeb = out.path().join("inst_1.0-1_all.udeb");
+    std::fs::copy(&deb, &udeb).unwrap();
+    let (_, stdout, _) = check_paths(&[&udeb], &[]);
+    assert!(
+        stdout.starts_with("E: inst udeb: pickle-model-can-execute-code "),
+        "{stdout}"
+    );
+    let everything = everything_package().build(out.path(), "zstd");
+    let one = check_paths(&[&deb, &everything, &udeb], &["-I", "--jobs", "1"]);
+    let three = check_paths(&[&deb, &everything, &udeb], &["-I", "--jobs", "3"]);
+    assert_eq!(one, three);
+}
