@@ -61,7 +61,8 @@ enum Command {
     /// when one does, 2 when a target cannot be read (the others are still checked) or on bad
     /// usage, 3 on an I/O or internal error.
     Check(CheckArgs),
-    /// Generate man pages or shell completions (used when building the Debian package).
+    /// Generate man pages, shell completions or the lintian integration (used when building the
+    /// Debian package).
     #[command(hide = true, subcommand)]
     Generate(GenerateCommand),
 }
@@ -75,6 +76,13 @@ enum GenerateCommand {
         /// The date in each page's header [default: from SOURCE_DATE_EPOCH, else today].
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: Option<String>,
+    },
+    /// Write lintian's include directory for the checks of `check` into DIR: the check module,
+    /// one tag file per tag and the profile mlmodel/main.
+    Lintian {
+        /// The directory to write into (created when missing), e.g.
+        /// /usr/share/dh-mlmodel/lintian.
+        dir: PathBuf,
     },
     /// Print the completion script of SHELL on standard output.
     Completion {
@@ -214,7 +222,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Classify(args) => run_classify(&Policy::for_tree(explicit, Path::new("."))?, args),
         Command::Init(args) => run_init(&Policy::for_tree(explicit, &args.path)?, args),
         Command::Check(args) => run_check(&Policy::for_packages(explicit)?, args),
-        Command::Generate(what) => run_generate(what),
+        Command::Generate(what) => run_generate(explicit, what),
     }
 }
 
@@ -223,7 +231,7 @@ pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }
 
-fn run_generate(what: GenerateCommand) -> anyhow::Result<ExitStatus> {
+fn run_generate(explicit: Option<&Path>, what: GenerateCommand) -> anyhow::Result<ExitStatus> {
     match what {
         GenerateCommand::ManPages { dir, date } => {
             let date = match date {
@@ -233,6 +241,17 @@ fn run_generate(what: GenerateCommand) -> anyhow::Result<ExitStatus> {
                 }
             };
             let written = crate::manuals::write_man_pages(command(), &dir, &date).io()?;
+            write_stdout(|out| {
+                for file in written {
+                    writeln!(out, "{}", dir.join(file).display())?;
+                }
+                Ok(())
+            })?;
+        }
+        GenerateCommand::Lintian { dir } => {
+            let policy = Policy::for_packages(explicit)?;
+            let table = crate::check::tags::TagTable::load(&policy.source).mark(policy.kind)?;
+            let written = crate::check::lintian::write_include_dir(&table, &dir).io()?;
             write_stdout(|out| {
                 for file in written {
                     writeln!(out, "{}", dir.join(file).display())?;

@@ -10,6 +10,7 @@
 
 pub mod ar;
 pub mod deb;
+pub mod lintian;
 pub mod output;
 pub mod overrides;
 pub mod package;

@@ -999,3 +999,108 @@ fn udebs_are_named_as_lintian_names_them_and_jobs_change_nothing() {
     let three = check_paths(&[&deb, &everything, &udeb], &["-I", "--jobs", "3"]);
     assert_eq!(one, three);
 }
+
+/// Runs the real lintian with the include directory `dh-mlmodel generate lintian` writes and the
+/// profile `mlmodel/main`, with this build of the tool: exit code and standard output.
+fn lintian_with_mlmodel(target: &Path, extra: &[&str]) -> (i32, String, String) {
+    let include = tempfile::tempdir().unwrap();
+    let generated = dh_mlmodel()
+        .args(["generate", "lintian"])
+        .arg(include.path())
+        .output()
+        .unwrap();
+    assert!(generated.status.success(), "{generated:?}");
+    let output = Command::new("lintian")
+        .arg("--include-dir")
+        .arg(include.path())
+        .args(["--profile", "mlmodel/main", "--tag-display-limit", "0"])
+        .args(extra)
+        .arg(target)
+        .env("PATH", {
+            let tool = assert_cmd::cargo::cargo_bin!("dh-mlmodel");
+            format!(
+                "{}:/usr/sbin:/usr/bin:/sbin:/bin",
+                tool.parent().unwrap().display()
+            )
+        })
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn lintian_runs_the_same_checks_through_the_include_dir() {
+    let out = tempfile::tempdir().unwrap();
+    let deb = everything_package()
+        // Lintian reads this override itself: the tool is asked with --no-override.
+        .file(
+            "usr/share/lintian/overrides/foo-tools",
+            "# reviewed: a test vector, not a model\n\
+             foo-tools: unidentified-large-binary-blob * [usr/share/foo/blob.bin]\n",
+        )
+        .build(out.path(), "xz");
+    let (_, ours, _) = check_paths(&[&deb], &["-I", "--no-override"]);
+    let (code, theirs, stderr) = lintian_with_mlmodel(&deb, &["-I", "--show-overrides"]);
+    let theirs_lines = lines(&theirs);
+    for line in lines(&ours) {
+        let expected = if line.contains("unidentified-large-binary-blob") {
+            line.replacen("I: ", "O: ", 1)
+        } else {
+            line.to_string()
+        };
+        assert!(
+            theirs_lines.contains(&expected.as_str()),
+            "lintian lacks {expected:?}:\n{theirs}\n{stderr}"
+        );
+    }
+    // Lintian's own exit status: errors were found.
+    assert_eq!(code, 2, "{theirs}\n{stderr}");
+    // The tag descriptions come from the same table.
+    let explained = Command::new("lintian-explain-tags")
+        .arg("--include-dir")
+        .arg({
+            let include = tempfile::tempdir().unwrap().keep();
+            dh_mlmodel()
+                .args(["generate", "lintian"])
+                .arg(&include)
+                .output()
+                .unwrap();
+            include
+        })
+        .args(["--profile", "mlmodel/main", "toxic-candy-model-in-main"])
+        .output()
+        .unwrap();
+    let explained = String::from_utf8_lossy(&explained.stdout);
+    assert!(
+        explained.contains("E: toxic-candy-model-in-main") && explained.contains("Check: mlmodel"),
+        "{explained}"
+    );
+}
+
+#[test]
+fn lintian_with_the_profile_runs_the_check_quietly_on_a_package_without_models() {
+    let out = tempfile::tempdir().unwrap();
+    let deb = Pkg::new("plain", "all", "utils", "")
+        .file("usr/share/plain/README", "nothing to see\n")
+        .build(out.path(), "xz");
+    let (_, stdout, stderr) = lintian_with_mlmodel(&deb, &["-I", "--pedantic"]);
+    let table: toml::Table =
+        toml::from_str(&std::fs::read_to_string("policy/tags.toml").unwrap()).unwrap();
+    for tag in table["tag"].as_array().unwrap() {
+        let name = tag["name"].as_str().unwrap();
+        assert!(
+            !stdout.contains(name),
+            "{name} on a package without models:\n{stdout}"
+        );
+    }
+    // The check ran: lintian says when a check cannot run and skips the package.
+    assert!(!stderr.contains("cannot run mlmodel check"), "{stderr}");
+    assert!(
+        stdout.contains("plain:"),
+        "lintian checked the package:\n{stdout}"
+    );
+}
