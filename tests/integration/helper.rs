@@ -17,7 +17,8 @@ use dh_mlmodel::helper::{DataSource, HelperSpec, Training, WeightFile, render};
 
 use crate::http_server::{Fault, Server};
 use crate::support::{
-    DEBIAN_PATH, DpkgRoot, assert_host_untouched, assert_lintian_clean, deb_field, unpack_deb,
+    DEBIAN_PATH, DpkgRoot, assert_host_untouched, assert_lintian_clean, deb_field, runtime_script,
+    unpack_deb,
 };
 
 const PKG: &str = "demo-model-tiny";
@@ -85,12 +86,21 @@ impl Sandbox {
         self.dir.path().join(rel)
     }
 
+    /// The helper run by a user (`id -u` says 1000, see [`Sandbox::command_as`]), with the
+    /// tree's runtime.
     fn command(&self, args: &[&str]) -> Command {
+        self.command_as(1000, args)
+    }
+
+    /// The helper under `dash` with this sandbox's directories and the runtime of this tree
+    /// (`MLMODEL_GET_RUNTIME`), as whoever runs the tests.
+    fn base_command(&self, args: &[&str]) -> Command {
         let mut command = Command::new("dash");
         command
             .arg(self.path("get-helper"))
             .args(args)
             .current_dir(self.dir.path())
+            .env("MLMODEL_GET_RUNTIME", runtime_script())
             .env("XDG_CACHE_HOME", self.path("cache"))
             .env("TMPDIR", self.path("tmp"))
             .env("MLMODEL_RETRY_DELAY", "0")
@@ -108,8 +118,8 @@ impl Sandbox {
         self.command(args).output().unwrap()
     }
 
-    /// `command(args)` with an `id` first on PATH that reports `uid` for `id -u`, so the script
-    /// takes its path for root (0) or for a user (any other) whoever runs the tests.
+    /// `base_command(args)` with an `id` first on PATH that reports `uid` for `id -u`, so the
+    /// script takes its path for root (0) or for a user (any other) whoever runs the tests.
     fn command_as(&self, uid: u32, args: &[&str]) -> Command {
         let bin = self.path(&format!("uid-{uid}"));
         if !bin.exists() {
@@ -125,7 +135,7 @@ impl Sandbox {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&id, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        let mut command = self.command(args);
+        let mut command = self.base_command(args);
         command.env("PATH", format!("{}:{DEBIAN_PATH}", bin.display()));
         command
     }
@@ -187,9 +197,15 @@ fn deb_file(deb: &Path, path: &str) -> Vec<u8> {
     std::fs::read(dir.path().join(path.trim_start_matches('/'))).unwrap()
 }
 
+/// shellcheck on a script, following what it sources (`-x`): a helper's
+/// `# shellcheck source=mlmodel-get/runtime.sh` is found in this tree's `share/`, so the
+/// helper's data and the runtime's uses of it are checked together.
 pub(crate) fn assert_shellcheck_clean(path: &Path) {
+    let share = runtime_script();
+    let share = share.parent().unwrap().parent().unwrap();
     let output = Command::new("shellcheck")
-        .args(["--shell=sh", "--severity=style"])
+        .args(["--shell=sh", "--severity=style", "-x"])
+        .arg(format!("--source-path={}", share.display()))
         .arg(path)
         .output()
         .unwrap();
@@ -330,6 +346,14 @@ fn rendered_scripts_pass_shellcheck() {
         let syntax = Command::new("dash").arg("-n").arg(&path).output().unwrap();
         assert!(syntax.status.success(), "dash -n {name}: {syntax:?}");
     }
+    // The shared runtime on its own, as mlmodel-get installs it.
+    assert_shellcheck_clean(&runtime_script());
+    let syntax = Command::new("dash")
+        .arg("-n")
+        .arg(runtime_script())
+        .output()
+        .unwrap();
+    assert!(syntax.status.success(), "dash -n runtime.sh: {syntax:?}");
 }
 
 #[test]
@@ -778,8 +802,11 @@ fn numpy_training_is_bit_reproducible() {
     assert!(debs[0] == debs[1], "two trainings gave different .debs");
 }
 
+/// Run as root, the helper works as the system user `_mlmodel`; where that user is missing (an
+/// installation without mlmodel-get's user here, an empty private root) it refuses, unless
+/// `--force` says to work as root. (The work as `_mlmodel` itself: `lifecycle`.)
 #[test]
-fn training_as_root_needs_force() {
+fn root_without_the_system_user_is_refused_unless_forced() {
     let scripts = tempfile::tempdir().unwrap();
     let mut spec = spec_for(
         PKG,
@@ -798,18 +825,37 @@ fn training_as_root_needs_force() {
         1,
     ));
     let sandbox = Sandbox::new(spec);
-    let output = sandbox
-        .command_as(0, &["--train", "--output", "out"])
-        .output()
-        .unwrap();
-    sandbox.assert_failed_cleanly(&output, "refusing to train as root");
-    // A user is not refused: the run goes on to fetch the data (from a closed port here).
-    let output = sandbox
-        .command_as(1000, &["--train", "--output", "out"])
-        .output()
-        .unwrap();
-    sandbox.assert_failed_cleanly(&output, "training data points: could not be obtained");
-    assert!(!String::from_utf8_lossy(&output.stderr).contains("refusing"));
+    let no_user = DpkgRoot::new();
+    for mode in ["--train", "--download"] {
+        let output = sandbox
+            .command_as(0, &[mode, "--output", "out"])
+            .env("DPKG_ROOT", no_user.path())
+            .output()
+            .unwrap();
+        sandbox.assert_failed_cleanly(
+            &output,
+            "refusing to download or train as root, and the system user _mlmodel is missing",
+        );
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("pass --force to work as root"),
+            "{output:?}"
+        );
+    }
+    // A user is not refused, nor root with --force: the run goes on to fetch the data (from a
+    // closed port here).
+    for (uid, force) in [(1000, false), (0, true)] {
+        let mut args = vec!["--train", "--output", "out"];
+        if force {
+            args.push("--force");
+        }
+        let output = sandbox
+            .command_as(uid, &args)
+            .env("DPKG_ROOT", no_user.path())
+            .output()
+            .unwrap();
+        sandbox.assert_failed_cleanly(&output, "training data points: could not be obtained");
+        assert!(!String::from_utf8_lossy(&output.stderr).contains("refusing"));
+    }
 }
 
 const TORCH_TRAIN: &str = r#"
@@ -926,7 +972,7 @@ fn installer_deb(spec: &HelperSpec, dir: &Path) -> PathBuf {
         stage.join("DEBIAN/control"),
         format!(
             "Package: {}\nVersion: 1.0\nArchitecture: all\nMaintainer: {}\n\
-             Description: download or retrain {}\n",
+             Depends: mlmodel-get\nDescription: download or retrain {}\n",
             spec.installer_package, spec.maintainer, spec.weights_package
         ),
     )
@@ -983,7 +1029,7 @@ fn postinst_auto_download_never_fails_and_records_the_failure() {
     let installer = spec.installer_package.clone();
     let state = format!("/var/lib/{installer}");
     let cache = format!("/var/cache/{installer}");
-    let root = DpkgRoot::new();
+    let root = DpkgRoot::with_runtime();
 
     // Nothing is served yet: the download fails, the installer is configured anyway and the
     // failure is recorded in the installation.

@@ -7,27 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{combined_output, deb_field, unpack_deb};
-
-/// A copy of the repository's files (not its build products) at `dir/dh-mlmodel`.
-fn copy_of_the_tree(dir: &Path) -> PathBuf {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dest = dir.join("dh-mlmodel");
-    std::fs::create_dir_all(&dest).unwrap();
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(
-            "tar -C \"$1\" --exclude=./target --exclude=./.git --exclude=./debian/cargo-target \
-             --exclude=./debian/generated -cf - . | tar -C \"$2\" -xf -",
-        )
-        .args(["sh"])
-        .arg(repo)
-        .arg(&dest)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    dest
-}
+use crate::support::{combined_output, copy_of_the_tree, deb_field, unpack_deb};
 
 /// Builds the copy in `dir`; returns the files it wrote beside the tree, by name.
 fn build(dir: &Path, options: &str) -> Vec<PathBuf> {
