@@ -1164,3 +1164,137 @@ fn interrupted_training_stops_the_recipe_and_builds_nothing() {
         "temporary files left: {tmp_entries:?}"
     );
 }
+
+/// One run at a time uses a cache (flock(1) on `CACHE/.lock`): while a slow download holds it,
+/// a second run with `--no-wait` stops at once and says why; without it, a run waits, then
+/// finds the file verified in the cache and fetches nothing.
+#[test]
+fn concurrent_runs_wait_for_the_cache_lock_or_stop_with_no_wait() {
+    let server = Server::start();
+    let body = weights_bytes(200_000);
+    server.route(
+        "/w.bin",
+        &body,
+        Vec::new(),
+        Some(Fault::Slow {
+            chunk: 4096,
+            delay: Duration::from_millis(40),
+        }),
+    );
+    let spec = download_spec(&body, vec![server.url("/w.bin")]);
+    let sha = spec.files[0].sha256.clone();
+    let sandbox = Sandbox::new(spec);
+    let first = sandbox
+        .command(&["--download", "--output", "out"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let part = sandbox.path(&format!("cache/dh-mlmodel/sha256/{sha}.part"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) == 0 {
+        assert!(Instant::now() < deadline, "download did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let refused = sandbox.run(&["--download", "--no-wait", "--output", "second"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("another run is using the cache")
+            && stderr.contains(".lock is held")
+            && stderr.contains("without --no-wait to wait for it"),
+        "{stderr}"
+    );
+    assert!(!sandbox.path("second").exists(), "the refused run built");
+
+    let waiting = sandbox
+        .command(&["--download", "--output", "second"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = first.wait_with_output().unwrap();
+    assert_success(&first);
+    let waited = waiting.wait_with_output().unwrap();
+    assert_success(&waited);
+    let stderr = String::from_utf8_lossy(&waited.stderr);
+    assert!(
+        stderr.contains("waiting for another run that is using the cache"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("using the verified cached copy"),
+        "{stderr}"
+    );
+    let fetches = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/w.bin")
+        .count();
+    assert_eq!(fetches, 1, "the waiting run downloaded again");
+    assert_eq!(
+        std::fs::read(sandbox.path("second").join(sandbox.spec.deb_file_name())).unwrap(),
+        std::fs::read(sandbox.deb()).unwrap()
+    );
+}
+
+/// Downloads show the downloader's progress bar when standard error is a terminal (a real pty,
+/// from script(1)) and only the helper's step lines otherwise, with curl and with wget.
+#[test]
+fn download_progress_is_shown_on_a_terminal_only() {
+    let server = Server::start();
+    let body = weights_bytes(50_000);
+    server.serve("/w.bin", &body);
+    // What each downloader's bar ends with at 100%.
+    for (downloader, bar) in [("curl", "100.0%"), ("wget", "100%[")] {
+        let sandbox = Sandbox::new(download_spec(&body, vec![server.url("/w.bin")]));
+        let quiet = sandbox
+            .command(&["--download", "--output", "out"])
+            .env("MLMODEL_DOWNLOADER", downloader)
+            .output()
+            .unwrap();
+        assert_success(&quiet);
+        let stderr = String::from_utf8_lossy(&quiet.stderr);
+        assert!(stderr.contains("downloading http://"), "{stderr}");
+        assert!(
+            !stderr.contains('%'),
+            "{downloader}: a bar without a terminal:\n{stderr}"
+        );
+
+        std::fs::remove_dir_all(sandbox.path("cache")).unwrap();
+        std::fs::create_dir(sandbox.path("cache")).unwrap();
+        let mut helper = sandbox.command(&["--download", "--output", "out"]);
+        helper.env("MLMODEL_DOWNLOADER", downloader);
+        let on_terminal = on_a_terminal(&helper).output().unwrap();
+        assert_success(&on_terminal);
+        let screen = String::from_utf8_lossy(&on_terminal.stdout);
+        assert!(
+            screen.contains(bar),
+            "{downloader}: no progress bar:\n{screen}"
+        );
+        assert!(screen.contains("built out/"), "{screen}");
+    }
+}
+
+/// `command` run by script(1) on a new pseudo-terminal (its standard input, output and error),
+/// with the same environment and directory; what the terminal showed is script's output.
+fn on_a_terminal(command: &Command) -> Command {
+    let line = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|word| dh_mlmodel::helper::shell_quote(&word.to_string_lossy()).unwrap())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut script = Command::new("script");
+    script
+        .args(["--quiet", "--return", "--command", &line, "/dev/null"])
+        .stdin(Stdio::null());
+    if let Some(dir) = command.get_current_dir() {
+        script.current_dir(dir);
+    }
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => script.env(key, value),
+            None => script.env_remove(key),
+        };
+    }
+    script
+}
