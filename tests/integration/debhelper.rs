@@ -11,7 +11,7 @@ use crate::support::{
 };
 use dh_mlmodel::hash::{sha256_bytes, sha256_file};
 
-const INSTALL_DIR: &str = "/usr/share/foo/models/net";
+pub(crate) const INSTALL_DIR: &str = "/usr/share/foo/models/net";
 
 /// A deterministic NumPy training program: seeded initialisation, fixed-step gradient descent,
 /// weights written with numpy.save.
@@ -39,9 +39,9 @@ enum Recipe {
     AtBuild { seed: i64 },
 }
 
-struct SourcePackage {
+pub(crate) struct SourcePackage {
     _dir: tempfile::TempDir,
-    root: PathBuf,
+    pub(crate) root: PathBuf,
 }
 
 /// Writes source package `foo`: code package `foo`, weights package `foo-model-net`.
@@ -487,7 +487,7 @@ fn help_is_debhelper_style() {
 
 /// Source package `foo` whose model is not in the source: a code package and the installer
 /// package that builds `foo-model-net` on the user's machine from the published file.
-fn installer_source_package(auto_download: bool) -> (SourcePackage, Vec<u8>) {
+pub(crate) fn installer_source_package(auto_download: bool) -> (SourcePackage, Vec<u8>) {
     let package = source_package(Recipe::InSource);
     let root = &package.root;
     let weights = std::fs::read(root.join("models/net.safetensors")).unwrap();

@@ -239,8 +239,10 @@ impl DpkgRoot {
         for file in ["status", "available"] {
             std::fs::write(admin.join(file), "").unwrap();
         }
-        // systemd-sysusers --root (mlmodel-get's postinst) writes the user database in etc/.
-        for sub in ["var/log", "etc"] {
+        // The directories every Debian system has (base-files): systemd-sysusers --root
+        // (mlmodel-get's postinst) writes the user database in etc/, and a package's purge
+        // leaves var/cache as it found it.
+        for sub in ["var/log", "var/cache", "etc"] {
             std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         }
         DpkgRoot { dir }
