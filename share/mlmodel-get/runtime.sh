@@ -636,7 +636,9 @@ write_provenance() {
 		prov_tools
 		printf '\n    }'
 		if [ "$2" = run ]; then
-			printf ',\n    "duration_seconds": %s,\n    "log": %s' "$TRAIN_DURATION" "$(json_string "$TRAIN_LOG")"
+			# The log's name: it lies beside this file, wherever the results are copied or moved
+			# (a root run copies them from the system user's work directory).
+			printf ',\n    "duration_seconds": %s,\n    "log": %s' "$TRAIN_DURATION" "$(json_string "${TRAIN_LOG##*/}")"
 		fi
 		printf '\n  }'
 	fi
