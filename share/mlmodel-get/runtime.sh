@@ -40,8 +40,10 @@ CACHE=${XDG_CACHE_HOME:-$DPKG_ROOT${HOME:-/nonexistent}/.cache}/dh-mlmodel/sha25
 
 # Downloads and training never run as root: a root-run helper does that work as this system
 # user (created by the mlmodel-get package with systemd-sysusers; never `nobody`, which must own
-# no files), in the installer's cache under /var/cache, and only installs the result as root.
+# no files), in the installer's cache under /var/cache (the postinst's too; the postrm purges
+# it), and only installs the result as root.
 SYSTEM_USER=_mlmodel
+SYSTEM_CACHE_HOME=$DPKG_ROOT/var/cache/$INSTALLER
 
 # Progress bars for downloads when a person watches (standard error is a terminal); logs and
 # maintainer scripts get one line per step.
@@ -898,18 +900,18 @@ run_as_system_user() {
 	if [ "$NO_WAIT" = yes ]; then
 		set -- "$@" --no-wait
 	fi
-	make_work_dir
+	mkdir -p "$CACHE"
+	chown "$ru_uid:$ru_gid" "${CACHE%/sha256}" "$CACHE"
+	# The work directory is in the installer's cache too, which the user can reach whatever
+	# root's TMPDIR is; this run just created it, so nothing in it can point elsewhere.
+	WORK=$(mktemp -d "$SYSTEM_CACHE_HOME/work.XXXXXX") || die "cannot create a work directory in $SYSTEM_CACHE_HOME"
 	mkdir -p "$WORK/out"
-	# A directory this run just created, so nothing in it can point elsewhere.
 	chown -R "$ru_uid:$ru_gid" "$WORK"
-	ru_cache=$DPKG_ROOT/var/cache/$INSTALLER
-	mkdir -p "$ru_cache/dh-mlmodel/sha256"
-	chown "$ru_uid:$ru_gid" "$ru_cache/dh-mlmodel" "$ru_cache/dh-mlmodel/sha256"
-	say "working as the system user $SYSTEM_USER (uid $ru_uid); cache: $ru_cache/dh-mlmodel/sha256"
+	say "working as the system user $SYSTEM_USER (uid $ru_uid); cache: $CACHE"
 	ru_status=0
 	(
 		cd "$WORK"
-		HOME=$WORK TMPDIR=$WORK XDG_CACHE_HOME=$ru_cache
+		HOME=$WORK TMPDIR=$WORK XDG_CACHE_HOME=$SYSTEM_CACHE_HOME
 		export HOME TMPDIR XDG_CACHE_HOME MLMODEL_GET_RUNTIME
 		exec setpriv --reuid="$ru_uid" --regid="$ru_gid" --clear-groups -- \
 			sh "$ru_self" "--$MODE" --output "$WORK/out" "$@"
@@ -982,6 +984,11 @@ mlmodel_get_main() {
 		else
 			die "no download URL is pinned for every file; use --from DIR"
 		fi
+	fi
+
+	# Root's downloads are the system user's, in the installer's cache: --status shows those.
+	if is_root && [ "$FORCE" != yes ]; then
+		CACHE=$SYSTEM_CACHE_HOME/dh-mlmodel/sha256
 	fi
 
 	case $MODE in
