@@ -17,8 +17,8 @@ use dh_mlmodel::helper::{DataSource, HelperSpec, Training, WeightFile, render};
 
 use crate::http_server::{Fault, Server};
 use crate::support::{
-    DEBIAN_PATH, DpkgRoot, assert_host_untouched, assert_lintian_clean, deb_field, runtime_script,
-    unpack_deb,
+    DEBIAN_PATH, DpkgRoot, assert_host_untouched, assert_lintian_clean, deb_field,
+    make_world_readable, owner, running_as_root, runtime_script, unpack_deb,
 };
 
 const PKG: &str = "demo-model-tiny";
@@ -800,6 +800,82 @@ fn numpy_training_is_bit_reproducible() {
         debs.push(std::fs::read(&deb).unwrap());
     }
     assert!(debs[0] == debs[1], "two trainings gave different .debs");
+}
+
+/// Run by root, training runs as the system user `_mlmodel` (its uid in the installation's
+/// `etc/passwd`, created there by mlmodel-get's postinst), never as root: the recipe's log shows
+/// the uid it ran as, the cached training data is that user's, and the results copied to
+/// `--output` are root's. Only root can change its user, so a run as a user checks nothing here
+/// (the user's own path is every other test of this module).
+#[test]
+fn root_trains_as_the_system_user() {
+    if !running_as_root() {
+        eprintln!("root_trains_as_the_system_user: not root, nothing to drop");
+        return;
+    }
+    let server = Server::start();
+    let csv = points_csv();
+    server.serve("/points.csv", csv.as_bytes());
+    let scripts = tempfile::tempdir().unwrap();
+    std::fs::write(scripts.path().join("train.py"), NUMPY_TRAIN).unwrap();
+    make_world_readable(scripts.path());
+    let (sha, size) = reference_weights(scripts.path(), &csv, "weights.npy");
+    let mut spec = spec_for(
+        PKG,
+        vec![WeightFile {
+            path: "weights.npy".to_owned(),
+            sha256: sha.clone(),
+            size,
+            urls: Vec::new(),
+            training_output: Some("weights.npy".to_owned()),
+        }],
+    );
+    let mut training = numpy_training(
+        scripts.path(),
+        &server.url("/points.csv"),
+        &sha256_bytes(csv.as_bytes()),
+        csv.len() as u64,
+    );
+    training.command = format!("echo ran-as-uid $(id -u) && {}", training.command);
+    spec.training = Some(training);
+    let root = DpkgRoot::with_runtime();
+    let uid = root.user_uid("_mlmodel");
+    let sandbox = Sandbox::new(spec);
+    make_world_readable(sandbox.dir.path());
+    let output = sandbox
+        .base_command(&["--train", "--output", "out"])
+        .env("DPKG_ROOT", root.path())
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("working as the system user _mlmodel (uid {uid})")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("retrained bytes match the published pin"),
+        "{stderr}"
+    );
+    let log = std::fs::read_to_string(
+        sandbox
+            .path("out")
+            .join(format!("{PKG}_1.0-0+local1_all.train.log")),
+    )
+    .unwrap();
+    assert!(log.contains(&format!("ran-as-uid {uid}\n")), "{log}");
+    let cached = root.join(&format!(
+        "/var/cache/{PKG}-installer/dh-mlmodel/sha256/{}",
+        sha256_bytes(csv.as_bytes())
+    ));
+    assert_eq!(owner(&cached), uid);
+    assert_eq!(owner(&sandbox.deb()), 0);
+    // Nothing of the system user's work is left but its cache.
+    let work: Vec<_> = std::fs::read_dir(root.join(&format!("/var/cache/{PKG}-installer")))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(work, ["dh-mlmodel"], "work directories left behind");
 }
 
 /// Run as root, the helper works as the system user `_mlmodel`; where that user is missing (an

@@ -15,7 +15,7 @@ use dh_mlmodel::hash::sha256_bytes;
 use crate::debhelper::{INSTALL_DIR, installer_source_package};
 use crate::support::{
     DEBIAN_PATH, DpkgRoot, assert_host_untouched, built_debs, dpkg_buildpackage,
-    make_world_readable, running_as_root, runtime_deb,
+    make_world_readable, owner, running_as_root, runtime_deb,
 };
 
 const INSTALLER: &str = "foo-model-net-installer";
@@ -76,22 +76,6 @@ fn run_helper(root: &DpkgRoot, args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// The numeric owner of `path`.
-fn owner(path: &Path) -> u32 {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::symlink_metadata(path).unwrap().uid()
-}
-
-/// The uid of `_mlmodel` in the installation's user database.
-fn system_user_uid(root: &DpkgRoot) -> u32 {
-    let passwd = std::fs::read_to_string(root.join("/etc/passwd")).unwrap();
-    let line = passwd
-        .lines()
-        .find(|l| l.starts_with("_mlmodel:"))
-        .unwrap_or_else(|| panic!("no _mlmodel in etc/passwd:\n{passwd}"));
-    line.split(':').nth(2).unwrap().parse().unwrap()
-}
-
 #[test]
 fn install_use_purge_twice_leaves_only_the_system_user() {
     let (package, weights) = installer_source_package(true);
@@ -112,7 +96,7 @@ fn install_use_purge_twice_leaves_only_the_system_user() {
     for round in 1..=2 {
         // Its Depends are this system's programs, which chrootless maintainer scripts run.
         root.install(runtime_deb(), &["--force-depends"], &[]);
-        let uid = system_user_uid(&root);
+        let uid = root.user_uid("_mlmodel");
         // The postinst tries the download: with no network (a proxy on a closed port) it
         // records the failure in the installer's state.
         root.install(

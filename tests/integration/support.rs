@@ -326,6 +326,16 @@ impl DpkgRoot {
         output
     }
 
+    /// The uid of `user` in this installation's `etc/passwd`.
+    pub fn user_uid(&self, user: &str) -> u32 {
+        let passwd = std::fs::read_to_string(self.join("/etc/passwd")).unwrap_or_default();
+        let line = passwd
+            .lines()
+            .find(|l| l.starts_with(&format!("{user}:")))
+            .unwrap_or_else(|| panic!("no {user} in etc/passwd:\n{passwd}"));
+        line.split(':').nth(2).unwrap().parse().unwrap()
+    }
+
     /// The `${db:Status-Status} ${Version}` of `package` in this installation ("" if unknown).
     pub fn status(&self, package: &str) -> String {
         let output = std::process::Command::new("dpkg-query")
@@ -408,6 +418,12 @@ pub fn runtime_deb() -> &'static Path {
             })
             .expect("dpkg-buildpackage -A built no mlmodel-get .deb")
     })
+}
+
+/// The numeric owner of `path`.
+pub fn owner(path: &Path) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).unwrap().uid()
 }
 
 /// Asserts that the host's dpkg database does not have `package` installed and that `paths` do
