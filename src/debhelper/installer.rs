@@ -1,6 +1,8 @@
 //! An installer package: `/usr/bin/get-<weights-pkg>` with every pin baked in, the same facts
 //! as JSON under `/usr/share/<installer>/pins.json` for review, the training program and the
-//! in-source training data the recipe needs, its substvars, and the optional postinst download.
+//! in-source training data the recipe needs, its substvars (the versioned dependency on the
+//! shared runtime among them), the optional postinst download and the postrm purge of its cache
+//! and state.
 
 use std::path::Path;
 
@@ -47,16 +49,10 @@ pub(super) fn build_package(build: &Build, package: &str, plan: &ModelPlan) -> R
         ship_training_inputs(build, package, plan, &share)?;
     }
 
-    let any_url = spec.files.iter().any(|f| !f.urls.is_empty())
-        || spec
-            .training
-            .as_ref()
-            .is_some_and(|t| t.data.iter().any(|d| !d.urls.is_empty()));
-    let mut depends = Vec::new();
-    if any_url {
-        depends.push("curl | wget".to_string());
-        depends.push("ca-certificates".to_string());
-    }
+    // The helper's code is the shared runtime, at least the version that introduced the
+    // interface this helper was rendered for; the runtime depends on what it runs (curl | wget,
+    // ca-certificates, systemd-sysusers for its system user).
+    let mut depends = vec![helper::runtime_dependency()];
     let mut suggests = Vec::new();
     if let Some(training) = &spec.training {
         // Retraining is how this package gets its weights when there is nothing to download;
@@ -85,18 +81,28 @@ pub(super) fn build_package(build: &Build, package: &str, plan: &ModelPlan) -> R
             )?;
         }
     }
-    if spec.postinst_auto_download && !build.options.no_scripts {
-        let snippet = helper::render_postinst_autodownload(&spec)?;
-        build.verbose(&format!(
-            "[META] Append autosnippet to postinst [debian/{package}.postinst.debhelper]"
-        ));
-        autoscript::add(
-            &build.debian_dir(),
-            package,
-            "postinst",
-            &snippet,
-            build.options.no_act,
-        )?;
+    if !build.options.no_scripts {
+        let mut snippets = vec![("postrm", helper::render_postrm_purge(&spec)?)];
+        if spec.postinst_auto_download {
+            snippets.push(("postinst", helper::render_postinst_autodownload(&spec)?));
+        }
+        for (script, snippet) in snippets {
+            let placement = if script == "postrm" {
+                "Prepend"
+            } else {
+                "Append"
+            };
+            build.verbose(&format!(
+                "[META] {placement} autosnippet to {script} [debian/{package}.{script}.debhelper]"
+            ));
+            autoscript::add(
+                &build.debian_dir(),
+                package,
+                script,
+                &snippet,
+                build.options.no_act,
+            )?;
+        }
     }
     Ok(())
 }

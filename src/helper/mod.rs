@@ -1,16 +1,37 @@
-//! The user-side helper `get-<weights-pkg>` (DESIGN.md §3, §4): a self-contained POSIX sh script
-//! that downloads the published weights with pinned size and SHA-256, or retrains them from pinned
-//! data, and builds the same weights `.deb` the archive would ship, locally and reproducibly.
+//! The user-side helper `get-<weights-pkg>` (DESIGN.md §3, §4): a POSIX sh script that downloads
+//! the published weights with pinned size and SHA-256, or retrains them from pinned data, and
+//! builds the same weights `.deb` the archive would ship, locally and reproducibly.
 //!
 //! [`HelperSpec`] holds every fact the script needs; [`render`] bakes them into the script from
 //! `templates/get-helper.sh.j2`. The script never reads the manifest at run time, so what the
-//! user runs is exactly what the maintainer reviewed.
+//! user runs is exactly what the maintainer reviewed. The code that acts on the facts is the
+//! shared runtime `share/mlmodel-get/runtime.sh`, shipped once by the [`RUNTIME_PACKAGE`] package and
+//! sourced by every helper, so a fix to it needs no new upload of the installer packages.
 
 mod render;
 
-pub use render::{render, render_manpage, render_postinst_autodownload, shell_quote};
+pub use render::{
+    render, render_manpage, render_postinst_autodownload, render_postrm_purge, shell_quote,
+};
 
 use serde::{Deserialize, Serialize};
+
+/// The package that ships the shared runtime, `/usr/share/mlmodel-get/runtime.sh`.
+pub const RUNTIME_PACKAGE: &str = "mlmodel-get";
+
+/// The runtime interface the rendered helpers follow: which variables and functions a helper
+/// defines before it sources the runtime. `share/mlmodel-get/runtime.sh` states the one it provides
+/// (`MLMODEL_GET_RUNTIME_INTERFACE`) and refuses a helper written for another.
+pub const RUNTIME_INTERFACE: u32 = 1;
+
+/// The first version of [`RUNTIME_PACKAGE`] that provides [`RUNTIME_INTERFACE`]: an installer
+/// package `Depends` on `mlmodel-get (>= this)`. Raise both together.
+pub const RUNTIME_SINCE_VERSION: &str = "0.1.0";
+
+/// The installer's versioned relation on the runtime, for `${mlmodel:Depends}`.
+pub fn runtime_dependency() -> String {
+    format!("{RUNTIME_PACKAGE} (>= {RUNTIME_SINCE_VERSION})")
+}
 
 /// Debian revision of a locally built weights package. Revision `0` sorts below every archive
 /// revision (`-1`, `-2`, …), so when the archive later ships the same upstream version it

@@ -8,11 +8,12 @@
 use anyhow::{Context, Result, bail};
 use minijinja::{Environment, context};
 
-use super::{HelperSpec, Training};
+use super::{HelperSpec, RUNTIME_INTERFACE, RUNTIME_PACKAGE, Training};
 
 const HELPER_TEMPLATE: &str = include_str!("../../templates/get-helper.sh.j2");
 const COPYRIGHT_TEMPLATE: &str = include_str!("../../templates/copyright.dep5.j2");
 const POSTINST_TEMPLATE: &str = include_str!("../../templates/postinst-autodownload.sh.j2");
+const POSTRM_TEMPLATE: &str = include_str!("../../templates/postrm-purge.sh.j2");
 const MANPAGE_TEMPLATE: &str = include_str!("../../templates/get-helper.1.j2");
 
 /// Renders `get-<weights-pkg>` for `spec`.
@@ -40,6 +41,8 @@ pub fn render(spec: &HelperSpec) -> Result<String> {
             train_command,
             estimate_seconds,
             has_download,
+            runtime_interface => RUNTIME_INTERFACE,
+            runtime_package => RUNTIME_PACKAGE,
         })
         .context("rendering the helper script")
 }
@@ -63,12 +66,22 @@ pub fn render_postinst_autodownload(spec: &HelperSpec) -> Result<String> {
         .context("rendering the postinst snippet")
 }
 
+/// Renders the postrm fragment that removes the installer's cache and state on purge.
+pub fn render_postrm_purge(spec: &HelperSpec) -> Result<String> {
+    validate(spec)?;
+    environment()?
+        .get_template("postrm")?
+        .render(context! { spec })
+        .context("rendering the postrm snippet")
+}
+
 fn environment() -> Result<Environment<'static>> {
     let mut env = crate::templates::environment();
     env.add_filter("sq", shell_quote_filter);
     env.add_template("helper", HELPER_TEMPLATE)?;
     env.add_template("copyright", COPYRIGHT_TEMPLATE)?;
     env.add_template("postinst", POSTINST_TEMPLATE)?;
+    env.add_template("postrm", POSTRM_TEMPLATE)?;
     env.add_template("manpage", MANPAGE_TEMPLATE)?;
     env.add_filter("roff", roff_escape);
     Ok(env)
@@ -414,6 +427,15 @@ mod tests {
             assert!(err.starts_with(field), "{field}: {err}");
         }
         assert!(render(&spec()).is_ok());
+    }
+
+    #[test]
+    fn the_runtime_provides_the_interface_the_helpers_follow() {
+        let declared = format!("\nMLMODEL_GET_RUNTIME_INTERFACE={RUNTIME_INTERFACE}\n");
+        assert!(include_str!("../../share/mlmodel-get/runtime.sh").contains(&declared));
+        let script = render(&spec()).unwrap();
+        assert!(script.contains(&format!("\nMLMODEL_GET_INTERFACE={RUNTIME_INTERFACE}\n")));
+        assert!(script.ends_with("mlmodel_get_main \"$@\"\n"), "{script}");
     }
 
     #[test]

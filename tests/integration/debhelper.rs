@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use crate::fixtures;
 use crate::support::{
     DpkgRoot, assert_host_untouched, assert_lintian_clean, built_debs, deb_field,
-    dpkg_buildpackage, packaging_command, unpack_deb, write,
+    dpkg_buildpackage, make_world_readable, packaging_command, runtime_script, unpack_deb, write,
 };
 use dh_mlmodel::hash::{sha256_bytes, sha256_file};
 
-const INSTALL_DIR: &str = "/usr/share/foo/models/net";
+pub(crate) const INSTALL_DIR: &str = "/usr/share/foo/models/net";
 
 /// A deterministic NumPy training program: seeded initialisation, fixed-step gradient descent,
 /// weights written with numpy.save.
@@ -39,9 +39,9 @@ enum Recipe {
     AtBuild { seed: i64 },
 }
 
-struct SourcePackage {
+pub(crate) struct SourcePackage {
     _dir: tempfile::TempDir,
-    root: PathBuf,
+    pub(crate) root: PathBuf,
 }
 
 /// Writes source package `foo`: code package `foo`, weights package `foo-model-net`.
@@ -487,7 +487,7 @@ fn help_is_debhelper_style() {
 
 /// Source package `foo` whose model is not in the source: a code package and the installer
 /// package that builds `foo-model-net` on the user's machine from the published file.
-fn installer_source_package(auto_download: bool) -> (SourcePackage, Vec<u8>) {
+pub(crate) fn installer_source_package(auto_download: bool) -> (SourcePackage, Vec<u8>) {
     let package = source_package(Recipe::InSource);
     let root = &package.root;
     let weights = std::fs::read(root.join("models/net.safetensors")).unwrap();
@@ -529,10 +529,8 @@ fn installer_package_ships_the_helper_its_pins_and_recipe() {
         ["foo", "foo-model-net-installer"]
     );
     let installer = &debs["foo-model-net-installer"];
-    assert_eq!(
-        deb_field(installer, "Depends"),
-        "ca-certificates, curl | wget"
-    );
+    // The helper's code is the shared runtime, at the version of the interface it follows.
+    assert_eq!(deb_field(installer, "Depends"), "mlmodel-get (>= 0.1.0)");
     assert_eq!(deb_field(installer, "Suggests"), "python3-numpy");
     assert_eq!(
         deb_field(&debs["foo"], "Suggests"),
@@ -604,11 +602,20 @@ fn installer_package_ships_the_helper_its_pins_and_recipe() {
         "{postinst}"
     );
 
+    // Its postrm purges the installer's cache and state.
+    let postrm = std::fs::read_to_string(control_dir.path().join("postrm")).unwrap();
+    assert!(
+        postrm.contains(
+            "rm -rf \"${DPKG_ROOT:-}/var/cache/foo-model-net-installer\" \"${DPKG_ROOT:-}/var/lib/foo-model-net-installer\""
+        ),
+        "{postrm}"
+    );
+
     // Installed in a private installation (dpkg --root), the postinst runs without chroot(2)
     // under DPKG_ROOT: with no network (a proxy on a closed port) it records the failed
     // download there and leaves the package configured. The Depends (curl | wget, …) are this
     // system's, whose programs a chrootless postinst runs, hence --force-depends.
-    let root = DpkgRoot::new();
+    let root = DpkgRoot::with_runtime();
     let installer_name = "foo-model-net-installer";
     root.install(
         installer,
@@ -632,6 +639,9 @@ fn installer_package_ships_the_helper_its_pins_and_recipe() {
             .env("XDG_CACHE_HOME", out.path().join("cache"));
         if dpkg_root {
             command.env("DPKG_ROOT", root.path());
+        } else {
+            // This system has no mlmodel-get: the tree's runtime stands in for it.
+            command.env("MLMODEL_GET_RUNTIME", runtime_script());
         }
         (command.output().unwrap(), out)
     };
@@ -640,6 +650,8 @@ fn installer_package_ships_the_helper_its_pins_and_recipe() {
     // it in the same installation.
     let from = tempfile::tempdir().unwrap();
     std::fs::write(from.path().join("net.safetensors"), &weights).unwrap();
+    // Run by root, the helper reads DIR as the system user _mlmodel.
+    make_world_readable(from.path());
     let from = from.path().to_str().unwrap();
     let (run, out) = helper(&["--from", from, "--output", ".", "--install"], true);
     assert!(

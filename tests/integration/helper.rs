@@ -17,7 +17,8 @@ use dh_mlmodel::helper::{DataSource, HelperSpec, Training, WeightFile, render};
 
 use crate::http_server::{Fault, Server};
 use crate::support::{
-    DEBIAN_PATH, DpkgRoot, assert_host_untouched, assert_lintian_clean, deb_field, unpack_deb,
+    DEBIAN_PATH, DpkgRoot, assert_host_untouched, assert_lintian_clean, deb_field,
+    make_world_readable, owner, running_as_root, runtime_script, unpack_deb,
 };
 
 const PKG: &str = "demo-model-tiny";
@@ -85,12 +86,21 @@ impl Sandbox {
         self.dir.path().join(rel)
     }
 
+    /// The helper run by a user (`id -u` says 1000, see [`Sandbox::command_as`]), with the
+    /// tree's runtime.
     fn command(&self, args: &[&str]) -> Command {
+        self.command_as(1000, args)
+    }
+
+    /// The helper under `dash` with this sandbox's directories and the runtime of this tree
+    /// (`MLMODEL_GET_RUNTIME`), as whoever runs the tests.
+    fn base_command(&self, args: &[&str]) -> Command {
         let mut command = Command::new("dash");
         command
             .arg(self.path("get-helper"))
             .args(args)
             .current_dir(self.dir.path())
+            .env("MLMODEL_GET_RUNTIME", runtime_script())
             .env("XDG_CACHE_HOME", self.path("cache"))
             .env("TMPDIR", self.path("tmp"))
             .env("MLMODEL_RETRY_DELAY", "0")
@@ -108,8 +118,8 @@ impl Sandbox {
         self.command(args).output().unwrap()
     }
 
-    /// `command(args)` with an `id` first on PATH that reports `uid` for `id -u`, so the script
-    /// takes its path for root (0) or for a user (any other) whoever runs the tests.
+    /// `base_command(args)` with an `id` first on PATH that reports `uid` for `id -u`, so the
+    /// script takes its path for root (0) or for a user (any other) whoever runs the tests.
     fn command_as(&self, uid: u32, args: &[&str]) -> Command {
         let bin = self.path(&format!("uid-{uid}"));
         if !bin.exists() {
@@ -125,7 +135,7 @@ impl Sandbox {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&id, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        let mut command = self.command(args);
+        let mut command = self.base_command(args);
         command.env("PATH", format!("{}:{DEBIAN_PATH}", bin.display()));
         command
     }
@@ -187,9 +197,15 @@ fn deb_file(deb: &Path, path: &str) -> Vec<u8> {
     std::fs::read(dir.path().join(path.trim_start_matches('/'))).unwrap()
 }
 
+/// shellcheck on a script, following what it sources (`-x`): a helper's
+/// `# shellcheck source=mlmodel-get/runtime.sh` is found in this tree's `share/`, so the
+/// helper's data and the runtime's uses of it are checked together.
 pub(crate) fn assert_shellcheck_clean(path: &Path) {
+    let share = runtime_script();
+    let share = share.parent().unwrap().parent().unwrap();
     let output = Command::new("shellcheck")
-        .args(["--shell=sh", "--severity=style"])
+        .args(["--shell=sh", "--severity=style", "-x"])
+        .arg(format!("--source-path={}", share.display()))
         .arg(path)
         .output()
         .unwrap();
@@ -330,6 +346,14 @@ fn rendered_scripts_pass_shellcheck() {
         let syntax = Command::new("dash").arg("-n").arg(&path).output().unwrap();
         assert!(syntax.status.success(), "dash -n {name}: {syntax:?}");
     }
+    // The shared runtime on its own, as mlmodel-get installs it.
+    assert_shellcheck_clean(&runtime_script());
+    let syntax = Command::new("dash")
+        .arg("-n")
+        .arg(runtime_script())
+        .output()
+        .unwrap();
+    assert!(syntax.status.success(), "dash -n runtime.sh: {syntax:?}");
 }
 
 #[test]
@@ -778,8 +802,87 @@ fn numpy_training_is_bit_reproducible() {
     assert!(debs[0] == debs[1], "two trainings gave different .debs");
 }
 
+/// Run by root, training runs as the system user `_mlmodel` (its uid in the installation's
+/// `etc/passwd`, created there by mlmodel-get's postinst), never as root: the recipe's log shows
+/// the uid it ran as, the cached training data is that user's, and the results copied to
+/// `--output` are root's. Only root can change its user, so a run as a user checks nothing here
+/// (the user's own path is every other test of this module).
 #[test]
-fn training_as_root_needs_force() {
+fn root_trains_as_the_system_user() {
+    if !running_as_root() {
+        eprintln!("root_trains_as_the_system_user: not root, nothing to drop");
+        return;
+    }
+    let server = Server::start();
+    let csv = points_csv();
+    server.serve("/points.csv", csv.as_bytes());
+    let scripts = tempfile::tempdir().unwrap();
+    std::fs::write(scripts.path().join("train.py"), NUMPY_TRAIN).unwrap();
+    make_world_readable(scripts.path());
+    let (sha, size) = reference_weights(scripts.path(), &csv, "weights.npy");
+    let mut spec = spec_for(
+        PKG,
+        vec![WeightFile {
+            path: "weights.npy".to_owned(),
+            sha256: sha.clone(),
+            size,
+            urls: Vec::new(),
+            training_output: Some("weights.npy".to_owned()),
+        }],
+    );
+    let mut training = numpy_training(
+        scripts.path(),
+        &server.url("/points.csv"),
+        &sha256_bytes(csv.as_bytes()),
+        csv.len() as u64,
+    );
+    training.command = format!("echo ran-as-uid $(id -u) && {}", training.command);
+    spec.training = Some(training);
+    let root = DpkgRoot::with_runtime();
+    let uid = root.user_uid("_mlmodel");
+    let sandbox = Sandbox::new(spec);
+    make_world_readable(sandbox.dir.path());
+    let output = sandbox
+        .base_command(&["--train", "--output", "out"])
+        .env("DPKG_ROOT", root.path())
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("working as the system user _mlmodel (uid {uid})")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("retrained bytes match the published pin"),
+        "{stderr}"
+    );
+    let log = std::fs::read_to_string(
+        sandbox
+            .path("out")
+            .join(format!("{PKG}_1.0-0+local1_all.train.log")),
+    )
+    .unwrap();
+    assert!(log.contains(&format!("ran-as-uid {uid}\n")), "{log}");
+    let cached = root.join(&format!(
+        "/var/cache/{PKG}-installer/dh-mlmodel/sha256/{}",
+        sha256_bytes(csv.as_bytes())
+    ));
+    assert_eq!(owner(&cached), uid);
+    assert_eq!(owner(&sandbox.deb()), 0);
+    // Nothing of the system user's work is left but its cache.
+    let work: Vec<_> = std::fs::read_dir(root.join(&format!("/var/cache/{PKG}-installer")))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(work, ["dh-mlmodel"], "work directories left behind");
+}
+
+/// Run as root, the helper works as the system user `_mlmodel`; where that user is missing (an
+/// installation without mlmodel-get's user here, an empty private root) it refuses, unless
+/// `--force` says to work as root. (The work as `_mlmodel` itself: `lifecycle`.)
+#[test]
+fn root_without_the_system_user_is_refused_unless_forced() {
     let scripts = tempfile::tempdir().unwrap();
     let mut spec = spec_for(
         PKG,
@@ -798,18 +901,37 @@ fn training_as_root_needs_force() {
         1,
     ));
     let sandbox = Sandbox::new(spec);
-    let output = sandbox
-        .command_as(0, &["--train", "--output", "out"])
-        .output()
-        .unwrap();
-    sandbox.assert_failed_cleanly(&output, "refusing to train as root");
-    // A user is not refused: the run goes on to fetch the data (from a closed port here).
-    let output = sandbox
-        .command_as(1000, &["--train", "--output", "out"])
-        .output()
-        .unwrap();
-    sandbox.assert_failed_cleanly(&output, "training data points: could not be obtained");
-    assert!(!String::from_utf8_lossy(&output.stderr).contains("refusing"));
+    let no_user = DpkgRoot::new();
+    for mode in ["--train", "--download"] {
+        let output = sandbox
+            .command_as(0, &[mode, "--output", "out"])
+            .env("DPKG_ROOT", no_user.path())
+            .output()
+            .unwrap();
+        sandbox.assert_failed_cleanly(
+            &output,
+            "refusing to download or train as root, and the system user _mlmodel is missing",
+        );
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("pass --force to work as root"),
+            "{output:?}"
+        );
+    }
+    // A user is not refused, nor root with --force: the run goes on to fetch the data (from a
+    // closed port here).
+    for (uid, force) in [(1000, false), (0, true)] {
+        let mut args = vec!["--train", "--output", "out"];
+        if force {
+            args.push("--force");
+        }
+        let output = sandbox
+            .command_as(uid, &args)
+            .env("DPKG_ROOT", no_user.path())
+            .output()
+            .unwrap();
+        sandbox.assert_failed_cleanly(&output, "training data points: could not be obtained");
+        assert!(!String::from_utf8_lossy(&output.stderr).contains("refusing"));
+    }
 }
 
 const TORCH_TRAIN: &str = r#"
@@ -926,7 +1048,7 @@ fn installer_deb(spec: &HelperSpec, dir: &Path) -> PathBuf {
         stage.join("DEBIAN/control"),
         format!(
             "Package: {}\nVersion: 1.0\nArchitecture: all\nMaintainer: {}\n\
-             Description: download or retrain {}\n",
+             Depends: mlmodel-get\nDescription: download or retrain {}\n",
             spec.installer_package, spec.maintainer, spec.weights_package
         ),
     )
@@ -983,7 +1105,7 @@ fn postinst_auto_download_never_fails_and_records_the_failure() {
     let installer = spec.installer_package.clone();
     let state = format!("/var/lib/{installer}");
     let cache = format!("/var/cache/{installer}");
-    let root = DpkgRoot::new();
+    let root = DpkgRoot::with_runtime();
 
     // Nothing is served yet: the download fails, the installer is configured anyway and the
     // failure is recorded in the installation.
@@ -1117,4 +1239,138 @@ fn interrupted_training_stops_the_recipe_and_builds_nothing() {
         tmp_entries.is_empty(),
         "temporary files left: {tmp_entries:?}"
     );
+}
+
+/// One run at a time uses a cache (flock(1) on `CACHE/.lock`): while a slow download holds it,
+/// a second run with `--no-wait` stops at once and says why; without it, a run waits, then
+/// finds the file verified in the cache and fetches nothing.
+#[test]
+fn concurrent_runs_wait_for_the_cache_lock_or_stop_with_no_wait() {
+    let server = Server::start();
+    let body = weights_bytes(200_000);
+    server.route(
+        "/w.bin",
+        &body,
+        Vec::new(),
+        Some(Fault::Slow {
+            chunk: 4096,
+            delay: Duration::from_millis(40),
+        }),
+    );
+    let spec = download_spec(&body, vec![server.url("/w.bin")]);
+    let sha = spec.files[0].sha256.clone();
+    let sandbox = Sandbox::new(spec);
+    let first = sandbox
+        .command(&["--download", "--output", "out"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let part = sandbox.path(&format!("cache/dh-mlmodel/sha256/{sha}.part"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) == 0 {
+        assert!(Instant::now() < deadline, "download did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let refused = sandbox.run(&["--download", "--no-wait", "--output", "second"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("another run is using the cache")
+            && stderr.contains(".lock is held")
+            && stderr.contains("without --no-wait to wait for it"),
+        "{stderr}"
+    );
+    assert!(!sandbox.path("second").exists(), "the refused run built");
+
+    let waiting = sandbox
+        .command(&["--download", "--output", "second"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = first.wait_with_output().unwrap();
+    assert_success(&first);
+    let waited = waiting.wait_with_output().unwrap();
+    assert_success(&waited);
+    let stderr = String::from_utf8_lossy(&waited.stderr);
+    assert!(
+        stderr.contains("waiting for another run that is using the cache"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("using the verified cached copy"),
+        "{stderr}"
+    );
+    let fetches = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/w.bin")
+        .count();
+    assert_eq!(fetches, 1, "the waiting run downloaded again");
+    assert_eq!(
+        std::fs::read(sandbox.path("second").join(sandbox.spec.deb_file_name())).unwrap(),
+        std::fs::read(sandbox.deb()).unwrap()
+    );
+}
+
+/// Downloads show the downloader's progress bar when standard error is a terminal (a real pty,
+/// from script(1)) and only the helper's step lines otherwise, with curl and with wget.
+#[test]
+fn download_progress_is_shown_on_a_terminal_only() {
+    let server = Server::start();
+    let body = weights_bytes(50_000);
+    server.serve("/w.bin", &body);
+    // What each downloader's bar ends with at 100%.
+    for (downloader, bar) in [("curl", "100.0%"), ("wget", "100%[")] {
+        let sandbox = Sandbox::new(download_spec(&body, vec![server.url("/w.bin")]));
+        let quiet = sandbox
+            .command(&["--download", "--output", "out"])
+            .env("MLMODEL_DOWNLOADER", downloader)
+            .output()
+            .unwrap();
+        assert_success(&quiet);
+        let stderr = String::from_utf8_lossy(&quiet.stderr);
+        assert!(stderr.contains("downloading http://"), "{stderr}");
+        assert!(
+            !stderr.contains('%'),
+            "{downloader}: a bar without a terminal:\n{stderr}"
+        );
+
+        std::fs::remove_dir_all(sandbox.path("cache")).unwrap();
+        std::fs::create_dir(sandbox.path("cache")).unwrap();
+        let mut helper = sandbox.command(&["--download", "--output", "out"]);
+        helper.env("MLMODEL_DOWNLOADER", downloader);
+        let on_terminal = on_a_terminal(&helper).output().unwrap();
+        assert_success(&on_terminal);
+        let screen = String::from_utf8_lossy(&on_terminal.stdout);
+        assert!(
+            screen.contains(bar),
+            "{downloader}: no progress bar:\n{screen}"
+        );
+        assert!(screen.contains("built out/"), "{screen}");
+    }
+}
+
+/// `command` run by script(1) on a new pseudo-terminal (its standard input, output and error),
+/// with the same environment and directory; what the terminal showed is script's output.
+fn on_a_terminal(command: &Command) -> Command {
+    let line = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|word| dh_mlmodel::helper::shell_quote(&word.to_string_lossy()).unwrap())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut script = Command::new("script");
+    script
+        .args(["--quiet", "--return", "--command", &line, "/dev/null"])
+        .stdin(Stdio::null());
+    if let Some(dir) = command.get_current_dir() {
+        script.current_dir(dir);
+    }
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => script.env(key, value),
+            None => script.env_remove(key),
+        };
+    }
+    script
 }

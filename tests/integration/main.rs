@@ -21,6 +21,7 @@ mod helper;
 mod hostile_inputs;
 mod http_server;
 mod init;
+mod lifecycle;
 mod manifest;
 mod own_package;
 mod pickle;

@@ -1,33 +1,13 @@
 //! The project's own Debian packages (`debian/` at the top of this repository): built with a
 //! plain `dpkg-buildpackage -us -uc -b` from a copy of the tree, offline, with Debian's Rust
-//! toolchain; clean under `lintian --fail-on error,warning`; holding the commands, the add-on,
-//! the man pages and the completions; and built twice, in directories of different lengths, to
-//! the same bytes.
+//! toolchain; clean under `lintian --fail-on error,warning`; `dh-mlmodel` holding the commands,
+//! the add-on, the man pages and the completions, `mlmodel-get` the helpers' shared runtime and
+//! its system user; and built twice, in directories of different lengths, to the same bytes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{combined_output, deb_field, unpack_deb};
-
-/// A copy of the repository's files (not its build products) at `dir/dh-mlmodel`.
-fn copy_of_the_tree(dir: &Path) -> PathBuf {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dest = dir.join("dh-mlmodel");
-    std::fs::create_dir_all(&dest).unwrap();
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(
-            "tar -C \"$1\" --exclude=./target --exclude=./.git --exclude=./debian/cargo-target \
-             --exclude=./debian/generated -cf - . | tar -C \"$2\" -xf -",
-        )
-        .args(["sh"])
-        .arg(repo)
-        .arg(&dest)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    dest
-}
+use crate::support::{combined_output, copy_of_the_tree, deb_field, unpack_deb};
 
 /// Builds the copy in `dir`; returns the files it wrote beside the tree, by name.
 fn build(dir: &Path, options: &str) -> Vec<PathBuf> {
@@ -111,6 +91,31 @@ fn own_packages_build_lint_clean_complete_and_reproducible() {
         "lintian on dh-mlmodel's own packages:\n{}",
         combined_output(&lintian)
     );
+
+    let runtime = debs
+        .iter()
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("mlmodel-get_")
+        })
+        .expect("the mlmodel-get .deb");
+    assert_eq!(deb_field(runtime, "Architecture"), "all");
+    assert_eq!(deb_field(runtime, "Multi-Arch"), "foreign");
+    assert_eq!(
+        deb_field(runtime, "Depends"),
+        "curl | wget, ca-certificates, systemd | systemd-standalone-sysusers | systemd-sysusers"
+    );
+    let unpacked = unpack_deb(runtime);
+    assert_eq!(
+        std::fs::read(unpacked.path().join("usr/share/mlmodel-get/runtime.sh")).unwrap(),
+        std::fs::read(crate::support::runtime_script()).unwrap()
+    );
+    let sysusers =
+        std::fs::read_to_string(unpacked.path().join("usr/lib/sysusers.d/mlmodel-get.conf"))
+            .unwrap();
+    assert!(sysusers.contains("u _mlmodel - "), "{sysusers}");
 
     let tool = debs
         .iter()

@@ -239,8 +239,26 @@ impl DpkgRoot {
         for file in ["status", "available"] {
             std::fs::write(admin.join(file), "").unwrap();
         }
-        std::fs::create_dir_all(dir.path().join("var/log")).unwrap();
+        // The directories every Debian system has (base-files): systemd-sysusers --root
+        // (mlmodel-get's postinst) writes the user database in etc/, and a package's purge
+        // leaves var/cache as it found it.
+        for sub in ["var/log", "var/cache", "etc"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
         DpkgRoot { dir }
+    }
+
+    /// An installation holding the shared runtime, installed from the `mlmodel-get` package
+    /// this tree builds: its postinst creates the system user `_mlmodel` in the installation's
+    /// `etc/passwd`. The root is readable by all (not a private 0700 temporary directory), as `/`
+    /// is, so that a helper run by root can do its work there as that user.
+    pub fn with_runtime() -> DpkgRoot {
+        let root = DpkgRoot::new();
+        make_world_readable(root.path());
+        // Its Depends (curl | wget, ca-certificates, systemd-sysusers) are programs of this
+        // system, which a chrootless postinst and the helpers run.
+        root.install(runtime_deb(), &["--force-depends"], &[]);
+        root
     }
 
     /// The root directory, the value of `DPKG_ROOT` for this installation.
@@ -308,6 +326,16 @@ impl DpkgRoot {
         output
     }
 
+    /// The uid of `user` in this installation's `etc/passwd`.
+    pub fn user_uid(&self, user: &str) -> u32 {
+        let passwd = std::fs::read_to_string(self.join("/etc/passwd")).unwrap_or_default();
+        let line = passwd
+            .lines()
+            .find(|l| l.starts_with(&format!("{user}:")))
+            .unwrap_or_else(|| panic!("no {user} in etc/passwd:\n{passwd}"));
+        line.split(':').nth(2).unwrap().parse().unwrap()
+    }
+
     /// The `${db:Status-Status} ${Version}` of `package` in this installation ("" if unknown).
     pub fn status(&self, package: &str) -> String {
         let output = std::process::Command::new("dpkg-query")
@@ -319,6 +347,83 @@ impl DpkgRoot {
             .unwrap();
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
+}
+
+/// Opens the directory `dir` to every user (mode 0755), as a system directory is, so that a
+/// helper run by root can hand it to the system user it works as.
+pub fn make_world_readable(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// The shared runtime of the helpers in this tree, as `mlmodel-get` installs it.
+pub fn runtime_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("share/mlmodel-get/runtime.sh")
+}
+
+/// A copy of the repository's files (not its build products) at `dir/dh-mlmodel`.
+pub fn copy_of_the_tree(dir: &Path) -> PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dest = dir.join("dh-mlmodel");
+    std::fs::create_dir_all(&dest).unwrap();
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(
+            "tar -C \"$1\" --exclude=./target --exclude=./.git --exclude=./debian/cargo-target \
+             --exclude=./debian/generated -cf - . | tar -C \"$2\" -xf -",
+        )
+        .args(["sh"])
+        .arg(repo)
+        .arg(&dest)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dest
+}
+
+/// The `mlmodel-get` package of this tree, built once per test run with
+/// `dpkg-buildpackage -A` (the architecture-independent packages only, which need no cargo: a
+/// second or two) from a copy of the tree.
+pub fn runtime_deb() -> &'static Path {
+    static DEB: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DEB.get_or_init(|| {
+        // In cargo's scratch directory for tests (target/tmp), not the system's: the file is
+        // used by every test that installs the runtime, until the run ends.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mlmodel-get-deb");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let tree = copy_of_the_tree(&dir);
+        let output = std::process::Command::new("dpkg-buildpackage")
+            .args(["-us", "-uc", "-A"])
+            .current_dir(&tree)
+            .env("PATH", DEBIAN_PATH)
+            .env_remove("MAKEFLAGS")
+            .env_remove("MAKELEVEL")
+            .env_remove("DEB_BUILD_OPTIONS")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "dpkg-buildpackage -A:\n{}",
+            combined_output(&output)
+        );
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("mlmodel-get_")
+            })
+            .expect("dpkg-buildpackage -A built no mlmodel-get .deb")
+    })
+}
+
+/// The numeric owner of `path`.
+pub fn owner(path: &Path) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).unwrap().uid()
 }
 
 /// Asserts that the host's dpkg database does not have `package` installed and that `paths` do
