@@ -18,6 +18,7 @@ pub mod helper;
 pub mod manuals;
 pub mod pipeline;
 pub mod plan;
+pub mod repack;
 pub mod policy;
 pub mod scan;
 pub mod spdx;
