@@ -362,9 +362,9 @@ fn run_repack(policy: &Policy, args: RepackArgs) -> anyhow::Result<ExitStatus> {
             "nothing to repack: give the upstream tarball (or directory), or --component NAME",
         ));
     }
-    let jobs = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
-    });
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
     let options = repack::Options {
         tree: PathBuf::from("."),
         upstream: args.upstream,

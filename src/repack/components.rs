@@ -51,11 +51,15 @@ pub(super) fn make(
                  in a component name"
             )));
         }
-        let model = plan.models.iter().find(|m| m.name == *name).ok_or_else(|| {
-            Kind::Input.msg(format!(
-                "component `{name}`: debian/mlmodel.toml has no model of that name"
-            ))
-        })?;
+        let model = plan
+            .models
+            .iter()
+            .find(|m| m.name == *name)
+            .ok_or_else(|| {
+                Kind::Input.msg(format!(
+                    "component `{name}`: debian/mlmodel.toml has no model of that name"
+                ))
+            })?;
         let download = model.facts.download.as_ref().ok_or_else(|| {
             Kind::Input.msg(format!(
                 "component `{name}`: the model has no [model.download] with the URL, sha256 and \

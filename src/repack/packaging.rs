@@ -169,7 +169,10 @@ mod tests {
     #[test]
     fn watch_options() {
         let watch = "version=4\nopts=\"repacksuffix=+dfsg,dversionmangle=s/\\+(ds|dfsg)\\d*$//\" \\\n  https://x/ .*\n";
-        assert_eq!(WatchOptions::parse(watch).repacksuffix.as_deref(), Some("+dfsg"));
+        assert_eq!(
+            WatchOptions::parse(watch).repacksuffix.as_deref(),
+            Some("+dfsg")
+        );
         let watch = "version=4\nopts=\"oversionmangle=s/$/+ds/\" https://x/ .*\n";
         assert_eq!(WatchOptions::parse(watch).appended.as_deref(), Some("+ds"));
     }

@@ -287,7 +287,9 @@ impl Checker {
         }
         let link_key = match &entry.kind {
             EntryKind::HardLink(target) => {
-                let target_key = key_of(target).map_err(refuse)?;
+                let target_key = key_of(target).map_err(|_| {
+                    refuse(format!("is a hard link to `{target}`, outside the tree"))
+                })?;
                 if !self.kept.contains(&target_key) {
                     return Err(refuse(format!(
                         "is a hard link to `{target}`, which is not a member kept before it"

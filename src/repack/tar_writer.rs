@@ -170,7 +170,11 @@ fn truncate(text: &str, max: usize) -> String {
 
 /// The name of a pax header member, as GNU tar's deterministic `PaxHeaders/%f`.
 fn pax_header_name(name: &str) -> String {
-    let file = name.trim_end_matches('/').rsplit('/').next().unwrap_or(name);
+    let file = name
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(name);
     truncate(&format!("PaxHeaders/{file}"), 100)
 }
 

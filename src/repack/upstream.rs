@@ -289,7 +289,11 @@ impl Upstream {
             };
             let entry = Entry {
                 name,
-                size: if kind == EntryKind::File { meta.len() } else { 0 },
+                size: if kind == EntryKind::File {
+                    meta.len()
+                } else {
+                    0
+                },
                 kind,
                 mode: meta.mode() & 0o7777,
                 mtime: meta.mtime(),
