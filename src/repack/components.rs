@@ -80,13 +80,14 @@ pub(super) fn make(
         let mut exclusions = packaging::files_excluded(&options.tree, Some(name))?;
         let tarball = writer.write(&upstream, &mut exclusions)?;
         made.push((Some(name.clone()), tarball));
-        if let Some(edited) = add_watch_line(&options.tree, name, download)? {
-            report.edited.push(edited);
-        }
+        let (edited, appended) = edit_watch(&options.tree, name, download)?;
+        report.edited.extend(edited);
+        report.suffix_always |= appended;
     }
     if let Some(edited) = add_gbp_components(&options.tree, &options.components)? {
         report.edited.push(edited);
     }
+    report.edited.dedup();
     Ok(made)
 }
 
@@ -146,30 +147,45 @@ fn verify(file: &Path, download: &Download) -> Result<()> {
     Ok(())
 }
 
-/// Adds a `component=NAME` line for the download to debian/watch when it has none; returns
-/// the path when edited. The version of a component is the main tarball's (`same`); the
-/// URL's directory is searched for its file name.
-fn add_watch_line(tree: &Path, name: &str, download: &Download) -> Result<Option<PathBuf>> {
+/// Adds a `component=NAME` line for the download to debian/watch when it has none, and
+/// turns the main line's `repacksuffix=S` into `oversionmangle=s/$/S/`: uscan refuses
+/// `repacksuffix` in a watch file with components ("repacksuffix is not compatible with the
+/// multiple upstream tarballs", `Devscripts::Uscan::WatchLine`) and names every tarball of
+/// the version with the mangled version instead. The component line matches the pinned
+/// file's name in its URL's directory, and its version is `ignore`d: the tarball takes the
+/// main one's. Returns the path when edited, and whether the suffix is now always appended.
+fn edit_watch(tree: &Path, name: &str, download: &Download) -> Result<(Option<PathBuf>, bool)> {
     let path = tree.join("debian/watch");
     let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(None);
+        return Ok((None, false));
     };
-    if text.contains(&format!("component={name}")) {
-        return Ok(None);
-    }
-    let file = file_name(&download.url);
-    let directory = &download.url[..download.url.len() - file.len()];
     let mut edited = text.clone();
-    if !edited.ends_with('\n') {
-        edited.push('\n');
+    let options = packaging::WatchOptions::parse(&text);
+    if let Some(suffix) = &options.repacksuffix {
+        edited = edited.replacen(
+            &format!("repacksuffix={suffix}"),
+            &format!("oversionmangle=s/$/{suffix}/"),
+            1,
+        );
     }
-    edited.push_str(&format!(
-        "opts=\"component={name}\" \\\n  {directory} ({}) same\n",
-        regex_escape(&file)
-    ));
+    if !edited.contains(&format!("component={name}")) {
+        let file = file_name(&download.url);
+        let directory = &download.url[..download.url.len() - file.len()];
+        if !edited.ends_with('\n') {
+            edited.push('\n');
+        }
+        edited.push_str(&format!(
+            "opts=\"component={name}\" \\\n  {directory} ({}) ignore\n",
+            regex_escape(&file)
+        ));
+    }
+    let appended = options.appended.is_some() || options.repacksuffix.is_some();
+    if edited == text {
+        return Ok((None, appended));
+    }
     crate::fsutil::write_atomic(&path, edited.as_bytes(), 0o644)
         .map_err(|err| Kind::Io.mark(err))?;
-    Ok(Some(path))
+    Ok((Some(path), appended))
 }
 
 /// `text` with the characters a Perl regular expression treats specially escaped.

@@ -90,6 +90,9 @@ pub struct Report {
     /// debian/ files edited for the components.
     pub edited: Vec<PathBuf>,
     pub warnings: Vec<String>,
+    /// debian/watch now appends the suffix to every tarball (components made it switch from
+    /// `repacksuffix` to `oversionmangle`).
+    suffix_always: bool,
 }
 
 pub fn repack(options: &Options, policy: &RepackPolicy) -> Result<Report> {
@@ -136,7 +139,7 @@ pub fn repack(options: &Options, policy: &RepackPolicy) -> Result<Report> {
     // (`oversionmangle`, as uscan wants it with components) or when anything was removed:
     // all the tarballs of one source version share one version.
     let removed = tarballs.iter().any(|(_, made)| made.outcome.removed > 0);
-    let suffix = if removed || packaging.suffix_always {
+    let suffix = if removed || packaging.suffix_always || report.suffix_always {
         packaging.suffix.as_str()
     } else {
         ""

@@ -712,6 +712,9 @@ fn a_component_from_a_directory_and_from_a_loopback_download() {
     // The watch file and gbp.conf name the component.
     let watch = std::fs::read_to_string(tree.path().join("debian/watch")).unwrap();
     assert!(watch.contains("opts=\"component=net\""), "{watch}");
+    // uscan refuses repacksuffix with components: the suffix moved to oversionmangle.
+    assert!(!watch.contains("repacksuffix"), "{watch}");
+    assert!(watch.contains("oversionmangle=s/$/+ds/"), "{watch}");
     let gbp = std::fs::read_to_string(tree.path().join("debian/gbp.conf")).unwrap();
     assert!(gbp.contains("components = ['net']"), "{gbp}");
 
@@ -757,4 +760,102 @@ fn a_component_from_a_directory_and_from_a_loopback_download() {
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(stderr(&output).contains("pins"), "{}", stderr(&output));
     assert_eq!(files_in(&tree.path().join("bad-out")), Vec::<String>::new());
+}
+
+/// The members of a tarball as (name without trailing `/`, link target, content digest),
+/// sorted: what must agree between uscan's output and ours (uscan keeps upstream's order,
+/// owners, modes and mtimes).
+fn contents(path: &Path) -> Vec<(String, String, String)> {
+    let mut members: Vec<(String, String, String)> = list_xz(path)
+        .into_iter()
+        .map(|(name, listed)| {
+            (
+                name.trim_end_matches('/').to_string(),
+                listed.link,
+                listed.sha256,
+            )
+        })
+        .collect();
+    members.sort();
+    members
+}
+
+#[test]
+fn uscan_download_current_version_gives_the_same_members_and_digests() {
+    let server = Server::start();
+    let upstream = xz(&gnu_tar(&typical_members()));
+    server.serve("/releases/pkg-1.0.tar.xz", &upstream);
+    server.serve(
+        "/releases/",
+        b"<html><body><a href=\"pkg-1.0.tar.xz\">pkg-1.0.tar.xz</a></body></html>",
+    );
+    // The component upstream publishes: a tarball of the model directory.
+    let weights: Vec<u8> = (0..20_000u32)
+        .flat_map(|i| (i as f32).sin().to_le_bytes())
+        .collect();
+    let component = gzip(&gnu_tar(&[
+        dir("net/"),
+        file("net/net.safetensors", 0o644, &weights),
+        file("net/README", 0o644, "the net model\n"),
+    ]));
+    server.serve("/models/net-1.0.tar.gz", &component);
+    server.serve(
+        "/models/",
+        b"<html><body><a href=\"net-1.0.tar.gz\">net-1.0.tar.gz</a></body></html>",
+    );
+
+    let tree = source_tree(" models/*.onnx\n weights");
+    write(tree.path(), "debian/source/format", "3.0 (quilt)\n");
+    manifest_with_download(
+        tree.path(),
+        &server.url("/models/net-1.0.tar.gz"),
+        &component,
+    );
+    let watch = std::fs::read_to_string(tree.path().join("debian/watch"))
+        .unwrap()
+        .replace(
+            "https://example.org/pkg/releases .*/pkg-",
+            &format!("{} pkg-", server.url("/releases/")),
+        );
+    write(tree.path(), "debian/watch", watch);
+
+    // dh-mlmodel repack first: it adds the component line uscan needs.
+    let input = upstream_file(tree.path(), "pkg-1.0.tar.xz", &upstream);
+    let output = repack(
+        tree.path(),
+        &[],
+        &[
+            input.to_str().unwrap(),
+            "--output-dir",
+            "ours",
+            "--component",
+            "net",
+            "--download",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    std::fs::create_dir(tree.path().join("theirs")).unwrap();
+    let uscan = std::process::Command::new("uscan")
+        .current_dir(tree.path())
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        // --no-conf must come first; a separate --destdir value is not accepted.
+        .args([
+            "--no-conf",
+            "--download-current-version",
+            "--destdir=theirs",
+        ])
+        .output()
+        .expect("uscan (devscripts) is installed");
+    let log = String::from_utf8_lossy(&uscan.stdout).into_owned() + &stderr(&uscan);
+    assert!(uscan.status.success(), "{log}");
+    for name in ["pkg_1.0+ds.orig.tar.xz", "pkg_1.0+ds.orig-net.tar.xz"] {
+        let theirs = tree.path().join("theirs").join(name);
+        assert!(theirs.exists(), "uscan wrote no {name}: {log}");
+        assert_eq!(
+            contents(&tree.path().join("ours").join(name)),
+            contents(&theirs),
+            "{name}"
+        );
+    }
 }
