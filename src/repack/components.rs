@@ -91,10 +91,14 @@ pub(super) fn make(
     Ok(made)
 }
 
-/// The last component of a URL, without query or fragment.
+/// The last component of a URL, without query or fragment; `download` when that is empty,
+/// `.` or `..`, so the name always stays inside the directory it is joined to.
 fn file_name(url: &str) -> String {
     let path = url.split(['?', '#']).next().unwrap_or(url);
-    path.rsplit('/').next().unwrap_or(path).to_string()
+    match path.rsplit('/').next().unwrap_or(path) {
+        "" | "." | ".." => "download".to_string(),
+        name => name.to_string(),
+    }
 }
 
 /// Downloads the pinned file (URL, then mirrors) into `dir` with curl.
@@ -170,12 +174,17 @@ fn edit_watch(tree: &Path, name: &str, download: &Download) -> Result<(Option<Pa
     }
     if !edited.contains(&format!("component={name}")) {
         let file = file_name(&download.url);
-        let directory = &download.url[..download.url.len() - file.len()];
+        let url = download
+            .url
+            .split(['?', '#'])
+            .next()
+            .unwrap_or(&download.url);
+        let directory = url.rsplit_once('/').map_or(url, |(directory, _)| directory);
         if !edited.ends_with('\n') {
             edited.push('\n');
         }
         edited.push_str(&format!(
-            "opts=\"component={name}\" \\\n  {directory} ({}) ignore\n",
+            "opts=\"component={name}\" \\\n  {directory}/ ({}) ignore\n",
             regex_escape(&file)
         ));
     }

@@ -83,7 +83,26 @@ pub fn files_excluded(root: &Path, component: Option<&str>) -> Result<Exclusions
     let Some(header) = deb822.paragraphs().next() else {
         return Ok(Exclusions::default());
     };
-    let value = header.get(&field).unwrap_or_default();
+    let Some(value) = header.get(&field) else {
+        return Ok(Exclusions::default());
+    };
+    // mk-origtargz applies the field only in a machine-readable copyright file and otherwise
+    // warns and removes nothing: an error here, rather than a tarball that still holds what
+    // the maintainer meant to remove.
+    let format = header.get("Format").unwrap_or_default();
+    let dep5 = ["https://", "http://"].iter().any(|scheme| {
+        format.trim().starts_with(&format!(
+            "{scheme}www.debian.org/doc/packaging-manuals/copyright-format/"
+        ))
+    });
+    if !dep5 {
+        return Err(Kind::Input.msg(format!(
+            "{}: {field} is set but the first paragraph has no `Format: \
+             https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/` line, so \
+             mk-origtargz and uscan would remove nothing; add the Format line",
+            path.display()
+        )));
+    }
     Exclusions::parse(&value)
         .with_context(|| format!("{}: {field}", path.display()))
         .map_err(|err| Kind::Input.mark(err))

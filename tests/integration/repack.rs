@@ -859,3 +859,58 @@ fn uscan_download_current_version_gives_the_same_members_and_digests() {
         );
     }
 }
+
+#[test]
+fn a_directory_gives_the_same_tarball_as_gnu_tar_of_it() {
+    let tree = source_tree(" models");
+    let top = tree.path().join("release/pkg-1.0");
+    write(&top, "README.md", "# pkg\n");
+    write(&top, "models/net.onnx", "weights");
+    write(&top, "src/main.c", "int main(void) { return 0; }\n");
+    write(&top, "src/a-b.c", "int a_b;\n");
+    write(&top, "src/a/b.c", "int b;\n");
+    let tarball = tree.path().join("pkg-1.0.tar.gz");
+    let status = std::process::Command::new("tar")
+        .args(["--sort=name", "-czf"])
+        .arg(&tarball)
+        .arg("-C")
+        .arg(tree.path().join("release"))
+        .arg("pkg-1.0")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut written = Vec::new();
+    for (input, out) in [
+        (top.to_str().unwrap(), "from-dir"),
+        (tarball.to_str().unwrap(), "from-tar"),
+    ] {
+        let output = repack(tree.path(), &[], &[input, "--output-dir", out]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        written.push(std::fs::read(tree.path().join(out).join("pkg_1.0+ds.orig.tar.xz")).unwrap());
+    }
+    assert!(
+        written[0] == written[1],
+        "a directory and GNU tar --sort=name of it differ"
+    );
+}
+
+#[test]
+fn files_excluded_outside_a_machine_readable_copyright_is_an_error() {
+    let tree = source_tree(" models");
+    let copyright = std::fs::read_to_string(tree.path().join("debian/copyright")).unwrap();
+    let without_format = copyright.lines().skip(1).collect::<Vec<_>>().join("\n");
+    write(tree.path(), "debian/copyright", without_format);
+    let input = upstream_file(
+        tree.path(),
+        "pkg-1.0.tar.xz",
+        &xz(&gnu_tar(&typical_members())),
+    );
+    let output = repack(
+        tree.path(),
+        &[],
+        &[input.to_str().unwrap(), "--output-dir", "out"],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("Format"), "{}", stderr(&output));
+    assert_eq!(files_in(&tree.path().join("out")), Vec::<String>::new());
+}
