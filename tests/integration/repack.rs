@@ -914,3 +914,85 @@ fn files_excluded_outside_a_machine_readable_copyright_is_an_error() {
     assert!(stderr(&output).contains("Format"), "{}", stderr(&output));
     assert_eq!(files_in(&tree.path().join("out")), Vec::<String>::new());
 }
+
+#[test]
+fn files_excluded_patterns_remove_what_mk_origtargz_removes() {
+    let patterns = " *.bin\n doc\n w?.pt\n star\\*name\n models\n src/*/deep.c";
+    let tree = source_tree(patterns);
+    // Without it mk-origtargz falls back to gzip.
+    write(tree.path(), "debian/source/format", "3.0 (quilt)\n");
+    let members = vec![
+        dir("pkg-1.0/"),
+        file("pkg-1.0/a.bin", 0o644, "a"),
+        dir("pkg-1.0/doc/"),
+        file("pkg-1.0/doc/x", 0o644, "x"),
+        dir("pkg-1.0/docs/"),
+        file("pkg-1.0/docs/y", 0o644, "y"),
+        dir("pkg-1.0/models/"),
+        file("pkg-1.0/models/drop", 0o644, "d"),
+        dir("pkg-1.0/src/"),
+        dir("pkg-1.0/src/a/"),
+        dir("pkg-1.0/src/a/b/"),
+        file("pkg-1.0/src/a/b/deep.c", 0o644, "deep"),
+        file("pkg-1.0/src/deep.c", 0o644, "shallow"),
+        dir("pkg-1.0/src/models/"),
+        file("pkg-1.0/src/models/keep.c", 0o644, "k"),
+        file("pkg-1.0/src/sub.bin", 0o644, "s"),
+        file("pkg-1.0/star*name", 0o644, "*"),
+        file("pkg-1.0/starXname", 0o644, "X"),
+        file("pkg-1.0/w1.pt", 0o644, "1"),
+        file("pkg-1.0/w12.pt", 0o644, "12"),
+    ];
+    let input = upstream_file(tree.path(), "pkg-1.0.tar.xz", &xz(&gnu_tar(&members)));
+    let output = repack(
+        tree.path(),
+        &[],
+        &[input.to_str().unwrap(), "--output-dir", "ours"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    std::fs::create_dir(tree.path().join("theirs")).unwrap();
+    let mk = std::process::Command::new("mk-origtargz")
+        .current_dir(tree.path())
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .args([
+            "--package",
+            "pkg",
+            "--version",
+            "1.0",
+            "--repack-suffix",
+            "+ds",
+            "--copy",
+        ])
+        .args(["--compression", "xz", "--directory", "theirs"])
+        .args(["--copyright-file", "debian/copyright"])
+        .arg(&input)
+        .output()
+        .expect("mk-origtargz (devscripts) is installed");
+    let log = String::from_utf8_lossy(&mk.stdout).into_owned() + &stderr(&mk);
+    assert!(mk.status.success(), "{log}");
+    assert_eq!(
+        files_in(&tree.path().join("theirs")),
+        vec!["pkg_1.0+ds.orig.tar.xz"],
+        "{log}"
+    );
+    let ours = contents(&tree.path().join("ours/pkg_1.0+ds.orig.tar.xz"));
+    let theirs = contents(&tree.path().join("theirs/pkg_1.0+ds.orig.tar.xz"));
+    assert_eq!(ours, theirs);
+    let names: Vec<&str> = ours.iter().map(|(name, _, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "pkg-1.0",
+            "pkg-1.0/docs",
+            "pkg-1.0/docs/y",
+            "pkg-1.0/src",
+            "pkg-1.0/src/a",
+            "pkg-1.0/src/a/b",
+            "pkg-1.0/src/deep.c",
+            "pkg-1.0/src/models",
+            "pkg-1.0/src/models/keep.c",
+            "pkg-1.0/starXname",
+            "pkg-1.0/w12.pt",
+        ]
+    );
+}
