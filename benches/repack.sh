@@ -79,6 +79,17 @@ license = "Apache-2.0"
 url = "https://models.example.org/net.bin"
 sha256 = "$weights_sha"
 size = $weights_size
+
+[model.training]
+program = ["train.py"]
+command = "python3 train.py --data {data} --out {out}"
+outputs = ["net.bin"]
+
+[[model.training.data]]
+name = "corpus"
+license = "CC-BY-4.0"
+url = "https://example.org/corpus.tar.xz"
+public = true
 TOML
 mkdir "$work/ours" "$work/theirs"
 cat "$work/pkg-1.0.tar.xz" "$work/download/net.bin" > /dev/null

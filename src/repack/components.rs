@@ -12,7 +12,7 @@ use super::packaging::{self, Packaging};
 use super::upstream::Upstream;
 use super::{Fetch, Made, Options, Report, TarballWriter};
 use crate::error::Kind;
-use crate::plan::Download;
+use crate::plan::{Category, Download};
 
 /// Makes the component tarballs `options` asks for, in their temporary files, with the
 /// component names; records the debian/ files edited in `report`.
@@ -60,6 +60,15 @@ pub(super) fn make(
                     "component `{name}`: debian/mlmodel.toml has no model of that name"
                 ))
             })?;
+        // A component ships the weights in the source package, in main: only a free
+        // model's may (ML-Policy; the plan's category, from classify).
+        if model.class.category != Category::Free {
+            return Err(Kind::Input.msg(format!(
+                "component `{name}`: the model is {}, and only a free model's weights may ship \
+                 in the source package; run `dh-mlmodel classify` for the reasons",
+                model.class.category.as_str()
+            )));
+        }
         let download = model.facts.download.as_ref().ok_or_else(|| {
             Kind::Input.msg(format!(
                 "component `{name}`: the model has no [model.download] with the URL, sha256 and \

@@ -134,7 +134,12 @@ impl Upstream {
         visit: &mut dyn FnMut(Entry, &mut dyn Read) -> Result<Flow>,
     ) -> Result<()> {
         let mut file = BufReader::with_capacity(1 << 20, File::open(&self.path)?);
-        let head = file.fill_buf_head()?;
+        // The first bytes tell the compression; they stay in the buffer for the decoder.
+        let head: Vec<u8> = io::BufRead::fill_buf(&mut file)?
+            .iter()
+            .take(512)
+            .copied()
+            .collect();
         let consumed = Rc::new(Cell::new(0));
         let counted = Counting {
             inner: file,
@@ -356,16 +361,4 @@ fn utf8(bytes: &[u8], what: &str) -> Result<String> {
             String::from_utf8_lossy(bytes)
         ))
     })
-}
-
-/// The first bytes of a buffered file, left unread.
-trait HeadExt {
-    fn fill_buf_head(&mut self) -> io::Result<Vec<u8>>;
-}
-
-impl HeadExt for BufReader<File> {
-    fn fill_buf_head(&mut self) -> io::Result<Vec<u8>> {
-        use io::BufRead;
-        Ok(self.fill_buf()?.iter().take(512).copied().collect())
-    }
 }

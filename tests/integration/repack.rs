@@ -642,7 +642,13 @@ fn a_zip_upstream_gives_the_same_members() {
     );
 }
 
-/// A manifest with model `net` whose `[model.download]` pins `weights` at `url`.
+/// What makes the model free: a training program and free, public data.
+const FREE_TRAINING: &str = "\n[model.training]\nprogram = [\"train.py\"]\n\
+    command = \"python3 train.py --data {data} --out {out}\"\noutputs = [\"net.safetensors\"]\n\n\
+    [[model.training.data]]\nname = \"corpus\"\nlicense = \"CC-BY-4.0\"\n\
+    url = \"https://example.org/corpus.tar.xz\"\npublic = true\n";
+
+/// A manifest with the free model `net` whose `[model.download]` pins `weights` at `url`.
 fn manifest_with_download(tree: &Path, url: &str, weights: &[u8]) {
     let digest = dh_mlmodel::hash::sha256_bytes(weights);
     write(
@@ -653,7 +659,7 @@ fn manifest_with_download(tree: &Path, url: &str, weights: &[u8]) {
              format = \"safetensors\"\nlicense = \"Apache-2.0\"\n\n[model.pins]\n\
              \"models/net.safetensors\" = {{ sha256 = \"{digest}\", size = {size} }}\n\n\
              [model.download]\nurl = \"{url}\"\nsha256 = \"{digest}\"\nsize = {size}\n\
-             allow-http = true\n",
+             allow-http = true\n{FREE_TRAINING}",
             size = weights.len()
         ),
     );
@@ -760,6 +766,36 @@ fn a_component_from_a_directory_and_from_a_loopback_download() {
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(stderr(&output).contains("pins"), "{}", stderr(&output));
     assert_eq!(files_in(&tree.path().join("bad-out")), Vec::<String>::new());
+
+    // Only a free model's weights may ship in the source package.
+    let manifest = std::fs::read_to_string(tree.path().join("debian/mlmodel.toml")).unwrap();
+    write(
+        tree.path(),
+        "debian/mlmodel.toml",
+        manifest.replace(FREE_TRAINING, ""),
+    );
+    let output = repack(
+        tree.path(),
+        &[],
+        &[
+            "--output-dir",
+            "not-free",
+            "--component",
+            "net",
+            "--from",
+            "downloads",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("only a free model"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        files_in(&tree.path().join("not-free")),
+        Vec::<String>::new()
+    );
 }
 
 /// The members of a tarball as (name without trailing `/`, link target, content digest),
