@@ -1032,3 +1032,25 @@ fn files_excluded_patterns_remove_what_mk_origtargz_removes() {
         ]
     );
 }
+
+#[test]
+fn source_date_epoch_clamps_mtimes_instead_of_the_changelog_date() {
+    let tree = source_tree(" weights");
+    let input = upstream_file(tree.path(), "pkg-1.0.tar", &gnu_tar(&typical_members()));
+    let epoch = 1_650_000_000u64;
+    let output = dh_mlmodel()
+        .current_dir(tree.path())
+        .env("SOURCE_DATE_EPOCH", epoch.to_string())
+        .args(["repack", input.to_str().unwrap(), "--output-dir", "out"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let written = list_xz(&tree.path().join("out/pkg_1.0+ds.orig.tar.xz"));
+    // Older mtimes are kept, newer ones (run.sh's) clamped to SOURCE_DATE_EPOCH.
+    let mtimes: Vec<u64> = written.iter().map(|(_, listed)| listed.mtime).collect();
+    assert!(mtimes.iter().all(|&t| t <= epoch), "{mtimes:?}");
+    assert!(
+        mtimes.contains(&epoch) && mtimes.contains(&1_600_000_000),
+        "{mtimes:?}"
+    );
+}
