@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::error::{self, ExitStatus, Kind, ResultExt};
 use crate::pipeline::{self, PipelinePolicy, Request};
 use crate::policy::PolicySource;
-use crate::{check, generate, plan, scan, terminal};
+use crate::{check, generate, plan, repack, scan, terminal};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -61,6 +61,17 @@ enum Command {
     /// when one does, 2 when a target cannot be read (the others are still checked) or on bad
     /// usage, 3 on an I/O or internal error.
     Check(CheckArgs),
+    /// Write the orig tarballs: the upstream release without the Files-Excluded paths, and
+    /// component tarballs of pinned weights, reproducibly.
+    ///
+    /// Run at the top of a source tree with debian/. Writes
+    /// <source>_<version><suffix>.orig.tar.xz (the suffix, e.g. +ds, only when something is
+    /// removed) and <source>_<version><suffix>.orig-<model>.tar.xz for each --component, with
+    /// sorted members, root ownership, normalised modes, mtimes clamped to the changelog date
+    /// (or SOURCE_DATE_EPOCH) and the same bytes whatever --jobs is. Refuses members with
+    /// `..`, absolute names, links out of the tree, devices, FIFOs, duplicates and
+    /// decompression bombs (exit status 2).
+    Repack(RepackArgs),
     /// Generate man pages, shell completions or the lintian integration (used when building the
     /// Debian package).
     #[command(hide = true, subcommand)]
@@ -170,6 +181,30 @@ struct CheckArgs {
     /// Targets read at once [default: one per core].
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
+struct RepackArgs {
+    /// The upstream release: a tarball (plain, gzip, xz, bzip2, zstd), a zip or a directory.
+    /// Without it, only the --component tarballs are written.
+    upstream: Option<PathBuf>,
+    /// The upstream version [default: debian/changelog's, without the repack suffix].
+    #[arg(long, value_name = "VERSION")]
+    version: Option<String>,
+    /// Where to write the tarballs (created when missing).
+    #[arg(long, value_name = "DIR", default_value = "..")]
+    output_dir: PathBuf,
+    /// Threads of the xz encoder; the output is the same whatever N is [default: one per
+    /// core].
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<u32>,
+    /// Write an orig-NAME tarball of model NAME's pinned [model.download] file (repeatable).
+    #[arg(long, value_name = "NAME")]
+    component: Vec<String>,
+    /// Download the components' files from their pinned URLs (with curl) and verify them.
+    #[arg(long, conflicts_with = "from")]
+    download: bool,
+    /// Take the components' files from DIR (named as the URL's last component), verified
+    /// against the pins.
+    #[arg(long, value_name = "DIR")]
+    from: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -222,6 +257,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Classify(args) => run_classify(&Policy::for_tree(explicit, Path::new("."))?, args),
         Command::Init(args) => run_init(&Policy::for_tree(explicit, &args.path)?, args),
         Command::Check(args) => run_check(&Policy::for_packages(explicit)?, args),
+        Command::Repack(args) => run_repack(&Policy::for_tree(explicit, Path::new("."))?, args),
         Command::Generate(what) => run_generate(explicit, what),
     }
 }
@@ -393,6 +429,53 @@ fn run_init(policy: &Policy, args: InitArgs) -> anyhow::Result<ExitStatus> {
             terminal::escape_controls(&drafted.path.display().to_string()),
             drafted.placeholders
         )?;
+        Ok(())
+    })?;
+    Ok(ExitStatus::Success)
+}
+
+fn run_repack(policy: &Policy, args: RepackArgs) -> anyhow::Result<ExitStatus> {
+    let repack_policy = repack::RepackPolicy::load(&policy.source).mark(policy.kind)?;
+    let fetch = match (args.download, args.from) {
+        (true, _) => Some(repack::Fetch::Download),
+        (false, Some(dir)) => Some(repack::Fetch::From(dir)),
+        (false, None) => None,
+    };
+    if args.upstream.is_none() && args.component.is_empty() {
+        return Err(Kind::Input.msg(
+            "nothing to repack: give the upstream tarball (or directory), or --component NAME",
+        ));
+    }
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
+    let options = repack::Options {
+        tree: PathBuf::from("."),
+        upstream: args.upstream,
+        version: args.version,
+        output_dir: args.output_dir,
+        jobs,
+        components: args.component,
+        fetch,
+    };
+    let report = repack::repack(&options, &repack_policy)?;
+    for warning in &report.warnings {
+        terminal::warn(TOOL, warning);
+    }
+    write_stdout(|out| {
+        for written in &report.written {
+            let line = format!(
+                "wrote {} ({} members, {} removed)",
+                written.path.display(),
+                written.kept,
+                written.removed
+            );
+            writeln!(out, "{}", terminal::escape_controls(&line))?;
+        }
+        for edited in &report.edited {
+            let line = format!("edited {}", edited.display());
+            writeln!(out, "{}", terminal::escape_controls(&line))?;
+        }
         Ok(())
     })?;
     Ok(ExitStatus::Success)

@@ -20,6 +20,7 @@ pub mod manuals;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;
+pub mod repack;
 pub mod scan;
 pub mod spdx;
 pub mod templates;

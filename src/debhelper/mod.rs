@@ -287,7 +287,8 @@ impl Build {
     }
 }
 
-fn changelog_field(root: &Path, field: &str) -> Result<String> {
+/// One field of debian/changelog's latest entry, as `dpkg-parsechangelog -SFIELD` gives it in `root`.
+pub(crate) fn changelog_field(root: &Path, field: &str) -> Result<String> {
     let mut command = Command::new("dpkg-parsechangelog");
     command.arg(format!("-S{field}")).current_dir(root);
     tool_output(&mut command)

@@ -349,9 +349,9 @@ pub(crate) fn spool(reader: &mut dyn Read, memory_limit: u64) -> io::Result<(Spo
 }
 
 /// Counts the compressed bytes a decoder has consumed.
-struct Counting<R> {
-    inner: R,
-    count: Rc<Cell<u64>>,
+pub(crate) struct Counting<R> {
+    pub(crate) inner: R,
+    pub(crate) count: Rc<Cell<u64>>,
 }
 
 impl<R: Read> Read for Counting<R> {
@@ -387,8 +387,8 @@ impl fmt::Display for CapReached {
 
 impl std::error::Error for CapReached {}
 
-/// Inflated output checked against the caps as it is read.
-struct Capped<'a, R> {
+/// Inflated output checked against the caps as it is read (also `repack`'s reader).
+pub(crate) struct Capped<'a, R> {
     inner: R,
     compressed: Rc<Cell<u64>>,
     inflated_here: u64,
@@ -397,7 +397,7 @@ struct Capped<'a, R> {
 }
 
 impl<'a, R: Read> Capped<'a, R> {
-    fn new(
+    pub(crate) fn new(
         inner: R,
         compressed: Rc<Cell<u64>>,
         nesting: &Nesting,

@@ -11,7 +11,7 @@ pub mod finding;
 pub mod formats;
 pub mod pickle;
 pub mod report;
-mod zip_view;
+pub(crate) mod zip_view;
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};

@@ -26,6 +26,7 @@ mod manifest;
 mod own_package;
 mod pickle;
 mod real_corpus;
+mod repack;
 mod scan;
 mod scan_jobs;
 mod snapshots;
