@@ -229,6 +229,12 @@ fn read_call(policy: &DownloadPolicy, entry: &HubCall, call: &Call) -> Option<Hu
             (fill_template(entry, template, fields), None)
         }
     };
+    // A call that names nothing known in the file (`load_state_dict_from_url(self.url)`,
+    // `load_model(name)`) is a library's own plumbing passing its caller's choice along: what
+    // is fetched is written where the caller names it, and reported there.
+    if repo.is_none() && file.is_none() && url.is_none() {
+        return None;
+    }
     // A call given a URL that is not one (a local path) fetches nothing.
     if url_argument.is_some_and(|v| v.string().is_some()) && !url.as_deref().is_some_and(is_url) {
         return None;

@@ -118,7 +118,7 @@ pub fn scan<R: Read + Seek>(
         });
     }
     let reader = BufReader::new(reader.take(policy.max_file_size));
-    let state = FileState::read(policy, syntax, reader, may_fetch)?;
+    let state = FileState::read(policy, rel, syntax, reader, may_fetch)?;
     let warnings = state
         .limited_at()
         .map(|line| {
