@@ -225,6 +225,9 @@ impl<'a> FileState<'a> {
         if written != Fetch::None {
             return written;
         }
+        if self.syntax.fetches(self.policy, text) {
+            return Fetch::Generic;
+        }
         let first = self.syntax.command_name(text);
         if let Some(name) = first
             && self.fetching_functions.contains(name)

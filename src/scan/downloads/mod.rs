@@ -47,7 +47,7 @@ pub use tree::{Seen, Summary, resolve_tree};
 
 use super::Finding;
 use cmake::Cmake;
-use docs::Docs;
+use docs::{Docs, Json};
 use file::FileState;
 use make::Make;
 use policy::Language;
@@ -68,6 +68,7 @@ impl Language {
             Language::Batch => Box::new(Batch),
             Language::Powershell => Box::new(PowerShell),
             Language::Docs => Box::new(Docs),
+            Language::Json => Box::new(Json),
         }
     }
 }

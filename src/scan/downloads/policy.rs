@@ -27,6 +27,7 @@ pub struct DownloadPolicy {
     pub model_hosts: Vec<String>,
     pub dataset_hosts: Vec<String>,
     pub dataset_words: Vec<String>,
+    pub json_url_keys: Vec<String>,
     pub page_hosts: Vec<String>,
     pub page_segments: Vec<String>,
     pub config_extensions: Vec<String>,
@@ -193,6 +194,8 @@ pub enum Language {
     Powershell,
     /// Documentation: no variables, no comments, every line stands alone.
     Docs,
+    /// JSON data: a URL is fetched by whatever reads the file, when its key says it is one.
+    Json,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -339,6 +342,21 @@ impl DownloadPolicy {
             && path
                 .split('/')
                 .any(|segment| self.page_segments.iter().any(|s| s == segment))
+    }
+
+    /// Whether a line of JSON holds a URL under a key that names one to fetch
+    /// (`"url": "https://…"`).
+    pub fn json_url_value(&self, text: &str) -> bool {
+        self.json_url_keys.iter().any(|key| {
+            let quoted = format!("\"{key}\"");
+            text.match_indices(quoted.as_str()).any(|(at, _)| {
+                let rest = text[at + quoted.len()..].trim_start();
+                rest.strip_prefix(':').is_some_and(|value| {
+                    let value = value.trim_start().trim_start_matches('"');
+                    value.starts_with("https://") || value.starts_with("http://")
+                })
+            })
+        })
     }
 
     /// Whether `text` (a path, a function name, a line) names a data set (`get_coco_dataset.sh`,

@@ -123,6 +123,12 @@ pub trait Syntax {
         Vec::new()
     }
 
+    /// Whether the line fetches by what it is in this language, with no fetch command written
+    /// in it (a JSON URL value under a `url` key).
+    fn fetches(&self, _policy: &DownloadPolicy, _text: &str) -> bool {
+        false
+    }
+
     /// Whether the line last given to `track_block` is prose inside code (a Python
     /// docstring): its URLs are documentation, and its calls are not calls.
     fn is_prose(&self) -> bool {
