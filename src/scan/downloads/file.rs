@@ -417,7 +417,7 @@ impl<'a> FileState<'a> {
                         || self.policy.has_model_word(&found.url)
                         || self.policy.has_model_word(&line.text)
                         || self.policy.has_model_word(self.blocks.name(block))
-                        || self.dataset_context(line, block)
+                        || self.dataset_context(block)
                 }
                 Fetch::None => self.policy.weight_like(&found.url),
             } || self.policy.dataset_url(&found.url);
@@ -430,7 +430,7 @@ impl<'a> FileState<'a> {
             }
             let mut report = Report::of_url(line.number, block, found.url, found.as_written);
             report.on_fetch_line = fetch != Fetch::None;
-            report.dataset = self.dataset_context(line, block)
+            report.dataset = self.dataset_context(block)
                 && report
                     .url
                     .as_deref()
@@ -450,11 +450,12 @@ impl<'a> FileState<'a> {
         }
     }
 
-    /// Whether the file, the function or target `block`, or the line names a data set.
-    fn dataset_context(&self, line: &Line, block: u32) -> bool {
+    /// Whether the file or the function or target `block` names a data set. (Not the line:
+    /// a URL template's `{dataset}` placeholder names a voice's training set, not a fetch of
+    /// it.)
+    fn dataset_context(&self, block: u32) -> bool {
         self.policy.has_dataset_word(&self.rel)
             || self.policy.has_dataset_word(self.blocks.name(block))
-            || self.policy.has_dataset_word(&line.text)
     }
 
     /// Words that may be paths of scripts this file runs.

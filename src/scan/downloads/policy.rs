@@ -327,7 +327,9 @@ impl DownloadPolicy {
     /// Whether `url` is on a data set host.
     pub fn dataset_url(&self, url: &str) -> bool {
         let (host, path) = split_url(url);
-        on_host(&self.dataset_hosts, &host, path) && !self.web_page(url)
+        on_host(&self.dataset_hosts, &host, path)
+            && !self.web_page(url)
+            && self.weight_extension(url).is_none()
     }
 
     /// Whether `url` is a page to browse rather than a file to fetch: a repository's file
