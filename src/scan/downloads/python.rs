@@ -41,8 +41,13 @@ impl Syntax for Python {
     fn track_block(&mut self, text: &str, _vars: &Variables, blocks: &mut Blocks) {
         let trimmed = text.trim();
         let indent = text.len() - text.trim_start().len();
-        // A line continuing a triple-quoted string says nothing of the nesting, however it
-        // is indented.
+        // A blank line, or one continuing a triple-quoted string, says nothing of the
+        // nesting, however it is indented.
+        if trimmed.is_empty() {
+            blocks.enter(self.defs.last().map_or(0, |(_, b)| *b));
+            self.prose = self.open_string.is_some();
+            return;
+        }
         if self.open_string.is_some() {
             blocks.enter(self.defs.last().map_or(0, |(_, b)| *b));
             self.prose = true;
