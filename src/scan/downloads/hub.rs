@@ -170,8 +170,13 @@ fn read_call(policy: &DownloadPolicy, entry: &HubCall, call: &Call) -> Option<Hu
     let mut note = None;
     let mut value_of = |argument: &Option<Argument>, what: &str| -> Option<String> {
         let argument = argument.as_ref()?;
+        // A class's name (`ResNet50(weights="imagenet")`); a lower-case callee is a variable
+        // or a helper taking the same keyword (`app(weights=…)`, `_obtain_input_shape(…)`).
         if argument.call_name {
-            return Some(call.last_name().to_string());
+            let name = call.last_name();
+            return name
+                .starts_with(|c: char| c.is_ascii_uppercase())
+                .then(|| name.to_string());
         }
         match call.argument(argument)? {
             ArgValue::Str { value, used: u, .. } => {

@@ -525,8 +525,19 @@ fn eval_concat(
     let mut used = Vec::new();
     let (mut value, mut i) = eval_operand(tokens, start, vars, &mut used)?;
     while let Some(PyToken::Op('+', _)) = tokens.get(i) {
-        let Some((more, next)) = eval_operand(tokens, i + 1, vars, &mut used) else {
-            break;
+        let (more, next) = match eval_operand(tokens, i + 1, vars, &mut used) {
+            Some(operand) => operand,
+            // `BASE_WEIGHTS_PATH + file_name` with `file_name` unknown in the file: the known
+            // part stays, the name is shown where its value goes (`…/{file_name}`), as in an
+            // unfilled `str.format` field.
+            None => match (tokens.get(i + 1), tokens.get(i + 2)) {
+                (Some(PyToken::Name(name)), after)
+                    if !matches!(after, Some(PyToken::Op('(' | '[' | '.', _))) =>
+                {
+                    (format!("{{{name}}}"), i + 2)
+                }
+                _ => break,
+            },
         };
         if value.len() + more.len() > vars.limits.max_expanded_length {
             vars.limited.set(true);
