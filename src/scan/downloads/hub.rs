@@ -236,8 +236,9 @@ fn read_call(policy: &DownloadPolicy, entry: &HubCall, call: &Call) -> Option<Hu
     };
     // A call that names nothing known in the file (`load_state_dict_from_url(self.url)`,
     // `load_model(name)`) is a library's own plumbing passing its caller's choice along: what
-    // is fetched is written where the caller names it, and reported there.
-    if repo.is_none() && file.is_none() && url.is_none() {
+    // is fetched is written where the caller names it, and reported there. A pinned revision
+    // is something known (`from_pretrained(name, revision="v1.0")`).
+    if repo.is_none() && file.is_none() && url.is_none() && revision.is_none() {
         return None;
     }
     // A call given a URL that is not one (a local path) fetches nothing.

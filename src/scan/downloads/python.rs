@@ -731,24 +731,59 @@ mod tests {
     }
 
     #[test]
-    fn functions_by_indentation_and_the_main_guard() {
+    fn functions_by_indentation_the_main_guard_and_docstrings() {
         let mut python = Python::default();
         let mut blocks = Blocks::default();
         let vars = Variables::default();
         let mut seen = Vec::new();
         for line in [
             "def fetch():",
+            "    \"\"\"Fetches.",
+            "api.load('text8') at any indentation is prose",
+            "    \"\"\"",
             "    url = 1",
+            "",
             "    def inner():",
             "        pass",
             "    x = 2",
             "y = 3",
             "if __name__ == '__main__':",
+            "    main()",
         ] {
             python.track_block(line, &vars, &mut blocks);
-            seen.push(blocks.current());
+            seen.push((blocks.current(), python.is_prose()));
         }
-        assert_eq!(seen, [1, 1, 2, 2, 1, 0, 0]);
+        let blocks_seen: Vec<u32> = seen.iter().map(|(b, _)| *b).collect();
+        // The blank line stays in `fetch`; the guard's body is a block of its own.
+        assert_eq!(blocks_seen, [1, 1, 1, 1, 1, 1, 2, 2, 1, 0, 3, 3]);
+        let prose: Vec<bool> = seen.iter().map(|(_, p)| *p).collect();
+        assert_eq!(
+            prose,
+            [
+                false, true, true, true, false, false, false, false, false, false, false, false
+            ]
+        );
         assert!(python.main_guard);
+        assert!(in_block(&blocks, 3, MAIN_BLOCK) && !in_block(&blocks, 1, MAIN_BLOCK));
+    }
+
+    #[test]
+    fn format_fields_and_concatenated_names_not_known_stay_as_written() {
+        let mut vars = Variables::default();
+        vars.set("BASE", "https://h/r".into());
+        vars.set("URL_FORMAT", "https://h/{file}".into());
+        let got = python_strings(
+            "a('{base}/{fname}.gz'.format(base=BASE, fname=name), BASE + name, URL_FORMAT.format(file=p))",
+            &vars,
+        );
+        let values: Vec<&str> = got.iter().map(|s| s.value.as_str()).collect();
+        assert_eq!(
+            values,
+            [
+                "https://h/r/{fname}.gz",
+                "https://h/r{name}",
+                "https://h/{file}"
+            ]
+        );
     }
 }
