@@ -567,3 +567,221 @@ fn spacy_download_command_in_a_script_and_a_readme() {
     let readme = at_line(&findings, "README.md", 1);
     assert_eq!(readme["hub"]["repo"], "de_core_news_md");
 }
+
+/// Python files that look like scripts but are modules of a package (the real corpus of
+/// docs/real-world.md): fasttext's `util/util.py` has a `#!` line, gensim's `downloader.py` a
+/// `__main__` guard; beside an `__init__.py` their downloads run with the program, and only
+/// the guard's body is a script. The same file without `__init__.py` is a script.
+#[test]
+fn package_modules_with_a_shebang_or_main_guard_download_at_run_time() {
+    let dir = tempfile::tempdir().unwrap();
+    // fasttext/util/util.py (fasttext 0.9.2), cut down: a `%`-formatted URL in a function.
+    let util = "#!/usr/bin/env python\n\
+                from urllib.request import urlopen\n\
+                \n\
+                def _download_gz_model(gz_file_name):\n\
+                \x20   url = \"https://dl.fbaipublicfiles.com/fasttext/vectors-crawl/%s\" % gz_file_name\n\
+                \x20   urlopen(url)\n";
+    write(dir.path(), "fasttext/util/__init__.py", "");
+    write(dir.path(), "fasttext/util/util.py", util);
+    write(dir.path(), "standalone/fetch.py", util);
+    // gensim/downloader.py (gensim 4.2): base URL + name through str.format, an md5 through
+    // helpers, a command-line entry point.
+    write(dir.path(), "gensim/__init__.py", "");
+    write(
+        dir.path(),
+        "gensim/downloader.py",
+        "import urllib.request as urllib\n\
+         DOWNLOAD_BASE_URL = \"https://github.com/RaRe-Technologies/gensim-data/releases/download\"\n\
+         \n\
+         def _download(name):\n\
+         \x20   url_data = \"{base}/{fname}/{fname}.gz\".format(base=DOWNLOAD_BASE_URL, fname=name)\n\
+         \n\
+         \x20   urllib.urlretrieve(url_data, dst_path)\n\
+         \x20   if _calculate_md5_checksum(dst_path) == _get_checksum(name):\n\
+         \x20       pass\n\
+         \n\
+         if __name__ == '__main__':\n\
+         \x20   urllib.urlretrieve(\"https://example.org/models/cli-only.bin\", \"x\")\n",
+    );
+    let findings = scan_json(dir.path(), &[]);
+    let packaged = at_line(&findings, "fasttext/util/util.py", 5);
+    assert_eq!(packaged["when"], "run", "{packaged}");
+    assert!(packaged.get("reason").is_none(), "{packaged}");
+    let script = at_line(&findings, "standalone/fetch.py", 5);
+    assert_eq!(script["when"], "manual", "{script}");
+    let gensim = at_line(&findings, "gensim/downloader.py", 7);
+    assert_eq!(
+        gensim["url"],
+        "https://github.com/RaRe-Technologies/gensim-data/releases/download/{fname}/{fname}.gz"
+    );
+    assert_eq!(gensim["when"], "run");
+    assert_eq!(gensim["verification"], "md5");
+    let cli = at_line(&findings, "gensim/downloader.py", 12);
+    assert_eq!(cli["when"], "manual");
+    assert!(
+        cli["reason"].as_str().unwrap().contains("__main__"),
+        "{cli}"
+    );
+}
+
+/// Docstrings are prose: doctest examples (`>>> api.load("text8")`) and "install them with
+/// nltk.download()" are not hub calls, and a data set link cited in one is not a fetch; the
+/// brackets and apostrophes of their text do not join the code after them into one line.
+#[test]
+fn docstrings_are_prose_not_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "pkg/__init__.py", "");
+    write(
+        dir.path(),
+        "pkg/corpora.py",
+        "\"\"\"Corpora (see below\n\
+         Install corpora using nltk.download(). Don't forget\n\
+         the UCI set: http://archive.ics.uci.edu/ml/datasets/Bag+of+Words\n\
+         \n\
+         .. sourcecode:: pycon\n\
+         \n\
+         \x20   >>> model = api.load(\"glove-twitter-25\")\n\
+         \"\"\"\n\
+         import gensim.downloader as api\n\
+         \n\
+         \n\
+         class Downloader:\n\
+         \x20   INDEX = \"https://example.org/models/index.bin\"\n\
+         \n\
+         def f():\n\
+         \x20   return api.load(\"text8\")\n",
+    );
+    let findings = scan_json(dir.path(), &[]);
+    let lines: Vec<u64> = fetches(&findings, "pkg/corpora.py")
+        .iter()
+        .map(|f| f["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [13, 16], "{findings:#?}");
+    assert_eq!(
+        at_line(&findings, "pkg/corpora.py", 16)["hub"]["repo"],
+        "text8"
+    );
+}
+
+/// Checks read through variables and digests carried in the URL: piper's download.py reads
+/// `expected_hash = file_info["md5_digest"]` and compares it, with blank lines between the
+/// check and the fetch; whisper keeps the SHA-256 in each URL's path and checks it in
+/// `_download`, far from its `_MODELS` table. A data set script's fetches are data sets, a
+/// repository page is not a download, a JSON catalogue's `url` values are fetched.
+#[test]
+fn digest_variables_digests_in_urls_data_set_scripts_pages_and_json_catalogues() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "piper/__init__.py", "");
+    write(
+        dir.path(),
+        "piper/download.py",
+        "from urllib.request import urlopen\n\
+         URL_FORMAT = \"https://huggingface.co/rhasspy/piper-voices/resolve/v1.0.0/{file}\"\n\
+         \n\
+         def ensure_voice_exists(voice_files):\n\
+         \x20   for file_path, file_info in voice_files.items():\n\
+         \x20       expected_hash = file_info[\"md5_digest\"]\n\
+         \x20       actual_hash = get_file_hash(file_path)\n\
+         \x20       if expected_hash != actual_hash:\n\
+         \x20           continue\n\
+         \n\
+         \n\
+         \n\
+         \n\
+         \n\
+         \n\
+         \n\
+         \n\
+         \n\
+         \n\
+         \n\
+         \n\
+         \n\
+         \x20   for file_path in files_to_download:\n\
+         \x20       file_url = URL_FORMAT.format(file=file_path)\n\
+         \x20       urlopen(file_url)\n",
+    );
+    write(
+        dir.path(),
+        "whisper/__init__.py",
+        format!(
+            "import hashlib, urllib.request\n\
+             _MODELS = {{\n\
+             \x20   \"tiny\": \"https://openaipublic.azureedge.net/main/whisper/models/{SHA256}/tiny.pt\",\n\
+             }}\n\
+             \n\
+             def _download(url):\n\
+             \x20   expected_sha256 = url.split(\"/\")[-2]\n\
+             \x20   if hashlib.sha256(model_bytes).hexdigest() != expected_sha256:\n\
+             \x20       raise RuntimeError()\n"
+        ),
+    );
+    write(
+        dir.path(),
+        "scripts/get_coco_dataset.sh",
+        "#!/bin/bash\nwget -c https://pjreddie.com/media/files/train2014.zip\n",
+    );
+    write(
+        dir.path(),
+        "TRAINING.md",
+        "Checkpoints: https://huggingface.co/datasets/rhasspy/piper-checkpoints/tree/main\n",
+    );
+    write(
+        dir.path(),
+        "data/real/test_resnet50/data.json",
+        "{\"atol\": 1e-07, \"model_name\": \"resnet50\", \"url\": \"https://s3.amazonaws.com/download.onnx/models/opset_10/resnet50.tar.gz\"}",
+    );
+    write(
+        dir.path(),
+        "package.json",
+        "{\"name\": \"x\", \"url\": \"https://example.org/docs\"}\n",
+    );
+    let findings = scan_json(dir.path(), &[]);
+    let piper = at_line(&findings, "piper/download.py", 25);
+    assert_eq!(piper["verification"], "md5", "{piper}");
+    let whisper = fetches(&findings, "whisper/__init__.py");
+    assert_eq!(whisper.len(), 1, "{findings:#?}");
+    assert_eq!(whisper[0]["verification"], "sha256");
+    let coco = at_line(&findings, "scripts/get_coco_dataset.sh", 2);
+    assert_eq!(coco["kind"], "dataset", "{coco}");
+    assert!(
+        fetches(&findings, "TRAINING.md").is_empty(),
+        "{findings:#?}"
+    );
+    let catalogue = at_line(&findings, "data/real/test_resnet50/data.json", 1);
+    assert_eq!(
+        catalogue["url"],
+        "https://s3.amazonaws.com/download.onnx/models/opset_10/resnet50.tar.gz"
+    );
+    assert_eq!(catalogue["verification"], "none");
+    assert!(
+        fetches(&findings, "package.json").is_empty(),
+        "{findings:#?}"
+    );
+}
+
+/// A hub call that names nothing known in the file is a library passing its caller's choice
+/// along (torchvision's `load_state_dict_from_url(self.url)`), and a lower-case callee with
+/// `weights="imagenet"` is a variable or a helper, not a Keras application.
+#[test]
+fn hub_calls_naming_nothing_and_lower_case_callees_are_not_downloads() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "pkg/__init__.py", "");
+    write(
+        dir.path(),
+        "pkg/_api.py",
+        "from torch.hub import load_state_dict_from_url\n\
+         \n\
+         def get_state_dict(self, progress):\n\
+         \x20   return load_state_dict_from_url(self.url, progress=progress)\n\
+         \n\
+         def build(app):\n\
+         \x20   return app(weights='imagenet')\n",
+    );
+    let findings = scan_json(dir.path(), &[]);
+    assert!(
+        fetches(&findings, "pkg/_api.py").is_empty(),
+        "{findings:#?}"
+    );
+}

@@ -608,3 +608,71 @@ fn ggjt_v3_records_give_tensor_counts() {
     assert_eq!(cut["format"], "ggml");
     assert!(cut.get("tensors").is_none(), "{cut}");
 }
+
+/// Known containers of data that are not weights, found in the real corpus as large binaries:
+/// ONNX's backend test vectors (`input_0.pb`: a TensorProto alone, written by onnx's
+/// `numpy_helper.from_array`, fields as in onnx/onnx.proto: dims 1, data_type 2, name 8,
+/// raw_data 9), a GResource bundle (GLib's gio/gvdb/gvdb-format.h header, signature
+/// "GVariant"), and `.npz` files of computed tables named in `[tables]` (resampy's Kaiser
+/// filters, whisper's mel filterbanks). Each is over the blob threshold and is reported
+/// neither as weights nor as a blob; a TensorProto whose raw data does not fill its dims, or an
+/// `.npz` with one array not named as a table, still is.
+#[test]
+fn tensor_test_vectors_gresource_bundles_and_filter_tables_are_not_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = 300_000u64; // 1.2 MB of float32: over the 1 MiB blob threshold
+    let tensor = |raw: &[u8]| {
+        fixtures::Pb::default()
+            .varint(1, 3)
+            .varint(1, values / 3)
+            .varint(2, 1)
+            .bytes(8, b"x")
+            .bytes(9, raw)
+            .0
+    };
+    let data = fixtures::floats(values as usize);
+    write(
+        dir.path(),
+        "test_conv/test_data_set_0/input_0.pb",
+        tensor(&data),
+    );
+    write(
+        dir.path(),
+        "short/input_0.pb",
+        tensor(&data[..data.len() - 4]),
+    );
+    let mut gvdb = b"GVariant".to_vec();
+    gvdb.extend_from_slice(&[0u8; 8]);
+    gvdb.extend_from_slice(&fixtures::noise(1_200_000, 7));
+    write(dir.path(), "piper.gresource", gvdb);
+    let window = fixtures::npy("'<f8'", "(160000,)", &fixtures::noise(1_280_000, 3));
+    let scalar = fixtures::npy("'<f8'", "()", &[0u8; 8]);
+    write(
+        dir.path(),
+        "resampy/data/kaiser_best.npz",
+        fixtures::zip(
+            &[
+                ("half_window.npy", &window),
+                ("precision.npy", &scalar),
+                ("rolloff.npy", &scalar),
+            ],
+            false,
+        ),
+    );
+    write(
+        dir.path(),
+        "mixed.npz",
+        fixtures::zip(&[("half_window.npy", &window), ("W1.npy", &scalar)], false),
+    );
+    let findings = scan_json(dir.path(), &[]);
+    assert_eq!(
+        crate::support::paths(&findings),
+        ["mixed.npz", "short/input_0.pb"],
+        "{findings:#?}"
+    );
+    assert_eq!(format_of(&findings, "mixed.npz")["format"], "npz");
+    assert_eq!(
+        finding(&findings, "short/input_0.pb").unwrap()["kind"],
+        "blob"
+    );
+}

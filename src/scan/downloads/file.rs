@@ -7,7 +7,10 @@ use std::rc::Rc;
 
 use super::hub::{self, HubFetch};
 use super::policy::{Check, DownloadPolicy, FileKind, Language};
-use super::syntax::{Blocks, ExpansionLimits, Line, LogicalLines, Syntax, Variables, find_urls};
+use super::syntax::{
+    Blocks, ExpansionLimits, Line, LogicalLines, ScriptUse, Syntax, Variables, find_urls,
+};
+use super::tree::STANDALONE_SCRIPT;
 use super::tree::Summary;
 use crate::scan::finding::{Details, Download, Hub};
 use crate::scan::{Finding, Verification, When};
@@ -43,6 +46,8 @@ struct Report {
     format: Option<String>,
     dataset: bool,
     note: Option<String>,
+    /// Written in prose inside code (a docstring): documentation for the reader.
+    prose: bool,
     /// Only checks on its own logical line apply: a CMake command that fetches code carries
     /// its own `URL_HASH`/`EXPECTED_HASH`, and a neighbour's says nothing of it.
     own_checks_only: bool,
@@ -62,8 +67,15 @@ impl Report {
             format: None,
             dataset: false,
             note: None,
+            prose: false,
             own_checks_only: false,
         }
+    }
+
+    /// Whether `other`, the same download, tells more of it: code that fetches it rather
+    /// than a mention, code rather than a docstring.
+    fn outranked_by(&self, other: &Report) -> bool {
+        (!self.on_fetch_line && other.on_fetch_line) || (self.prose && !other.prose)
     }
 
     /// What makes two reports the same download: the URL, else the hub call and its line.
@@ -99,6 +111,8 @@ const MAX_CALLS: usize = 10_000;
 /// Everything learnt from reading one file.
 pub struct FileState<'a> {
     policy: &'a DownloadPolicy,
+    /// The file's path relative to the scanned root.
+    rel: String,
     syntax: Box<dyn Syntax>,
     vars: Variables,
     blocks: Blocks,
@@ -115,6 +129,8 @@ pub struct FileState<'a> {
     fetching_functions: HashSet<String>,
     /// The first line where variable expansion stopped at a policy cap.
     limited_at: Option<u64>,
+    /// Variables holding a digest of a known algorithm (`expected_hash = info["md5"]`).
+    digest_variables: HashMap<String, Check>,
 }
 
 impl<'a> FileState<'a> {
@@ -123,12 +139,14 @@ impl<'a> FileState<'a> {
     /// for the variables and the scripts they run.
     pub fn read<R: BufRead>(
         policy: &'a DownloadPolicy,
+        rel: &str,
         syntax: Box<dyn Syntax>,
         reader: R,
         may_fetch: bool,
     ) -> io::Result<Self> {
         let mut state = Self {
             policy,
+            rel: rel.to_string(),
             vars: Variables::new(syntax.names_ignore_case()).with_limits(ExpansionLimits {
                 max_expanded_length: policy.max_expanded_length,
                 max_expansions: policy.max_expansions,
@@ -144,6 +162,7 @@ impl<'a> FileState<'a> {
             calls: Vec::new(),
             fetching_functions: HashSet::new(),
             limited_at: None,
+            digest_variables: HashMap::new(),
         };
         let mut lines = LogicalLines::new(reader);
         while let Some(line) = lines.next_line(&*state.syntax)? {
@@ -175,7 +194,12 @@ impl<'a> FileState<'a> {
         };
         self.syntax
             .track_block(&line.text, &self.vars, &mut self.blocks);
-        if let Some(check) = self.policy.check_on(&line.text) {
+        self.note_digest_variable(line);
+        let check = self
+            .policy
+            .check_on(&line.text)
+            .or_else(|| self.compares_digest_variable(&line.text));
+        if let Some(check) = check {
             self.checks
                 .push((line.number, self.blocks.current(), check));
         }
@@ -200,6 +224,9 @@ impl<'a> FileState<'a> {
         let written = self.fetch_written(text);
         if written != Fetch::None {
             return written;
+        }
+        if self.syntax.fetches(self.policy, text) {
+            return Fetch::Generic;
         }
         let first = self.syntax.command_name(text);
         if let Some(name) = first
@@ -228,6 +255,36 @@ impl<'a> FileState<'a> {
         }
     }
 
+    /// Remembers a variable read from a value named after a digest algorithm
+    /// (`expected_hash = file_info["md5_digest"]`), so that comparing it checks with that
+    /// algorithm.
+    fn note_digest_variable(&mut self, line: &Line) {
+        if self.digest_variables.len() >= MAX_CALLS {
+            return;
+        }
+        let Some(assignment) = self.syntax.assignment(&line.text, &self.vars) else {
+            return;
+        };
+        let value = line.text.split_once('=').map_or("", |(_, v)| v);
+        match self.policy.algorithm_named(value) {
+            Some(check) => {
+                self.digest_variables.insert(assignment.name, check);
+            }
+            None => {
+                self.digest_variables.remove(&assignment.name);
+            }
+        }
+    }
+
+    /// The check a comparison of a digest variable makes (`if expected_hash != actual_hash:`).
+    fn compares_digest_variable(&self, text: &str) -> Option<Check> {
+        if self.digest_variables.is_empty() || !self.policy.compares(text) {
+            return None;
+        }
+        text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .find_map(|word| self.digest_variables.get(word).copied())
+    }
+
     /// The first line where variable expansion stopped at a policy cap, if any.
     pub fn limited_at(&self) -> Option<u64> {
         self.limited_at
@@ -235,6 +292,10 @@ impl<'a> FileState<'a> {
 
     /// Records a variable assignment; returns whether the line assigns a value it evaluated.
     fn assign(&mut self, line: &Line, fetch: Fetch) -> bool {
+        // `>>> url = "…"` in a docstring assigns nothing.
+        if self.syntax.is_prose() {
+            return false;
+        }
         let Some(assignment) = self.syntax.assignment(&line.text, &self.vars) else {
             return false;
         };
@@ -313,6 +374,7 @@ impl<'a> FileState<'a> {
                 format,
                 dataset,
                 note,
+                prose: false,
                 own_checks_only: false,
             });
         }
@@ -323,7 +385,7 @@ impl<'a> FileState<'a> {
     /// often a line repeats them.
     fn push_report(&mut self, report: Report) {
         match self.report_at.get(&report.key()) {
-            Some(&at) if !self.reports[at].on_fetch_line && report.on_fetch_line => {
+            Some(&at) if self.reports[at].outranked_by(&report) => {
                 self.reports[at] = report;
             }
             Some(_) => {}
@@ -336,7 +398,18 @@ impl<'a> FileState<'a> {
 
     fn find_downloads(&mut self, line: &Line, fetch: Fetch) {
         let block = self.blocks.current();
+        let prose = self.syntax.is_prose();
         for found in self.syntax.urls(&line.text, &self.vars) {
+            // A docstring cites: only a URL that is itself a weight file is worth telling the
+            // maintainer about (a manual download the documentation asks for).
+            if prose {
+                if self.policy.weight_like(&found.url) {
+                    let mut report = Report::of_url(line.number, block, found.url, None);
+                    report.prose = true;
+                    self.push_report(report);
+                }
+                continue;
+            }
             let report = match fetch {
                 Fetch::Model | Fetch::Code => true,
                 Fetch::Generic => {
@@ -344,6 +417,7 @@ impl<'a> FileState<'a> {
                         || self.policy.has_model_word(&found.url)
                         || self.policy.has_model_word(&line.text)
                         || self.policy.has_model_word(self.blocks.name(block))
+                        || self.dataset_context(block)
                 }
                 Fetch::None => self.policy.weight_like(&found.url),
             } || self.policy.dataset_url(&found.url);
@@ -351,8 +425,16 @@ impl<'a> FileState<'a> {
                 continue;
             }
             self.mark_used(found.used);
+            if self.policy.web_page(&found.url) {
+                continue;
+            }
             let mut report = Report::of_url(line.number, block, found.url, found.as_written);
             report.on_fetch_line = fetch != Fetch::None;
+            report.dataset = self.dataset_context(block)
+                && report
+                    .url
+                    .as_deref()
+                    .is_some_and(|u| self.policy.weight_extension(u).is_none());
             report.own_checks_only = fetch == Fetch::Code;
             if fetch == Fetch::Code
                 && let Some(url) = &report.url
@@ -366,6 +448,14 @@ impl<'a> FileState<'a> {
             }
             self.push_report(report);
         }
+    }
+
+    /// Whether the file or the function or target `block` names a data set. (Not the line:
+    /// a URL template's `{dataset}` placeholder names a voice's training set, not a fetch of
+    /// it.)
+    fn dataset_context(&self, block: u32) -> bool {
+        self.policy.has_dataset_word(&self.rel)
+            || self.policy.has_dataset_word(self.blocks.name(block))
     }
 
     /// Words that may be paths of scripts this file runs.
@@ -419,8 +509,20 @@ impl<'a> FileState<'a> {
                 Check::Md5 => Some(Verification::Md5),
             })
             .chain(report.checked)
+            .chain(self.digest_in_url_checked(report))
             .min_by_key(|v| verification_rank(*v))
             .unwrap_or(Verification::None)
+    }
+
+    /// A URL carrying a whole SHA-256 digest in its path, in a file that checks SHA-256
+    /// digests, is checked against it (whisper: `expected_sha256 = url.split("/")[-2]`, then
+    /// `hashlib.sha256(model_bytes).hexdigest() != expected_sha256`), however far apart the
+    /// table of URLs and the check stand.
+    fn digest_in_url_checked(&self, report: &Report) -> Option<Verification> {
+        let url = report.url.as_deref()?;
+        (self.policy.has_full_sha256(url)
+            && self.checks.iter().any(|(_, _, c)| *c == Check::Sha256))
+        .then_some(Verification::Sha256)
     }
 
     /// The downloads of the file `rel` of `kind`, one per URL (the first on a fetch line, else
@@ -472,7 +574,7 @@ impl<'a> FileState<'a> {
         for report in self.reports.iter().cloned().chain(unused) {
             let key = report.key();
             match by_key.get(&key) {
-                Some(&at) if !reports[at].on_fetch_line && report.on_fetch_line => {
+                Some(&at) if reports[at].outranked_by(&report) => {
                     reports[at] = report;
                 }
                 Some(_) => {}
@@ -483,8 +585,6 @@ impl<'a> FileState<'a> {
             }
         }
         reports.sort_by_key(|r| r.line);
-        let script =
-            kind.when == When::Run && self.syntax.is_standalone_script(self.policy, rel, shebang);
         let documentation = kind.syntax == Language::Docs;
         reports
             .into_iter()
@@ -501,13 +601,27 @@ impl<'a> FileState<'a> {
                             .map_or("unknown".to_string(), |u| self.policy.url_format(u))
                     })
                 });
-                let (when, reason) = if outside_build.contains(&report.block) {
+                let (when, reason) = if report.prose {
+                    let why = "in a docstring: documentation for the reader".to_string();
+                    (When::Manual, Some(why))
+                } else if outside_build.contains(&report.block) {
                     let target = self.blocks.name(report.block);
                     let why = format!("in Make target `{target}`, which no build goal reaches");
                     (When::Manual, Some(why))
-                } else if script {
-                    let why = "in a standalone Python script".to_string();
-                    (When::Manual, Some(why))
+                } else if kind.when == When::Run {
+                    match self.syntax.script_use(
+                        self.policy,
+                        rel,
+                        shebang,
+                        &self.blocks,
+                        report.block,
+                    ) {
+                        ScriptUse::Library => (When::Run, None),
+                        ScriptUse::Script(why) => (When::Manual, Some(why.to_string())),
+                        ScriptUse::ScriptUnlessPackaged => {
+                            (When::Manual, Some(STANDALONE_SCRIPT.to_string()))
+                        }
+                    }
                 } else {
                     (kind.when, None)
                 };
@@ -516,10 +630,14 @@ impl<'a> FileState<'a> {
                     (a, b) => a.or(b),
                 };
                 let dataset = report.dataset
-                    || report
-                        .url
-                        .as_deref()
-                        .is_some_and(|u| self.policy.dataset_url(u));
+                    || report.url.as_deref().is_some_and(|u| {
+                        self.policy.dataset_url(u)
+                            || (self.policy.weight_extension(u).is_none()
+                                && (self.policy.has_dataset_word(rel)
+                                    || self
+                                        .policy
+                                        .has_dataset_word(self.blocks.name(report.block))))
+                    });
                 let download = Download {
                     reason,
                     line: report.line,
@@ -531,7 +649,7 @@ impl<'a> FileState<'a> {
                         .map(|w| w.to_string()),
                     url: report.url,
                     hub: report.hub,
-                    documentation,
+                    documentation: documentation || report.prose,
                 };
                 let details = if dataset {
                     Details::Dataset(download)

@@ -170,8 +170,13 @@ fn read_call(policy: &DownloadPolicy, entry: &HubCall, call: &Call) -> Option<Hu
     let mut note = None;
     let mut value_of = |argument: &Option<Argument>, what: &str| -> Option<String> {
         let argument = argument.as_ref()?;
+        // A class's name (`ResNet50(weights="imagenet")`); a lower-case callee is a variable
+        // or a helper taking the same keyword (`app(weights=…)`, `_obtain_input_shape(…)`).
         if argument.call_name {
-            return Some(call.last_name().to_string());
+            let name = call.last_name();
+            return name
+                .starts_with(|c: char| c.is_ascii_uppercase())
+                .then(|| name.to_string());
         }
         match call.argument(argument)? {
             ArgValue::Str { value, used: u, .. } => {
@@ -229,6 +234,13 @@ fn read_call(policy: &DownloadPolicy, entry: &HubCall, call: &Call) -> Option<Hu
             (fill_template(entry, template, fields), None)
         }
     };
+    // A call that names nothing known in the file (`load_state_dict_from_url(self.url)`,
+    // `load_model(name)`) is a library's own plumbing passing its caller's choice along: what
+    // is fetched is written where the caller names it, and reported there. A pinned revision
+    // is something known (`from_pretrained(name, revision="v1.0")`).
+    if repo.is_none() && file.is_none() && url.is_none() && revision.is_none() {
+        return None;
+    }
     // A call given a URL that is not one (a local path) fetches nothing.
     if url_argument.is_some_and(|v| v.string().is_some()) && !url.as_deref().is_some_and(is_url) {
         return None;

@@ -47,7 +47,7 @@ pub use tree::{Seen, Summary, resolve_tree};
 
 use super::Finding;
 use cmake::Cmake;
-use docs::Docs;
+use docs::{Docs, Json};
 use file::FileState;
 use make::Make;
 use policy::Language;
@@ -68,6 +68,7 @@ impl Language {
             Language::Batch => Box::new(Batch),
             Language::Powershell => Box::new(PowerShell),
             Language::Docs => Box::new(Docs),
+            Language::Json => Box::new(Json),
         }
     }
 }
@@ -118,7 +119,7 @@ pub fn scan<R: Read + Seek>(
         });
     }
     let reader = BufReader::new(reader.take(policy.max_file_size));
-    let state = FileState::read(policy, syntax, reader, may_fetch)?;
+    let state = FileState::read(policy, rel, syntax, reader, may_fetch)?;
     let warnings = state
         .limited_at()
         .map(|line| {

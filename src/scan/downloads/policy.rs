@@ -26,6 +26,10 @@ pub struct DownloadPolicy {
     pub compression_extensions: Vec<String>,
     pub model_hosts: Vec<String>,
     pub dataset_hosts: Vec<String>,
+    pub dataset_words: Vec<String>,
+    pub json_url_keys: Vec<String>,
+    pub page_hosts: Vec<String>,
+    pub page_segments: Vec<String>,
     pub config_extensions: Vec<String>,
     pub model_words: Vec<String>,
     pub model_fetchers: Vec<String>,
@@ -190,6 +194,8 @@ pub enum Language {
     Powershell,
     /// Documentation: no variables, no comments, every line stands alone.
     Docs,
+    /// JSON data: a URL is fetched by whatever reads the file, when its key says it is one.
+    Json,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -306,6 +312,9 @@ impl DownloadPolicy {
     /// Whether `url` names weights by itself: a model host, a GitHub release asset with a
     /// model name, or a weight file extension.
     pub fn weight_like(&self, url: &str) -> bool {
+        if self.web_page(url) {
+            return false;
+        }
         let (host, path) = split_url(url);
         let model_release = host == "github.com"
             && path.contains("/releases/download/")
@@ -319,6 +328,46 @@ impl DownloadPolicy {
     pub fn dataset_url(&self, url: &str) -> bool {
         let (host, path) = split_url(url);
         on_host(&self.dataset_hosts, &host, path)
+            && !self.web_page(url)
+            && self.weight_extension(url).is_none()
+    }
+
+    /// Whether `url` is a page to browse rather than a file to fetch: a repository's file
+    /// listing or file view (`huggingface.co/…/tree/main`, `github.com/…/blob/…`), not asked
+    /// for as a download (`?download=true`, `?raw=true`).
+    pub fn web_page(&self, url: &str) -> bool {
+        let (host, path) = split_url(url);
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        on_host(&self.page_hosts, &host, path)
+            && !query.contains("download=true")
+            && !query.contains("raw=true")
+            && path
+                .split('/')
+                .any(|segment| self.page_segments.iter().any(|s| s == segment))
+    }
+
+    /// Whether a line of JSON holds a URL under a key that names one to fetch
+    /// (`"url": "https://…"`).
+    pub fn json_url_value(&self, text: &str) -> bool {
+        self.json_url_keys.iter().any(|key| {
+            let quoted = format!("\"{key}\"");
+            text.match_indices(quoted.as_str()).any(|(at, _)| {
+                let rest = text[at + quoted.len()..].trim_start();
+                rest.strip_prefix(':').is_some_and(|value| {
+                    let value = value.trim_start().trim_start_matches('"');
+                    value.starts_with("https://") || value.starts_with("http://")
+                })
+            })
+        })
+    }
+
+    /// Whether `text` (a path, a function name, a line) names a data set (`get_coco_dataset.sh`,
+    /// `torchvision/datasets/`), case-insensitively.
+    pub fn has_dataset_word(&self, text: &str) -> bool {
+        let lower = text.to_ascii_lowercase();
+        self.dataset_words
+            .iter()
+            .any(|w| lower.contains(w.as_str()))
     }
 
     /// The format a URL fetches, by its file name: a weight format, `config`, or `unknown`.
@@ -375,27 +424,56 @@ impl DownloadPolicy {
     /// named after an algorithm.
     pub fn check_on(&self, text: &str) -> Option<Check> {
         let has = |markers: &[String]| markers.iter().any(|m| text.contains(m.as_str()));
-        let compares = has(&self.checks.comparisons);
-        let lower = compares.then(|| text.to_ascii_lowercase());
-        let compared = |names: &[String]| {
-            lower
-                .as_deref()
-                .is_some_and(|l| names.iter().any(|n| l.contains(n.as_str())))
-        };
-        let names = &self.checks.compared_names;
-        if has(&self.checks.sha256) || compared(&names.sha256) {
+        let compared = self
+            .compares(text)
+            .then(|| self.algorithm_named(text))
+            .flatten();
+        if has(&self.checks.sha256) || compared == Some(Check::Sha256) {
             Some(if has(&self.checks.prefix_markers) {
                 Check::Sha256Cut
             } else {
                 Check::Sha256
             })
-        } else if has(&self.checks.sha1) || compared(&names.sha1) {
+        } else if has(&self.checks.sha1) || compared == Some(Check::Sha1) {
             Some(Check::Sha1)
-        } else if has(&self.checks.md5) || compared(&names.md5) {
+        } else if has(&self.checks.md5) || compared == Some(Check::Md5) {
             Some(Check::Md5)
         } else {
             None
         }
+    }
+
+    /// Whether the line compares two values (`==`, `!=`).
+    pub fn compares(&self, text: &str) -> bool {
+        self.checks
+            .comparisons
+            .iter()
+            .any(|m| text.contains(m.as_str()))
+    }
+
+    /// The digest algorithm the line names (`info["md5"]`, `expected_sha256`), strongest
+    /// first, case-insensitively.
+    pub fn algorithm_named(&self, text: &str) -> Option<Check> {
+        let lower = text.to_ascii_lowercase();
+        let named = |names: &[String]| names.iter().any(|n| lower.contains(n.as_str()));
+        let names = &self.checks.compared_names;
+        if named(&names.sha256) {
+            Some(Check::Sha256)
+        } else if named(&names.sha1) {
+            Some(Check::Sha1)
+        } else if named(&names.md5) {
+            Some(Check::Md5)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the URL's path holds a whole SHA-256 digest as one of its parts
+    /// (`…/whisper/models/<sha256>/tiny.pt`).
+    pub fn has_full_sha256(&self, url: &str) -> bool {
+        let (_, path) = split_url(url);
+        path.split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|part| part.len() == 64 && part.bytes().all(|b| b.is_ascii_hexdigit()))
     }
 
     /// Whether the URL's file name holds a run of hex digits long enough to be a digest prefix.
@@ -410,15 +488,12 @@ impl DownloadPolicy {
             })
     }
 
-    /// Whether a Python file is a script rather than library code.
-    pub fn python_is_script(&self, rel: &str, shebang: bool, main_guard: bool) -> bool {
+    /// Whether a Python file lies under a directory of scripts (`tests/`, `tools/`, …).
+    pub fn python_in_script_dir(&self, rel: &str) -> bool {
         let mut dirs = rel.split('/').collect::<Vec<_>>();
         dirs.pop();
-        shebang
-            || main_guard
-            || dirs
-                .iter()
-                .any(|d| self.python.script_dirs.iter().any(|s| s == d))
+        dirs.iter()
+            .any(|d| self.python.script_dirs.iter().any(|s| s == d))
     }
 }
 

@@ -1,12 +1,19 @@
 //! Python: string expressions are evaluated where they are simple enough (literals, known
 //! variables, f-strings, `+`, `str.format`), so a URL built from constants is found whole.
-//! Functions are followed by indentation; a `__main__` guard marks a script.
+//! Functions are followed by indentation, and so is the body of an `if __name__ ==
+//! "__main__":` guard, which only a script run by hand executes. Text inside triple-quoted
+//! strings (docstrings, doctest examples: `>>> api.load("text8")`) is prose: its calls are
+//! not calls.
 
 use super::hub::{ArgValue, Call};
 use super::policy::DownloadPolicy;
 use super::syntax::{
-    Assignment, Blocks, Reference, Syntax, UrlUse, Value, Variables, find_urls, leading_name,
+    Assignment, Blocks, Reference, ScriptUse, Syntax, UrlUse, Value, Variables, find_urls,
+    leading_name,
 };
+
+/// The name of the block holding the body of an `if __name__ == "__main__":` guard.
+const MAIN_BLOCK: &str = "__main__";
 
 /// Reads one Python file, keeping its function nesting.
 #[derive(Debug, Default)]
@@ -15,6 +22,10 @@ pub struct Python {
     defs: Vec<(usize, u32)>,
     /// Whether the file has an `if __name__ == "__main__":` guard.
     main_guard: bool,
+    /// The closing delimiter of the triple-quoted string the next line starts inside, if any.
+    open_string: Option<&'static str>,
+    /// Whether the current line is prose: inside a triple-quoted string or one itself.
+    prose: bool,
 }
 
 impl Syntax for Python {
@@ -30,6 +41,19 @@ impl Syntax for Python {
     fn track_block(&mut self, text: &str, _vars: &Variables, blocks: &mut Blocks) {
         let trimmed = text.trim();
         let indent = text.len() - text.trim_start().len();
+        // A blank line, or one continuing a triple-quoted string, says nothing of the
+        // nesting, however it is indented.
+        if trimmed.is_empty() {
+            blocks.enter(self.defs.last().map_or(0, |(_, b)| *b));
+            self.prose = self.open_string.is_some();
+            return;
+        }
+        if self.open_string.is_some() {
+            blocks.enter(self.defs.last().map_or(0, |(_, b)| *b));
+            self.prose = true;
+            self.open_string = open_string_after(text, self.open_string);
+            return;
+        }
         while self.defs.last().is_some_and(|(i, _)| indent <= *i) {
             self.defs.pop();
         }
@@ -45,7 +69,11 @@ impl Syntax for Python {
         }
         if trimmed.starts_with("if __name__") && trimmed.contains("__main__") {
             self.main_guard = true;
+            let block = blocks.open(MAIN_BLOCK);
+            self.defs.push((indent, block));
         }
+        self.prose = self.open_string.is_some() || starts_with_string_literal(trimmed);
+        self.open_string = open_string_after(text, self.open_string);
     }
 
     fn assignment(&self, text: &str, vars: &Variables) -> Option<Assignment> {
@@ -81,7 +109,14 @@ impl Syntax for Python {
         out
     }
 
+    fn is_prose(&self) -> bool {
+        self.prose
+    }
+
     fn calls(&self, text: &str, vars: &Variables) -> Vec<Call> {
+        if self.prose {
+            return Vec::new();
+        }
         python_calls(text, vars)
     }
 
@@ -91,9 +126,82 @@ impl Syntax for Python {
         after.trim_start().starts_with('(').then_some(name)
     }
 
-    fn is_standalone_script(&self, policy: &DownloadPolicy, rel: &str, shebang: bool) -> bool {
-        policy.python_is_script(rel, shebang, self.main_guard)
+    fn script_use(
+        &self,
+        policy: &DownloadPolicy,
+        rel: &str,
+        shebang: bool,
+        blocks: &Blocks,
+        block: u32,
+    ) -> ScriptUse {
+        if policy.python_in_script_dir(rel) {
+            ScriptUse::Script("in a Python script directory")
+        } else if in_block(blocks, block, MAIN_BLOCK) {
+            ScriptUse::Script("under `if __name__ == \"__main__\":`, run only as a script")
+        } else if shebang || self.main_guard {
+            ScriptUse::ScriptUnlessPackaged
+        } else {
+            ScriptUse::Library
+        }
     }
+}
+
+/// Whether `block` is the block named `name` or nested in it.
+fn in_block(blocks: &Blocks, mut block: u32, name: &str) -> bool {
+    while block != 0 {
+        if blocks.name(block) == name {
+            return true;
+        }
+        block = blocks.parent(block);
+    }
+    false
+}
+
+/// Whether a line starts with a triple-quoted string literal: a docstring, or a string used
+/// as a block comment (`r"""…`, `u'''…` too).
+fn starts_with_string_literal(trimmed: &str) -> bool {
+    let prefix = trimmed
+        .bytes()
+        .take(2)
+        .take_while(|b| b"rRuUbB".contains(b))
+        .count();
+    let rest = &trimmed[prefix..];
+    rest.starts_with("\"\"\"") || rest.starts_with("'''")
+}
+
+/// The closing delimiter of the triple-quoted string still open at the end of `line`, which
+/// starts inside the string `open` closes (if any). Single-quoted strings and comments are
+/// skipped so that their quotes do not count.
+fn open_string_after(line: &str, mut open: Option<&'static str>) -> Option<&'static str> {
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(delim) = open {
+            match line[i..].find(delim) {
+                Some(at) => {
+                    i += at + 3;
+                    open = None;
+                }
+                None => return open,
+            }
+            continue;
+        }
+        match bytes[i] {
+            b'#' => return None,
+            b'"' | b'\'' => {
+                let triple = if bytes[i] == b'"' { "\"\"\"" } else { "'''" };
+                if line[i..].starts_with(triple) {
+                    open = Some(triple);
+                    i += 3;
+                } else {
+                    let (_, end) = py_string_body(line, i, false);
+                    i = end.max(i + 1);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    open
 }
 
 /// A Python string expression: its value, the source text it came from, and the variables and
@@ -234,10 +342,12 @@ fn fill_fstring(content: &str, vars: &Variables, used: &mut Vec<String>) -> Opti
 }
 
 /// Fills `str.format` fields (`{}`, `{0}`, `{name}`) from positional and keyword arguments.
+/// A field whose argument is not known stays as written (`{fname}`): the URL keeps its known
+/// host and path, and shows where the caller's value goes.
 fn fill_format(
     template: &str,
-    positional: &[String],
-    named: &[(String, String)],
+    positional: &[Option<String>],
+    named: &[(String, Option<String>)],
     vars: &Variables,
 ) -> Option<String> {
     let mut out = String::new();
@@ -248,7 +358,7 @@ fn fill_format(
         let after = &rest[open + 1..];
         let close = after.find('}')?;
         let field = after[..close].trim();
-        let value = if field.is_empty() {
+        let argument = if field.is_empty() {
             next += 1;
             positional.get(next - 1)?
         } else if let Ok(index) = field.parse::<usize>() {
@@ -256,6 +366,8 @@ fn fill_format(
         } else {
             &named.iter().find(|(k, _)| k == field)?.1
         };
+        let written = &rest[open..open + close + 2];
+        let value = argument.as_deref().unwrap_or(written);
         if out.len() + value.len() > vars.limits.max_expanded_length {
             vars.limited.set(true);
             return None;
@@ -413,8 +525,19 @@ fn eval_concat(
     let mut used = Vec::new();
     let (mut value, mut i) = eval_operand(tokens, start, vars, &mut used)?;
     while let Some(PyToken::Op('+', _)) = tokens.get(i) {
-        let Some((more, next)) = eval_operand(tokens, i + 1, vars, &mut used) else {
-            break;
+        let (more, next) = match eval_operand(tokens, i + 1, vars, &mut used) {
+            Some(operand) => operand,
+            // `BASE_WEIGHTS_PATH + file_name` with `file_name` unknown in the file: the known
+            // part stays, the name is shown where its value goes (`…/{file_name}`), as in an
+            // unfilled `str.format` field.
+            None => match (tokens.get(i + 1), tokens.get(i + 2)) {
+                (Some(PyToken::Name(name)), after)
+                    if !matches!(after, Some(PyToken::Op('(' | '[' | '.', _))) =>
+                {
+                    (format!("{{{name}}}"), i + 2)
+                }
+                _ => break,
+            },
         };
         if value.len() + more.len() > vars.limits.max_expanded_length {
             vars.limited.set(true);
@@ -465,6 +588,17 @@ fn eval_operand(
             Some((value, next))
         }
         PyToken::Name(name) => {
+            // `TEMPLATE.format(…)` of a known template (`URL_FORMAT.format(file=path)`).
+            if let Some(template) = name.strip_suffix(".format")
+                && let Some(value) = vars.get(template)
+            {
+                let value = value.to_string();
+                let (positional, named, after) = format_args(tokens, i + 1, vars, used)?;
+                let filled = fill_format(&value, &positional, &named, vars)?;
+                used.push(template.to_string());
+                used.push("format".to_string());
+                return Some((filled, after));
+            }
             // A call or attribute access is not a plain variable.
             if matches!(tokens.get(i + 1), Some(PyToken::Op('(' | '[' | '=', _))) {
                 return None;
@@ -477,9 +611,10 @@ fn eval_operand(
     }
 }
 
-type FormatArgs = (Vec<String>, Vec<(String, String)>, usize);
+type FormatArgs = (Vec<Option<String>>, Vec<(String, Option<String>)>, usize);
 
-/// Parses `( arg, name=arg, … )` where every argument is a string expression.
+/// Parses `( arg, name=arg, … )`: each argument's value when it is a string expression,
+/// `None` when it is something else (a variable not known in the file, a call).
 fn format_args(
     tokens: &[PyToken<'_>],
     open: usize,
@@ -497,19 +632,46 @@ fn format_args(
             PyToken::Op(')', _) => return Some((positional, named, i + 1)),
             PyToken::Op(',', _) => i += 1,
             PyToken::Name(key) if matches!(tokens.get(i + 1), Some(PyToken::Op('=', _))) => {
-                let (value, inner_used, next) = eval_concat(tokens, i + 2, vars)?;
-                used.extend(inner_used);
+                let (value, next) = format_argument(tokens, i + 2, vars, used);
                 named.push(((*key).to_string(), value));
                 i = next;
             }
             _ => {
-                let (value, inner_used, next) = eval_concat(tokens, i, vars)?;
-                used.extend(inner_used);
+                let (value, next) = format_argument(tokens, i, vars, used);
                 positional.push(value);
                 i = next;
             }
         }
     }
+}
+
+/// One argument of `.format(…)` from token `start`: its value when it is a string expression,
+/// and the index of the token that ends it (`,` or the closing parenthesis at its depth).
+fn format_argument(
+    tokens: &[PyToken<'_>],
+    start: usize,
+    vars: &Variables,
+    used: &mut Vec<String>,
+) -> (Option<String>, usize) {
+    if let Some((value, inner_used, next)) = eval_concat(tokens, start, vars)
+        && matches!(tokens.get(next), Some(PyToken::Op(',' | ')', _)))
+    {
+        used.extend(inner_used);
+        return (Some(value), next);
+    }
+    let mut depth = 0usize;
+    let mut i = start;
+    while let Some(token) = tokens.get(i) {
+        match token {
+            PyToken::Op('(' | '[' | '{', _) => depth += 1,
+            PyToken::Op(',' | ')', _) if depth == 0 => break,
+            PyToken::Op(')' | ']' | '}', _) => depth -= 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    // Always step past something, so that a stray token cannot stall the caller.
+    (None, i.max(start + 1).min(tokens.len().max(start + 1)))
 }
 
 /// A Python assignment `NAME = <string expression>` (also `NAME: str = …`): the name and,
@@ -569,24 +731,59 @@ mod tests {
     }
 
     #[test]
-    fn functions_by_indentation_and_the_main_guard() {
+    fn functions_by_indentation_the_main_guard_and_docstrings() {
         let mut python = Python::default();
         let mut blocks = Blocks::default();
         let vars = Variables::default();
         let mut seen = Vec::new();
         for line in [
             "def fetch():",
+            "    \"\"\"Fetches.",
+            "api.load('text8') at any indentation is prose",
+            "    \"\"\"",
             "    url = 1",
+            "",
             "    def inner():",
             "        pass",
             "    x = 2",
             "y = 3",
             "if __name__ == '__main__':",
+            "    main()",
         ] {
             python.track_block(line, &vars, &mut blocks);
-            seen.push(blocks.current());
+            seen.push((blocks.current(), python.is_prose()));
         }
-        assert_eq!(seen, [1, 1, 2, 2, 1, 0, 0]);
+        let blocks_seen: Vec<u32> = seen.iter().map(|(b, _)| *b).collect();
+        // The blank line stays in `fetch`; the guard's body is a block of its own.
+        assert_eq!(blocks_seen, [1, 1, 1, 1, 1, 1, 2, 2, 1, 0, 3, 3]);
+        let prose: Vec<bool> = seen.iter().map(|(_, p)| *p).collect();
+        assert_eq!(
+            prose,
+            [
+                false, true, true, true, false, false, false, false, false, false, false, false
+            ]
+        );
         assert!(python.main_guard);
+        assert!(in_block(&blocks, 3, MAIN_BLOCK) && !in_block(&blocks, 1, MAIN_BLOCK));
+    }
+
+    #[test]
+    fn format_fields_and_concatenated_names_not_known_stay_as_written() {
+        let mut vars = Variables::default();
+        vars.set("BASE", "https://h/r".into());
+        vars.set("URL_FORMAT", "https://h/{file}".into());
+        let got = python_strings(
+            "a('{base}/{fname}.gz'.format(base=BASE, fname=name), BASE + name, URL_FORMAT.format(file=p))",
+            &vars,
+        );
+        let values: Vec<&str> = got.iter().map(|s| s.value.as_str()).collect();
+        assert_eq!(
+            values,
+            [
+                "https://h/r/{fname}.gz",
+                "https://h/r{name}",
+                "https://h/{file}"
+            ]
+        );
     }
 }

@@ -123,6 +123,18 @@ pub trait Syntax {
         Vec::new()
     }
 
+    /// Whether the line fetches by what it is in this language, with no fetch command written
+    /// in it (a JSON URL value under a `url` key).
+    fn fetches(&self, _policy: &DownloadPolicy, _text: &str) -> bool {
+        false
+    }
+
+    /// Whether the line last given to `track_block` is prose inside code (a Python
+    /// docstring): its URLs are documentation, and its calls are not calls.
+    fn is_prose(&self) -> bool {
+        false
+    }
+
     /// Whether lines of this language run commands, so that a path on one may name a script
     /// the file runs. Documentation only shows commands to a reader.
     fn runs_commands(&self) -> bool {
@@ -134,11 +146,32 @@ pub trait Syntax {
         HashSet::new()
     }
 
-    /// Whether the file, of a kind whose downloads run with the program, is rather a script run
-    /// by hand. Only Python library code and scripts share a file kind.
-    fn is_standalone_script(&self, _policy: &DownloadPolicy, _rel: &str, _shebang: bool) -> bool {
-        false
+    /// Whether a download in `block` of the file, of a kind whose downloads run with the
+    /// program, is rather part of a script run by hand. Only Python library code and scripts
+    /// share a file kind.
+    fn script_use(
+        &self,
+        _policy: &DownloadPolicy,
+        _rel: &str,
+        _shebang: bool,
+        _blocks: &Blocks,
+        _block: u32,
+    ) -> ScriptUse {
+        ScriptUse::Library
     }
+}
+
+/// How a download in a file whose downloads run with the program is run, when it is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptUse {
+    /// Library code: the download runs when the program calls it.
+    Library,
+    /// A script run by hand, whatever else is known: under a script directory (`tests/`,
+    /// `tools/`) or under an `if __name__ == "__main__":` guard.
+    Script(&'static str),
+    /// The file looks like a script (a `#!` line, a `__main__` guard) but may be a module of
+    /// a package: the tree pass decides, from an `__init__.py` beside it.
+    ScriptUnlessPackaged,
 }
 
 /// The part of a word a URL was assembled from: from its scheme or first variable reference
@@ -250,12 +283,15 @@ pub struct Blocks {
     current: u32,
     opened: u32,
     names: HashMap<u32, String>,
+    /// The block each block was opened in.
+    parents: HashMap<u32, u32>,
 }
 
 impl Blocks {
     /// Opens block `name`; the following lines are in it.
     pub fn open(&mut self, name: &str) -> u32 {
         self.opened += 1;
+        self.parents.insert(self.opened, self.current);
         self.current = self.opened;
         self.names.insert(self.current, name.to_string());
         self.current
@@ -273,6 +309,11 @@ impl Blocks {
     pub fn name(&self, block: u32) -> &str {
         self.names.get(&block).map_or("", String::as_str)
     }
+
+    /// The block `block` was opened in (0: the top level).
+    pub fn parent(&self, block: u32) -> u32 {
+        self.parents.get(&block).copied().unwrap_or(0)
+    }
 }
 
 /// A logical line longer than this is cut: no real command is that long, and the cap keeps
@@ -284,6 +325,8 @@ pub struct LogicalLines<R> {
     reader: R,
     number: u64,
     buf: Vec<u8>,
+    /// The triple-quoted string the next line starts inside (Python).
+    triple: Option<&'static str>,
 }
 
 /// One logical line and the physical line it starts on (1-based).
@@ -299,6 +342,7 @@ impl<R: BufRead> LogicalLines<R> {
             reader,
             number: 0,
             buf: Vec::new(),
+            triple: None,
         }
     }
 
@@ -326,7 +370,7 @@ impl<R: BufRead> LogicalLines<R> {
             }
             let number = self.number;
             let mut text = first;
-            let mut depth = bracket_depth(syntax, &text);
+            let mut depth = bracket_depth(syntax, &text, &mut self.triple);
             while text.len() < MAX_LOGICAL_LINE {
                 let continued = match continuation(syntax, &text) {
                     Some(stripped) => {
@@ -342,7 +386,7 @@ impl<R: BufRead> LogicalLines<R> {
                 if syntax.is_comment(&next) {
                     continue;
                 }
-                depth += bracket_depth(syntax, &next);
+                depth += bracket_depth(syntax, &next, &mut self.triple);
                 text.push(' ');
                 text.push_str(next.trim());
             }
@@ -358,15 +402,25 @@ fn continuation(syntax: &dyn Syntax, line: &str) -> Option<usize> {
 }
 
 /// Net open brackets on a line, outside quotes, for syntaxes whose statements run on until
-/// their brackets close.
-fn bracket_depth(syntax: &dyn Syntax, line: &str) -> i64 {
+/// their brackets close. `triple` is the triple-quoted string (Python's `"""`, `'''`) the
+/// line starts inside, updated to the one it ends inside: brackets and apostrophes in a
+/// docstring's prose do not count.
+fn bracket_depth(syntax: &dyn Syntax, line: &str, triple: &mut Option<&'static str>) -> i64 {
     if !syntax.brackets_join_lines() {
         return 0;
     }
     let mut depth = 0i64;
     let mut quote = None;
     let mut escaped = false;
-    for c in line.chars() {
+    let mut chars = line.char_indices();
+    while let Some((at, c)) = chars.next() {
+        if let Some(delim) = *triple {
+            if line[at..].starts_with(delim) {
+                *triple = None;
+                chars.nth(1);
+            }
+            continue;
+        }
         if let Some(q) = quote {
             if escaped {
                 escaped = false;
@@ -378,7 +432,15 @@ fn bracket_depth(syntax: &dyn Syntax, line: &str) -> i64 {
             continue;
         }
         match c {
-            '"' | '\'' => quote = Some(c),
+            '"' | '\'' => {
+                let delim = if c == '"' { "\"\"\"" } else { "'''" };
+                if line[at..].starts_with(delim) {
+                    *triple = Some(delim);
+                    chars.nth(1);
+                } else {
+                    quote = Some(c);
+                }
+            }
             '#' => break,
             '(' | '[' | '{' => depth += 1,
             ')' | ']' | '}' => depth -= 1,

@@ -137,7 +137,44 @@ pub fn resolve_tree(
         }
     }
     verify_by_checking_scripts(policy, &mut summaries, findings);
+    run_packaged_modules(&summaries, findings);
     summaries.warnings
+}
+
+/// Why a Python file with a `#!` line or a `__main__` guard is taken for a script run by
+/// hand; [`run_packaged_modules`] takes it back when the file is a module of a package.
+pub const STANDALONE_SCRIPT: &str = "in a standalone Python script";
+
+/// A Python file that looks like a script (a `#!` line, a `__main__` guard) but lies beside an
+/// `__init__.py` is a module of a package: `import` runs it, and its downloads outside the
+/// guard run with the program (`fasttext/util/util.py` has a `#!` line; `gensim/downloader.py`
+/// a command-line entry point).
+fn run_packaged_modules(summaries: &Summaries<'_>, findings: &mut [Finding]) {
+    for finding in findings.iter_mut() {
+        let dir = finding.path.rsplit_once('/').map_or("", |(d, _)| d);
+        let init = if dir.is_empty() {
+            "__init__.py".to_string()
+        } else {
+            format!("{dir}/__init__.py")
+        };
+        if !summaries.by_rel.contains_key(init.as_str()) {
+            continue;
+        }
+        let Some(download) = finding.download_mut() else {
+            continue;
+        };
+        let Some(rest) = download
+            .reason
+            .as_deref()
+            .and_then(|r| r.strip_prefix(STANDALONE_SCRIPT))
+        else {
+            continue;
+        };
+        if download.when == When::Manual && (rest.is_empty() || rest.starts_with("; ")) {
+            download.when = When::Run;
+            download.reason = rest.strip_prefix("; ").map(str::to_string);
+        }
+    }
 }
 
 /// The scripts the build runs, each with the file that runs it: breadth-first from the build

@@ -141,6 +141,7 @@ pub fn search_compiled_in<R: Read + Seek>(
             on_disk: None,
             head,
             limits: &table.limits,
+            tables: &table.tables,
             pickle,
             formats: &table.formats,
             zip_names: None,

@@ -42,8 +42,28 @@ pub use self::zip::{ZipMembers, list_zip_members};
 #[serde(deny_unknown_fields)]
 pub struct FormatTable {
     pub limits: Limits,
+    pub tables: Tables,
     #[serde(rename = "format")]
     pub formats: Vec<FormatSpec>,
+}
+
+/// Arrays known by name to be computed tables, not trained weights; see `[tables]` in
+/// `policy/formats.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Tables {
+    pub npz_arrays: Vec<String>,
+}
+
+impl Tables {
+    /// Whether the array `name` (an `.npz` member without `.npy`) is a known table: a listed
+    /// name, or a listed prefix ending in `*`.
+    pub fn is_table_array(&self, name: &str) -> bool {
+        self.npz_arrays.iter().any(|t| match t.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix),
+            None => name == t,
+        })
+    }
 }
 
 /// Caps on what identification reads; see the comments in `policy/formats.toml`.
@@ -127,6 +147,10 @@ pub enum Check {
     Ggml,
     Npy,
     Npz,
+    /// An ONNX `TensorProto` saved alone (test inputs and outputs).
+    OnnxTensor,
+    /// An `.npz` whose every array is named as a computed table in `[tables]`.
+    NpzTable,
     Hdf5,
     Keras,
     PytorchZip,
@@ -225,6 +249,7 @@ struct Probe<'a, R> {
     on_disk: Option<&'a Path>,
     head: Vec<u8>,
     limits: &'a Limits,
+    tables: &'a Tables,
     /// `policy/pickle.toml`, for the opcode walk that recognises pickles.
     pickle: &'a PickleTable,
     /// The whole table, for checks that look at sibling files in another entry's format.
@@ -325,6 +350,7 @@ pub fn identify<R: Read + Seek>(
         on_disk,
         head,
         limits: &table.limits,
+        tables: &table.tables,
         pickle,
         formats: &table.formats,
         zip_names: None,
@@ -405,6 +431,8 @@ fn run_check<R: Read + Seek>(
         Check::Ggml => gguf::check_ggml(probe),
         Check::Npy => numpy::check_npy(probe),
         Check::Npz => zip::check_npz(probe),
+        Check::NpzTable => zip::check_npz_table(probe),
+        Check::OnnxTensor => protobuf::check_onnx_tensor(probe),
         Check::Hdf5 => headers::check_hdf5(probe, matched_at.unwrap_or(0)),
         Check::Keras => zip::check_keras(probe),
         Check::PytorchZip => zip::check_pytorch(probe),

@@ -264,6 +264,65 @@ fn onnx_graph<R: Read + Seek>(wire: &mut Wire<R>, end: u64, tally: &mut Tally) -
     Ok(())
 }
 
+/// ONNX `TensorProto` on its own (onnx/onnx.proto; written by `numpy_helper.from_array` and
+/// saved as the backend test suite's `input_N.pb`/`output_N.pb`): `dims` (1), `data_type` (2)
+/// and `raw_data` (9) whose length is exactly the dims' product times the element size, every
+/// other field one the schema lists with its wire type. A tensor of test inputs or outputs is
+/// data, not a model: the entry is of class `other`, so the file is never reported.
+pub(super) fn check_onnx_tensor<R: Read + Seek>(
+    probe: &mut Probe<R>,
+) -> io::Result<Option<Details>> {
+    // Every writer emits `dims` first; a scalar has none and starts with `data_type`.
+    if !matches!(probe.head.first(), Some(0x08 | 0x0a | 0x10)) {
+        return Ok(None);
+    }
+    let size = probe.size;
+    let mut wire = Wire::new(&mut *probe.file, probe.limits.protobuf_fields_max)?;
+    let (mut count, mut data_type, mut raw_len) = (Some(1u64), None, None);
+    while let Some((number, value)) = wire.field(size)? {
+        match (number, value) {
+            (1, _) => wire.integers(value, |d| count = count.and_then(|c| c.checked_mul(d)))?,
+            (2, Value::Varint(v)) => data_type = Some(v),
+            (9, Value::Len(len)) => {
+                raw_len = Some(len);
+                wire.skip(len, size)?;
+            }
+            // segment, float/int32/string/int64 data, name, doc_string, double/uint64 data,
+            // external_data, data_location (onnx.proto field numbers).
+            (3 | 4 | 5 | 6 | 7 | 8 | 10 | 11 | 12 | 13 | 14, _) => wire.skip_value(value, size)?,
+            _ => return Ok(None),
+        }
+    }
+    if wire.exhausted {
+        return Ok(None);
+    }
+    let (Some(data_type), Some(raw_len), Some(count)) = (data_type, raw_len, count) else {
+        return Ok(None);
+    };
+    let Some(element) = onnx_element_size(data_type) else {
+        return Ok(None);
+    };
+    if count.checked_mul(element) != Some(raw_len) {
+        return Ok(None);
+    }
+    Ok(Some(Details::note(format!(
+        "ONNX TensorProto: {count} {} values (test data)",
+        onnx_type_name(data_type)
+    ))))
+}
+
+/// Bytes per element of a fixed-size `TensorProto.DataType` in `raw_data`.
+fn onnx_element_size(data_type: u64) -> Option<u64> {
+    Some(match data_type {
+        2 | 3 | 9 | 17..=20 => 1,
+        4 | 5 | 10 | 16 => 2,
+        1 | 6 | 12 => 4,
+        7 | 11 | 13 | 14 => 8,
+        15 => 16,
+        _ => return None,
+    })
+}
+
 /// `TensorProto.DataType`, lower-case.
 fn onnx_type_name(data_type: u64) -> String {
     let name = match data_type {

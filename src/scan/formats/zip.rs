@@ -160,6 +160,27 @@ pub(super) fn check_keras<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Op
     })))
 }
 
+/// An `.npz` of computed tables (resampy's Kaiser filters `half_window`, `precision`,
+/// `rolloff`; whisper's mel filterbanks `mel_80`, `mel_128`): every array named in `[tables]`.
+/// Its `.npy` members are read no further.
+pub(super) fn check_npz_table<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Option<Details>> {
+    let tables = probe.tables;
+    let Some(names) = probe.zip_names()? else {
+        return Ok(None);
+    };
+    let arrays: Vec<&str> = names
+        .iter()
+        .filter(|n| !n.ends_with('/'))
+        .map(String::as_str)
+        .collect();
+    let all_tables = !arrays.is_empty()
+        && arrays.iter().all(|n| {
+            n.strip_suffix(".npy")
+                .is_some_and(|stem| tables.is_table_array(stem))
+        });
+    Ok(all_tables.then(|| Details::note(format!("computed tables: {}", arrays.join(", ")))))
+}
+
 pub(super) fn check_npz<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Option<Details>> {
     let Some(names) = probe.zip_names()? else {
         return Ok(None);
