@@ -181,6 +181,9 @@ struct CheckArgs {
     /// Targets read at once [default: one per core].
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
+}
+
+#[derive(Debug, Args)]
 struct RepackArgs {
     /// The upstream release: a tarball (plain, gzip, xz, bzip2, zstd), a zip or a directory.
     /// Without it, only the --component tarballs are written.
