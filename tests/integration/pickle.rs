@@ -533,3 +533,30 @@ fn object_npy_with_an_unrecognisable_pickle_is_unsafe() {
     let npy = fixtures::npy("'|O'", "(1,)", b"\xff\xfe");
     assert_unsafe(&pickle_report("array.npy", &npy), "unknown opcode 0xff");
 }
+
+/// Text whose lines walk as GLOBAL or INST (`c`, `i`) is not a pickle: CPython's `find_class`
+/// imports the module first and fails on a name like `ase 0x0000: return 1;`, so the real
+/// loader stops at the first line (python3-sympy's `conftest.py`, libboost's
+/// `nt_code_to_win32_code.ipp` were both flagged before). A payload spelled as Python names
+/// is still one.
+#[test]
+fn text_lines_that_walk_as_imports_of_unimportable_modules_are_not_pickles() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "conftest.py",
+        "import sys\nsys._running_pytest = True\nfrom sympy.external.gmpy import GROUND_TYPES\n\n\
+         from sympy.testing.runtests import setup_pprint, _get_doctest_blacklist\n",
+    );
+    let cases: String = (0..40)
+        .map(|i| format!("case 0x{i:04x}: return ERROR_{i};\n"))
+        .collect();
+    write(dir.path(), "codes.ipp", &cases);
+    write(dir.path(), "payload.bin", b"cos\nsystem\n(S'true'\ntR");
+    let findings = scan_json(dir.path(), &["--no-hash"]);
+    let paths: Vec<&str> = findings
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["payload.bin"], "{findings:#?}");
+}

@@ -74,6 +74,19 @@ impl<'t> Findings<'t> {
 
     /// Records an import of `module.name`, classifying it on first sight.
     pub(super) fn import(&mut self, module: &str, name: &str, offset: u64) -> Result<usize, Stop> {
+        // CPython's `find_class` imports the module first (`__import__`), which fails for a
+        // name that is not dotted Python identifiers: the load stops here, before anything this
+        // import names can run. Lines of text walk as GLOBAL or INST (`case 0x1f: …`,
+        // `import sys`), and this is where the real loader rejects them.
+        if !super::python_dotted_name(module) {
+            return Err(Stop::parse(
+                offset,
+                format!(
+                    "module name {:?} cannot be imported (CPython's find_class fails here)",
+                    crate::terminal::escape_controls(&module.chars().take(60).collect::<String>())
+                ),
+            ));
+        }
         let display = format!("{module}.{name}");
         if let Some(&index) = self.by_name.get(&display) {
             return Ok(index);
