@@ -320,9 +320,11 @@ fn build_depends(facts: &ModelFacts) -> Vec<String> {
 
 /// The manifest's facts about `model` as plain values: placeholders become `None`.
 fn resolve(model: &Model, licenses: &LicenseTable) -> ModelFacts {
-    let pin = |pin: &manifest::Pin| plan::Pin {
-        sha256: pin.sha256.0.clone(),
-        size: pin.size,
+    let pin = |pin: &manifest::Pin| {
+        pin.known().map(|(sha256, size)| plan::Pin {
+            sha256: sha256.0.clone(),
+            size,
+        })
     };
     ModelFacts {
         files: model
@@ -334,7 +336,7 @@ fn resolve(model: &Model, licenses: &LicenseTable) -> ModelFacts {
         pins: model
             .pins
             .iter()
-            .map(|(path, p)| (path.clone(), pin(p.get_ref())))
+            .filter_map(|(path, p)| Some((path.clone(), pin(p.get_ref())?)))
             .collect(),
         in_source: model.in_source,
         description: model.description.clone(),
@@ -346,13 +348,17 @@ fn resolve(model: &Model, licenses: &LicenseTable) -> ModelFacts {
                 common_license: dep5.common_license,
             }
         }),
-        download: model.download.as_ref().map(|d| plan::Download {
-            url: d.url.get_ref().clone(),
-            mirrors: d.mirrors.iter().map(|m| m.get_ref().clone()).collect(),
-            sha256: d.sha256.0.clone(),
-            size: d.size,
-            allow_http: d.allow_http,
-            auto_download: d.auto_download,
+        // A download with a placeholder left is not one the installer can use yet (the model
+        // is incomplete until it is filled in).
+        download: model.download.as_ref().and_then(|d| {
+            Some(plan::Download {
+                url: d.url.get_ref().known()?.clone(),
+                mirrors: d.mirrors.iter().map(|m| m.get_ref().clone()).collect(),
+                sha256: d.sha256.get_ref().known()?.0.clone(),
+                size: *d.size.get_ref().known()?,
+                allow_http: d.allow_http,
+                auto_download: d.auto_download,
+            })
         }),
         training: model
             .training

@@ -247,3 +247,121 @@ fn the_bundled_example_manifest_classifies_once_its_facts_are_filled_in() {
         "{manifest}"
     );
 }
+
+/// A build step that fetches its model tarball under its SHA-256 and checks it with
+/// `sha256sum -c`, as xiph/rnnoise's `download_model.sh` does (called from the Makefile, so the
+/// scan's `when` is `build`).
+const DIGEST: &str = "4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393";
+
+fn download_script_tree() -> crate::upstreams::Tree {
+    let t = crate::upstreams::tree("fetcher");
+    let root = &t.root;
+    write(
+        root,
+        "download_model.sh",
+        format!(
+            "#!/bin/sh\nset -e\nhash={DIGEST}\nmodel=fetcher_data-$hash.tar.gz\n\
+             wget https://media.example.org/fetcher/models/$model\n\
+             echo \"$hash  $model\" > model.sha256\nsha256sum -c model.sha256\n"
+        ),
+    );
+    write(root, "Makefile", "all:\n\tsh download_model.sh\n");
+    t
+}
+
+#[test]
+fn a_weight_download_is_drafted_as_a_model_with_its_url_and_checksum() {
+    let t = download_script_tree();
+    let root = &t.root;
+    // A Git LFS pointer (spec: https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md) and a
+    // hub call with no URL (a Hugging Face repository at run time) are drafted too.
+    write(
+        root,
+        "models/net.bin",
+        format!("version https://git-lfs.github.com/spec/v1\noid sha256:{DIGEST}\nsize 12345\n"),
+    );
+    write(
+        root,
+        "fetcher/load.py",
+        "from transformers import AutoModel\n\ndef load():\n    return AutoModel.from_pretrained(\"gpt2\")\n",
+    );
+    let output = dh_mlmodel()
+        .args(["init", "--manifest-only"])
+        .arg(root)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let drafted = manifest(root);
+    let model = |name: &str| {
+        drafted
+            .split("[[model]]")
+            .find(|m| m.contains(&format!("name = \"{name}\"")))
+            .unwrap_or_else(|| panic!("no model {name} in:\n{drafted}"))
+            .to_string()
+    };
+    let fetched = model("fetcher-data");
+    let file = format!("fetcher_data-{DIGEST}.tar.gz");
+    assert!(
+        fetched.contains(&format!("files = [\"{file}\"]")),
+        "{fetched}"
+    );
+    assert!(
+        fetched.contains(&format!(
+            "url = \"https://media.example.org/fetcher/models/{file}\"\nsha256 = \"{DIGEST}\"\nsize = \"FIXME\""
+        )),
+        "{fetched}"
+    );
+    assert!(fetched.contains("Fetched by download_model.sh:5 (during the package build"));
+    assert!(model("net").contains(&format!("sha256 = \"{DIGEST}\", size = 12345")));
+    let hub = model("gpt2");
+    assert!(hub.contains("url = \"FIXME"), "{hub}");
+    assert!(hub.contains("huggingface gpt2 with no revision"), "{hub}");
+
+    // Every unknown pin is a placeholder that classify names with its place in the file.
+    let (code, report, _) = classify_tree(root, &[]);
+    assert_eq!(code, 1);
+    let fetched = report["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "fetcher-data")
+        .unwrap();
+    let fields: Vec<&str> = fetched["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&format!("pins.\"{file}\".size").as_str()),
+        "{fields:?}"
+    );
+    assert!(fields.contains(&"download.size"), "{fields:?}");
+    let at = fetched["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["field"] == "download.size")
+        .unwrap()["at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let line = drafted
+        .lines()
+        .position(|l| l == "size = \"FIXME\"")
+        .unwrap()
+        + 1;
+    assert_eq!(at, format!("debian/mlmodel.toml:{line}:8"));
+}
+
+#[test]
+fn a_tree_with_nothing_to_draft_exits_1_with_one_line() {
+    let t = crate::upstreams::tree("plain");
+    write(&t.root, "main.c", "int main(void) { return 0; }\n");
+    let output = dh_mlmodel().arg("init").arg(&t.root).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("nothing to draft"), "{stderr}");
+    assert!(!t.root.join("debian").exists());
+}
