@@ -54,6 +54,8 @@ enum Command {
     #[command(visible_alias = "update")]
     Init(InitArgs),
     /// Generate man pages or shell completions (used when building the Debian package).
+    /// Fill the SHA-256 and size placeholders of debian/mlmodel.toml from the files themselves
+    Pin(PinArgs),
     #[command(hide = true, subcommand)]
     Generate(GenerateCommand),
 }
@@ -110,6 +112,25 @@ struct InitArgs {
     source: Option<String>,
 }
 
+/// Fills `sha256 = "FIXME…"` and `size = "FIXME"` of `[model.pins]` and `[model.download]`
+/// from the bytes: files in the tree, a local copy, or with --download the model's
+/// `[model.download]` URL (hashed as it streams, with curl). Only placeholders are filled; a
+/// stated value that disagrees with the bytes is an error. The rest of the manifest (comments,
+/// layout) is kept byte for byte.
+#[derive(Debug, Args)]
+struct PinArgs {
+    /// A model's name (every placeholder of it), a URL of a `[model.download]`, or a local file
+    /// (the pins of model files of that name)
+    #[arg(required = true, value_name = "MODEL|PATH|URL")]
+    targets: Vec<String>,
+    /// Fetch `[model.download]` URLs for pins no local file gives
+    #[arg(long)]
+    download: bool,
+    /// The manifest to edit
+    #[arg(long, value_name = "FILE", default_value = pipeline::MANIFEST_PATH)]
+    manifest: PathBuf,
+}
+
 #[derive(Debug, Args)]
 struct ScanArgs {
     /// The tree (or single file) to scan.
@@ -159,6 +180,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Scan(args) => run_scan(&Policy::for_tree(explicit, &args.path)?, args),
         Command::Classify(args) => run_classify(&Policy::for_tree(explicit, Path::new("."))?, args),
         Command::Init(args) => run_init(&Policy::for_tree(explicit, &args.path)?, args),
+        Command::Pin(args) => run_pin(&Policy::for_tree(explicit, Path::new("."))?, args),
         Command::Generate(what) => run_generate(what),
     }
 }
@@ -305,6 +327,27 @@ fn run_init(policy: &Policy, args: InitArgs) -> anyhow::Result<ExitStatus> {
             "wrote {} ({} FIXME placeholders to fill in; then run `dh-mlmodel classify`)",
             terminal::escape_controls(&drafted.path.display().to_string()),
             drafted.placeholders
+        )?;
+        Ok(())
+    })?;
+    Ok(ExitStatus::Success)
+}
+
+fn run_pin(policy: &Policy, args: PinArgs) -> anyhow::Result<ExitStatus> {
+    let draft_policy = pipeline::DraftPolicy::load(&policy.source).mark(policy.kind)?;
+    let pinned = pipeline::pin(&args.manifest, &args.targets, args.download, &draft_policy)?;
+    write_stdout(|out| {
+        for p in &pinned {
+            let line = format!(
+                "model {}: {} = {{ sha256 = \"{}\", size = {} }}",
+                p.model, p.field, p.sha256, p.size
+            );
+            writeln!(out, "{}", terminal::escape_controls(&line))?;
+        }
+        writeln!(
+            out,
+            "wrote {}",
+            terminal::escape_controls(&args.manifest.display().to_string())
         )?;
         Ok(())
     })?;

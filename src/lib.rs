@@ -23,3 +23,4 @@ pub mod scan;
 pub mod spdx;
 pub mod templates;
 pub mod terminal;
+pub mod upstream;

@@ -67,7 +67,13 @@ const BINARY_ORDER: &[&str] = &[
 
 /// The control text for `spec`, starting from `existing` when there is one. Paragraphs named in
 /// `retired` (model packages the tool wrote earlier and the plan no longer has) are removed.
-pub fn update(existing: Option<&str>, spec: &ControlSpec, retired: &[String]) -> Result<String> {
+/// With `rename`, an existing source paragraph's `Source:` becomes `spec.source.name`.
+pub fn update(
+    existing: Option<&str>,
+    spec: &ControlSpec,
+    retired: &[String],
+    rename: bool,
+) -> Result<String> {
     let mut control = match existing {
         Some(text) => {
             let parsed = Control::parse(text);
@@ -81,7 +87,7 @@ pub fn update(existing: Option<&str>, spec: &ControlSpec, retired: &[String]) ->
         }
         None => Control::new(),
     };
-    update_source(&mut control, &spec.source);
+    update_source(&mut control, &spec.source, rename);
     for name in retired {
         if !spec.binaries.iter().any(|b| &b.name == name) {
             control.remove_binary(name);
@@ -97,9 +103,14 @@ pub fn update(existing: Option<&str>, spec: &ControlSpec, retired: &[String]) ->
     Ok(text)
 }
 
-fn update_source(control: &mut Control, spec: &SourceSpec) {
+fn update_source(control: &mut Control, spec: &SourceSpec, rename: bool) {
     let mut source = match control.source() {
-        Some(source) => source,
+        Some(mut source) => {
+            if rename {
+                source.set_name(&spec.name);
+            }
+            source
+        }
         None => {
             let mut source = control.add_source(&spec.name);
             let paragraph = source.as_mut_deb822();
@@ -276,7 +287,7 @@ mod tests {
 
     #[test]
     fn writes_a_new_control_file() {
-        let text = update(None, &spec(), &[]).unwrap();
+        let text = update(None, &spec(), &[], false).unwrap();
         assert_eq!(
             text,
             "Source: foo\nSection: science\nPriority: optional\nMaintainer: A B <a@example.org>\n\
@@ -290,7 +301,7 @@ mod tests {
 
     #[test]
     fn keeps_edits_and_adds_what_is_missing() {
-        let first = update(None, &spec(), &[]).unwrap();
+        let first = update(None, &spec(), &[], false).unwrap();
         let edited = first
             .replace(
                 "Foo does things.",
@@ -318,21 +329,27 @@ mod tests {
             )],
             description: "installer for bar\nGets bar.".into(),
         });
-        let second = update(Some(&edited), &more, &[]).unwrap();
+        let second = update(Some(&edited), &more, &[], false).unwrap();
         assert!(second.contains("Foo does many things, says the maintainer."));
         assert!(second.contains("# keep this comment\n"));
         assert!(second.contains("libbar-dev"), "{second}");
         assert!(second.contains("python3-numpy"), "{second}");
         assert!(second.contains("Package: foo-model-bar-installer\nSection: contrib/science\n"));
         // Nothing to add: the text is unchanged.
-        assert_eq!(update(Some(&second), &more, &[]).unwrap(), second);
+        assert_eq!(update(Some(&second), &more, &[], false).unwrap(), second);
         // The maintainer's section name survives an area change; retired packages go.
         let renamed = second.replace("contrib/science", "contrib/math");
         more.binaries[1].section = "non-free/science".into();
-        let third = update(Some(&renamed), &more, &[]).unwrap();
+        let third = update(Some(&renamed), &more, &[], false).unwrap();
         assert!(third.contains("Section: non-free/math"), "{third}");
         more.binaries.pop();
-        let fourth = update(Some(&third), &more, &["foo-model-bar-installer".into()]).unwrap();
+        let fourth = update(
+            Some(&third),
+            &more,
+            &["foo-model-bar-installer".into()],
+            false,
+        )
+        .unwrap();
         assert!(!fourth.contains("foo-model-bar-installer"));
         assert!(fourth.contains("Foo does many things"));
     }

@@ -21,6 +21,11 @@ const HEADER: &str = "# Written by `dh-mlmodel init`: the SHA-256 of each file i
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct State {
+    /// The `Source:` `init` wrote in debian/control: while control still holds it, a new
+    /// `[source] name` in the manifest renames the source package; once the maintainer changes
+    /// it, control wins.
+    #[serde(default)]
+    pub source: Option<String>,
     /// Binary packages `init` added to debian/control for models.
     #[serde(default)]
     pub packages: Vec<String>,

@@ -34,6 +34,9 @@ struct DraftDownload {
     url: Option<String>,
     /// The digest the fetch step checks, when the scan saw its value.
     sha256: Option<String>,
+    /// Upstream fetches over plain HTTP: the draft says so, so that it validates; the pin
+    /// protects the bytes.
+    allow_http: bool,
     /// `file:line`, when and how the step fetches, as a comment.
     note: String,
 }
@@ -268,6 +271,10 @@ fn downloaded(finding: &Finding, generic: &[String]) -> Draft {
         datasets: Vec::new(),
         datasets_from: None,
         download: Some(DraftDownload {
+            allow_http: download
+                .url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("http://")),
             url: download.url.as_deref().map(escape),
             sha256,
             note: escape(&note),

@@ -20,6 +20,7 @@ use crate::policy::line_column;
 use crate::spdx;
 
 pub mod draft;
+pub mod pin;
 pub mod update;
 
 /// Where `classify` and `init` look for the manifest by default.
