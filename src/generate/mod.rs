@@ -66,6 +66,9 @@ pub struct Report {
     pub packages: Vec<String>,
     /// Incomplete models and their missing facts.
     pub missing: Vec<(String, Vec<Missing>)>,
+    /// Items of debian/control the tool added earlier and the maintainer removed since: not
+    /// added again (each reported once).
+    pub removed: Vec<String>,
     pub warnings: Vec<String>,
 }
 
@@ -168,13 +171,44 @@ pub fn generate(
         }
     };
     let model_packages: Vec<String> = models.iter().flat_map(|m| m.packages.clone()).collect();
-    let retired: Vec<String> = state
+    // Packages the tool added earlier that the plan no longer has (a model's packages, the
+    // code package of a renamed source) go; the maintainer's own paragraphs stay.
+    let planned: Vec<&str> = spec.binaries.iter().map(|b| b.name.as_str()).collect();
+    let mut retired: Vec<String> = state
         .packages
         .iter()
-        .filter(|p| !model_packages.contains(p))
+        .map(String::as_str)
+        .chain(
+            state
+                .control
+                .iter()
+                .filter_map(|item| item.strip_prefix("Package: ")),
+        )
+        .filter(|p| !planned.contains(p))
+        .map(str::to_string)
+        .collect();
+    retired.sort();
+    retired.dedup();
+    let mut ledger = control::Ledger::new(std::mem::take(&mut state.control));
+    let text = control::update(
+        existing.as_deref(),
+        &spec,
+        &retired,
+        renamed.is_some(),
+        &mut ledger,
+    )?;
+    report
+        .packages
+        .retain(|p| !ledger.removed.contains(&format!("Package: {p}")));
+    report.removed = ledger
+        .removed
+        .iter()
+        .filter(|item| !state.removed.contains(*item))
         .cloned()
         .collect();
-    let text = control::update(existing.as_deref(), &spec, &retired, renamed.is_some())?;
+    // What is still recorded and absent stays recorded, so it stays out.
+    state.control = ledger.present.union(&ledger.removed).cloned().collect();
+    state.removed = ledger.removed;
     let outcome = if existing.as_deref() == Some(text.as_str()) {
         state::Outcome::Unchanged
     } else {

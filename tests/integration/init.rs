@@ -579,3 +579,42 @@ fn the_manifest_renames_the_source_only_while_control_holds_what_init_wrote() {
         "{warnings}"
     );
 }
+
+#[test]
+fn a_package_and_a_build_dependency_the_maintainer_removed_stay_removed() {
+    let (t, file) = cmake_project();
+    let root = &t.root;
+    init(root);
+    fill_cnet_facts(root, &file);
+    init(root);
+    let control = read(root, "debian/control");
+    let installer = control
+        .split("\n\n")
+        .find(|p| p.starts_with("Package: cnet-model-cnet-installer"))
+        .unwrap()
+        .to_string();
+    let edited = control
+        .replace(&format!("\n\n{}", installer.trim_end()), "")
+        .replace(", cmake", "");
+    assert!(
+        !edited.contains(", cmake") && !edited.contains("-installer"),
+        "{edited}"
+    );
+    write(root, "debian/control", &edited);
+
+    let stdout = init(root);
+    assert_eq!(read(root, "debian/control"), edited);
+    assert!(
+        stdout.contains("left out of debian/control: Package: cnet-model-cnet-installer"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("left out of debian/control: Source: Build-Depends: cmake"),
+        "{stdout}"
+    );
+    // Reported once; still left out.
+    let again = init(root);
+    assert_eq!(read(root, "debian/control"), edited);
+    assert!(!again.contains("left out of"), "{again}");
+    assert!(again.contains("binary packages: cnet\n"), "{again}");
+}
