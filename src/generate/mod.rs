@@ -224,8 +224,7 @@ pub fn generate(
     let files_excluded: Vec<String> = plan
         .models
         .iter()
-        .filter(|m| m.removed_from_source)
-        .flat_map(|m| m.facts.files.iter().cloned())
+        .flat_map(|m| m.excluded_files.iter().cloned())
         .collect();
     let mut disclaimers: Vec<Vec<String>> = Vec::new();
     for text in plan.models.iter().filter_map(|m| m.disclaimer.as_deref()) {

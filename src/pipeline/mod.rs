@@ -143,8 +143,9 @@ pub fn load(request: &Request, policy: &PipelinePolicy) -> Result<Loaded> {
         &policy.draft,
         &mut warnings,
     )?;
+    let in_tree = |file: &str| root.join(file).is_file();
     Ok(Loaded {
-        plan: planning::plan(&source, &manifest, classes, &policy.plan),
+        plan: planning::plan(&source, &manifest, classes, &policy.plan, &in_tree),
         manifest_drafted,
         warnings,
     })
@@ -166,7 +167,14 @@ fn judge(
 pub fn plan_manifest_text(text: String, source: &str, policy: &PipelinePolicy) -> Result<Plan> {
     let manifest = manifest::Manifest::parse("debian/mlmodel.toml".to_string(), text).input()?;
     let classes = judge(&manifest, policy)?;
-    Ok(planning::plan(source, &manifest, classes, &policy.plan))
+    // No disk here: every model file counts as present, as in a tree that ships them.
+    Ok(planning::plan(
+        source,
+        &manifest,
+        classes,
+        &policy.plan,
+        &|_| true,
+    ))
 }
 
 /// What to do when the manifest exists already.

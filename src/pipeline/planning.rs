@@ -83,18 +83,32 @@ impl PlanPolicy {
     }
 }
 
-/// Builds the plan for every model of `manifest`, given its verdict in `classes`.
+/// Builds the plan for every model of `manifest`, given its verdict in `classes`;
+/// `in_tree` says whether a model file is in the upstream tree (only those are repacked away).
 pub(super) fn plan(
     source: &str,
     manifest: &Manifest,
     classes: Vec<ModelClass>,
     policy: &PlanPolicy,
+    in_tree: &dyn Fn(&str) -> bool,
 ) -> Plan {
     let models: Vec<ModelPlan> = manifest
         .models
         .iter()
         .zip(classes)
-        .map(|(model, class)| plan_model(source, model, class, policy))
+        .map(|(model, class)| {
+            let mut plan = plan_model(source, model, class, policy);
+            if plan.removed_from_source {
+                plan.excluded_files = plan
+                    .facts
+                    .files
+                    .iter()
+                    .filter(|f| in_tree(f))
+                    .cloned()
+                    .collect();
+            }
+            plan
+        })
         .collect();
     let any_incomplete = models
         .iter()
@@ -104,7 +118,7 @@ pub(super) fn plan(
     } else {
         let removed: Vec<&str> = models
             .iter()
-            .filter(|plan| plan.removed_from_source)
+            .filter(|plan| !plan.excluded_files.is_empty())
             .filter_map(|plan| policy.rules(plan.class.category))
             .map(|rules| rules.repack_suffix.as_str())
             .collect();
@@ -144,6 +158,7 @@ fn plan_model(source: &str, model: &Model, class: ModelClass, policy: &PlanPolic
         at_build_refused: Vec::new(),
         alternatives: Vec::new(),
         removed_from_source: false,
+        excluded_files: Vec::new(),
         relation: None,
         build_depends: Vec::new(),
         disclaimer: None,

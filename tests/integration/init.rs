@@ -618,3 +618,48 @@ fn a_package_and_a_build_dependency_the_maintainer_removed_stay_removed() {
     assert!(!again.contains("left out of"), "{again}");
     assert!(again.contains("binary packages: cnet\n"), "{again}");
 }
+
+/// Replaces each line of `text` starting with a key in `lines` by the given line.
+fn set_lines(text: &str, lines: &[(&str, &str)]) -> String {
+    text.lines()
+        .map(|line| {
+            lines
+                .iter()
+                .find(|(start, _)| line.starts_with(start))
+                .map_or(line, |(_, new)| new)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+#[test]
+fn weights_fetched_at_build_time_are_not_repacked_away() {
+    let t = download_script_tree();
+    let root = &t.root;
+    init(root);
+    let file = format!("fetcher_data-{DIGEST}.tar.gz");
+    let filled = set_lines(
+        &without_training(&manifest(root), ""),
+        &[
+            ("format = ", "format = \"onnx\""),
+            ("license = ", "license = \"MIT\""),
+            (
+                &format!("\"{file}\" = "),
+                &format!("\"{file}\" = {{ sha256 = \"{DIGEST}\", size = 1234 }}"),
+            ),
+            ("size = \"FIXME\"", "size = 1234"),
+        ],
+    );
+    set_manifest(root, &filled);
+    let (code, report, stderr) = classify_tree(root, &[]);
+    assert_eq!(code, 0, "{stderr}{report}");
+    assert_eq!(report["models"][0]["category"], "toxic-candy");
+    assert_eq!(report["repack_suffix"], serde_json::Value::Null);
+    init(root);
+    let copyright = read(root, "debian/copyright");
+    assert!(!copyright.contains("Files-Excluded"), "{copyright}");
+    assert!(read(root, "debian/changelog").starts_with("fetcher (0-1) "));
+    assert!(!read(root, "debian/watch").contains("repacksuffix"));
+    assert!(read(root, "debian/control").contains("Package: fetcher-model-fetcher-data-installer"));
+}
