@@ -149,6 +149,7 @@ pub fn update(
     for binary in &spec.binaries {
         update_binary(&mut control, binary, ledger);
     }
+    align_source_area(&mut control);
     let mut text = control.to_string();
     if !text.ends_with('\n') {
         text.push('\n');
@@ -266,6 +267,45 @@ fn update_binary(control: &mut Control, spec: &BinarySpec, ledger: &mut Ledger) 
             &description_value(&spec.description),
             Some(BINARY_ORDER),
         );
+    }
+}
+
+/// Puts the source package in the archive area its binaries allow, as lintian's
+/// `archive-liberty-mismatch` wants: main when a binary is in main, else contrib when one is in
+/// contrib, else non-free. A binary without `Section` follows the source and does not count.
+/// The section's name is kept; only its area changes.
+fn align_source_area(control: &mut Control) {
+    let areas: Vec<String> = control
+        .binaries()
+        .filter_map(|b| b.as_deb822().get("Section"))
+        .map(|section| match section.split_once('/') {
+            Some((area, _)) => area.trim().to_string(),
+            None => "main".to_string(),
+        })
+        .collect();
+    let wanted = ["main", "contrib", "non-free"]
+        .into_iter()
+        .find(|area| areas.iter().any(|a| a == area));
+    let (Some(wanted), Some(mut source)) = (wanted, control.source()) else {
+        return;
+    };
+    let paragraph = source.as_mut_deb822();
+    let Some(current) = paragraph.get("Section") else {
+        return;
+    };
+    let name = current
+        .rsplit('/')
+        .next()
+        .unwrap_or(&current)
+        .trim()
+        .to_string();
+    let section = if wanted == "main" {
+        name
+    } else {
+        format!("{wanted}/{name}")
+    };
+    if section != current {
+        paragraph.set_with_field_order("Section", &section, SOURCE_ORDER);
     }
 }
 
@@ -491,5 +531,28 @@ mod tests {
         assert_eq!(relation_name(" python3-all (>= 3.9)"), "python3-all");
         assert_eq!(relation_name("gcc:native"), "gcc");
         assert_eq!(relation_name("${misc:Depends}"), "${misc:Depends}");
+    }
+
+    #[test]
+    fn the_source_area_follows_the_freest_binary() {
+        let mut only_contrib = spec();
+        only_contrib.binaries[0].section = "contrib/science".into();
+        let text = update(None, &only_contrib, &[], false, &mut Ledger::default()).unwrap();
+        assert!(
+            text.starts_with("Source: foo\nSection: contrib/science\n"),
+            "{text}"
+        );
+        // A binary moved to main brings the source back to main, keeping the section's name.
+        let edited = text
+            .replace(
+                "Section: contrib/science\nPriority",
+                "Section: contrib/math\nPriority",
+            )
+            .replace(
+                "Section: contrib/science\nArchitecture",
+                "Section: science\nArchitecture",
+            );
+        let back = update(Some(&edited), &spec(), &[], false, &mut Ledger::default()).unwrap();
+        assert!(back.starts_with("Source: foo\nSection: math\n"), "{back}");
     }
 }
