@@ -53,6 +53,8 @@ enum Command {
     /// them. With --manifest-only, write only the manifest.
     #[command(visible_alias = "update")]
     Init(InitArgs),
+    /// Fill the SHA-256 and size placeholders of debian/mlmodel.toml from the files themselves.
+    Pin(PinArgs),
     /// Check .deb, .udeb, .dsc and .changes files or source trees for model weights, in
     /// lintian's format.
     ///
@@ -135,6 +137,25 @@ struct InitArgs {
     /// name].
     #[arg(long, value_name = "NAME")]
     source: Option<String>,
+}
+
+/// Fills `sha256 = "FIXME…"` and `size = "FIXME"` of `[model.pins]` and `[model.download]`
+/// from the bytes: files in the tree, a local copy, or with --download the model's
+/// `[model.download]` URL (hashed as it streams, with curl). Only placeholders are filled; a
+/// stated value that disagrees with the bytes is an error. The rest of the manifest (comments,
+/// layout) is kept byte for byte.
+#[derive(Debug, Args)]
+struct PinArgs {
+    /// A model's name (every placeholder of it), a URL of a `[model.download]`, or a local file
+    /// (the pins of model files of that name)
+    #[arg(required = true, value_name = "MODEL|PATH|URL")]
+    targets: Vec<String>,
+    /// Fetch `[model.download]` URLs for pins no local file gives
+    #[arg(long)]
+    download: bool,
+    /// The manifest to edit
+    #[arg(long, value_name = "FILE", default_value = pipeline::MANIFEST_PATH)]
+    manifest: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -261,6 +282,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Init(args) => run_init(&Policy::for_tree(explicit, &args.path)?, args),
         Command::Check(args) => run_check(&Policy::for_packages(explicit)?, args),
         Command::Repack(args) => run_repack(&Policy::for_tree(explicit, Path::new("."))?, args),
+        Command::Pin(args) => run_pin(&Policy::for_tree(explicit, Path::new("."))?, args),
         Command::Generate(what) => run_generate(explicit, what),
     }
 }
@@ -479,6 +501,27 @@ fn run_repack(policy: &Policy, args: RepackArgs) -> anyhow::Result<ExitStatus> {
             let line = format!("edited {}", edited.display());
             writeln!(out, "{}", terminal::escape_controls(&line))?;
         }
+        Ok(())
+    })?;
+    Ok(ExitStatus::Success)
+}
+
+fn run_pin(policy: &Policy, args: PinArgs) -> anyhow::Result<ExitStatus> {
+    let draft_policy = pipeline::DraftPolicy::load(&policy.source).mark(policy.kind)?;
+    let pinned = pipeline::pin(&args.manifest, &args.targets, args.download, &draft_policy)?;
+    write_stdout(|out| {
+        for p in &pinned {
+            let line = format!(
+                "model {}: {} = {{ sha256 = \"{}\", size = {} }}",
+                p.model, p.field, p.sha256, p.size
+            );
+            writeln!(out, "{}", terminal::escape_controls(&line))?;
+        }
+        writeln!(
+            out,
+            "wrote {}",
+            terminal::escape_controls(&args.manifest.display().to_string())
+        )?;
         Ok(())
     })?;
     Ok(ExitStatus::Success)

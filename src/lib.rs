@@ -25,3 +25,4 @@ pub mod scan;
 pub mod spdx;
 pub mod templates;
 pub mod terminal;
+pub mod upstream;

@@ -2,6 +2,12 @@
 //! adds the paragraphs and relation entries it needs and sets the few fields it owns (a model
 //! package's `Architecture` and area-qualified `Section`); everything else — field order,
 //! comments, a Description or Build-Depends the maintainer edited — stays byte for byte.
+//!
+//! Each item the tool adds (a package, a field, a relation entry) is recorded in the
+//! [`Ledger`] (kept in `debian/.mlmodel-generated`): an item recorded there and missing from
+//! the file was removed by the maintainer, and is never added again.
+
+use std::collections::BTreeSet;
 
 use anyhow::Result;
 use debian_control::lossless::Control;
@@ -65,9 +71,61 @@ const BINARY_ORDER: &[&str] = &[
     "Description",
 ];
 
+/// The items of debian/control the tool added, as `Package: NAME`, `PARAGRAPH: FIELD` and
+/// `PARAGRAPH: FIELD: ENTRY` (the source paragraph is `Source`).
+#[derive(Debug, Default)]
+pub struct Ledger {
+    /// Every item added in an earlier run.
+    pub recorded: BTreeSet<String>,
+    /// The items the plan asks for that the file now holds: the next run's `recorded`.
+    pub present: BTreeSet<String>,
+    /// Items recorded and missing from the file: removed by the maintainer, not added again.
+    pub removed: BTreeSet<String>,
+}
+
+impl Ledger {
+    pub fn new(recorded: BTreeSet<String>) -> Self {
+        Self {
+            recorded,
+            ..Self::default()
+        }
+    }
+
+    /// Whether to add `item`, missing from the file: not when the maintainer removed it.
+    fn may_add(&mut self, item: String) -> bool {
+        if self.recorded.contains(&item) {
+            self.removed.insert(item);
+            false
+        } else {
+            self.present.insert(item);
+            true
+        }
+    }
+
+    fn holds(&mut self, item: String) {
+        self.present.insert(item);
+    }
+
+    /// Forgets every item of a package the tool removed, so the plan may add it again later.
+    fn forget_package(&mut self, name: &str) {
+        let prefix = format!("{name}: ");
+        let package = format!("Package: {name}");
+        self.recorded
+            .retain(|item| *item != package && !item.starts_with(&prefix));
+    }
+}
+
 /// The control text for `spec`, starting from `existing` when there is one. Paragraphs named in
-/// `retired` (model packages the tool wrote earlier and the plan no longer has) are removed.
-pub fn update(existing: Option<&str>, spec: &ControlSpec, retired: &[String]) -> Result<String> {
+/// `retired` (packages the tool wrote earlier and the plan no longer has) are removed.
+/// With `rename`, an existing source paragraph's `Source:` becomes `spec.source.name`. Items
+/// the `ledger` records as added earlier and missing now are not added again.
+pub fn update(
+    existing: Option<&str>,
+    spec: &ControlSpec,
+    retired: &[String],
+    rename: bool,
+    ledger: &mut Ledger,
+) -> Result<String> {
     let mut control = match existing {
         Some(text) => {
             let parsed = Control::parse(text);
@@ -81,15 +139,17 @@ pub fn update(existing: Option<&str>, spec: &ControlSpec, retired: &[String]) ->
         }
         None => Control::new(),
     };
-    update_source(&mut control, &spec.source);
+    update_source(&mut control, &spec.source, rename, ledger);
     for name in retired {
         if !spec.binaries.iter().any(|b| &b.name == name) {
             control.remove_binary(name);
+            ledger.forget_package(name);
         }
     }
     for binary in &spec.binaries {
-        update_binary(&mut control, binary);
+        update_binary(&mut control, binary, ledger);
     }
+    align_source_area(&mut control);
     let mut text = control.to_string();
     if !text.ends_with('\n') {
         text.push('\n');
@@ -97,9 +157,14 @@ pub fn update(existing: Option<&str>, spec: &ControlSpec, retired: &[String]) ->
     Ok(text)
 }
 
-fn update_source(control: &mut Control, spec: &SourceSpec) {
+fn update_source(control: &mut Control, spec: &SourceSpec, rename: bool, ledger: &mut Ledger) {
     let mut source = match control.source() {
-        Some(source) => source,
+        Some(mut source) => {
+            if rename {
+                source.set_name(&spec.name);
+            }
+            source
+        }
         None => {
             let mut source = control.add_source(&spec.name);
             let paragraph = source.as_mut_deb822();
@@ -113,26 +178,57 @@ fn update_source(control: &mut Control, spec: &SourceSpec) {
     let paragraph = source.as_mut_deb822();
     ensure_relations(
         paragraph,
-        "Build-Depends",
+        ("Source", "Build-Depends"),
         &spec.build_depends,
         SOURCE_ORDER,
+        ledger,
     );
-    if paragraph.get("Standards-Version").is_none() {
-        paragraph.set_with_field_order("Standards-Version", &spec.standards_version, SOURCE_ORDER);
-    }
-    if let Some(homepage) = &spec.homepage
-        && paragraph.get("Homepage").is_none()
-    {
-        paragraph.set_with_field_order("Homepage", homepage, SOURCE_ORDER);
+    ensure_field(
+        paragraph,
+        ("Source", "Standards-Version"),
+        Some(&spec.standards_version),
+        SOURCE_ORDER,
+        ledger,
+    );
+    ensure_field(
+        paragraph,
+        ("Source", "Homepage"),
+        spec.homepage.as_ref(),
+        SOURCE_ORDER,
+        ledger,
+    );
+}
+
+/// Sets `field` to `value` when the paragraph lacks it and the maintainer did not remove it.
+fn ensure_field(
+    paragraph: &mut deb822_lossless::Paragraph,
+    (owner, field): (&str, &str),
+    value: Option<&String>,
+    order: &[&str],
+    ledger: &mut Ledger,
+) {
+    let Some(value) = value else {
+        return;
+    };
+    let item = format!("{owner}: {field}");
+    if paragraph.get(field).is_some() {
+        ledger.holds(item);
+    } else if ledger.may_add(item) {
+        paragraph.set_with_field_order(field, value, order);
     }
 }
 
-fn update_binary(control: &mut Control, spec: &BinarySpec) {
+fn update_binary(control: &mut Control, spec: &BinarySpec, ledger: &mut Ledger) {
     let existing = control
         .binaries()
         .find(|b| b.name().as_deref() == Some(spec.name.as_str()));
+    let item = format!("Package: {}", spec.name);
     let mut binary = match existing {
-        Some(binary) => binary,
+        Some(binary) => {
+            ledger.holds(item);
+            binary
+        }
+        None if !ledger.may_add(item) => return,
         None => {
             let mut binary = control.add_binary(&spec.name);
             let paragraph = binary.as_mut_deb822();
@@ -151,20 +247,65 @@ fn update_binary(control: &mut Control, spec: &BinarySpec) {
             paragraph.set_with_field_order("Architecture", &spec.architecture, BINARY_ORDER);
         }
     }
-    if let Some(profiles) = &spec.build_profiles
-        && paragraph.get("Build-Profiles").is_none()
-    {
-        paragraph.set_with_field_order("Build-Profiles", profiles, BINARY_ORDER);
-    }
+    let name = spec.name.as_str();
+    ensure_field(
+        paragraph,
+        (name, "Build-Profiles"),
+        spec.build_profiles.as_ref(),
+        BINARY_ORDER,
+        ledger,
+    );
     for (field, entries) in &spec.relations {
-        ensure_relations(paragraph, field, entries, BINARY_ORDER);
+        ensure_relations(paragraph, (name, field), entries, BINARY_ORDER, ledger);
     }
-    if paragraph.get("Description").is_none() {
+    let item = format!("{name}: Description");
+    if paragraph.get("Description").is_some() {
+        ledger.holds(item);
+    } else if ledger.may_add(item) {
         let _ = paragraph.set_multiline(
             "Description",
             &description_value(&spec.description),
             Some(BINARY_ORDER),
         );
+    }
+}
+
+/// Puts the source package in the archive area its binaries allow, as lintian's
+/// `archive-liberty-mismatch` wants: main when a binary is in main, else contrib when one is in
+/// contrib, else non-free. A binary without `Section` follows the source and does not count.
+/// The section's name is kept; only its area changes.
+fn align_source_area(control: &mut Control) {
+    let areas: Vec<String> = control
+        .binaries()
+        .filter_map(|b| b.as_deb822().get("Section"))
+        .map(|section| match section.split_once('/') {
+            Some((area, _)) => area.trim().to_string(),
+            None => "main".to_string(),
+        })
+        .collect();
+    let wanted = ["main", "contrib", "non-free"]
+        .into_iter()
+        .find(|area| areas.iter().any(|a| a == area));
+    let (Some(wanted), Some(mut source)) = (wanted, control.source()) else {
+        return;
+    };
+    let paragraph = source.as_mut_deb822();
+    let Some(current) = paragraph.get("Section") else {
+        return;
+    };
+    let name = current
+        .rsplit('/')
+        .next()
+        .unwrap_or(&current)
+        .trim()
+        .to_string();
+    let section = if wanted == "main" {
+        name
+    } else {
+        format!("{wanted}/{name}")
+    };
+    if section != current {
+        paragraph.set_with_field_order("Section", &section, SOURCE_ORDER);
     }
 }
 
@@ -201,13 +342,15 @@ fn relation_name(entry: &str) -> &str {
         .unwrap_or(entry)
 }
 
-/// Appends the entries of `required` that the field lacks, keeping the field as written
-/// otherwise (its entries, order, layout); a field that has them all is left untouched.
+/// Appends the entries of `required` that the field lacks (and the maintainer did not remove),
+/// keeping the field as written otherwise (its entries, order, layout); a field that has them
+/// all is left untouched.
 fn ensure_relations(
     paragraph: &mut deb822_lossless::Paragraph,
-    field: &str,
+    (owner, field): (&str, &str),
     required: &[String],
     order: &[&str],
+    ledger: &mut Ledger,
 ) {
     let current = paragraph.get(field).unwrap_or_default();
     let present: Vec<&str> = current
@@ -216,10 +359,15 @@ fn ensure_relations(
         .map(relation_name)
         .filter(|name| !name.is_empty())
         .collect();
-    let missing: Vec<&String> = required
-        .iter()
-        .filter(|entry| !present.contains(&relation_name(entry)))
-        .collect();
+    let mut missing: Vec<&String> = Vec::new();
+    for entry in required {
+        let item = format!("{owner}: {field}: {}", relation_name(entry));
+        if present.contains(&relation_name(entry)) {
+            ledger.holds(item);
+        } else if ledger.may_add(item) {
+            missing.push(entry);
+        }
+    }
     if missing.is_empty() {
         return;
     }
@@ -276,7 +424,7 @@ mod tests {
 
     #[test]
     fn writes_a_new_control_file() {
-        let text = update(None, &spec(), &[]).unwrap();
+        let text = update(None, &spec(), &[], false, &mut Ledger::default()).unwrap();
         assert_eq!(
             text,
             "Source: foo\nSection: science\nPriority: optional\nMaintainer: A B <a@example.org>\n\
@@ -290,7 +438,7 @@ mod tests {
 
     #[test]
     fn keeps_edits_and_adds_what_is_missing() {
-        let first = update(None, &spec(), &[]).unwrap();
+        let first = update(None, &spec(), &[], false, &mut Ledger::default()).unwrap();
         let edited = first
             .replace(
                 "Foo does things.",
@@ -318,23 +466,64 @@ mod tests {
             )],
             description: "installer for bar\nGets bar.".into(),
         });
-        let second = update(Some(&edited), &more, &[]).unwrap();
+        let second = update(Some(&edited), &more, &[], false, &mut Ledger::default()).unwrap();
         assert!(second.contains("Foo does many things, says the maintainer."));
         assert!(second.contains("# keep this comment\n"));
         assert!(second.contains("libbar-dev"), "{second}");
         assert!(second.contains("python3-numpy"), "{second}");
         assert!(second.contains("Package: foo-model-bar-installer\nSection: contrib/science\n"));
         // Nothing to add: the text is unchanged.
-        assert_eq!(update(Some(&second), &more, &[]).unwrap(), second);
+        assert_eq!(
+            update(Some(&second), &more, &[], false, &mut Ledger::default()).unwrap(),
+            second
+        );
         // The maintainer's section name survives an area change; retired packages go.
         let renamed = second.replace("contrib/science", "contrib/math");
         more.binaries[1].section = "non-free/science".into();
-        let third = update(Some(&renamed), &more, &[]).unwrap();
+        let third = update(Some(&renamed), &more, &[], false, &mut Ledger::default()).unwrap();
         assert!(third.contains("Section: non-free/math"), "{third}");
         more.binaries.pop();
-        let fourth = update(Some(&third), &more, &["foo-model-bar-installer".into()]).unwrap();
+        let fourth = update(
+            Some(&third),
+            &more,
+            &["foo-model-bar-installer".into()],
+            false,
+            &mut Ledger::default(),
+        )
+        .unwrap();
         assert!(!fourth.contains("foo-model-bar-installer"));
         assert!(fourth.contains("Foo does many things"));
+    }
+
+    #[test]
+    fn items_the_maintainer_removed_are_not_added_again() {
+        let mut ledger = Ledger::default();
+        let first = update(None, &spec(), &[], false, &mut ledger).unwrap();
+        assert!(ledger.present.contains("Package: foo"));
+        assert!(
+            ledger
+                .present
+                .contains("Source: Build-Depends: dh-sequence-mlmodel")
+        );
+        assert!(ledger.present.contains("Source: Homepage"));
+        let edited = first
+            .replace(", dh-sequence-mlmodel", "")
+            .replace("Homepage: https://example.org/foo\n", "")
+            .replace("Recommends: ${mlmodel:Recommends}\n", "");
+        let mut again = Ledger::new(ledger.present.clone());
+        let second = update(Some(&edited), &spec(), &[], false, &mut again).unwrap();
+        assert_eq!(second, edited);
+        assert_eq!(
+            again.removed.iter().collect::<Vec<_>>(),
+            [
+                "Source: Build-Depends: dh-sequence-mlmodel",
+                "Source: Homepage",
+                "foo: Recommends: ${mlmodel:Recommends}"
+            ]
+        );
+        // Without the record, the same file gets the items back.
+        let fresh = update(Some(&edited), &spec(), &[], false, &mut Ledger::default()).unwrap();
+        assert_eq!(fresh, first);
     }
 
     #[test]
@@ -342,5 +531,28 @@ mod tests {
         assert_eq!(relation_name(" python3-all (>= 3.9)"), "python3-all");
         assert_eq!(relation_name("gcc:native"), "gcc");
         assert_eq!(relation_name("${misc:Depends}"), "${misc:Depends}");
+    }
+
+    #[test]
+    fn the_source_area_follows_the_freest_binary() {
+        let mut only_contrib = spec();
+        only_contrib.binaries[0].section = "contrib/science".into();
+        let text = update(None, &only_contrib, &[], false, &mut Ledger::default()).unwrap();
+        assert!(
+            text.starts_with("Source: foo\nSection: contrib/science\n"),
+            "{text}"
+        );
+        // A binary moved to main brings the source back to main, keeping the section's name.
+        let edited = text
+            .replace(
+                "Section: contrib/science\nPriority",
+                "Section: contrib/math\nPriority",
+            )
+            .replace(
+                "Section: contrib/science\nArchitecture",
+                "Section: science\nArchitecture",
+            );
+        let back = update(Some(&edited), &spec(), &[], false, &mut Ledger::default()).unwrap();
+        assert!(back.starts_with("Source: foo\nSection: math\n"), "{back}");
     }
 }

@@ -19,7 +19,6 @@ mod packages;
 mod report;
 pub mod state;
 mod text;
-pub mod upstream;
 mod views;
 mod watch;
 
@@ -34,10 +33,10 @@ use crate::error::ResultExt;
 use crate::pipeline::{self, PipelinePolicy, Request};
 use crate::plan::{Category, Missing};
 use crate::policy::PolicySource;
+use crate::upstream::Upstream;
 use buildsys::BuildSystemTable;
 use packages::control_spec;
 use text::{TEXT_WIDTH, license_lines, wrap};
-use upstream::Upstream;
 use views::{FileContext, model_views};
 use watch::{github_repository, watch_line};
 
@@ -67,6 +66,9 @@ pub struct Report {
     pub packages: Vec<String>,
     /// Incomplete models and their missing facts.
     pub missing: Vec<(String, Vec<Missing>)>,
+    /// Items of debian/control the tool added earlier and the maintainer removed since: not
+    /// added again (each reported once).
+    pub removed: Vec<String>,
     pub warnings: Vec<String>,
 }
 
@@ -77,10 +79,15 @@ pub fn generate(
     policy: &GeneratePolicy,
 ) -> Result<Report> {
     let mut report = Report::default();
+    let mut state = state::State::load(root)?;
+    let renamed = match explicit_source {
+        Some(_) => None,
+        None => renamed_source(root, &state, &mut report.warnings)?,
+    };
     let request = Request {
         root,
         manifest: None,
-        source: explicit_source,
+        source: explicit_source.or(renamed.as_deref()),
         draft_when_missing: true,
     };
     let loaded = pipeline::load(&request, &policy.pipeline)?;
@@ -94,11 +101,18 @@ pub fn generate(
     let upstream_version = plan
         .upstream_version
         .clone()
-        .or_else(|| upstream.version.clone())
+        .or_else(|| {
+            upstream
+                .version
+                .as_deref()
+                .map(crate::upstream::debian_version)
+        })
         .unwrap_or_else(|| {
             report.warnings.push(
-                "no upstream version found (pyproject.toml, setup.py, CMakeLists.txt, \
-                 configure.ac): using 0; set `[source] version` in debian/mlmodel.toml"
+                "no upstream version found (in pyproject.toml, setup.py, setup.cfg, \
+                 CMakeLists.txt, configure.ac, meson.build, Cargo.toml, package.json, VERSION, \
+                 or the directory's name as NAME-VERSION): using 0; set `[source] version` in \
+                 debian/mlmodel.toml"
                     .to_string(),
             );
             "0".to_string()
@@ -136,7 +150,6 @@ pub fn generate(
         }
     }
 
-    let mut state = state::State::load(root)?;
     let spec = control_spec(
         &source,
         &code_package,
@@ -158,13 +171,44 @@ pub fn generate(
         }
     };
     let model_packages: Vec<String> = models.iter().flat_map(|m| m.packages.clone()).collect();
-    let retired: Vec<String> = state
+    // Packages the tool added earlier that the plan no longer has (a model's packages, the
+    // code package of a renamed source) go; the maintainer's own paragraphs stay.
+    let planned: Vec<&str> = spec.binaries.iter().map(|b| b.name.as_str()).collect();
+    let mut retired: Vec<String> = state
         .packages
         .iter()
-        .filter(|p| !model_packages.contains(p))
+        .map(String::as_str)
+        .chain(
+            state
+                .control
+                .iter()
+                .filter_map(|item| item.strip_prefix("Package: ")),
+        )
+        .filter(|p| !planned.contains(p))
+        .map(str::to_string)
+        .collect();
+    retired.sort();
+    retired.dedup();
+    let mut ledger = control::Ledger::new(std::mem::take(&mut state.control));
+    let text = control::update(
+        existing.as_deref(),
+        &spec,
+        &retired,
+        renamed.is_some(),
+        &mut ledger,
+    )?;
+    report
+        .packages
+        .retain(|p| !ledger.removed.contains(&format!("Package: {p}")));
+    report.removed = ledger
+        .removed
+        .iter()
+        .filter(|item| !state.removed.contains(*item))
         .cloned()
         .collect();
-    let text = control::update(existing.as_deref(), &spec, &retired)?;
+    // What is still recorded and absent stays recorded, so it stays out.
+    state.control = ledger.present.union(&ledger.removed).cloned().collect();
+    state.removed = ledger.removed;
     let outcome = if existing.as_deref() == Some(text.as_str()) {
         state::Outcome::Unchanged
     } else {
@@ -173,12 +217,14 @@ pub fn generate(
     };
     report.files.push(("debian/control".to_string(), outcome));
     state.packages = model_packages;
+    if existing.is_none() || renamed.is_some() {
+        state.source = Some(source.clone());
+    }
 
     let files_excluded: Vec<String> = plan
         .models
         .iter()
-        .filter(|m| m.removed_from_source)
-        .flat_map(|m| m.facts.files.iter().cloned())
+        .flat_map(|m| m.excluded_files.iter().cloned())
         .collect();
     let mut disclaimers: Vec<Vec<String>> = Vec::new();
     for text in plan.models.iter().filter_map(|m| m.disclaimer.as_deref()) {
@@ -226,6 +272,34 @@ pub fn generate(
     }
     state.save(root)?;
     Ok(report)
+}
+
+/// The manifest's `[source] name` when it should rename the source package: debian/control
+/// still holds the `Source:` `init` wrote and the manifest names another. When the maintainer
+/// changed `Source:` in control, control wins, and a warning says so.
+fn renamed_source(
+    root: &Path,
+    state: &state::State,
+    warnings: &mut Vec<String>,
+) -> Result<Option<String>> {
+    let Some(control) = crate::control::ControlFile::read_if_present(root).input()? else {
+        return Ok(None);
+    };
+    let Some(wanted) = pipeline::manifest_source_name(root) else {
+        return Ok(None);
+    };
+    if wanted == control.source {
+        return Ok(None);
+    }
+    if state.source.as_deref() == Some(control.source.as_str()) {
+        return Ok(Some(wanted));
+    }
+    warnings.push(format!(
+        "debian/control says `Source: {}`, edited since dh-mlmodel wrote it, so it wins over \
+         `[source] name = \"{wanted}\"` in debian/mlmodel.toml: change one to match the other",
+        control.source
+    ));
+    Ok(None)
 }
 
 /// Used when DEBEMAIL and EMAIL are unset: valid syntax (the package builds), and obviously a

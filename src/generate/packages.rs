@@ -5,10 +5,10 @@
 use super::buildsys::BuildSystem;
 use super::control;
 use super::text::{description, synopsis};
-use super::upstream::Upstream;
 use super::views::ModelView;
 use crate::debhelper::NOTRAIN_PROFILE;
 use crate::plan::{self, Area, Origin, Role};
+use crate::upstream::Upstream;
 
 /// Section of the model packages (weights are data for a scientific program).
 const MODEL_SECTION: &str = "science";

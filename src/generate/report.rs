@@ -18,6 +18,12 @@ pub fn describe(report: &Report) -> String {
             state::Outcome::Kept(why) => out.push_str(&format!("left {path} alone: {why}\n")),
         }
     }
+    for item in &report.removed {
+        out.push_str(&format!(
+            "left out of debian/control: {item} (dh-mlmodel added it, you removed it; it is \
+             not added again)\n"
+        ));
+    }
     out.push_str(&format!(
         "binary packages: {}\n",
         report.packages.join(", ")

@@ -14,16 +14,31 @@ use crate::hash::{sha256_bytes, sha256_file};
 
 pub const STATE_PATH: &str = "debian/.mlmodel-generated";
 
-const HEADER: &str = "# Written by `dh-mlmodel init`: the SHA-256 of each file it generated, and the model\n\
-# packages it added to debian/control. Running it again rewrites a file only while its digest\n\
-# still matches (you have not edited it), and removes only packages listed here. Keep this file.\n";
+const HEADER: &str = "# Written by `dh-mlmodel init`: the SHA-256 of each file it generated, and what it\n\
+# added to debian/control. Running it again rewrites a file only while its digest still matches\n\
+# (you have not edited it), removes only packages listed here, and never adds again an item\n\
+# listed here that you removed. Keep this file; it is harmless in the source package (no build\n\
+# tool reads it).\n";
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct State {
+    /// The `Source:` `init` wrote in debian/control: while control still holds it, a new
+    /// `[source] name` in the manifest renames the source package; once the maintainer changes
+    /// it, control wins.
+    #[serde(default)]
+    pub source: Option<String>,
     /// Binary packages `init` added to debian/control for models.
     #[serde(default)]
     pub packages: Vec<String>,
+    /// Every item `init` added to debian/control (`Package: NAME`, `PARAGRAPH: FIELD`,
+    /// `PARAGRAPH: FIELD: ENTRY`): one missing from the file was removed by the maintainer and
+    /// is never added again.
+    #[serde(default)]
+    pub control: std::collections::BTreeSet<String>,
+    /// The items found removed, so that each is reported once.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub removed: std::collections::BTreeSet<String>,
     /// Generated file (relative to the tree) → SHA-256 of the text the tool wrote.
     #[serde(default)]
     pub files: BTreeMap<String, String>,

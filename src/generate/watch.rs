@@ -2,7 +2,7 @@
 //! repository behind a home page.
 
 use super::buildsys::BuildSystem;
-use super::upstream::Upstream;
+use crate::upstream::Upstream;
 
 /// `https://github.com/OWNER/REPO` of a GitHub URL.
 pub fn github_repository(url: &str) -> Option<String> {

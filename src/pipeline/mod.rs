@@ -46,6 +46,9 @@ pub struct DraftLimits {
     pub license_file_names: Vec<String>,
     pub text_max_bytes: u64,
     pub generic_stems: Vec<String>,
+    pub pin_max_bytes: u64,
+    pub metadata_max_depth: usize,
+    pub metadata_skip_directories: Vec<String>,
 }
 
 /// Everything drafting needs from the policy tables.
@@ -112,7 +115,7 @@ pub fn load(request: &Request, policy: &PipelinePolicy) -> Result<Loaded> {
         .manifest
         .map_or_else(|| request.root.join(MANIFEST_PATH), Path::to_path_buf);
     let manifest_drafted = request.draft_when_missing && !manifest_path.exists();
-    let warnings = if manifest_drafted {
+    let mut warnings = if manifest_drafted {
         draft(request.root, request.source, Existing::Keep, &policy.draft)?.warnings
     } else {
         Vec::new()
@@ -133,9 +136,16 @@ pub fn load(request: &Request, policy: &PipelinePolicy) -> Result<Loaded> {
         Some(path) => tree_root(path)?,
         None => request.root.to_path_buf(),
     };
-    let source = source_name(request.source, &root, manifest_source)?;
+    let source = source_name(
+        request.source,
+        &root,
+        manifest_source,
+        &policy.draft,
+        &mut warnings,
+    )?;
+    let in_tree = |file: &str| root.join(file).is_file();
     Ok(Loaded {
-        plan: planning::plan(&source, &manifest, classes, &policy.plan),
+        plan: planning::plan(&source, &manifest, classes, &policy.plan, &in_tree),
         manifest_drafted,
         warnings,
     })
@@ -157,7 +167,14 @@ fn judge(
 pub fn plan_manifest_text(text: String, source: &str, policy: &PipelinePolicy) -> Result<Plan> {
     let manifest = manifest::Manifest::parse("debian/mlmodel.toml".to_string(), text).input()?;
     let classes = judge(&manifest, policy)?;
-    Ok(planning::plan(source, &manifest, classes, &policy.plan))
+    // No disk here: every model file counts as present, as in a tree that ships them.
+    Ok(planning::plan(
+        source,
+        &manifest,
+        classes,
+        &policy.plan,
+        &|_| true,
+    ))
 }
 
 /// What to do when the manifest exists already.
@@ -199,8 +216,10 @@ pub fn draft(
             path.display()
         )));
     }
-    let source = source_name(source, root, None)?;
-    let (mut text, warnings) = manifest::draft::draft(root, &source, policy)?;
+    let mut warnings = Vec::new();
+    let source = source_name(source, root, None, policy, &mut warnings)?;
+    let (mut text, draft_warnings) = manifest::draft::draft(root, &source, policy)?;
+    warnings.extend(draft_warnings);
     let mut changes = Vec::new();
     if present && existing == Existing::Update {
         let current = std::fs::read_to_string(&path)
@@ -249,12 +268,69 @@ pub fn draft(
     })
 }
 
+/// The `[source] name` of the manifest in `root`, read without validating the rest (for `init`
+/// to decide whether it renames the source package).
+pub fn manifest_source_name(root: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(root.join(MANIFEST_PATH)).ok()?;
+    let table: toml::Table = text.parse().ok()?;
+    table
+        .get("source")?
+        .get("name")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// What `dh-mlmodel pin` filled in.
+pub use manifest::pin::Pinned;
+
+/// Fills the SHA-256 and size placeholders of the manifest at `manifest_path` that `targets`
+/// name (model names, URLs of `[model.download]`, local files), from files in the tree, local
+/// copies, or with `download` the network; rewrites the manifest losslessly.
+pub fn pin(
+    manifest_path: &Path,
+    targets: &[String],
+    download: bool,
+    policy: &DraftPolicy,
+) -> Result<Vec<Pinned>> {
+    let origin = manifest_path.display().to_string();
+    let manifest = manifest::Manifest::load(manifest_path, origin).input()?;
+    let root = tree_root(manifest_path)?;
+    let targets: Vec<manifest::pin::Target> = targets
+        .iter()
+        .map(|t| manifest::pin::Target::parse(t, &manifest))
+        .collect();
+    if !download
+        && let Some(manifest::pin::Target::Url(url)) = targets
+            .iter()
+            .find(|t| matches!(t, manifest::pin::Target::Url(_)))
+    {
+        return Err(Kind::Input.msg(format!(
+            "{url}: pass --download to fetch it, or give a local copy of the file"
+        )));
+    }
+    let curl = manifest::pin::Curl {
+        max_bytes: policy.limits.pin_max_bytes,
+    };
+    let (text, pinned) = manifest::pin::pin(&manifest, &root, &targets, download.then_some(&curl))?;
+    // What is written must still be a valid manifest.
+    manifest::Manifest::parse(manifest.origin.clone(), text.clone())
+        .map_err(|err| Kind::Internal.msg(format!("the pinned manifest is invalid:\n{err}")))?;
+    if !pinned.is_empty() {
+        crate::fsutil::write_atomic(manifest_path, text.as_bytes(), 0o644)?;
+    }
+    Ok(pinned)
+}
+
 /// The source package name: `explicit` (`--source`), else `debian/control`'s `Source:`, else
-/// the manifest's `[source] name`, else the name of the tree's directory `root`.
+/// the manifest's `[source] name`, else the upstream's name as its metadata states it, else
+/// the directory's as dh_make reads it (`name-version`), made a valid package name (the
+/// warnings say how).
 fn source_name(
     explicit: Option<&str>,
     root: &Path,
     manifest_source: Option<&str>,
+    policy: &DraftPolicy,
+    warnings: &mut Vec<String>,
 ) -> Result<String> {
     if let Some(name) = explicit {
         return manifest::PackageName::try_from(name.to_string())
@@ -269,7 +345,7 @@ fn source_name(
     if let Some(name) = manifest_source {
         return Ok(name.to_string());
     }
-    directory_source_name(root)
+    upstream_source_name(root, policy, warnings)
 }
 
 /// The upstream tree holding `manifest_path`: the manifest's directory, or its parent when that
@@ -285,23 +361,29 @@ fn tree_root(manifest_path: &Path) -> Result<PathBuf> {
     })
 }
 
-/// A source package name from a directory name: lower-cased, `_` and spaces as `-`, a trailing
-/// `-VERSION` kept (Debian names may hold digits and dots).
-fn directory_source_name(root: &Path) -> Result<String> {
-    let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    let raw = canonical
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let name: String = raw
-        .to_lowercase()
-        .chars()
-        .map(|c| if c == '_' || c == ' ' { '-' } else { c })
-        .collect();
-    match manifest::PackageName::try_from(name) {
-        Ok(name) if name.0.len() >= 2 => Ok(name.0),
-        _ => Err(Kind::Input.msg(format!(
-            "cannot make a source package name of the directory name `{raw}`: pass --source NAME"
+/// A source package name from what the tree says about itself ([`crate::upstream`]): its
+/// metadata's name, else its directory's name without the version, mangled to Debian Policy
+/// 5.6.1 with a note when it had to change.
+fn upstream_source_name(
+    root: &Path,
+    policy: &DraftPolicy,
+    warnings: &mut Vec<String>,
+) -> Result<String> {
+    let upstream = crate::upstream::Upstream::detect(root, policy);
+    let raw = upstream.name.unwrap_or_default();
+    match crate::upstream::package_name(&raw) {
+        Some(name) => {
+            if name != raw {
+                warnings.push(format!(
+                    "source package name `{name}` made from upstream's name `{raw}` (Debian \
+                     Policy 5.6.1: lower-case letters, digits, `+`, `-`, `.`); set `[source] \
+                     name` in debian/mlmodel.toml for another"
+                ));
+            }
+            Ok(name)
+        }
+        None => Err(Kind::Input.msg(format!(
+            "cannot make a source package name of `{raw}`, the upstream's name: pass --source NAME"
         ))),
     }
 }

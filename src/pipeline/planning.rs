@@ -83,18 +83,32 @@ impl PlanPolicy {
     }
 }
 
-/// Builds the plan for every model of `manifest`, given its verdict in `classes`.
+/// Builds the plan for every model of `manifest`, given its verdict in `classes`;
+/// `in_tree` says whether a model file is in the upstream tree (only those are repacked away).
 pub(super) fn plan(
     source: &str,
     manifest: &Manifest,
     classes: Vec<ModelClass>,
     policy: &PlanPolicy,
+    in_tree: &dyn Fn(&str) -> bool,
 ) -> Plan {
     let models: Vec<ModelPlan> = manifest
         .models
         .iter()
         .zip(classes)
-        .map(|(model, class)| plan_model(source, model, class, policy))
+        .map(|(model, class)| {
+            let mut plan = plan_model(source, model, class, policy);
+            if plan.removed_from_source {
+                plan.excluded_files = plan
+                    .facts
+                    .files
+                    .iter()
+                    .filter(|f| in_tree(f))
+                    .cloned()
+                    .collect();
+            }
+            plan
+        })
         .collect();
     let any_incomplete = models
         .iter()
@@ -104,7 +118,7 @@ pub(super) fn plan(
     } else {
         let removed: Vec<&str> = models
             .iter()
-            .filter(|plan| plan.removed_from_source)
+            .filter(|plan| !plan.excluded_files.is_empty())
             .filter_map(|plan| policy.rules(plan.class.category))
             .map(|rules| rules.repack_suffix.as_str())
             .collect();
@@ -144,6 +158,7 @@ fn plan_model(source: &str, model: &Model, class: ModelClass, policy: &PlanPolic
         at_build_refused: Vec::new(),
         alternatives: Vec::new(),
         removed_from_source: false,
+        excluded_files: Vec::new(),
         relation: None,
         build_depends: Vec::new(),
         disclaimer: None,
@@ -320,9 +335,11 @@ fn build_depends(facts: &ModelFacts) -> Vec<String> {
 
 /// The manifest's facts about `model` as plain values: placeholders become `None`.
 fn resolve(model: &Model, licenses: &LicenseTable) -> ModelFacts {
-    let pin = |pin: &manifest::Pin| plan::Pin {
-        sha256: pin.sha256.0.clone(),
-        size: pin.size,
+    let pin = |pin: &manifest::Pin| {
+        pin.known().map(|(sha256, size)| plan::Pin {
+            sha256: sha256.0.clone(),
+            size,
+        })
     };
     ModelFacts {
         files: model
@@ -334,7 +351,7 @@ fn resolve(model: &Model, licenses: &LicenseTable) -> ModelFacts {
         pins: model
             .pins
             .iter()
-            .map(|(path, p)| (path.clone(), pin(p.get_ref())))
+            .filter_map(|(path, p)| Some((path.clone(), pin(p.get_ref())?)))
             .collect(),
         in_source: model.in_source,
         description: model.description.clone(),
@@ -346,13 +363,17 @@ fn resolve(model: &Model, licenses: &LicenseTable) -> ModelFacts {
                 common_license: dep5.common_license,
             }
         }),
-        download: model.download.as_ref().map(|d| plan::Download {
-            url: d.url.get_ref().clone(),
-            mirrors: d.mirrors.iter().map(|m| m.get_ref().clone()).collect(),
-            sha256: d.sha256.0.clone(),
-            size: d.size,
-            allow_http: d.allow_http,
-            auto_download: d.auto_download,
+        // A download with a placeholder left is not one the installer can use yet (the model
+        // is incomplete until it is filled in).
+        download: model.download.as_ref().and_then(|d| {
+            Some(plan::Download {
+                url: d.url.get_ref().known()?.clone(),
+                mirrors: d.mirrors.iter().map(|m| m.get_ref().clone()).collect(),
+                sha256: d.sha256.get_ref().known()?.0.clone(),
+                size: *d.size.get_ref().known()?,
+                allow_http: d.allow_http,
+                auto_download: d.auto_download,
+            })
         }),
         training: model
             .training

@@ -97,8 +97,12 @@ pub struct ModelPlan {
     pub at_build_refused: Vec<String>,
     /// Other ways the installer can obtain the weights, besides the package's origin.
     pub alternatives: Vec<Origin>,
-    /// The model's files are removed from the orig tarball.
+    /// The model's weights do not ship from the source: the archive's packages never hold them.
     pub removed_from_source: bool,
+    /// The model's files present in the upstream tree that the orig tarball must drop
+    /// (`Files-Excluded`); empty when none of them is in the tree (fetched at build or run
+    /// time), so that nothing is repacked for it.
+    pub excluded_files: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relation: Option<Relation>,
     /// Packages the build needs when it trains the model.
@@ -116,7 +120,8 @@ pub struct Plan {
     /// `[source] version` of the manifest, when the maintainer states it.
     #[serde(skip)]
     pub upstream_version: Option<String>,
-    /// `+ds`, `+dfsg`, or absent when nothing is removed or a model is still incomplete.
+    /// `+ds`, `+dfsg`, or absent when no file of the tree is removed or a model is still
+    /// incomplete.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repack_suffix: Option<String>,
     pub models: Vec<ModelPlan>,

@@ -554,6 +554,7 @@ fn source_name_comes_from_control_then_manifest_then_directory() {
 fn readable_output_shows_verdict_reasons_and_plan() {
     let tree = tempfile::tempdir().unwrap();
     write(tree.path(), "m.toml", model("CC-BY-NC-4.0", &download()));
+    write(tree.path(), "models/bar.safetensors", b"bar\n");
     let output = dh_mlmodel()
         .current_dir(tree.path())
         .args(["classify", "--manifest", "m.toml", "--source", "foo"])

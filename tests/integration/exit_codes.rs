@@ -36,7 +36,8 @@ fn nothing_to_draft_exits_1_with_one_line() {
         assert_eq!(
             line,
             format!(
-                "dh-mlmodel: error: the scan found no model weights in {}: nothing to draft",
+                "dh-mlmodel: error: the scan found no model weights and no weight downloads in {}: \
+                 nothing to draft",
                 tree.path().display()
             ),
             "{args:?}"

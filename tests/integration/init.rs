@@ -247,3 +247,419 @@ fn the_bundled_example_manifest_classifies_once_its_facts_are_filled_in() {
         "{manifest}"
     );
 }
+
+/// A build step that fetches its model tarball under its SHA-256 and checks it with
+/// `sha256sum -c`, as xiph/rnnoise's `download_model.sh` does (called from the Makefile, so the
+/// scan's `when` is `build`).
+const DIGEST: &str = "4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393";
+
+fn download_script_tree() -> crate::upstreams::Tree {
+    let t = crate::upstreams::tree("fetcher");
+    let root = &t.root;
+    write(
+        root,
+        "download_model.sh",
+        format!(
+            "#!/bin/sh\nset -e\nhash={DIGEST}\nmodel=fetcher_data-$hash.tar.gz\n\
+             wget https://media.example.org/fetcher/models/$model\n\
+             echo \"$hash  $model\" > model.sha256\nsha256sum -c model.sha256\n"
+        ),
+    );
+    write(root, "Makefile", "all:\n\tsh download_model.sh\n");
+    t
+}
+
+#[test]
+fn a_weight_download_is_drafted_as_a_model_with_its_url_and_checksum() {
+    let t = download_script_tree();
+    let root = &t.root;
+    // A Git LFS pointer (spec: https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md) and a
+    // hub call with no URL (a Hugging Face repository at run time) are drafted too.
+    write(
+        root,
+        "models/net.bin",
+        format!("version https://git-lfs.github.com/spec/v1\noid sha256:{DIGEST}\nsize 12345\n"),
+    );
+    write(
+        root,
+        "fetcher/load.py",
+        "from transformers import AutoModel\n\ndef load():\n    return AutoModel.from_pretrained(\"gpt2\")\n",
+    );
+    let output = dh_mlmodel()
+        .args(["init", "--manifest-only"])
+        .arg(root)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let drafted = manifest(root);
+    let model = |name: &str| {
+        drafted
+            .split("[[model]]")
+            .find(|m| m.contains(&format!("name = \"{name}\"")))
+            .unwrap_or_else(|| panic!("no model {name} in:\n{drafted}"))
+            .to_string()
+    };
+    let fetched = model("fetcher-data");
+    let file = format!("fetcher_data-{DIGEST}.tar.gz");
+    assert!(
+        fetched.contains(&format!("files = [\"{file}\"]")),
+        "{fetched}"
+    );
+    assert!(
+        fetched.contains(&format!(
+            "url = \"https://media.example.org/fetcher/models/{file}\"\nsha256 = \"{DIGEST}\"\nsize = \"FIXME\""
+        )),
+        "{fetched}"
+    );
+    assert!(fetched.contains("Fetched by download_model.sh:5 (during the package build"));
+    assert!(model("net").contains(&format!("sha256 = \"{DIGEST}\", size = 12345")));
+    let hub = model("gpt2");
+    assert!(hub.contains("url = \"FIXME"), "{hub}");
+    assert!(hub.contains("huggingface gpt2 with no revision"), "{hub}");
+
+    // Every unknown pin is a placeholder that classify names with its place in the file.
+    let (code, report, _) = classify_tree(root, &[]);
+    assert_eq!(code, 1);
+    let fetched = report["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "fetcher-data")
+        .unwrap();
+    let fields: Vec<&str> = fetched["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&format!("pins.\"{file}\".size").as_str()),
+        "{fields:?}"
+    );
+    assert!(fields.contains(&"download.size"), "{fields:?}");
+    let at = fetched["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["field"] == "download.size")
+        .unwrap()["at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let line = drafted
+        .lines()
+        .position(|l| l == "size = \"FIXME\"")
+        .unwrap()
+        + 1;
+    assert_eq!(at, format!("debian/mlmodel.toml:{line}:8"));
+}
+
+/// A model fetched by a script from the loopback server: drafted with placeholder pins, then
+/// pinned by `dh-mlmodel pin --download`, which changes nothing else in the manifest.
+#[test]
+fn pin_download_fills_the_placeholders_and_keeps_the_rest_of_the_manifest() {
+    let server = crate::http_server::Server::start();
+    let onnx = crate::fixtures::onnx();
+    server.serve("/releases/net.onnx", &onnx);
+    let t = crate::upstreams::tree("fetched");
+    let root = &t.root;
+    let url = server.url("/releases/net.onnx");
+    write(
+        root,
+        "get_model.sh",
+        format!("#!/bin/sh\nwget -O models/net.onnx {url}\n"),
+    );
+    let output = dh_mlmodel()
+        .args(["init", "--manifest-only"])
+        .arg(root)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let drafted = manifest(root);
+    assert!(drafted.contains("allow-http = true"), "{drafted}");
+    let pin = |args: &[&str]| {
+        dh_mlmodel()
+            .current_dir(root)
+            .arg("pin")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // Without --download nothing is fetched, and the manifest is untouched.
+    let refused = pin(&["net"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("pass --download"));
+    assert_eq!(manifest(root), drafted);
+    assert!(server.requests().is_empty());
+
+    let pinned = pin(&["--download", "net"]);
+    assert!(pinned.status.success(), "{pinned:?}");
+    // One request serves both the pin and [model.download].
+    assert_eq!(server.requests().len(), 1);
+    let digest = dh_mlmodel::hash::sha256_bytes(&onnx);
+    let expected = drafted
+        .replace(
+            "{ sha256 = \"FIXME: run dh-mlmodel pin\", size = \"FIXME\" }",
+            &format!("{{ sha256 = \"{digest}\", size = {} }}", onnx.len()),
+        )
+        .replace(
+            "sha256 = \"FIXME: run dh-mlmodel pin --download net\"\nsize = \"FIXME\"",
+            &format!("sha256 = \"{digest}\"\nsize = {}", onnx.len()),
+        );
+    assert_ne!(expected, drafted);
+    assert_eq!(manifest(root), expected);
+    let (_, report, _) = classify_tree(root, &[]);
+    let missing = report["models"][0]["missing"].to_string();
+    assert!(!missing.contains("pins."), "{missing}");
+    assert!(!missing.contains("download."), "{missing}");
+}
+
+#[test]
+fn pin_from_a_local_copy_and_a_stated_value_that_disagrees() {
+    let t = download_script_tree();
+    let root = &t.root;
+    let output = dh_mlmodel()
+        .args(["init", "--manifest-only"])
+        .arg(root)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    // The copy the maintainer fetched has other bytes than the digest the script checks.
+    let copy = t
+        .root
+        .parent()
+        .unwrap()
+        .join(format!("fetcher_data-{DIGEST}.tar.gz"));
+    std::fs::write(&copy, b"not the published tarball").unwrap();
+    let drafted = manifest(root);
+    let output = dh_mlmodel()
+        .current_dir(root)
+        .arg("pin")
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = drafted
+        .lines()
+        .position(|l| l.starts_with(&format!("\"fetcher_data-{DIGEST}")))
+        .unwrap()
+        + 1;
+    assert!(
+        stderr.contains(&format!("debian/mlmodel.toml:{line}:")) && stderr.contains("sha256 is"),
+        "{stderr}"
+    );
+    assert_eq!(manifest(root), drafted);
+
+    // The right bytes fill the size placeholders of the pin and of the download.
+    let tarball = crate::fixtures::gzip(&crate::fixtures::tar(&[("model.bin", b"weights")]));
+    let digest = dh_mlmodel::hash::sha256_bytes(&tarball);
+    let text = drafted.replace(DIGEST, &digest);
+    set_manifest(root, &text);
+    let copy = t
+        .root
+        .parent()
+        .unwrap()
+        .join(format!("fetcher_data-{digest}.tar.gz"));
+    std::fs::write(&copy, &tarball).unwrap();
+    let output = dh_mlmodel()
+        .current_dir(root)
+        .arg("pin")
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let pinned = manifest(root);
+    assert_eq!(
+        pinned,
+        text.replace("size = \"FIXME\"", &format!("size = {}", tarball.len()))
+    );
+}
+
+/// Runs `init` and returns its standard error (warnings).
+fn init_warnings(root: &Path) -> String {
+    let output = dh_mlmodel()
+        .arg("init")
+        .arg(root)
+        .env("DEBFULLNAME", "Ann Example")
+        .env("DEBEMAIL", "ann@example.org")
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn source_field(root: &Path) -> String {
+    read(root, "debian/control")
+        .lines()
+        .find_map(|l| l.strip_prefix("Source: "))
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_name_version_directory_gives_the_source_name_and_version() {
+    let t = crate::upstreams::tree("name-1.2.3~rc1");
+    let root = &t.root;
+    write(
+        root,
+        "models/net.safetensors",
+        crate::fixtures::safetensors(&[("w", "F32", &[4, 4])]),
+    );
+    init(root);
+    assert_eq!(source_field(root), "name");
+    assert!(
+        read(root, "debian/changelog").starts_with("name (1.2.3~rc1-1) UNRELEASED;"),
+        "{}",
+        read(root, "debian/changelog")
+    );
+    assert!(manifest(root).contains("[source]\nname = \"name\"\n"));
+}
+
+#[test]
+fn upstream_metadata_below_the_top_names_the_source_but_not_that_of_tests() {
+    let t = crate::upstreams::tree("checkout");
+    let root = &t.root;
+    write(
+        root,
+        "models/voice.safetensors",
+        crate::fixtures::safetensors(&[("w", "F32", &[4, 4])]),
+    );
+    write(root, "VERSION", "1.2.0\n");
+    write(
+        root,
+        "src/python_run/setup.py",
+        "from setuptools import setup\nsetup(name=\"Piper_TTS\", version=\"1.2.0\")\n",
+    );
+    write(
+        root,
+        "tests/setup.py",
+        "from setuptools import setup\nsetup(name=\"fixture\", version=\"9.9\")\n",
+    );
+    let warnings = init_warnings(root);
+    assert_eq!(source_field(root), "piper-tts");
+    assert!(
+        warnings.contains("source package name `piper-tts` made from upstream's name `Piper_TTS`"),
+        "{warnings}"
+    );
+    assert!(read(root, "debian/changelog").starts_with("piper-tts (1.2.0-1) "));
+}
+
+#[test]
+fn the_manifest_renames_the_source_only_while_control_holds_what_init_wrote() {
+    let t = crate::upstreams::tree("first-1.0");
+    let root = &t.root;
+    write(
+        root,
+        "models/net.safetensors",
+        crate::fixtures::safetensors(&[("w", "F32", &[4, 4])]),
+    );
+    init(root);
+    assert_eq!(source_field(root), "first");
+    set_manifest(
+        root,
+        &manifest(root).replace("name = \"first\"", "name = \"second\""),
+    );
+    init(root);
+    assert_eq!(source_field(root), "second");
+    assert!(read(root, "debian/changelog").starts_with("second (1.0-1) "));
+
+    // The maintainer sets Source: in control; control wins from then on, and init says so.
+    let control = read(root, "debian/control").replace("Source: second", "Source: mine");
+    write(root, "debian/control", &control);
+    set_manifest(
+        root,
+        &manifest(root).replace("name = \"second\"", "name = \"third\""),
+    );
+    let warnings = init_warnings(root);
+    assert_eq!(source_field(root), "mine");
+    assert!(
+        warnings.contains("debian/control says `Source: mine`, edited since dh-mlmodel wrote it"),
+        "{warnings}"
+    );
+}
+
+#[test]
+fn a_package_and_a_build_dependency_the_maintainer_removed_stay_removed() {
+    let (t, file) = cmake_project();
+    let root = &t.root;
+    init(root);
+    fill_cnet_facts(root, &file);
+    init(root);
+    let control = read(root, "debian/control");
+    let installer = control
+        .split("\n\n")
+        .find(|p| p.starts_with("Package: cnet-model-cnet-installer"))
+        .unwrap()
+        .to_string();
+    let edited = control
+        .replace(&format!("\n\n{}", installer.trim_end()), "")
+        .replace(", cmake", "");
+    assert!(
+        !edited.contains(", cmake") && !edited.contains("-installer"),
+        "{edited}"
+    );
+    write(root, "debian/control", &edited);
+
+    let stdout = init(root);
+    assert_eq!(read(root, "debian/control"), edited);
+    assert!(
+        stdout.contains("left out of debian/control: Package: cnet-model-cnet-installer"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("left out of debian/control: Source: Build-Depends: cmake"),
+        "{stdout}"
+    );
+    // Reported once; still left out.
+    let again = init(root);
+    assert_eq!(read(root, "debian/control"), edited);
+    assert!(!again.contains("left out of"), "{again}");
+    assert!(again.contains("binary packages: cnet\n"), "{again}");
+}
+
+/// Replaces each line of `text` starting with a key in `lines` by the given line.
+fn set_lines(text: &str, lines: &[(&str, &str)]) -> String {
+    text.lines()
+        .map(|line| {
+            lines
+                .iter()
+                .find(|(start, _)| line.starts_with(start))
+                .map_or(line, |(_, new)| new)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+#[test]
+fn weights_fetched_at_build_time_are_not_repacked_away() {
+    let t = download_script_tree();
+    let root = &t.root;
+    init(root);
+    let file = format!("fetcher_data-{DIGEST}.tar.gz");
+    let filled = set_lines(
+        &without_training(&manifest(root), ""),
+        &[
+            ("format = ", "format = \"onnx\""),
+            ("license = ", "license = \"MIT\""),
+            (
+                &format!("\"{file}\" = "),
+                &format!("\"{file}\" = {{ sha256 = \"{DIGEST}\", size = 1234 }}"),
+            ),
+            ("size = \"FIXME\"", "size = 1234"),
+        ],
+    );
+    set_manifest(root, &filled);
+    let (code, report, stderr) = classify_tree(root, &[]);
+    assert_eq!(code, 0, "{stderr}{report}");
+    assert_eq!(report["models"][0]["category"], "toxic-candy");
+    assert_eq!(report["repack_suffix"], serde_json::Value::Null);
+    init(root);
+    let copyright = read(root, "debian/copyright");
+    assert!(!copyright.contains("Files-Excluded"), "{copyright}");
+    assert!(read(root, "debian/changelog").starts_with("fetcher (0-1) "));
+    assert!(!read(root, "debian/watch").contains("repacksuffix"));
+    assert!(read(root, "debian/control").contains("Package: fetcher-model-fetcher-data-installer"));
+}

@@ -140,6 +140,7 @@ fn own_packages_build_lint_clean_complete_and_reproducible() {
         "usr/share/man/man1/dh-mlmodel-scan.1.gz",
         "usr/share/man/man1/dh-mlmodel-classify.1.gz",
         "usr/share/man/man1/dh-mlmodel-init.1.gz",
+        "usr/share/man/man1/dh-mlmodel-pin.1.gz",
         "usr/share/man/man1/dh_mlmodel.1.gz",
         "usr/share/man/man1/dh_mlmodel_train.1.gz",
         "usr/share/bash-completion/completions/dh-mlmodel",

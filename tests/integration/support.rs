@@ -57,11 +57,29 @@ pub fn finding<'a>(findings: &'a [serde_json::Value], path: &str) -> Option<&'a 
 }
 
 /// Runs `classify --json` on the manifest `text` (written as `debian/mlmodel.toml` in a fresh
-/// tree); returns the exit code, the parsed report (`Null` when none) and stderr.
+/// tree that holds every file its models list, as an upstream tree with committed weights
+/// does); returns the exit code, the parsed report (`Null` when none) and stderr.
 pub fn classify_text(text: &str, extra: &[&str]) -> (i32, serde_json::Value, String) {
     let tree = tempfile::tempdir().unwrap();
     write(tree.path(), "debian/mlmodel.toml", text);
+    write_listed_files(tree.path(), text);
     classify_tree(tree.path(), extra)
+}
+
+/// Writes a small file at each path the `files` of the manifest `text` list (when it parses).
+pub fn write_listed_files(root: &Path, text: &str) {
+    let Ok(manifest) = text.parse::<toml::Table>() else {
+        return;
+    };
+    let models = manifest.get("model").and_then(|m| m.as_array());
+    for model in models.into_iter().flatten() {
+        let files = model.get("files").and_then(|f| f.as_array());
+        for file in files.into_iter().flatten().filter_map(|f| f.as_str()) {
+            if !file.contains("..") && !file.starts_with('/') && !file.is_empty() {
+                write(root, file, b"bar\n");
+            }
+        }
+    }
 }
 
 /// Runs `classify --json` in `root` on its `debian/mlmodel.toml`.

@@ -18,12 +18,27 @@ use crate::pipeline::DraftPolicy;
 use crate::scan::{self, Finding, Kind, ScanOptions};
 use crate::spdx::{self, LicenseTable};
 
-/// A weight file going into a model, with its pin.
+/// A weight file going into a model, with its pin; a pin the scan could not see (a file
+/// fetched from the network) is a placeholder for `dh-mlmodel pin`.
 #[derive(Serialize)]
 struct WeightFile {
     path: String,
-    sha256: String,
-    size: u64,
+    sha256: Option<String>,
+    size: Option<u64>,
+}
+
+/// `[model.download]` of a model the upstream tree fetches.
+#[derive(Serialize)]
+struct DraftDownload {
+    /// `None` for a hub call whose https URL is not known.
+    url: Option<String>,
+    /// The digest the fetch step checks, when the scan saw its value.
+    sha256: Option<String>,
+    /// Upstream fetches over plain HTTP: the draft says so, so that it validates; the pin
+    /// protects the bytes.
+    allow_http: bool,
+    /// `file:line`, when and how the step fetches, as a comment.
+    note: String,
 }
 
 /// The facts gathered for one model.
@@ -37,6 +52,7 @@ struct Draft {
     license_note: String,
     datasets: Vec<String>,
     datasets_from: Option<String>,
+    download: Option<DraftDownload>,
 }
 
 /// Drafts the manifest text for the tree at `root`; `source` names the source package.
@@ -46,6 +62,8 @@ pub fn draft(root: &Path, source: &str, policy: &DraftPolicy) -> Result<(String,
     let mut warnings = report.warnings;
     let mut skipped = Vec::new();
     let mut groups: BTreeMap<(String, String), Vec<&Finding>> = BTreeMap::new();
+    let mut fetched: Vec<&Finding> = Vec::new();
+    let mut documentation: BTreeMap<&str, usize> = BTreeMap::new();
     for finding in &report.findings {
         if finding.path.starts_with("debian/") {
             continue;
@@ -70,13 +88,32 @@ pub fn draft(root: &Path, source: &str, policy: &DraftPolicy) -> Result<(String,
                     .or_default()
                     .push(finding);
             }
+            Kind::Download if is_weights_download(finding) => {
+                if finding.download().is_some_and(|d| d.documentation) {
+                    *documentation.entry(finding.path.as_str()).or_default() += 1;
+                } else if !fetched.iter().any(|f| same_artefact(f, finding)) {
+                    fetched.push(finding);
+                }
+            }
             Kind::Download | Kind::Dataset => warnings.extend(finding.build_fetches_code()),
             _ => skipped.push(finding.path.clone()),
         }
     }
-    if groups.is_empty() {
+    // A catalogue of links in the documentation (a page of voices, a model zoo) lists what
+    // users may fetch, not what the program needs: it is named for the maintainer, not
+    // drafted as hundreds of models.
+    for (path, links) in &documentation {
+        skipped.push(format!("{path}: {links} weight links (documentation)"));
+    }
+    if groups.is_empty() && fetched.is_empty() {
+        let also = if documentation.is_empty() {
+            String::new()
+        } else {
+            " (only documentation links: add a [[model]] by hand for the ones to package)"
+                .to_string()
+        };
         return Err(crate::error::Kind::Problems.msg(format!(
-            "the scan found no model weights in {}: nothing to draft",
+            "the scan found no model weights and no weight downloads in {}{also}: nothing to draft",
             root.display()
         )));
     }
@@ -94,7 +131,184 @@ pub fn draft(root: &Path, source: &str, policy: &DraftPolicy) -> Result<(String,
         }
         drafts.push(gather(root, name, dir, findings, policy, &mut warnings)?);
     }
+    for finding in fetched {
+        let draft = downloaded(finding, &policy.limits.generic_stems);
+        // The same weights committed and fetched are one model, whose files are in the tree:
+        // the fetched file has a committed file's name, or the fetch step writes to one
+        // (`curl -o weights.c URL`).
+        let step = step_line(root, finding, policy.limits.text_max_bytes);
+        if drafts.iter().any(|d| {
+            d.files.iter().any(|f| {
+                file_name(&f.path) == file_name(&draft.files[0].path)
+                    || step
+                        .as_deref()
+                        .is_some_and(|line| names_file(line, file_name(&f.path)))
+            })
+        }) {
+            continue;
+        }
+        let mut draft = draft;
+        let base = draft.name.clone();
+        let mut n = 2;
+        while drafts.iter().any(|d| d.name == draft.name) {
+            draft.name = format!("{base}-{n}");
+            n += 1;
+        }
+        drafts.push(draft);
+    }
     Ok((render(source, &drafts, &skipped)?, warnings))
+}
+
+/// The line of the fetch step, read within the first `max` bytes of its file.
+fn step_line(root: &Path, finding: &Finding, max: u64) -> Option<String> {
+    let line = finding.download()?.line;
+    let mut bytes = Vec::new();
+    File::open(root.join(&finding.path))
+        .and_then(|f| f.take(max).read_to_end(&mut bytes))
+        .ok()?;
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .nth(usize::try_from(line).ok()?.checked_sub(1)?)
+        .map(str::to_string)
+}
+
+/// Whether `line` names `file` as a word of its own (not inside a longer name).
+fn names_file(line: &str, file: &str) -> bool {
+    let boundary = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || "._-".contains(c)));
+    line.match_indices(file).any(|(at, _)| {
+        boundary(line[..at].chars().next_back()) && boundary(line[at + file.len()..].chars().next())
+    })
+}
+
+/// A download of weights (not of code the build fetches, a configuration file or a data set).
+fn is_weights_download(finding: &Finding) -> bool {
+    !scan::finding::CODE_FORMATS.contains(&finding.format.as_str()) && finding.format != "config"
+}
+
+/// Two fetch steps of the same artefact: the same URL, or the same hub repository and file.
+fn same_artefact(a: &Finding, b: &Finding) -> bool {
+    let (Some(a), Some(b)) = (a.download(), b.download()) else {
+        return false;
+    };
+    match (&a.url, &b.url) {
+        (Some(x), Some(y)) => x == y,
+        _ => a.hub.is_some() && a.hub == b.hub,
+    }
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '!']).next().unwrap_or(path)
+}
+
+/// The model a fetch step downloads: named after the fetched file (or the hub repository), its
+/// one file the fetched file, its pin and `[model.download]` what the step shows (the digest
+/// it checks, when the scan saw its value), the rest placeholders.
+fn downloaded(finding: &Finding, generic: &[String]) -> Draft {
+    let download = finding.download().expect("a download finding");
+    let hub = download.hub.as_ref();
+    let fetched_name = download
+        .url
+        .as_deref()
+        .map(url_file_name)
+        .filter(|n| !matches!(n.as_str(), "" | "." | ".."))
+        .or_else(|| hub.and_then(|h| h.file.clone()))
+        .or_else(|| hub.and_then(|h| h.repo.as_deref().map(|r| file_name(r).to_string())))
+        .unwrap_or_else(|| "weights".to_string());
+    // The name says what the model is: hub repositories name it best; a file name loses its
+    // archive suffixes and any digest or version-like hash in it.
+    let name_source = match hub.and_then(|h| h.repo.as_deref()) {
+        Some(repo) => file_name(repo).to_string(),
+        None => without_digests(&fetched_name),
+    };
+    let name = model_name("", &name_source, generic);
+    let sha256 = (download.verification == scan::finding::Verification::Sha256)
+        .then(|| download.url.as_deref().and_then(digest_in))
+        .flatten();
+    let mut note = format!(
+        "Fetched by {}:{} ({}; the fetched bytes are checked by {})",
+        finding.path,
+        download.line,
+        match download.when {
+            scan::finding::When::Build => "during the package build: a Debian build has no network",
+            scan::finding::When::Run => "when the program runs",
+            scan::finding::When::Manual => "by hand",
+        },
+        match download.verification {
+            scan::finding::Verification::None => "nothing".to_string(),
+            v => serde_json::to_value(v)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+        }
+    );
+    if let Some(hub) = hub {
+        note.push_str(&format!(
+            "; {} {}{}",
+            hub.service,
+            hub.repo.as_deref().unwrap_or("(repository not named)"),
+            match &hub.revision {
+                Some(revision) => format!(" at revision {revision}"),
+                None => " with no revision: pin one".to_string(),
+            }
+        ));
+    }
+    note.push('.');
+    let escape = |text: &str| crate::terminal::escape_controls(text);
+    let format =
+        (!matches!(finding.format.as_str(), "unknown" | "")).then(|| finding.format.clone());
+    Draft {
+        name,
+        files: vec![WeightFile {
+            path: escape(&fetched_name),
+            sha256: sha256.clone(),
+            size: None,
+        }],
+        format,
+        format_note: Some("the fetched file's name does not say".to_string()),
+        license: None,
+        license_note: "upstream states no licence for the downloaded weights in the tree"
+            .to_string(),
+        datasets: Vec::new(),
+        datasets_from: None,
+        download: Some(DraftDownload {
+            allow_http: download
+                .url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("http://")),
+            url: download.url.as_deref().map(escape),
+            sha256,
+            note: escape(&note),
+        }),
+    }
+}
+
+/// The last path segment of a URL, without query or fragment.
+fn url_file_name(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A run of 64 hexadecimal digits in the URL's file name: the SHA-256 a fetch step checks
+/// when it names the file after its digest (`rnnoise_data-<sha256>.tar.gz`).
+fn digest_in(url: &str) -> Option<String> {
+    url_file_name(url)
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .find(|run| run.len() == 64)
+        .map(str::to_ascii_lowercase)
+}
+
+/// A file name without archive suffixes and without runs of 12 or more hexadecimal digits
+/// (digests, commit ids), for naming the model.
+fn without_digests(file: &str) -> String {
+    let stem = file.split_once('.').map_or(file, |(stem, _)| stem);
+    stem.split(['-', '_'])
+        .filter(|part| !(part.len() >= 12 && part.chars().all(|c| c.is_ascii_hexdigit())))
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// One model per directory and stem: shards `stem-00001-of-00003.ext` share a group, and so do
@@ -170,8 +384,8 @@ fn gather(
         };
         files.push(WeightFile {
             path: finding.path.clone(),
-            sha256,
-            size,
+            sha256: Some(sha256),
+            size: Some(size),
         });
     }
     // The model's format is that of its safest file: a format that cannot run code when
@@ -251,6 +465,7 @@ fn gather(
         license_note: escape(&license_note),
         datasets: datasets.iter().map(escape).collect(),
         datasets_from: datasets_from.as_ref().map(escape),
+        download: None,
     })
 }
 

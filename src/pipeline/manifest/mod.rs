@@ -20,6 +20,7 @@ use crate::policy::line_column;
 use crate::spdx;
 
 pub mod draft;
+pub mod pin;
 pub mod update;
 
 /// Where `classify` and `init` look for the manifest by default.
@@ -194,23 +195,35 @@ pub struct SourceInfo {
     pub version: Option<String>,
 }
 
-/// The SHA-256 and size of one model file, as the packaging step must find it.
+/// The SHA-256 and size of one model file, as the packaging step must find it. Either may be a
+/// placeholder while the file is not at hand (a download, an LFS object): `dh-mlmodel pin`
+/// fills them in.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pin {
-    pub sha256: Sha256,
-    pub size: u64,
+    pub sha256: Spanned<Fact<Sha256>>,
+    pub size: Spanned<Fact<u64>>,
+}
+
+impl Pin {
+    /// Both values, when neither is a placeholder.
+    pub fn known(&self) -> Option<(&Sha256, u64)> {
+        Some((
+            self.sha256.get_ref().known()?,
+            *self.size.get_ref().known()?,
+        ))
+    }
 }
 
 /// `[model.download]`: where the published weights are.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Download {
-    pub url: Spanned<String>,
+    pub url: Spanned<Fact<String>>,
     #[serde(default)]
     pub mirrors: Vec<Spanned<String>>,
-    pub sha256: Sha256,
-    pub size: u64,
+    pub sha256: Spanned<Fact<Sha256>>,
+    pub size: Spanned<Fact<u64>>,
     #[serde(default)]
     pub allow_http: bool,
     /// The installer package's postinst tries the download (never failing the postinst).
@@ -362,6 +375,36 @@ impl Model {
             self.license.span(),
             text_of(self.license.get_ref()),
         );
+        for (path, pin) in &self.pins {
+            let pin = pin.get_ref();
+            note(
+                format!("pins.\"{path}\".sha256"),
+                pin.sha256.span(),
+                text_of(pin.sha256.get_ref()),
+            );
+            note(
+                format!("pins.\"{path}\".size"),
+                pin.size.span(),
+                text_of(pin.size.get_ref()),
+            );
+        }
+        if let Some(download) = &self.download {
+            note(
+                "download.url".into(),
+                download.url.span(),
+                text_of(download.url.get_ref()),
+            );
+            note(
+                "download.sha256".into(),
+                download.sha256.span(),
+                text_of(download.sha256.get_ref()),
+            );
+            note(
+                "download.size".into(),
+                download.size.span(),
+                text_of(download.size.get_ref()),
+            );
+        }
         if let Some(training) = &self.training {
             let t = training.get_ref();
             if let Some(program) = &t.program {
@@ -614,9 +657,14 @@ fn validate_model(model: &Model, problem: &mut impl FnMut(Range<usize>, String))
         }
     }
     if let Some(download) = &model.download {
-        for url in std::iter::once(&download.url).chain(&download.mirrors) {
-            if let Err(message) = check_url(url.get_ref(), download.allow_http) {
-                problem(url.span(), format!("model `{name}`: download: {message}"));
+        let url = match download.url.get_ref() {
+            Fact::Known(url) => Some((url, download.url.span())),
+            Fact::Placeholder(_) => None,
+        };
+        let mirrors = download.mirrors.iter().map(|m| (m.get_ref(), m.span()));
+        for (url, span) in url.into_iter().chain(mirrors) {
+            if let Err(message) = check_url(url, download.allow_http) {
+                problem(span, format!("model `{name}`: download: {message}"));
             }
         }
     }

@@ -125,6 +125,11 @@ fn refresh(old: &mut Table, new: &Table) -> bool {
                     changed = true;
                 }
                 for (key, pin) in new_pins.iter() {
+                    // A pin the scan could not see (a fetched file) never replaces one the
+                    // maintainer or `dh-mlmodel pin` filled in.
+                    if pin.to_string().contains(PLACEHOLDER_PREFIX) && old_pins.contains_key(key) {
+                        continue;
+                    }
                     let same = old_pins
                         .get(key)
                         .is_some_and(|old| old.to_string().trim() == pin.to_string().trim());

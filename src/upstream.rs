@@ -1,0 +1,561 @@
+//! What the upstream tree says about itself: its name, version, home page, summary and licence,
+//! read from the files its build systems use (`pyproject.toml`, `setup.py`, `setup.cfg`,
+//! `CMakeLists.txt`, `configure.ac`, `meson.build`, `Cargo.toml`, `package.json`, `VERSION`)
+//! anywhere near the top of the tree, and its licence file; else from the directory's name as
+//! dh_make reads it (`name-version`). Every value is optional: a fact not found becomes a
+//! commented placeholder in the generated files, never a guess. Upstream code is never run.
+
+use std::path::{Path, PathBuf};
+
+use crate::pipeline::DraftPolicy;
+
+/// The metadata files read, each by its own reader below; `VERSION` files hold only a version.
+const METADATA_FILES: &[&str] = &[
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "CMakeLists.txt",
+    "configure.ac",
+    "configure.in",
+    "meson.build",
+    "Cargo.toml",
+    "package.json",
+    "VERSION",
+    "VERSION.txt",
+    "version.txt",
+];
+
+#[derive(Debug, Clone, Default)]
+pub struct Upstream {
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub homepage: Option<String>,
+    pub summary: Option<String>,
+    /// SPDX identifier of the code's licence.
+    pub license: Option<String>,
+    /// The licence file's text, for the copyright file's stand-alone License paragraph.
+    pub license_text: Option<String>,
+    /// `Copyright …` lines of the licence file.
+    pub copyright: Vec<String>,
+    /// The files the name and version were read from, relative to the tree, for the report.
+    pub sources: Vec<String>,
+}
+
+impl Upstream {
+    /// Reads what the tree at `root` states about itself: the metadata files within
+    /// `metadata-max-depth` directory levels (`policy/init.toml`; shallower first, so the
+    /// top-level project wins over a sub-package; the `metadata-skip-directories` of tests,
+    /// vendored code and examples not entered), then the licence file at the top; the
+    /// directory's name gives what none of them states. Later sources fill only what earlier
+    /// ones left open.
+    pub fn detect(root: &Path, policy: &DraftPolicy) -> Upstream {
+        let mut found = Upstream::default();
+        let max = policy.limits.text_max_bytes;
+        for path in metadata_files(root, policy) {
+            let Some(text) = read_path(&path, max) else {
+                continue;
+            };
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let read = match name {
+                "pyproject.toml" => from_pyproject(&text),
+                "setup.py" => from_setup_py(&text),
+                "setup.cfg" => from_setup_cfg(&text),
+                "CMakeLists.txt" => from_cmake(&text),
+                "configure.ac" | "configure.in" => from_configure_ac(&text),
+                "meson.build" => from_meson(&text),
+                "Cargo.toml" => from_cargo(&text),
+                "package.json" => from_package_json(&text),
+                _ => from_version_file(&text),
+            };
+            if read.name.is_some() || read.version.is_some() {
+                let rel = path.strip_prefix(root).unwrap_or(&path);
+                found.sources.push(rel.display().to_string());
+            }
+            found.merge(read);
+        }
+        let (dir_name, dir_version) = directory_name(root);
+        found.merge(Upstream {
+            name: dir_name,
+            version: dir_version,
+            ..Upstream::default()
+        });
+        for name in &policy.limits.license_file_names {
+            let Some(text) = read_path(&root.join(name), max) else {
+                continue;
+            };
+            if found.license.is_none() {
+                found.license = policy.licenses.recognise_text(&text);
+            }
+            found.copyright = text
+                .lines()
+                .map(str::trim)
+                .filter(|line| line.to_ascii_lowercase().starts_with("copyright"))
+                .filter(|line| line.chars().any(|c| c.is_ascii_digit()))
+                .map(|line| line.trim_start_matches(|c: char| c.is_alphabetic()).trim())
+                .map(|line| line.trim_start_matches("(c)").trim().to_string())
+                .collect();
+            found.license_text = Some(text);
+            break;
+        }
+        found
+    }
+
+    fn merge(&mut self, other: Upstream) {
+        let fill = |mine: &mut Option<String>, theirs: Option<String>| {
+            if mine.is_none() {
+                *mine = theirs.filter(|v| !v.trim().is_empty() && !v.contains('\n'));
+            }
+        };
+        fill(&mut self.name, other.name);
+        fill(
+            &mut self.version,
+            other.version.filter(|v| plausible_version(v)),
+        );
+        fill(&mut self.homepage, other.homepage);
+        fill(&mut self.summary, other.summary);
+        fill(&mut self.license, other.license);
+    }
+}
+
+/// The metadata files of the tree, shallowest first, in name order within a directory level.
+fn metadata_files(root: &Path, policy: &DraftPolicy) -> Vec<PathBuf> {
+    let skip = |name: &str| {
+        policy
+            .scan
+            .limits
+            .skip_directories
+            .iter()
+            .any(|d| d == name)
+            || policy
+                .limits
+                .metadata_skip_directories
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(name))
+    };
+    let mut files: Vec<(usize, PathBuf)> = walkdir::WalkDir::new(root)
+        .max_depth(policy.limits.metadata_max_depth + 1)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            e.depth() == 0 || !(e.file_type().is_dir() && skip(&e.file_name().to_string_lossy()))
+        })
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter(|e| METADATA_FILES.contains(&e.file_name().to_string_lossy().as_ref()))
+        .map(|e| (e.depth(), e.into_path()))
+        .collect();
+    files.sort_by_key(|(depth, _)| *depth);
+    files.into_iter().map(|(_, path)| path).collect()
+}
+
+fn read_path(path: &Path, max: u64) -> Option<String> {
+    use std::io::Read;
+    if !path.is_file() {
+        return None;
+    }
+    let file = std::fs::File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    file.take(max).read_to_end(&mut bytes).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A version as upstreams write them: starts with a digit (after an optional `v`), then
+/// letters, digits and `.+~-_`; what a Debian version can be made of.
+fn plausible_version(version: &str) -> bool {
+    let v = version.strip_prefix('v').unwrap_or(version);
+    v.starts_with(|c: char| c.is_ascii_digit())
+        && v.len() <= 64
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".+~-_".contains(c))
+}
+
+/// A version for debian/changelog: a leading `v` dropped, `_` as `.` (no Debian version holds
+/// `_`).
+pub fn debian_version(version: &str) -> String {
+    let v = version.strip_prefix('v').unwrap_or(version);
+    v.replace('_', ".")
+}
+
+/// The name and version of a directory named as dh_make expects, `name-version` or
+/// `name_version`: the first `-` or `_` followed by a version (`1.2.3`, `1.2.3~rc1`,
+/// `1.2.0+git20250826`, `v2.0`). A name alone gives no version.
+pub fn split_directory_name(raw: &str) -> (String, Option<String>) {
+    for (at, c) in raw.char_indices() {
+        if c != '-' && c != '_' {
+            continue;
+        }
+        let rest = &raw[at + 1..];
+        if at > 0 && plausible_version(rest) {
+            return (raw[..at].to_string(), Some(rest.to_string()));
+        }
+    }
+    (raw.to_string(), None)
+}
+
+fn directory_name(root: &Path) -> (Option<String>, Option<String>) {
+    let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let Some(raw) = canonical
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+    else {
+        return (None, None);
+    };
+    let (name, version) = split_directory_name(&raw);
+    (Some(name), version)
+}
+
+/// `raw` made a source package name (Debian Policy 5.6.1: lower-case letters, digits, `+`,
+/// `-`, `.`, starting with a letter or digit, at least two characters): lower-cased, `_`,
+/// spaces and other characters as `-`. `None` when nothing valid is left.
+pub fn package_name(raw: &str) -> Option<String> {
+    let mut name = String::new();
+    for c in raw.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '+' || c == '.' {
+            name.push(c);
+        } else if !name.is_empty() && !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    let name = name
+        .trim_end_matches('-')
+        .trim_start_matches(['+', '.'])
+        .to_string();
+    (name.len() >= 2).then_some(name)
+}
+
+/// PEP 621 `[project]`.
+fn from_pyproject(text: &str) -> Upstream {
+    let Ok(document) = text.parse::<toml::Table>() else {
+        return Upstream::default();
+    };
+    let Some(project) = document.get("project").and_then(|p| p.as_table()) else {
+        return Upstream::default();
+    };
+    let string = |key: &str| project.get(key).and_then(|v| v.as_str()).map(String::from);
+    let license = match project.get("license") {
+        Some(toml::Value::String(id)) => Some(id.clone()),
+        Some(toml::Value::Table(table)) => table
+            .get("text")
+            .and_then(|t| t.as_str())
+            .filter(|t| !t.contains('\n') && t.len() < 64)
+            .map(String::from),
+        _ => None,
+    };
+    let homepage = project
+        .get("urls")
+        .and_then(|u| u.as_table())
+        .and_then(|urls| {
+            ["Homepage", "homepage", "Source", "Repository", "repository"]
+                .iter()
+                .find_map(|key| urls.get(*key).and_then(|v| v.as_str()).map(String::from))
+        });
+    Upstream {
+        name: string("name"),
+        version: string("version"),
+        summary: string("description"),
+        homepage,
+        license,
+        ..Upstream::default()
+    }
+}
+
+/// `setup(name="…", version="…", …)` keyword arguments given as plain string literals; anything
+/// computed is not evaluated (upstream code is never run).
+fn from_setup_py(text: &str) -> Upstream {
+    let keyword = |key: &str| -> Option<String> {
+        let mut rest = text;
+        while let Some(at) = rest.find(key) {
+            let before = rest[..at].chars().last();
+            let after = rest[at + key.len()..].trim_start();
+            rest = &rest[at + key.len()..];
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                continue;
+            }
+            let Some(value) = after.strip_prefix('=') else {
+                continue;
+            };
+            let value = value.trim_start();
+            let quote = value.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+            let inner = &value[1..];
+            return inner.find(quote).map(|end| inner[..end].to_string());
+        }
+        None
+    };
+    Upstream {
+        name: keyword("name"),
+        version: keyword("version"),
+        homepage: keyword("url"),
+        summary: keyword("description"),
+        license: keyword("license"),
+        ..Upstream::default()
+    }
+}
+
+/// `project(NAME VERSION x.y DESCRIPTION "…" HOMEPAGE_URL "…")`.
+fn from_cmake(text: &str) -> Upstream {
+    let lower = text.to_ascii_lowercase();
+    let Some(start) = lower.find("project(") else {
+        return Upstream::default();
+    };
+    let body = &text[start + "project(".len()..];
+    let Some(end) = body.find(')') else {
+        return Upstream::default();
+    };
+    let words = split_cmake_arguments(&body[..end]);
+    let after = |key: &str| {
+        words
+            .iter()
+            .position(|w| w == key)
+            .and_then(|i| words.get(i + 1).cloned())
+    };
+    Upstream {
+        name: words.first().cloned(),
+        version: after("VERSION"),
+        summary: after("DESCRIPTION"),
+        homepage: after("HOMEPAGE_URL"),
+        ..Upstream::default()
+    }
+}
+
+fn split_cmake_arguments(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+        } else if c == '"' {
+            chars.next();
+            words.push(chars.by_ref().take_while(|c| *c != '"').collect());
+        } else {
+            let mut word = String::new();
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() {
+                    break;
+                }
+                word.push(c);
+                chars.next();
+            }
+            words.push(word);
+        }
+    }
+    words
+}
+
+/// `AC_INIT([name], [version], [bug-report], [tarname], [url])`.
+fn from_configure_ac(text: &str) -> Upstream {
+    let Some(start) = text.find("AC_INIT(") else {
+        return Upstream::default();
+    };
+    let body = &text[start + "AC_INIT(".len()..];
+    let mut depth = 0usize;
+    let mut arguments = vec![String::new()];
+    for c in body.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            ')' if depth == 0 => break,
+            ',' if depth == 0 => arguments.push(String::new()),
+            _ => arguments.last_mut().map_or((), |a| a.push(c)),
+        }
+    }
+    let argument = |i: usize| {
+        arguments
+            .get(i)
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+    };
+    Upstream {
+        name: argument(0),
+        version: argument(1),
+        homepage: argument(4),
+        ..Upstream::default()
+    }
+}
+
+/// `[metadata]` of `setup.cfg` (an INI file): `name`, `version`, `url`, `description`,
+/// `license`, given literally (`attr:` and `file:` directives are not followed).
+fn from_setup_cfg(text: &str) -> Upstream {
+    let mut in_metadata = false;
+    let mut found = Upstream::default();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_metadata = line == "[metadata]";
+            continue;
+        }
+        let Some((key, value)) = line.split_once(['=', ':']).filter(|_| in_metadata) else {
+            continue;
+        };
+        let value = value.trim();
+        if value.is_empty() || value.starts_with("attr:") || value.starts_with("file:") {
+            continue;
+        }
+        let value = Some(value.to_string());
+        match key.trim() {
+            "name" => found.name = value,
+            "version" => found.version = value,
+            "url" | "home_page" | "home-page" => found.homepage = value,
+            "description" | "summary" => found.summary = value,
+            "license" => found.license = value,
+            _ => {}
+        }
+    }
+    found
+}
+
+/// `project('name', 'c', version : '1.2', license : 'MIT')` of `meson.build`.
+fn from_meson(text: &str) -> Upstream {
+    let Some(start) = text.find("project(") else {
+        return Upstream::default();
+    };
+    let body = &text[start + "project(".len()..];
+    let body = &body[..body.find(')').unwrap_or(body.len())];
+    let quoted = |s: &str| -> Option<String> {
+        let s = s.trim();
+        let q = s.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+        let inner = &s[1..];
+        inner.find(q).map(|end| inner[..end].to_string())
+    };
+    let keyword = |key: &str| {
+        body.split(',').find_map(|part| {
+            let (k, v) = part.split_once(':')?;
+            (k.trim() == key).then(|| quoted(v)).flatten()
+        })
+    };
+    Upstream {
+        name: body.split(',').next().and_then(quoted),
+        version: keyword("version"),
+        license: keyword("license"),
+        ..Upstream::default()
+    }
+}
+
+/// `[package]` of a `Cargo.toml`.
+fn from_cargo(text: &str) -> Upstream {
+    let Ok(document) = text.parse::<toml::Table>() else {
+        return Upstream::default();
+    };
+    let Some(package) = document.get("package").and_then(|p| p.as_table()) else {
+        return Upstream::default();
+    };
+    let string = |key: &str| package.get(key).and_then(|v| v.as_str()).map(String::from);
+    Upstream {
+        name: string("name"),
+        version: string("version"),
+        summary: string("description"),
+        homepage: string("homepage").or_else(|| string("repository")),
+        license: string("license"),
+        ..Upstream::default()
+    }
+}
+
+/// A `package.json`'s `name`, `version`, `description`, `homepage`, `license`.
+fn from_package_json(text: &str) -> Upstream {
+    let Ok(serde_json::Value::Object(object)) = serde_json::from_str(text) else {
+        return Upstream::default();
+    };
+    let string = |key: &str| object.get(key).and_then(|v| v.as_str()).map(String::from);
+    Upstream {
+        // npm scopes (`@org/name`) are not part of the project's name.
+        name: string("name").map(|n| n.rsplit('/').next().unwrap_or(&n).to_string()),
+        version: string("version"),
+        summary: string("description"),
+        homepage: string("homepage"),
+        license: string("license"),
+        ..Upstream::default()
+    }
+}
+
+/// A `VERSION` file: its first non-empty line, when it is a version.
+fn from_version_file(text: &str) -> Upstream {
+    Upstream {
+        version: text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(String::from),
+        ..Upstream::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_each_build_file() {
+        let py = from_pyproject(
+            "[project]\nname = \"tiny_net\"\nversion = \"1.2\"\ndescription = \"A net\"\n\
+             license = {text = \"MIT\"}\n[project.urls]\nHomepage = \"https://example.org/t\"\n",
+        );
+        assert_eq!(py.name.as_deref(), Some("tiny_net"));
+        assert_eq!(py.version.as_deref(), Some("1.2"));
+        assert_eq!(py.license.as_deref(), Some("MIT"));
+        assert_eq!(py.homepage.as_deref(), Some("https://example.org/t"));
+        let setup = from_setup_py(
+            "from setuptools import setup\nsetup(name='x', version = \"0.3\", url=URL)\n",
+        );
+        assert_eq!(setup.name.as_deref(), Some("x"));
+        assert_eq!(setup.version.as_deref(), Some("0.3"));
+        assert_eq!(setup.homepage, None);
+        let cmake = from_cmake(
+            "cmake_minimum_required(VERSION 3.13)\nproject(netc VERSION 2.0 DESCRIPTION \"C net\" LANGUAGES C)\n",
+        );
+        assert_eq!(cmake.name.as_deref(), Some("netc"));
+        assert_eq!(cmake.version.as_deref(), Some("2.0"));
+        assert_eq!(cmake.summary.as_deref(), Some("C net"));
+        let ac = from_configure_ac(
+            "AC_INIT([tinyc], [0.4], [bugs@example.org], [tinyc], [https://example.org/tinyc])\n",
+        );
+        assert_eq!(ac.name.as_deref(), Some("tinyc"));
+        assert_eq!(ac.version.as_deref(), Some("0.4"));
+        assert_eq!(ac.homepage.as_deref(), Some("https://example.org/tinyc"));
+    }
+
+    #[test]
+    fn reads_the_other_build_files() {
+        let cfg = from_setup_cfg(
+            "[metadata]\nname = piper_tts\nversion = 1.2.0\nlicense: MIT\n[options]\nname = no\n",
+        );
+        assert_eq!(cfg.name.as_deref(), Some("piper_tts"));
+        assert_eq!(cfg.version.as_deref(), Some("1.2.0"));
+        assert_eq!(cfg.license.as_deref(), Some("MIT"));
+        let meson =
+            from_meson("project('mnet', 'c',\n  version : '0.9.1', license : 'BSD-3-Clause')\n");
+        assert_eq!(meson.name.as_deref(), Some("mnet"));
+        assert_eq!(meson.version.as_deref(), Some("0.9.1"));
+        assert_eq!(meson.license.as_deref(), Some("BSD-3-Clause"));
+        let cargo = from_cargo("[package]\nname = \"rnet\"\nversion = \"0.2.0\"\n");
+        assert_eq!(cargo.version.as_deref(), Some("0.2.0"));
+        let npm = from_package_json(r#"{"name": "@org/jnet", "version": "3.1.4"}"#);
+        assert_eq!(npm.name.as_deref(), Some("jnet"));
+        assert_eq!(
+            from_version_file("\n1.4.2\n").version.as_deref(),
+            Some("1.4.2")
+        );
+    }
+
+    #[test]
+    fn directory_names_split_as_dh_make_does() {
+        let split = |raw: &str| split_directory_name(raw);
+        assert_eq!(
+            split("name-1.2.3~rc1"),
+            ("name".into(), Some("1.2.3~rc1".into()))
+        );
+        assert_eq!(
+            split("piper-1.2.0+git20250826"),
+            ("piper".into(), Some("1.2.0+git20250826".into()))
+        );
+        assert_eq!(
+            split("foo-bar_v2.0"),
+            ("foo-bar".into(), Some("v2.0".into()))
+        );
+        assert_eq!(split("nanoGPT"), ("nanoGPT".into(), None));
+        assert_eq!(split("rnnoise-master"), ("rnnoise-master".into(), None));
+        assert_eq!(package_name("nanoGPT").as_deref(), Some("nanogpt"));
+        assert_eq!(package_name("tiny_net  2").as_deref(), Some("tiny-net-2"));
+        assert_eq!(package_name("_"), None);
+        assert_eq!(debian_version("v1.2_3"), "1.2.3");
+    }
+}
