@@ -11,6 +11,7 @@ use super::rules::Hint;
 use super::selection::{DisplayLevel, FailOn, TagSelection};
 use super::tags::{Severity, Tag, TagTable};
 use super::{Target, TargetKind};
+use crate::generate::text::wrap;
 
 /// How the hints are filtered and judged.
 #[derive(Debug, Clone, Default)]
@@ -278,25 +279,6 @@ fn enumeration(items: &[String]) -> String {
         [a, b] => format!("{a} and {b}"),
         [rest @ .., last] => format!("{}, and {last}", rest.join(", ")),
     }
-}
-
-/// Greedy word wrap at `width`; a word longer than the width (a URL) stays whole.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
 }
 
 /// The `--json` document (README, "check"): version 1 of the schema.

@@ -18,7 +18,7 @@ pub mod files;
 mod packages;
 mod report;
 pub mod state;
-mod text;
+pub(crate) mod text;
 mod views;
 mod watch;
 
