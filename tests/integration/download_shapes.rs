@@ -180,6 +180,38 @@ fn hugging_face_calls_by_repository_report_the_hub_the_pin_and_a_url_only_when_k
     );
 }
 
+/// nanoGPT's `GPT.from_pretrained(model_type)` (model.py): the name is a parameter, but the
+/// guard before the call says which models it can be, so each is a download.
+#[test]
+fn a_guard_listing_literal_names_makes_a_hub_call_by_variable_fetch_each_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "model.py",
+        "from transformers import GPT2LMHeadModel\n\
+         \n\
+         def from_pretrained(model_type):\n\
+         \x20   assert model_type in {'gpt2', 'gpt2-medium', 'gpt2-xl'}\n\
+         \x20   return GPT2LMHeadModel.from_pretrained(model_type)\n\
+         \n\
+         def load_other(name):\n\
+         \x20   return GPT2LMHeadModel.from_pretrained(name)\n",
+    );
+    let findings = scan_json(dir.path(), &[]);
+    let repos: Vec<&str> = fetches(&findings, "model.py")
+        .iter()
+        .filter(|f| f["line"] == 5)
+        .map(|f| f["hub"]["repo"].as_str().unwrap())
+        .collect();
+    assert_eq!(repos, ["gpt2", "gpt2-medium", "gpt2-xl"], "{findings:#?}");
+    assert!(
+        fetches(&findings, "model.py")
+            .iter()
+            .all(|f| f["line"] == 5),
+        "a call given a name with no guard names nothing: {findings:#?}"
+    );
+}
+
 #[test]
 fn model_zoo_calls_of_torch_keras_fasttext_spacy_nltk_gensim_whisper_and_timm() {
     let dir = tempfile::tempdir().unwrap();

@@ -209,6 +209,7 @@ impl<'a> FileState<'a> {
             self.fetching_functions
                 .insert(self.blocks.name(block).to_string());
         }
+        self.note_choices(line);
         self.find_hub_calls(line);
         let assigned = self.assign(line, fetch);
         // An assignment's URLs wait for the variable to be used, unless the line also fetches.
@@ -273,6 +274,14 @@ impl<'a> FileState<'a> {
             None => {
                 self.digest_variables.remove(&assignment.name);
             }
+        }
+    }
+
+    /// Remembers a guard restricting a name to literal strings (`assert model_type in
+    /// {'gpt2', 'gpt2-xl'}`), so that a hub call given the name fetches each of them.
+    fn note_choices(&mut self, line: &Line) {
+        if let Some((name, values)) = self.syntax.choices(&line.text, &self.vars) {
+            self.vars.set_choices(&name, values);
         }
     }
 
@@ -348,6 +357,10 @@ impl<'a> FileState<'a> {
         let block = self.blocks.current();
         let mut calls = self.syntax.calls(&line.text, &self.vars);
         calls.extend(hub::command_calls(self.policy, &line.text));
+        let calls = calls
+            .into_iter()
+            .flat_map(|call| hub::with_choices(call, &self.vars))
+            .collect::<Vec<_>>();
         for call in calls {
             let Some(fetch) = hub::fetch_of(self.policy, &call) else {
                 continue;

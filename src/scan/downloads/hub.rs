@@ -5,6 +5,7 @@
 //! call against it.
 
 use super::policy::{Argument, DownloadPolicy, HubCall};
+use super::syntax::Variables;
 use crate::scan::Verification;
 use crate::scan::finding::Hub;
 
@@ -149,6 +150,48 @@ pub fn command_calls(policy: &DownloadPolicy, text: &str) -> Vec<Call> {
         }
     }
     calls
+}
+
+/// The call once per literal string its first bare-name argument is known to hold
+/// (`from_pretrained(model_type)` after `assert model_type in {'gpt2', 'gpt2-xl'}`): a fetch
+/// per model it may name. Only one argument is expanded, so the calls never outnumber that
+/// name's choices; a call without such an argument comes back alone.
+pub fn with_choices(call: Call, vars: &Variables) -> Vec<Call> {
+    let choices_of = |value: &ArgValue| match value {
+        ArgValue::Name(name) => vars.choices_of(name).map(|c| (name.clone(), c.to_vec())),
+        _ => None,
+    };
+    let found = call
+        .positional
+        .iter()
+        .enumerate()
+        .find_map(|(at, v)| Some((Some(at), None, choices_of(v)?)))
+        .or_else(|| {
+            call.keywords
+                .iter()
+                .enumerate()
+                .find_map(|(at, (_, v))| Some((None, Some(at), choices_of(v)?)))
+        });
+    let Some((positional, keyword, (name, choices))) = found else {
+        return vec![call];
+    };
+    choices
+        .into_iter()
+        .map(|value| {
+            let mut one = call.clone();
+            let slot = positional
+                .and_then(|at| one.positional.get_mut(at))
+                .or_else(|| keyword.and_then(|at| one.keywords.get_mut(at).map(|(_, v)| v)));
+            if let Some(slot) = slot {
+                *slot = ArgValue::Str {
+                    value,
+                    source: name.clone(),
+                    used: vec![name.clone()],
+                };
+            }
+            one
+        })
+        .collect()
 }
 
 /// Reads `call` against the policy's hub-call table: the first entry it matches.

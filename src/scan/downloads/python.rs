@@ -88,6 +88,13 @@ impl Syntax for Python {
         })
     }
 
+    fn choices(&self, text: &str, _vars: &Variables) -> Option<(String, Vec<String>)> {
+        if self.prose {
+            return None;
+        }
+        python_choices(text)
+    }
+
     /// Python has no references to expand inside text: names are evaluated as expressions.
     fn reference(&self, _text: &str, _vars: &Variables) -> Option<Reference> {
         None
@@ -674,6 +681,56 @@ fn format_argument(
     (None, i.max(start + 1).min(tokens.len().max(start + 1)))
 }
 
+/// A check that restricts a name to literal strings: `assert NAME in {'a', 'b'}` (a set, list
+/// or tuple; a message may follow) or `if NAME not in ('a', 'b'):`, the usual guard before a
+/// hub call given the name (nanoGPT's `from_pretrained(model_type)`). Only plain literals
+/// count: one f-string, name or call in the collection and the names are not known.
+fn python_choices(line: &str) -> Option<(String, Vec<String>)> {
+    let tokens = py_tokens(line);
+    let (name, after) = match tokens.as_slice() {
+        [
+            PyToken::Name("assert"),
+            PyToken::Name(name),
+            PyToken::Name("in"),
+            rest @ ..,
+        ] => (*name, rest),
+        [
+            PyToken::Name("if"),
+            PyToken::Name(name),
+            PyToken::Name("not"),
+            PyToken::Name("in"),
+            rest @ ..,
+        ] => (*name, rest),
+        _ => return None,
+    };
+    let close = match after.first()? {
+        PyToken::Op('{', _) => '}',
+        PyToken::Op('[', _) => ']',
+        PyToken::Op('(', _) => ')',
+        _ => return None,
+    };
+    let mut values = Vec::new();
+    let mut expect_value = true;
+    for token in &after[1..] {
+        match token {
+            PyToken::Str {
+                content,
+                fstring: false,
+                ..
+            } if expect_value => {
+                values.push(content.clone());
+                expect_value = false;
+            }
+            PyToken::Op(',', _) if !expect_value => expect_value = true,
+            PyToken::Op(c, _) if *c == close => {
+                return (!values.is_empty()).then(|| (name.to_string(), values));
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// A Python assignment `NAME = <string expression>` (also `NAME: str = …`): the name and,
 /// when the whole right-hand side evaluates, its value.
 fn python_assignment(line: &str, vars: &Variables) -> Option<(String, Option<PyString>)> {
@@ -701,6 +758,35 @@ fn python_assignment(line: &str, vars: &Variables) -> Option<(String, Option<PyS
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guards_restrict_a_name_to_literal_strings() {
+        let gpt2 = Some((
+            "model_type".to_string(),
+            vec!["gpt2".to_string(), "gpt2-medium".to_string()],
+        ));
+        assert_eq!(
+            python_choices("assert model_type in {'gpt2', 'gpt2-medium'}"),
+            gpt2
+        );
+        assert_eq!(
+            python_choices("assert model_type in ['gpt2', \"gpt2-medium\",], 'unknown model'"),
+            gpt2
+        );
+        assert_eq!(
+            python_choices("if model_type not in ('gpt2', 'gpt2-medium'):"),
+            gpt2
+        );
+        // Not only literals, or not a guard: nothing is known.
+        assert_eq!(python_choices("assert model_type in {'gpt2', other}"), None);
+        assert_eq!(
+            python_choices("assert model_type in {f'gpt2-{size}'}"),
+            None
+        );
+        assert_eq!(python_choices("assert model_type in MODELS"), None);
+        assert_eq!(python_choices("if model_type in ('gpt2', 'x'):"), None);
+        assert_eq!(python_choices("assert model_type in {}"), None);
+    }
 
     #[test]
     fn string_expressions() {

@@ -41,6 +41,12 @@ pub trait Syntax {
     /// The variable assignment on the logical line `text`, its value evaluated with `vars`.
     fn assignment(&self, text: &str, vars: &Variables) -> Option<Assignment>;
 
+    /// A statement that restricts a name to a few literal strings (Python's `assert NAME in
+    /// {'a', 'b'}`): the name and the strings.
+    fn choices(&self, _text: &str, _vars: &Variables) -> Option<(String, Vec<String>)> {
+        None
+    }
+
     /// A reference to a known variable at the start of `text`.
     fn reference(&self, text: &str, vars: &Variables) -> Option<Reference>;
 
@@ -454,6 +460,9 @@ fn bracket_depth(syntax: &dyn Syntax, line: &str, triple: &mut Option<&'static s
 #[derive(Debug, Default)]
 pub struct Variables {
     values: HashMap<String, String>,
+    /// Names known to hold one of a few literal strings (`assert model_type in {'gpt2',
+    /// 'gpt2-medium'}`), kept apart from `values` since no single value stands for them.
+    choices: HashMap<String, Vec<String>>,
     ignore_case: bool,
     pub limits: ExpansionLimits,
     /// Set when an expansion stopped at one of `limits`.
@@ -483,6 +492,8 @@ impl Default for ExpansionLimits {
 /// Bounds on what a file can make us remember.
 const MAX_VARIABLES: usize = 10_000;
 const MAX_VALUE: usize = 8 * 1024;
+/// Most literal strings one name may be known to choose from.
+const MAX_CHOICES: usize = 64;
 
 impl Variables {
     pub fn new(ignore_case: bool) -> Self {
@@ -519,7 +530,26 @@ impl Variables {
     }
 
     pub fn remove(&mut self, name: &str) {
-        self.values.remove(&self.key(name));
+        let key = self.key(name);
+        self.values.remove(&key);
+        self.choices.remove(&key);
+    }
+
+    /// Records that `name` holds one of `values`; ignored past the caps.
+    pub fn set_choices(&mut self, name: &str, values: Vec<String>) {
+        if values.is_empty()
+            || values.len() > MAX_CHOICES
+            || values.iter().any(|v| v.len() > MAX_VALUE)
+            || (self.choices.len() >= MAX_VARIABLES && self.choices_of(name).is_none())
+        {
+            return;
+        }
+        self.choices.insert(self.key(name), values);
+    }
+
+    /// The literal strings `name` is known to choose from.
+    pub fn choices_of(&self, name: &str) -> Option<&[String]> {
+        self.choices.get(&self.key(name)).map(Vec::as_slice)
     }
 }
 
