@@ -148,7 +148,9 @@ fn metadata_files(root: &Path, policy: &DraftPolicy) -> Vec<PathBuf> {
     files.into_iter().map(|(_, path)| path).collect()
 }
 
-fn read_path(path: &Path, max: u64) -> Option<String> {
+/// The first `max` bytes of the file at `path` as text (invalid UTF-8 replaced); `None` when it
+/// is not a readable file.
+pub(crate) fn read_path(path: &Path, max: u64) -> Option<String> {
     use std::io::Read;
     if !path.is_file() {
         return None;
@@ -261,10 +263,14 @@ fn from_pyproject(text: &str) -> Upstream {
 }
 
 /// `setup(name="…", version="…", …)` keyword arguments given as plain string literals; anything
-/// computed is not evaluated (upstream code is never run).
+/// computed is not evaluated (upstream code is never run). Only the `setup(…)` call's own
+/// arguments count: an `Extension(name="pkg.core", …)` before it names a module, not the project.
 fn from_setup_py(text: &str) -> Upstream {
+    let Some(call) = setup_call(text) else {
+        return Upstream::default();
+    };
     let keyword = |key: &str| -> Option<String> {
-        let mut rest = text;
+        let mut rest = call;
         while let Some(at) = rest.find(key) {
             let before = rest[..at].chars().last();
             let after = rest[at + key.len()..].trim_start();
@@ -290,6 +296,38 @@ fn from_setup_py(text: &str) -> Upstream {
         license: keyword("license"),
         ..Upstream::default()
     }
+}
+
+/// The arguments of the `setup(` (or `setuptools.setup(`) call, up to its closing parenthesis
+/// (or the end of the text when it does not close).
+fn setup_call(text: &str) -> Option<&str> {
+    let mut from = 0;
+    let start = loop {
+        let at = from + text[from..].find("setup(")?;
+        let before = text[..at].chars().next_back();
+        if !before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            break at + "setup(".len();
+        }
+        from = at + "setup(".len();
+    };
+    let mut depth = 1usize;
+    let mut quote = None;
+    for (i, c) in text[start..].char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '(' | '[' | '{') => depth += 1,
+            (None, ')' | ']' | '}') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&text[start..start + i]);
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(&text[start..])
 }
 
 /// `project(NAME VERSION x.y DESCRIPTION "…" HOMEPAGE_URL "…")`.
@@ -499,6 +537,15 @@ mod tests {
         assert_eq!(setup.name.as_deref(), Some("x"));
         assert_eq!(setup.version.as_deref(), Some("0.3"));
         assert_eq!(setup.homepage, None);
+        // Coqui TTS's setup.py: an extension module's name comes first.
+        let tts = from_setup_py(
+            "exts = [Extension(name=\"TTS.tts.utils.monotonic_align.core\", sources=[\"c.pyx\"])]\n\
+             setuptools.setup(\n    name=\"TTS\",\n    version=version,\n    ext_modules=exts,\n)\n\
+             name = 'after'\n",
+        );
+        assert_eq!(tts.name.as_deref(), Some("TTS"));
+        assert_eq!(tts.version, None);
+        assert_eq!(from_setup_py("name = 'x'\n").name, None, "no setup() call");
         let cmake = from_cmake(
             "cmake_minimum_required(VERSION 3.13)\nproject(netc VERSION 2.0 DESCRIPTION \"C net\" LANGUAGES C)\n",
         );

@@ -5,6 +5,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::requirements::{self, TestRequirementsRule};
+
 /// `policy/buildsystems.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -30,6 +32,13 @@ pub struct BuildSystem {
     #[serde(default)]
     pub install_to_package: bool,
     pub comment: String,
+    /// How the tests' requirements become build-dependencies (`test-requirements`).
+    #[serde(default)]
+    pub test_requirements: Option<TestRequirementsRule>,
+    /// Lines debian/rules adds for this tree (the tests turned off, and why); comments start
+    /// with `#`.
+    #[serde(default, skip_deserializing)]
+    pub rules_lines: Vec<String>,
 }
 
 impl BuildSystemTable {
@@ -43,6 +52,39 @@ impl BuildSystemTable {
 }
 
 impl BuildSystem {
+    /// This build system for the tree at `root`: the requirements its tests import added as
+    /// build-dependencies, or, when one has no Debian package, none of them and the tests
+    /// turned off (with a warning in `warnings`).
+    pub fn for_tree(&self, root: &Path, warnings: &mut Vec<String>) -> BuildSystem {
+        let mut build = self.clone();
+        let Some(rule) = &self.test_requirements else {
+            return build;
+        };
+        let found = requirements::detect(root, Path::new(&rule.map));
+        if found.missing.is_empty() {
+            for package in &found.packages {
+                let entry = format!("{package} {}", rule.restriction);
+                if !build.build_depends.contains(&entry) {
+                    build.build_depends.push(entry);
+                }
+            }
+        } else {
+            // The tests cannot import the package: what else they need is not needed either.
+            let missing = found.missing.join(", ");
+            let from = found.from.as_deref().unwrap_or("the requirements");
+            warnings.push(format!(
+                "no Debian package provides {missing} ({from}; dh-python's list at {}): the \
+                 tests are turned off in debian/rules until it is packaged",
+                rule.map
+            ));
+            build.rules_lines.push(format!(
+                "# The tests import {missing} ({from}), which no Debian package provides yet."
+            ));
+            build.rules_lines.extend(rule.disable.iter().cloned());
+        }
+        build
+    }
+
     /// The code package's name for source `source` and upstream name `upstream`.
     pub fn package_name(&self, source: &str, upstream: Option<&str>) -> String {
         self.expand(&self.package, source, upstream)

@@ -17,6 +17,7 @@ pub mod control;
 pub mod files;
 mod packages;
 mod report;
+mod requirements;
 pub mod state;
 pub(crate) mod text;
 mod views;
@@ -97,7 +98,10 @@ pub fn generate(
     let source = plan.source.clone();
 
     let upstream = Upstream::detect(root, &policy.pipeline.draft);
-    let build = policy.build_systems.detect(root);
+    let build = &policy
+        .build_systems
+        .detect(root)
+        .for_tree(root, &mut report.warnings);
     let upstream_version = plan
         .upstream_version
         .clone()

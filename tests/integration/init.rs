@@ -663,3 +663,64 @@ fn weights_fetched_at_build_time_are_not_repacked_away() {
     assert!(!read(root, "debian/watch").contains("repacksuffix"));
     assert!(read(root, "debian/control").contains("Package: fetcher-model-fetcher-data-installer"));
 }
+
+/// A Python upstream's declared requirements (read with dh-python's own distribution list,
+/// installed with dh-python) become the tests' build-dependencies; one that no Debian package
+/// provides turns the tests off instead, saying which, and the build still passes.
+#[test]
+fn python_requirements_become_test_build_dependencies_or_turn_the_tests_off() {
+    let with_requirements = |requirements: &str| {
+        let t = crate::upstreams::tree("reqs-1.0");
+        write(
+            &t.root,
+            "pyproject.toml",
+            format!(
+                "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \
+                 \"setuptools.build_meta\"\n\n[project]\nname = \"reqs\"\nversion = \"1.0\"\n\
+                 dependencies = [{requirements}]\n\n[tool.setuptools]\npackages = [\"reqs\"]\n"
+            ),
+        );
+        write(&t.root, "reqs/__init__.py", "import numpy\n");
+        write(
+            &t.root,
+            "models/net.safetensors",
+            crate::fixtures::safetensors(&[("w", "F32", &[4, 4])]),
+        );
+        t
+    };
+
+    let packaged = with_requirements("\"NumPy>=1.20\", \"pywin32; sys_platform == 'win32'\"");
+    let warnings = init_warnings(&packaged.root);
+    let control = read(&packaged.root, "debian/control");
+    assert!(
+        control.contains("python3-numpy <!nocheck>"),
+        "numpy is python3-numpy in dh-python's list:\n{control}"
+    );
+    assert!(!control.contains("pywin32"), "conditional: {control}");
+    assert!(!read(&packaged.root, "debian/rules").contains("PYBUILD_DISABLE"));
+    assert!(
+        !warnings.contains("no Debian package provides"),
+        "{warnings}"
+    );
+
+    let unpackaged = with_requirements("\"numpy\", \"no-such-distribution-for-dh-mlmodel\"");
+    let warnings = init_warnings(&unpackaged.root);
+    assert!(
+        warnings.contains("no Debian package provides no-such-distribution-for-dh-mlmodel"),
+        "{warnings}"
+    );
+    let rules = read(&unpackaged.root, "debian/rules");
+    assert!(
+        rules.contains(
+            "# The tests import no-such-distribution-for-dh-mlmodel (pyproject.toml), which no \
+             Debian package provides yet.\nexport PYBUILD_DISABLE = test\n"
+        ),
+        "{rules}"
+    );
+    assert!(
+        !read(&unpackaged.root, "debian/control").contains("<!nocheck>"),
+        "the tests do not run, so they need nothing"
+    );
+    let (ok, log) = dpkg_buildpackage(&unpackaged.root);
+    assert!(ok, "the build passes with the tests off:\n{log}");
+}
