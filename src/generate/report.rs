@@ -23,6 +23,13 @@ pub fn describe(report: &Report) -> String {
             "left out of debian/control: {item} (dh-mlmodel added it, you removed it; it is \
              not added again)\n"
         ));
+        if item.starts_with("Package: ") {
+            out.push_str(
+                "  if you renamed a model's package, record the new name in debian/mlmodel.toml \
+                 (`[model.packages]` with `weights = \"NAME\"` or `installer = \"NAME\"`) so \
+                 that init and dh_mlmodel know it\n",
+            );
+        }
     }
     out.push_str(&format!(
         "binary packages: {}\n",

@@ -141,8 +141,8 @@ pub(super) fn plan(
 
 fn plan_model(source: &str, model: &Model, class: ModelClass, policy: &PlanPolicy) -> ModelPlan {
     let name = model.name();
-    let weights_name = format!("{source}-model-{name}");
-    let installer_name = format!("{weights_name}-installer");
+    let weights_name = model.weights_package(source);
+    let installer_name = model.installer_package(source);
     let install_dir = model.install_dir.as_ref().map_or_else(
         || format!("/usr/share/{source}/models/{name}"),
         |d| d.get_ref().clone(),
@@ -153,6 +153,7 @@ fn plan_model(source: &str, model: &Model, class: ModelClass, policy: &PlanPolic
         facts: resolve(model, &policy.licenses),
         name: name.to_string(),
         packages: Vec::new(),
+        package_names: [weights_name.clone(), installer_name.clone()],
         install_dir,
         train_at_build: false,
         at_build_refused: Vec::new(),

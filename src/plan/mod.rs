@@ -91,6 +91,11 @@ pub struct ModelPlan {
     pub name: String,
     /// Empty while the model is incomplete.
     pub packages: Vec<Package>,
+    /// The names of the model's weights and installer packages (`[model.packages]` or the
+    /// defaults), known even while the model is incomplete or a role is not planned: a package
+    /// of `debian/control` with one of these names belongs to this model.
+    #[serde(skip)]
+    pub package_names: [String; 2],
     pub install_dir: String,
     pub train_at_build: bool,
     /// Why a requested `at-build` training was refused; empty when granted or not asked.

@@ -663,3 +663,118 @@ fn weights_fetched_at_build_time_are_not_repacked_away() {
     assert!(!read(root, "debian/watch").contains("repacksuffix"));
     assert!(read(root, "debian/control").contains("Package: fetcher-model-fetcher-data-installer"));
 }
+
+/// A model's package renamed by the maintainer, in `debian/control` and under
+/// `[model.packages]`: `init` keeps the new paragraph and its edits, never adds the old name
+/// back, and `classify` plans the new name (so `dh_mlmodel` acts on it).
+#[test]
+fn a_renamed_model_package_recorded_in_the_manifest_stays_renamed() {
+    let (t, file) = cmake_project();
+    let root = &t.root;
+    init(root);
+    fill_cnet_facts(root, &file);
+    init(root);
+    let control = read(root, "debian/control");
+    assert!(
+        control.contains("Package: cnet-model-cnet-installer\n"),
+        "{control}"
+    );
+    let edited = control.replace(
+        "Package: cnet-model-cnet-installer\n",
+        "Package: get-cnet\n",
+    );
+    write(root, "debian/control", &edited);
+    let renamed = manifest(root).replacen(
+        "[model.pins]",
+        "[model.packages]\ninstaller = \"get-cnet\"\n\n[model.pins]",
+        1,
+    );
+    set_manifest(root, &renamed);
+
+    let stdout = init(root);
+    let after = read(root, "debian/control");
+    assert!(after.contains("Package: get-cnet\n"), "{after}");
+    assert!(!after.contains("cnet-model-cnet-installer"), "{after}");
+    assert_eq!(after, edited, "init changed the renamed control file");
+    assert!(stdout.contains("get-cnet"), "{stdout}");
+    let (code, report, stderr) = classify_tree(root, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let packages: Vec<&str> = report["models"][0]["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(packages.contains(&"get-cnet"), "{packages:?}");
+    // Again: nothing comes back.
+    init(root);
+    assert_eq!(read(root, "debian/control"), edited);
+}
+
+/// Two models may not share a package name, and a chosen name is a full package name.
+#[test]
+fn model_package_names_must_be_distinct() {
+    let (t, file) = cmake_project();
+    let root = &t.root;
+    init(root);
+    fill_cnet_facts(root, &file);
+    let clash = manifest(root).replacen(
+        "[model.pins]",
+        "[model.packages]\nweights = \"cnet-net\"\ninstaller = \"cnet-net\"\n\n[model.pins]",
+        1,
+    );
+    set_manifest(root, &clash);
+    let (code, _, stderr) = classify_tree(root, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("debian/mlmodel.toml:")
+            && stderr.contains("`cnet-net` is already the name"),
+        "{stderr}"
+    );
+}
+
+/// `init --policy DIR` copies the tables into the package's `debian/mlmodel-policy/`, so the
+/// package build (dh_mlmodel) and every later command plan with the policy init used; classify
+/// with `--policy` warns that the build will not see it.
+#[test]
+fn init_policy_is_kept_in_the_package_for_every_later_command() {
+    let (t, file) = cmake_project();
+    let root = &t.root;
+    init(root);
+    fill_cnet_facts(root, &file);
+    set_manifest(
+        root,
+        &manifest(root).replace("license = \"MIT\"", "license = \"LicenseRef-Cnet\""),
+    );
+    let (code, _, _) = classify_tree(root, &[]);
+    assert_eq!(code, 1, "an unknown licence leaves the model incomplete");
+    let policy = tempfile::tempdir().unwrap();
+    let licenses = include_str!("../../policy/licenses.toml").replacen(
+        "free = [",
+        "free = [\"LicenseRef-Cnet\", ",
+        1,
+    );
+    write(policy.path(), "licenses.toml", &licenses);
+    let output = crate::support::dh_mlmodel()
+        .arg("--policy")
+        .arg(policy.path())
+        .arg("init")
+        .arg(root)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("copied licenses.toml from"), "{stdout}");
+    assert_eq!(read(root, "debian/mlmodel-policy/licenses.toml"), licenses);
+    // Without --policy now: the package's copy decides.
+    let (code, report, stderr) = classify_tree(root, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["models"][0]["category"], "toxic-candy");
+    let (_, _, stderr) = classify_tree(root, &["--policy", policy.path().to_str().unwrap()]);
+    assert!(stderr.contains("applies to this run only"), "{stderr}");
+}
