@@ -219,7 +219,9 @@ struct RepackArgs {
     /// core].
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<u32>,
-    /// Write an orig-NAME tarball of model NAME's pinned [model.download] file (repeatable).
+    /// Write an orig-NAME tarball of model NAME's pinned [model.download] file (repeatable)
+    /// [default: with --download or --from, the components the plan needs: free weights
+    /// compiled into the code].
     #[arg(long, value_name = "NAME")]
     component: Vec<String>,
     /// Download the components' files from their pinned URLs (with curl) and verify them.
@@ -503,9 +505,10 @@ fn run_repack(policy: &Policy, args: RepackArgs) -> anyhow::Result<ExitStatus> {
         (false, Some(dir)) => Some(repack::Fetch::From(dir)),
         (false, None) => None,
     };
-    if args.upstream.is_none() && args.component.is_empty() {
+    if args.upstream.is_none() && args.component.is_empty() && fetch.is_none() {
         return Err(Kind::Input.msg(
-            "nothing to repack: give the upstream tarball (or directory), or --component NAME",
+            "nothing to repack: give the upstream tarball (or directory), --component NAME, or \
+             --download / --from DIR for the components the plan needs",
         ));
     }
     let jobs = args

@@ -69,6 +69,8 @@ pub struct Report {
     /// Items of debian/control the tool added earlier and the maintainer removed since: not
     /// added again (each reported once).
     pub removed: Vec<String>,
+    /// Orig components the build needs (weights compiled into the code): (component, model).
+    pub components: Vec<(String, String)>,
     pub warnings: Vec<String>,
 }
 
@@ -94,6 +96,10 @@ pub fn generate(
     report.manifest_drafted = loaded.manifest_drafted;
     report.warnings.extend(loaded.warnings);
     let plan = loaded.plan;
+    report.components = plan
+        .components()
+        .map(|(model, component)| (component.name.clone(), model.name.clone()))
+        .collect();
     let source = plan.source.clone();
 
     let upstream = Upstream::detect(root, &policy.pipeline.draft);
@@ -265,6 +271,7 @@ pub fn generate(
         watch: watch_line(&upstream, repository.as_deref(), build, &upstream_name),
         repack_suffix: plan.repack_suffix.clone(),
         models,
+        components: views::component_views(&plan),
     };
     for file in files::render_all(&context)? {
         let outcome = state.write_generated(root, file.path, &file.text, file.mode)?;

@@ -31,6 +31,13 @@ pub fn describe(report: &Report) -> String {
             );
         }
     }
+    for (component, model) in &report.components {
+        out.push_str(&format!(
+            "model {model} is compiled into the code: the build needs the orig-{component} \
+             component tarball; make it with `dh-mlmodel repack --download` (or `--from DIR`), \
+             debian/rules puts its files in place\n"
+        ));
+    }
     out.push_str(&format!(
         "binary packages: {}\n",
         report.packages.join(", ")

@@ -778,3 +778,119 @@ fn init_policy_is_kept_in_the_package_for_every_later_command() {
     let (_, _, stderr) = classify_tree(root, &["--policy", policy.path().to_str().unwrap()]);
     assert!(stderr.contains("applies to this run only"), "{stderr}");
 }
+
+/// Weights compiled into the code, fetched by the upstream build (as xiph/rnnoise's
+/// `download_model.sh` fetches `rnnoise_data-<sha256>.tar.gz`): a free model's pinned download
+/// becomes an orig component. `classify` plans it, `init` says so and writes the debian/rules
+/// step that puts the files in place from the component's directory (and removes them on
+/// clean), and `repack --from DIR` without `--component` makes the component the plan needs.
+#[test]
+fn compiled_in_weights_fetched_at_build_come_with_the_source_as_a_component() {
+    let t = download_script_tree();
+    let root = &t.root;
+    init(root);
+    // The model tarball, as upstream publishes it: the generated C file under src/.
+    let data_c = "const float fetcher_weights[4] = {0.1f, -0.2f, 0.3f, -0.4f};\n";
+    let tarball = crate::fixtures::gzip(&crate::fixtures::tar(&[(
+        "src/fetcher_data.c",
+        data_c.as_bytes(),
+    )]));
+    let file = format!("fetcher_data-{DIGEST}.tar.gz");
+    let digest = dh_mlmodel::hash::sha256_bytes(&tarball);
+    let filled = set_lines(
+        &without_training(&manifest(root), ""),
+        &[
+            ("format = ", "format = \"unknown\""),
+            (
+                "license = ",
+                "license = \"BSD-3-Clause\"\ncompiled-in = true\ngenerates = [\"src/fetcher_data.c\"]",
+            ),
+            (
+                &format!("\"{file}\" = "),
+                &format!(
+                    "\"{file}\" = {{ sha256 = \"{digest}\", size = {} }}",
+                    tarball.len()
+                ),
+            ),
+            ("sha256 = \"", &format!("sha256 = \"{digest}\"")),
+            ("size = \"FIXME\"", &format!("size = {}", tarball.len())),
+        ],
+    ) + "\n[model.training]\nprogram = [\"download_model.sh\"]\ncommand = \"sh download_model.sh {out}\"\n";
+    set_manifest(root, &filled);
+    let (code, report, stderr) = classify_tree(root, &[]);
+    assert_eq!(code, 0, "{stderr}{report:#}\n{filled}");
+    let model = &report["models"][0];
+    assert_eq!(model["category"], "free", "{model:#}");
+    assert_eq!(model["component"]["name"], "fetcher-data", "{model:#}");
+    assert_eq!(model["packages"], serde_json::json!([]), "{model:#}");
+
+    let stdout = init(root);
+    assert!(
+        stdout.contains("the build needs the orig-fetcher-data component tarball"),
+        "{stdout}"
+    );
+    let rules = read(root, "debian/rules");
+    assert!(
+        rules.contains("execute_before_dh_auto_configure:"),
+        "{rules}"
+    );
+    assert!(
+        !read(root, "debian/control").contains("-model-"),
+        "no model package for compiled-in weights"
+    );
+
+    // repack without --component makes the component the plan needs.
+    let from = tempfile::tempdir().unwrap();
+    write(from.path(), &file, &tarball);
+    let out = tempfile::tempdir().unwrap();
+    let output = crate::support::dh_mlmodel()
+        .current_dir(root)
+        .args(["repack", "--from"])
+        .arg(from.path())
+        .arg("--output-dir")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let component = out.path().join("fetcher_0.orig-fetcher-data.tar.xz");
+    assert!(
+        component.is_file(),
+        "{:?}",
+        std::fs::read_dir(out.path()).unwrap().collect::<Vec<_>>()
+    );
+
+    // dpkg-source unpacks the component into fetcher-data/, dropping a single top directory
+    // (Dpkg::Source::Archive::extract): here `src/`. The rules step finds the file either way.
+    let unpacked = root.join("fetcher-data");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    let status = std::process::Command::new("tar")
+        .arg("-xJf")
+        .arg(&component)
+        .arg("-C")
+        .arg(&unpacked)
+        .arg("--strip-components=1")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let make = |target: &str| {
+        let output = std::process::Command::new("make")
+            .args(["-f", "debian/rules", target])
+            .current_dir(root)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{target}: {}{}\n{rules}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    make("execute_before_dh_auto_configure");
+    assert_eq!(read(root, "src/fetcher_data.c"), data_c);
+    make("execute_after_dh_auto_clean");
+    assert!(!root.join("src/fetcher_data.c").exists());
+}

@@ -332,6 +332,16 @@ pub struct Model {
     /// by a build step): a free model may then ship them from the source, verified by the pins.
     #[serde(default)]
     pub in_source: bool,
+    /// The weights are compiled into the code: upstream's build fetches the download and builds
+    /// it into its binaries, so a free model's download must come with the source (an orig
+    /// component tarball) for the build to work offline.
+    #[serde(default)]
+    pub compiled_in: bool,
+    /// With `compiled-in`: the files, relative to the top of the tree, that the download puts
+    /// in place for the build (`src/rnnoise_data.c`): what `debian/rules` copies from the
+    /// component and removes again on clean.
+    #[serde(default)]
+    pub generates: Vec<Spanned<TreePath>>,
     /// SHA-256 and size of every path in `files`, keyed by that path.
     #[serde(default)]
     pub pins: BTreeMap<String, Spanned<Pin>>,
@@ -709,6 +719,32 @@ fn validate_model(model: &Model, problem: &mut impl FnMut(Range<usize>, String))
                 format!("model `{name}`: `pins` names `{path}`, which `files` does not list"),
             );
         }
+    }
+    if model.compiled_in == model.generates.is_empty() {
+        let span = model
+            .generates
+            .first()
+            .map_or_else(|| model.name.span(), |g| g.span());
+        problem(
+            span,
+            if model.compiled_in {
+                format!(
+                    "model `{name}`: `compiled-in = true` needs `generates`, the files the \
+                     download puts in the tree for the build (`generates = [\"src/data.c\"]`)"
+                )
+            } else {
+                format!("model `{name}`: `generates` is only meaningful with `compiled-in = true`")
+            },
+        );
+    }
+    if model.compiled_in && model.in_source {
+        problem(
+            model.name.span(),
+            format!(
+                "model `{name}`: `compiled-in` is for weights the build fetches; weights \
+                 committed in the tree are `in-source` only"
+            ),
+        );
     }
     if let Some(dir) = &model.install_dir {
         let text = dir.get_ref();
