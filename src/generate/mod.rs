@@ -14,6 +14,7 @@
 
 pub mod buildsys;
 pub mod control;
+mod fetched;
 pub mod files;
 mod packages;
 mod report;
@@ -44,6 +45,7 @@ use watch::{github_repository, watch_line};
 pub struct GeneratePolicy {
     pub pipeline: PipelinePolicy,
     pub build_systems: BuildSystemTable,
+    pub fetched_code: fetched::FetchedCodeTable,
 }
 
 impl GeneratePolicy {
@@ -51,6 +53,7 @@ impl GeneratePolicy {
         Ok(Self {
             pipeline: PipelinePolicy::load(policy)?,
             build_systems: policy.table("buildsystems.toml")?,
+            fetched_code: policy.table("fetched-code.toml")?,
         })
     }
 }
@@ -69,6 +72,8 @@ pub struct Report {
     /// Items of debian/control the tool added earlier and the maintainer removed since: not
     /// added again (each reported once).
     pub removed: Vec<String>,
+    /// What to do about each fetch of code the upstream build makes.
+    pub code_fetches: Vec<String>,
     /// Orig components the build needs (weights compiled into the code): (component, model).
     pub components: Vec<(String, String)>,
     pub warnings: Vec<String>,
@@ -104,6 +109,12 @@ pub fn generate(
 
     let upstream = Upstream::detect(root, &policy.pipeline.draft);
     let build = policy.build_systems.detect(root);
+    let code_fetches =
+        fetched::code_fetches(root, &policy.pipeline.draft.scan, &policy.fetched_code)?;
+    report.code_fetches = code_fetches.iter().map(fetched::CodeFetch::advice).collect();
+    let fetch_content = code_fetches
+        .iter()
+        .any(|f| f.fetcher == fetched::Fetcher::FetchContent);
     let upstream_version = plan
         .upstream_version
         .clone()
@@ -272,6 +283,7 @@ pub fn generate(
         repack_suffix: plan.repack_suffix.clone(),
         models,
         components: views::component_views(&plan),
+        fetch_content,
     };
     for file in files::render_all(&context)? {
         let outcome = state.write_generated(root, file.path, &file.text, file.mode)?;

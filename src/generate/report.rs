@@ -31,6 +31,10 @@ pub fn describe(report: &Report) -> String {
             );
         }
     }
+    for advice in &report.code_fetches {
+        out.push_str(advice);
+        out.push('\n');
+    }
     for (component, model) in &report.components {
         out.push_str(&format!(
             "model {model} is compiled into the code: the build needs the orig-{component} \

@@ -156,4 +156,6 @@ pub struct FileContext {
     pub models: Vec<ModelView>,
     /// Orig components of weights compiled into the code.
     pub components: Vec<ComponentView>,
+    /// The CMake build fetches code with FetchContent: CMake must try the installed package.
+    pub fetch_content: bool,
 }

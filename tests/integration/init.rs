@@ -894,3 +894,54 @@ fn compiled_in_weights_fetched_at_build_come_with_the_source_as_a_component() {
     make("execute_after_dh_auto_clean");
     assert!(!root.join("src/fetcher_data.c").exists());
 }
+
+/// A CMake project whose build fetches zlib with FetchContent (CMake's FetchContent module,
+/// `FetchContent_Declare` + `FetchContent_MakeAvailable`): `init` names the fetch and the
+/// Debian package that provides it (policy/fetched-code.toml), and its debian/rules makes
+/// CMake use the installed package (`FETCHCONTENT_TRY_FIND_PACKAGE_MODE=ALWAYS`, CMake 3.24),
+/// so the package builds without network (debhelper passes
+/// `FETCHCONTENT_FULLY_DISCONNECTED=ON`; the test machine has no route out either).
+#[test]
+fn a_cmake_build_that_fetches_code_builds_offline_against_the_installed_package() {
+    let t = crate::upstreams::tree("zdemo-1.0");
+    let root = &t.root;
+    write(
+        root,
+        "models/net.safetensors",
+        crate::fixtures::safetensors(&[("w", "F32", &[2, 2])]),
+    );
+    write(
+        root,
+        "CMakeLists.txt",
+        "cmake_minimum_required(VERSION 3.24)\n\
+         project(zdemo VERSION 1.0 LANGUAGES C)\n\
+         include(FetchContent)\n\
+         FetchContent_Declare(ZLIB\n  URL https://zlib.net/zlib-1.3.1.tar.gz\n)\n\
+         FetchContent_MakeAvailable(ZLIB)\n\
+         add_executable(zdemo zdemo.c)\n\
+         target_link_libraries(zdemo ZLIB::ZLIB)\n\
+         install(TARGETS zdemo DESTINATION bin)\n",
+    );
+    write(
+        root,
+        "zdemo.c",
+        "#include <stdio.h>\n#include <zlib.h>\n\
+         int main(void) { puts(zlibVersion()); return 0; }\n",
+    );
+    let stdout = init(root);
+    assert!(
+        stdout.contains(
+            "CMakeLists.txt:4: the build fetches code from https://zlib.net/zlib-1.3.1.tar.gz; \
+             a Debian build has no network: Debian likely has it (zlib): add zlib1g-dev to \
+             Build-Depends"
+        ),
+        "{stdout}"
+    );
+    let rules = read(root, "debian/rules");
+    assert!(
+        rules.contains("\tdh_auto_configure -- -DFETCHCONTENT_TRY_FIND_PACKAGE_MODE=ALWAYS\n"),
+        "{rules}"
+    );
+    let debs = build(root);
+    assert_eq!(names(&debs), vec!["zdemo"]);
+}
