@@ -105,7 +105,11 @@ pub fn code_fetches(
         let project = table
             .project
             .iter()
-            .find(|p| p.words.iter().any(|w| lower.contains(&w.to_ascii_lowercase())))
+            .find(|p| {
+                p.words
+                    .iter()
+                    .any(|w| lower.contains(&w.to_ascii_lowercase()))
+            })
             .cloned();
         fetches.push(CodeFetch {
             fetcher: fetcher_at(&root.join(&finding.path), download.line),

@@ -111,7 +111,10 @@ pub fn generate(
     let build = policy.build_systems.detect(root);
     let code_fetches =
         fetched::code_fetches(root, &policy.pipeline.draft.scan, &policy.fetched_code)?;
-    report.code_fetches = code_fetches.iter().map(fetched::CodeFetch::advice).collect();
+    report.code_fetches = code_fetches
+        .iter()
+        .map(fetched::CodeFetch::advice)
+        .collect();
     let fetch_content = code_fetches
         .iter()
         .any(|f| f.fetcher == fetched::Fetcher::FetchContent);
