@@ -312,6 +312,14 @@ fn a_weight_download_is_drafted_as_a_model_with_its_url_and_checksum() {
         "{fetched}"
     );
     assert!(fetched.contains("Fetched by download_model.sh:5 (during the package build"));
+    assert!(
+        fetched.contains("add `compiled-in = true` and\n# `generates = [...]`"),
+        "{fetched}"
+    );
+    assert!(
+        !suggests_compiled_in(&model("gpt2")),
+        "a run-time download is not compiled in"
+    );
     assert!(model("net").contains(&format!("sha256 = \"{DIGEST}\", size = 12345")));
     let hub = model("gpt2");
     assert!(hub.contains("url = \"FIXME"), "{hub}");
@@ -617,6 +625,11 @@ fn a_package_and_a_build_dependency_the_maintainer_removed_stay_removed() {
     assert_eq!(read(root, "debian/control"), edited);
     assert!(!again.contains("left out of"), "{again}");
     assert!(again.contains("binary packages: cnet\n"), "{again}");
+}
+
+/// Whether a drafted model's text suggests `compiled-in` (only for downloads the build runs).
+fn suggests_compiled_in(text: &str) -> bool {
+    text.contains("compiled-in = true")
 }
 
 /// Replaces each line of `text` starting with a key in `lines` by the given line.
