@@ -219,7 +219,9 @@ struct RepackArgs {
     /// core].
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<u32>,
-    /// Write an orig-NAME tarball of model NAME's pinned [model.download] file (repeatable).
+    /// Write an orig-NAME tarball of model NAME's pinned [model.download] file (repeatable)
+    /// [default: with --download or --from, the components the plan needs: free weights
+    /// compiled into the code].
     #[arg(long, value_name = "NAME")]
     component: Vec<String>,
     /// Download the components' files from their pinned URLs (with curl) and verify them.
@@ -278,8 +280,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let explicit = cli.policy.as_deref();
     match cli.command {
         Command::Scan(args) => run_scan(&Policy::for_tree(explicit, &args.path)?, args),
-        Command::Classify(args) => run_classify(&Policy::for_tree(explicit, Path::new("."))?, args),
-        Command::Init(args) => run_init(&Policy::for_tree(explicit, &args.path)?, args),
+        Command::Classify(args) => {
+            if let Some(dir) = explicit {
+                terminal::warn(
+                    TOOL,
+                    &format!(
+                        "--policy {} applies to this run only: dh_mlmodel, during the package \
+                         build, reads {} (`dh-mlmodel init --policy DIR` copies the tables there)",
+                        dir.display(),
+                        crate::policy::PACKAGE_POLICY_DIR
+                    ),
+                );
+            }
+            run_classify(&Policy::for_tree(explicit, Path::new("."))?, args)
+        }
+        Command::Init(args) => {
+            let policy = Policy::for_tree(explicit, &args.path)?;
+            if let Some(dir) = explicit {
+                adopt_policy(dir, &args.path)?;
+            }
+            run_init(&policy, args)
+        }
         Command::Check(args) => run_check(&Policy::for_packages(explicit)?, args),
         Command::Repack(args) => run_repack(&Policy::for_tree(explicit, Path::new("."))?, args),
         Command::Pin(args) => run_pin(&Policy::for_tree(explicit, Path::new("."))?, args),
@@ -421,6 +442,24 @@ fn run_classify(policy: &Policy, args: ClassifyArgs) -> anyhow::Result<ExitStatu
     })
 }
 
+/// Copies `init --policy DIR`'s tables into the package's `debian/mlmodel-policy/`, so the
+/// package build plans with the policy `init` used, and says so.
+fn adopt_policy(dir: &Path, tree: &Path) -> anyhow::Result<()> {
+    let copied = crate::policy::adopt(dir, tree).io()?;
+    if !copied.is_empty() {
+        let text = format!(
+            "copied {} from {} into {}/: every command run in this tree reads it from there, \
+             dh_mlmodel during the package build included\n",
+            copied.join(", "),
+            dir.display(),
+            tree.join(crate::policy::PACKAGE_POLICY_DIR).display()
+        );
+        let text = terminal::escape_lines(&text);
+        write_stdout(|out| Ok(out.write_all(text.as_bytes())?))?;
+    }
+    Ok(())
+}
+
 fn run_init(policy: &Policy, args: InitArgs) -> anyhow::Result<ExitStatus> {
     if !args.manifest_only {
         let generate_policy = generate::GeneratePolicy::load(&policy.source).mark(policy.kind)?;
@@ -466,9 +505,10 @@ fn run_repack(policy: &Policy, args: RepackArgs) -> anyhow::Result<ExitStatus> {
         (false, Some(dir)) => Some(repack::Fetch::From(dir)),
         (false, None) => None,
     };
-    if args.upstream.is_none() && args.component.is_empty() {
+    if args.upstream.is_none() && args.component.is_empty() && fetch.is_none() {
         return Err(Kind::Input.msg(
-            "nothing to repack: give the upstream tarball (or directory), or --component NAME",
+            "nothing to repack: give the upstream tarball (or directory), --component NAME, or \
+             --download / --from DIR for the components the plan needs",
         ));
     }
     let jobs = args

@@ -82,6 +82,41 @@ impl PolicySource {
     }
 }
 
+/// Copies the tables of `explicit` (a `--policy DIR` given to `init`) into the package's own
+/// `tree/debian/mlmodel-policy/`, where every later command run in the tree finds them,
+/// `dh_mlmodel` during the package build included: a policy given once on the command line
+/// would otherwise be forgotten by the build, which would plan differently from what `init`
+/// showed. Only tables the tool knows are copied, and only when they differ; returns their
+/// names. Nothing is copied when `explicit` already is that directory.
+pub fn adopt(explicit: &Path, tree: &Path) -> Result<Vec<String>> {
+    let target = tree.join(PACKAGE_POLICY_DIR);
+    let same = match (explicit.canonicalize(), target.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        return Ok(Vec::new());
+    }
+    let mut copied = Vec::new();
+    for (name, _) in EMBEDDED {
+        let from = explicit.join(name);
+        if !from.is_file() {
+            continue;
+        }
+        let text = std::fs::read(&from)
+            .with_context(|| format!("cannot read policy table {}", from.display()))?;
+        let to = target.join(name);
+        if std::fs::read(&to).ok().as_deref() == Some(text.as_slice()) {
+            continue;
+        }
+        std::fs::create_dir_all(&target)
+            .with_context(|| format!("cannot create {}", target.display()))?;
+        crate::fsutil::write_atomic(&to, &text, 0o644)?;
+        copied.push((*name).to_string());
+    }
+    Ok(copied)
+}
+
 /// Parses the text of a policy table read from `origin`; an error names `origin`, line and
 /// column.
 pub fn parse_table<T: DeserializeOwned>(origin: &str, text: &str) -> Result<T> {

@@ -216,8 +216,21 @@ impl Build {
         match self.role_of(package) {
             Some((plan, Role::Weights)) => weights::build_package(self, package, plan),
             Some((plan, Role::Installer)) => installer::build_package(self, package, plan),
-            None => self.code_package(package),
+            None => match self.unplanned_model_package(package) {
+                Some(plan) => Err(unplanned_package_error(package, plan)),
+                None => self.code_package(package),
+            },
         }
+    }
+
+    /// The model whose weights or installer package `package` is named as (`[model.packages]`
+    /// or the default names) although its plan does not build it: a package that would come
+    /// out empty, or hold a helper for weights the plan cannot get.
+    fn unplanned_model_package(&self, package: &str) -> Option<&ModelPlan> {
+        self.plan
+            .models
+            .iter()
+            .find(|plan| plan.package_names.iter().any(|name| name == package))
     }
 
     /// A code package: substvars naming, for every model whose packages this build produces,
@@ -285,6 +298,38 @@ impl Build {
     fn staged(&self, package: &str, absolute: &str) -> PathBuf {
         self.tmpdir(package).join(absolute.trim_start_matches('/'))
     }
+}
+
+/// The build error for a package of `debian/control` that belongs to `plan`'s model but that
+/// the plan does not build: every missing fact with its place when the model is incomplete,
+/// else what the plan builds instead.
+fn unplanned_package_error(package: &str, plan: &ModelPlan) -> anyhow::Error {
+    let model = &plan.name;
+    if plan.class.category == Category::Incomplete {
+        let facts: Vec<String> = plan
+            .class
+            .missing
+            .iter()
+            .map(|fact| format!("  {}: {}: {}", fact.at, fact.field, fact.message))
+            .collect();
+        return anyhow::anyhow!(
+            "{package} is a package of model {model}, which is incomplete, so it would be built \
+             empty; state these facts in debian/mlmodel.toml (or remove {package} from \
+             debian/control until then):\n{}",
+            facts.join("\n")
+        );
+    }
+    let planned: Vec<&str> = plan.packages.iter().map(|p| p.name.as_str()).collect();
+    anyhow::anyhow!(
+        "{package} is a package of model {model}, but its plan ({}) builds {}; remove {package} \
+         from debian/control (`dh-mlmodel init` updates it) or change the manifest",
+        plan.class.category.as_str(),
+        if planned.is_empty() {
+            "no package".to_string()
+        } else {
+            planned.join(" and ")
+        }
+    )
 }
 
 /// One field of debian/changelog's latest entry, as `dpkg-parsechangelog -SFIELD` gives it in `root`.

@@ -14,6 +14,7 @@
 
 pub mod buildsys;
 pub mod control;
+mod fetched;
 pub mod files;
 mod packages;
 mod report;
@@ -45,6 +46,7 @@ use watch::{github_repository, watch_line};
 pub struct GeneratePolicy {
     pub pipeline: PipelinePolicy,
     pub build_systems: BuildSystemTable,
+    pub fetched_code: fetched::FetchedCodeTable,
 }
 
 impl GeneratePolicy {
@@ -52,6 +54,7 @@ impl GeneratePolicy {
         Ok(Self {
             pipeline: PipelinePolicy::load(policy)?,
             build_systems: policy.table("buildsystems.toml")?,
+            fetched_code: policy.table("fetched-code.toml")?,
         })
     }
 }
@@ -70,6 +73,10 @@ pub struct Report {
     /// Items of debian/control the tool added earlier and the maintainer removed since: not
     /// added again (each reported once).
     pub removed: Vec<String>,
+    /// What to do about each fetch of code the upstream build makes.
+    pub code_fetches: Vec<String>,
+    /// Orig components the build needs (weights compiled into the code): (component, model).
+    pub components: Vec<(String, String)>,
     pub warnings: Vec<String>,
 }
 
@@ -95,6 +102,10 @@ pub fn generate(
     report.manifest_drafted = loaded.manifest_drafted;
     report.warnings.extend(loaded.warnings);
     let plan = loaded.plan;
+    report.components = plan
+        .components()
+        .map(|(model, component)| (component.name.clone(), model.name.clone()))
+        .collect();
     let source = plan.source.clone();
 
     let upstream = Upstream::detect(root, &policy.pipeline.draft);
@@ -102,6 +113,15 @@ pub fn generate(
         .build_systems
         .detect(root)
         .for_tree(root, &mut report.warnings);
+    let code_fetches =
+        fetched::code_fetches(root, &policy.pipeline.draft.scan, &policy.fetched_code)?;
+    report.code_fetches = code_fetches
+        .iter()
+        .map(fetched::CodeFetch::advice)
+        .collect();
+    let fetch_content = code_fetches
+        .iter()
+        .any(|f| f.fetcher == fetched::Fetcher::FetchContent);
     let upstream_version = plan
         .upstream_version
         .clone()
@@ -269,6 +289,8 @@ pub fn generate(
         watch: watch_line(&upstream, repository.as_deref(), build, &upstream_name),
         repack_suffix: plan.repack_suffix.clone(),
         models,
+        components: views::component_views(&plan),
+        fetch_content,
     };
     for file in files::render_all(&context)? {
         let outcome = state.write_generated(root, file.path, &file.text, file.mode)?;

@@ -23,6 +23,24 @@ pub fn describe(report: &Report) -> String {
             "left out of debian/control: {item} (dh-mlmodel added it, you removed it; it is \
              not added again)\n"
         ));
+        if item.starts_with("Package: ") {
+            out.push_str(
+                "  if you renamed a model's package, record the new name in debian/mlmodel.toml \
+                 (`[model.packages]` with `weights = \"NAME\"` or `installer = \"NAME\"`) so \
+                 that init and dh_mlmodel know it\n",
+            );
+        }
+    }
+    for advice in &report.code_fetches {
+        out.push_str(advice);
+        out.push('\n');
+    }
+    for (component, model) in &report.components {
+        out.push_str(&format!(
+            "model {model} is compiled into the code: the build needs the orig-{component} \
+             component tarball; make it with `dh-mlmodel repack --download` (or `--from DIR`), \
+             debian/rules puts its files in place\n"
+        ));
     }
     out.push_str(&format!(
         "binary packages: {}\n",

@@ -90,6 +90,42 @@ pub fn model_views(plan: &plan::Plan) -> Vec<ModelView> {
     views
 }
 
+/// An orig component the build needs, as debian/rules sees it.
+#[derive(Debug, Serialize)]
+pub struct ComponentView {
+    pub name: String,
+    pub model: String,
+    pub files: Vec<ComponentFile>,
+}
+
+/// A file the component puts in the tree: its place, and where it is in the component's
+/// directory when dpkg-source dropped the tarball's single top directory.
+#[derive(Debug, Serialize)]
+pub struct ComponentFile {
+    pub path: String,
+    pub below_top: String,
+}
+
+pub fn component_views(plan: &plan::Plan) -> Vec<ComponentView> {
+    plan.components()
+        .map(|(model, component)| ComponentView {
+            name: component.name.clone(),
+            model: model.name.clone(),
+            files: component
+                .generates
+                .iter()
+                .map(|path| ComponentFile {
+                    path: path.clone(),
+                    below_top: path
+                        .split_once('/')
+                        .map_or(path.as_str(), |(_, rest)| rest)
+                        .to_string(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 /// Everything the templates of `templates/debian/` read.
 #[derive(Serialize)]
 pub struct FileContext {
@@ -118,4 +154,8 @@ pub struct FileContext {
     pub watch: Option<String>,
     pub repack_suffix: Option<String>,
     pub models: Vec<ModelView>,
+    /// Orig components of weights compiled into the code.
+    pub components: Vec<ComponentView>,
+    /// The CMake build fetches code with FetchContent: CMake must try the installed package.
+    pub fetch_content: bool,
 }

@@ -141,8 +141,8 @@ pub(super) fn plan(
 
 fn plan_model(source: &str, model: &Model, class: ModelClass, policy: &PlanPolicy) -> ModelPlan {
     let name = model.name();
-    let weights_name = format!("{source}-model-{name}");
-    let installer_name = format!("{weights_name}-installer");
+    let weights_name = model.weights_package(source);
+    let installer_name = model.installer_package(source);
     let install_dir = model.install_dir.as_ref().map_or_else(
         || format!("/usr/share/{source}/models/{name}"),
         |d| d.get_ref().clone(),
@@ -153,10 +153,12 @@ fn plan_model(source: &str, model: &Model, class: ModelClass, policy: &PlanPolic
         facts: resolve(model, &policy.licenses),
         name: name.to_string(),
         packages: Vec::new(),
+        package_names: [weights_name.clone(), installer_name.clone()],
         install_dir,
         train_at_build: false,
         at_build_refused: Vec::new(),
         alternatives: Vec::new(),
+        component: None,
         removed_from_source: false,
         excluded_files: Vec::new(),
         relation: None,
@@ -182,6 +184,34 @@ fn plan_model(source: &str, model: &Model, class: ModelClass, policy: &PlanPolic
     if requested {
         plan.at_build_refused = build_training_refusals(&plan.facts, category, &policy.build);
         plan.train_at_build = plan.at_build_refused.is_empty();
+    }
+
+    // Weights compiled into the code: a free model's pinned download comes with the source as
+    // an orig component, so the build runs offline and the code package carries the weights
+    // in main; no weights or installer package.
+    if model.compiled_in {
+        if category == Category::Free && plan.facts.download.is_some() {
+            plan.component = Some(plan::Component {
+                name: plan::Component::name_for(name),
+                generates: model
+                    .generates
+                    .iter()
+                    .map(|g| g.get_ref().0.clone())
+                    .collect(),
+            });
+            return plan;
+        }
+        plan.notes.push(format!(
+            "compiled into the code, but {}: the weights cannot come with the source in main, \
+             so the code cannot be built with them there; build it without the model, or \
+             package it in {}",
+            if category == Category::Free {
+                "without a [model.download] to make the orig component from"
+            } else {
+                category.as_str()
+            },
+            rules.weights_area.as_str()
+        ));
     }
 
     let retrainable = category == Category::Free;

@@ -91,12 +91,22 @@ pub struct ModelPlan {
     pub name: String,
     /// Empty while the model is incomplete.
     pub packages: Vec<Package>,
+    /// The names of the model's weights and installer packages (`[model.packages]` or the
+    /// defaults), known even while the model is incomplete or a role is not planned: a package
+    /// of `debian/control` with one of these names belongs to this model.
+    #[serde(skip)]
+    pub package_names: [String; 2],
     pub install_dir: String,
     pub train_at_build: bool,
     /// Why a requested `at-build` training was refused; empty when granted or not asked.
     pub at_build_refused: Vec<String>,
     /// Other ways the installer can obtain the weights, besides the package's origin.
     pub alternatives: Vec<Origin>,
+    /// The weights are compiled into the code and come with the source as this orig component
+    /// (`<source>_<version>.orig-<component>.tar.xz`, made by `dh-mlmodel repack`), which
+    /// `debian/rules` puts where the upstream build expects it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component: Option<Component>,
     /// The model's weights do not ship from the source: the archive's packages never hold them.
     pub removed_from_source: bool,
     /// The model's files present in the upstream tree that the orig tarball must drop
@@ -114,6 +124,25 @@ pub struct ModelPlan {
     pub notes: Vec<String>,
 }
 
+/// An orig component tarball the build needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Component {
+    /// `[a-zA-Z0-9-]+`, as dpkg-source requires.
+    pub name: String,
+    /// The files the component puts in the tree, relative to its top.
+    pub generates: Vec<String>,
+}
+
+impl Component {
+    /// The component name for a model name: dpkg-source allows only letters, digits and `-`.
+    pub fn name_for(model: &str) -> String {
+        model
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     pub source: String,
@@ -127,6 +156,13 @@ pub struct Plan {
     pub models: Vec<ModelPlan>,
 }
 impl Plan {
+    /// The orig components the plan needs, in manifest order.
+    pub fn components(&self) -> impl Iterator<Item = (&ModelPlan, &Component)> {
+        self.models
+            .iter()
+            .filter_map(|m| m.component.as_ref().map(|c| (m, c)))
+    }
+
     /// Whether a model still lacks facts (`classify` exits 1).
     pub fn any_incomplete(&self) -> bool {
         self.models

@@ -29,7 +29,26 @@ pub(super) fn make(
         draft_when_missing: false,
     };
     let plan = crate::pipeline::load(&request, &writer.policy.pipeline)?.plan;
+    // Without --component, the components the plan needs (weights compiled into the code).
+    let names: Vec<String> = if options.components.is_empty() {
+        plan.components().map(|(_, c)| c.name.clone()).collect()
+    } else {
+        options.components.clone()
+    };
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
     let Some(fetch) = &options.fetch else {
+        if options.components.is_empty() {
+            report.warnings.push(format!(
+                "the plan needs the orig component{} {}: give --download (fetch the pinned \
+                 URL) or --from DIR (a directory holding the downloaded file) to make {}",
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", "),
+                if names.len() == 1 { "it" } else { "them" }
+            ));
+            return Ok(Vec::new());
+        }
         return Err(Kind::Input.msg(
             "--component needs the weights: give --download (fetch the pinned URL) or \
              --from DIR (a directory holding the downloaded file)",
@@ -40,7 +59,7 @@ pub(super) fn make(
         .tempdir_in(&options.output_dir)
         .map_err(|err| Kind::Io.mark(err))?;
     let mut made = Vec::new();
-    for name in &options.components {
+    for name in &names {
         if !name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
@@ -54,7 +73,8 @@ pub(super) fn make(
         let model = plan
             .models
             .iter()
-            .find(|m| m.name == *name)
+            .find(|m| m.component.as_ref().is_some_and(|c| c.name == *name))
+            .or_else(|| plan.models.iter().find(|m| m.name == *name))
             .ok_or_else(|| {
                 Kind::Input.msg(format!(
                     "component `{name}`: debian/mlmodel.toml has no model of that name"
@@ -93,7 +113,7 @@ pub(super) fn make(
         report.edited.extend(edited);
         report.suffix_always |= appended;
     }
-    if let Some(edited) = add_gbp_components(&options.tree, &options.components)? {
+    if let Some(edited) = add_gbp_components(&options.tree, &names)? {
         report.edited.push(edited);
     }
     report.edited.dedup();

@@ -131,7 +131,9 @@ pub fn repack(options: &Options, policy: &RepackPolicy) -> Result<Report> {
         }
         tarballs.push((None, made));
     }
-    if !options.components.is_empty() {
+    // Components: those asked for, else those the plan needs (when there is a manifest).
+    let has_manifest = options.tree.join(crate::pipeline::MANIFEST_PATH).is_file();
+    if !options.components.is_empty() || has_manifest {
         let made = components::make(options, &packaging, &writer, &mut report)?;
         tarballs.extend(made);
     }

@@ -817,3 +817,74 @@ fn a_failing_recipe_fails_the_build_showing_its_log() {
         "the log is kept"
     );
 }
+
+/// A package of `debian/control` named as a model's package while the model is incomplete
+/// would be built empty: dh_mlmodel fails the build instead, naming the package, the model and
+/// every missing fact with its place in the manifest.
+#[test]
+fn an_incomplete_models_package_fails_the_build_naming_the_missing_facts() {
+    let package = source_package(Recipe::InSource);
+    let root = &package.root;
+    let manifest = std::fs::read_to_string(root.join("debian/mlmodel.toml")).unwrap();
+    write(
+        root,
+        "debian/mlmodel.toml",
+        manifest.replace("license = \"MIT\"", "license = \"LicenseRef-Foo\""),
+    );
+    let (status, stderr) = dh_mlmodel(root, &[], &[]);
+    assert_eq!(status, 255, "{stderr}");
+    assert!(
+        stderr.contains("foo-model-net is a package of model net, which is incomplete")
+            && stderr.contains("debian/mlmodel.toml:5:11: license:"),
+        "{stderr}"
+    );
+    assert!(!root.join("debian/foo-model-net").exists());
+
+    // The package's own policy lists the licence as free: the same build now plans, and ships,
+    // the weights package (dh_mlmodel reads debian/mlmodel-policy/ as init and classify do).
+    let licenses = include_str!("../../policy/licenses.toml").replacen(
+        "free = [",
+        "free = [\"LicenseRef-Foo\", ",
+        1,
+    );
+    write(root, "debian/mlmodel-policy/licenses.toml", licenses);
+    let (status, stderr) = dh_mlmodel(root, &[], &[]);
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(acted_on(root), (true, true));
+}
+
+/// A weights package renamed in `debian/control` and recorded under `[model.packages]` is the
+/// model's package for dh_mlmodel: it gets the weights, and the code package recommends it.
+#[test]
+fn a_renamed_weights_package_gets_the_weights() {
+    let package = source_package(Recipe::InSource);
+    let root = &package.root;
+    let control = std::fs::read_to_string(root.join("debian/control")).unwrap();
+    write(
+        root,
+        "debian/control",
+        control.replace("Package: foo-model-net\n", "Package: foo-net-weights\n"),
+    );
+    let manifest = std::fs::read_to_string(root.join("debian/mlmodel.toml")).unwrap();
+    write(
+        root,
+        "debian/mlmodel.toml",
+        manifest.replacen(
+            "[model.pins]",
+            "[model.packages]\nweights = \"foo-net-weights\"\n\n[model.pins]",
+            1,
+        ),
+    );
+    let (status, stderr) = dh_mlmodel(root, &[], &[]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(
+        root.join("debian/foo-net-weights")
+            .join(INSTALL_DIR.trim_start_matches('/'))
+            .is_dir()
+    );
+    let substvars = std::fs::read_to_string(root.join("debian/foo.substvars")).unwrap();
+    assert!(
+        substvars.contains("mlmodel:Recommends=foo-net-weights"),
+        "{substvars}"
+    );
+}

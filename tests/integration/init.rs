@@ -312,6 +312,14 @@ fn a_weight_download_is_drafted_as_a_model_with_its_url_and_checksum() {
         "{fetched}"
     );
     assert!(fetched.contains("Fetched by download_model.sh:5 (during the package build"));
+    assert!(
+        fetched.contains("add `compiled-in = true` and\n# `generates = [...]`"),
+        "{fetched}"
+    );
+    assert!(
+        !suggests_compiled_in(&model("gpt2")),
+        "a run-time download is not compiled in"
+    );
     assert!(model("net").contains(&format!("sha256 = \"{DIGEST}\", size = 12345")));
     let hub = model("gpt2");
     assert!(hub.contains("url = \"FIXME"), "{hub}");
@@ -619,6 +627,11 @@ fn a_package_and_a_build_dependency_the_maintainer_removed_stay_removed() {
     assert!(again.contains("binary packages: cnet\n"), "{again}");
 }
 
+/// Whether a drafted model's text suggests `compiled-in` (only for downloads the build runs).
+fn suggests_compiled_in(text: &str) -> bool {
+    text.contains("compiled-in = true")
+}
+
 /// Replaces each line of `text` starting with a key in `lines` by the given line.
 fn set_lines(text: &str, lines: &[(&str, &str)]) -> String {
     text.lines()
@@ -723,4 +736,284 @@ fn python_requirements_become_test_build_dependencies_or_turn_the_tests_off() {
     );
     let (ok, log) = dpkg_buildpackage(&unpackaged.root);
     assert!(ok, "the build passes with the tests off:\n{log}");
+/// A model's package renamed by the maintainer, in `debian/control` and under
+/// `[model.packages]`: `init` keeps the new paragraph and its edits, never adds the old name
+/// back, and `classify` plans the new name (so `dh_mlmodel` acts on it).
+#[test]
+fn a_renamed_model_package_recorded_in_the_manifest_stays_renamed() {
+    let (t, file) = cmake_project();
+    let root = &t.root;
+    init(root);
+    fill_cnet_facts(root, &file);
+    init(root);
+    let control = read(root, "debian/control");
+    assert!(
+        control.contains("Package: cnet-model-cnet-installer\n"),
+        "{control}"
+    );
+    let edited = control.replace(
+        "Package: cnet-model-cnet-installer\n",
+        "Package: get-cnet\n",
+    );
+    write(root, "debian/control", &edited);
+    let renamed = manifest(root).replacen(
+        "[model.pins]",
+        "[model.packages]\ninstaller = \"get-cnet\"\n\n[model.pins]",
+        1,
+    );
+    set_manifest(root, &renamed);
+
+    let stdout = init(root);
+    let after = read(root, "debian/control");
+    assert!(after.contains("Package: get-cnet\n"), "{after}");
+    assert!(!after.contains("cnet-model-cnet-installer"), "{after}");
+    assert_eq!(after, edited, "init changed the renamed control file");
+    assert!(stdout.contains("get-cnet"), "{stdout}");
+    let (code, report, stderr) = classify_tree(root, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let packages: Vec<&str> = report["models"][0]["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(packages.contains(&"get-cnet"), "{packages:?}");
+    // Again: nothing comes back.
+    init(root);
+    assert_eq!(read(root, "debian/control"), edited);
+}
+
+/// Two models may not share a package name, and a chosen name is a full package name.
+#[test]
+fn model_package_names_must_be_distinct() {
+    let (t, file) = cmake_project();
+    let root = &t.root;
+    init(root);
+    fill_cnet_facts(root, &file);
+    let clash = manifest(root).replacen(
+        "[model.pins]",
+        "[model.packages]\nweights = \"cnet-net\"\ninstaller = \"cnet-net\"\n\n[model.pins]",
+        1,
+    );
+    set_manifest(root, &clash);
+    let (code, _, stderr) = classify_tree(root, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("debian/mlmodel.toml:")
+            && stderr.contains("`cnet-net` is already the name"),
+        "{stderr}"
+    );
+}
+
+/// `init --policy DIR` copies the tables into the package's `debian/mlmodel-policy/`, so the
+/// package build (dh_mlmodel) and every later command plan with the policy init used; classify
+/// with `--policy` warns that the build will not see it.
+#[test]
+fn init_policy_is_kept_in_the_package_for_every_later_command() {
+    let (t, file) = cmake_project();
+    let root = &t.root;
+    init(root);
+    fill_cnet_facts(root, &file);
+    set_manifest(
+        root,
+        &manifest(root).replace("license = \"MIT\"", "license = \"LicenseRef-Cnet\""),
+    );
+    let (code, _, _) = classify_tree(root, &[]);
+    assert_eq!(code, 1, "an unknown licence leaves the model incomplete");
+    let policy = tempfile::tempdir().unwrap();
+    let licenses = include_str!("../../policy/licenses.toml").replacen(
+        "free = [",
+        "free = [\"LicenseRef-Cnet\", ",
+        1,
+    );
+    write(policy.path(), "licenses.toml", &licenses);
+    let output = crate::support::dh_mlmodel()
+        .arg("--policy")
+        .arg(policy.path())
+        .arg("init")
+        .arg(root)
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("copied licenses.toml from"), "{stdout}");
+    assert_eq!(read(root, "debian/mlmodel-policy/licenses.toml"), licenses);
+    // Without --policy now: the package's copy decides.
+    let (code, report, stderr) = classify_tree(root, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["models"][0]["category"], "toxic-candy");
+    let (_, _, stderr) = classify_tree(root, &["--policy", policy.path().to_str().unwrap()]);
+    assert!(stderr.contains("applies to this run only"), "{stderr}");
+}
+
+/// Weights compiled into the code, fetched by the upstream build (as xiph/rnnoise's
+/// `download_model.sh` fetches `rnnoise_data-<sha256>.tar.gz`): a free model's pinned download
+/// becomes an orig component. `classify` plans it, `init` says so and writes the debian/rules
+/// step that puts the files in place from the component's directory (and removes them on
+/// clean), and `repack --from DIR` without `--component` makes the component the plan needs.
+#[test]
+fn compiled_in_weights_fetched_at_build_come_with_the_source_as_a_component() {
+    let t = download_script_tree();
+    let root = &t.root;
+    init(root);
+    // The model tarball, as upstream publishes it: the generated C file under src/.
+    let data_c = "const float fetcher_weights[4] = {0.1f, -0.2f, 0.3f, -0.4f};\n";
+    let tarball = crate::fixtures::gzip(&crate::fixtures::tar(&[(
+        "src/fetcher_data.c",
+        data_c.as_bytes(),
+    )]));
+    let file = format!("fetcher_data-{DIGEST}.tar.gz");
+    let digest = dh_mlmodel::hash::sha256_bytes(&tarball);
+    let filled = set_lines(
+        &without_training(&manifest(root), ""),
+        &[
+            ("format = ", "format = \"unknown\""),
+            (
+                "license = ",
+                "license = \"BSD-3-Clause\"\ncompiled-in = true\ngenerates = [\"src/fetcher_data.c\"]",
+            ),
+            (
+                &format!("\"{file}\" = "),
+                &format!(
+                    "\"{file}\" = {{ sha256 = \"{digest}\", size = {} }}",
+                    tarball.len()
+                ),
+            ),
+            ("sha256 = \"", &format!("sha256 = \"{digest}\"")),
+            ("size = \"FIXME\"", &format!("size = {}", tarball.len())),
+        ],
+    ) + "\n[model.training]\nprogram = [\"download_model.sh\"]\ncommand = \"sh download_model.sh {out}\"\n";
+    set_manifest(root, &filled);
+    let (code, report, stderr) = classify_tree(root, &[]);
+    assert_eq!(code, 0, "{stderr}{report:#}\n{filled}");
+    let model = &report["models"][0];
+    assert_eq!(model["category"], "free", "{model:#}");
+    assert_eq!(model["component"]["name"], "fetcher-data", "{model:#}");
+    assert_eq!(model["packages"], serde_json::json!([]), "{model:#}");
+
+    let stdout = init(root);
+    assert!(
+        stdout.contains("the build needs the orig-fetcher-data component tarball"),
+        "{stdout}"
+    );
+    let rules = read(root, "debian/rules");
+    assert!(
+        rules.contains("execute_before_dh_auto_configure:"),
+        "{rules}"
+    );
+    assert!(
+        !read(root, "debian/control").contains("-model-"),
+        "no model package for compiled-in weights"
+    );
+
+    // repack without --component makes the component the plan needs.
+    let from = tempfile::tempdir().unwrap();
+    write(from.path(), &file, &tarball);
+    let out = tempfile::tempdir().unwrap();
+    let output = crate::support::dh_mlmodel()
+        .current_dir(root)
+        .args(["repack", "--from"])
+        .arg(from.path())
+        .arg("--output-dir")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let component = out.path().join("fetcher_0.orig-fetcher-data.tar.xz");
+    assert!(
+        component.is_file(),
+        "{:?}",
+        std::fs::read_dir(out.path()).unwrap().collect::<Vec<_>>()
+    );
+
+    // dpkg-source unpacks the component into fetcher-data/, dropping a single top directory
+    // (Dpkg::Source::Archive::extract): here `src/`. The rules step finds the file either way.
+    let unpacked = root.join("fetcher-data");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    let status = std::process::Command::new("tar")
+        .arg("-xJf")
+        .arg(&component)
+        .arg("-C")
+        .arg(&unpacked)
+        .arg("--strip-components=1")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let make = |target: &str| {
+        let output = std::process::Command::new("make")
+            .args(["-f", "debian/rules", target])
+            .current_dir(root)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{target}: {}{}\n{rules}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    make("execute_before_dh_auto_configure");
+    assert_eq!(read(root, "src/fetcher_data.c"), data_c);
+    make("execute_after_dh_auto_clean");
+    assert!(!root.join("src/fetcher_data.c").exists());
+}
+
+/// A CMake project whose build fetches zlib with FetchContent (CMake's FetchContent module,
+/// `FetchContent_Declare` + `FetchContent_MakeAvailable`): `init` names the fetch and the
+/// Debian package that provides it (policy/fetched-code.toml), and its debian/rules makes
+/// CMake use the installed package (`FETCHCONTENT_TRY_FIND_PACKAGE_MODE=ALWAYS`, CMake 3.24),
+/// so the package builds without network (debhelper passes
+/// `FETCHCONTENT_FULLY_DISCONNECTED=ON`; the test machine has no route out either).
+#[test]
+fn a_cmake_build_that_fetches_code_builds_offline_against_the_installed_package() {
+    let t = crate::upstreams::tree("zdemo-1.0");
+    let root = &t.root;
+    write(
+        root,
+        "models/net.safetensors",
+        crate::fixtures::safetensors(&[("w", "F32", &[2, 2])]),
+    );
+    write(
+        root,
+        "CMakeLists.txt",
+        "cmake_minimum_required(VERSION 3.24)\n\
+         project(zdemo VERSION 1.0 LANGUAGES C)\n\
+         include(FetchContent)\n\
+         FetchContent_Declare(ZLIB\n  URL https://zlib.net/zlib-1.3.1.tar.gz\n)\n\
+         FetchContent_MakeAvailable(ZLIB)\n\
+         add_executable(zdemo zdemo.c)\n\
+         target_link_libraries(zdemo ZLIB::ZLIB)\n\
+         install(TARGETS zdemo DESTINATION bin)\n",
+    );
+    write(
+        root,
+        "zdemo.c",
+        "#include <stdio.h>\n#include <zlib.h>\n\
+         int main(void) { puts(zlibVersion()); return 0; }\n",
+    );
+    let stdout = init(root);
+    assert!(
+        stdout.contains(
+            "CMakeLists.txt:4: the build fetches code from https://zlib.net/zlib-1.3.1.tar.gz; \
+             a Debian build has no network: Debian likely has it (zlib): add zlib1g-dev to \
+             Build-Depends"
+        ),
+        "{stdout}"
+    );
+    let rules = read(root, "debian/rules");
+    assert!(
+        rules.contains("\tdh_auto_configure -- -DFETCHCONTENT_TRY_FIND_PACKAGE_MODE=ALWAYS\n"),
+        "{rules}"
+    );
+    let debs = build(root);
+    assert_eq!(names(&debs), vec!["zdemo"]);
 }

@@ -39,6 +39,8 @@ struct DraftDownload {
     allow_http: bool,
     /// `file:line`, when and how the step fetches, as a comment.
     note: String,
+    /// The upstream build runs the step: the draft says how to record weights compiled in.
+    at_build: bool,
 }
 
 /// The facts gathered for one model.
@@ -278,6 +280,7 @@ fn downloaded(finding: &Finding, generic: &[String]) -> Draft {
             url: download.url.as_deref().map(escape),
             sha256,
             note: escape(&note),
+            at_build: download.when == scan::finding::When::Build,
         }),
     }
 }

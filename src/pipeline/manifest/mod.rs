@@ -307,6 +307,17 @@ pub struct Evaluation {
     pub max: Option<f64>,
 }
 
+/// `[model.packages]`: the model's binary package names, when they are not the default
+/// `<source>-model-<name>` and `<source>-model-<name>-installer`. A maintainer who renames a
+/// package in `debian/control` records the new name here, so that `init`, `classify` and
+/// `dh_mlmodel` know it instead of guessing it from `debian/control`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageNames {
+    pub weights: Option<Spanned<PackageName>>,
+    pub installer: Option<Spanned<PackageName>>,
+}
+
 /// `[[model]]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -321,6 +332,16 @@ pub struct Model {
     /// by a build step): a free model may then ship them from the source, verified by the pins.
     #[serde(default)]
     pub in_source: bool,
+    /// The weights are compiled into the code: upstream's build fetches the download and builds
+    /// it into its binaries, so a free model's download must come with the source (an orig
+    /// component tarball) for the build to work offline.
+    #[serde(default)]
+    pub compiled_in: bool,
+    /// With `compiled-in`: the files, relative to the top of the tree, that the download puts
+    /// in place for the build (`src/rnnoise_data.c`): what `debian/rules` copies from the
+    /// component and removes again on clean.
+    #[serde(default)]
+    pub generates: Vec<Spanned<TreePath>>,
     /// SHA-256 and size of every path in `files`, keyed by that path.
     #[serde(default)]
     pub pins: BTreeMap<String, Spanned<Pin>>,
@@ -328,6 +349,8 @@ pub struct Model {
     /// witness (model card, research paper…), by their MOF names.
     #[serde(default)]
     pub mof_components: Vec<Spanned<String>>,
+    /// The binary package names, when the maintainer chose them.
+    pub packages: Option<PackageNames>,
     pub download: Option<Download>,
     pub training: Option<Spanned<Training>>,
     pub evaluation: Option<Spanned<Evaluation>>,
@@ -345,6 +368,36 @@ pub struct Placeholder {
 impl Model {
     pub fn name(&self) -> &str {
         &self.name.get_ref().0
+    }
+
+    /// The weights package: `[model.packages] weights`, else `<source>-model-<name>`.
+    pub fn weights_package(&self, source: &str) -> String {
+        self.packages
+            .as_ref()
+            .and_then(|p| p.weights.as_ref())
+            .map_or_else(
+                || format!("{source}-model-{}", self.name()),
+                |name| name.get_ref().0.clone(),
+            )
+    }
+
+    /// The installer package: `[model.packages] installer`, else the weights package's
+    /// default name with `-installer`.
+    pub fn installer_package(&self, source: &str) -> String {
+        self.packages
+            .as_ref()
+            .and_then(|p| p.installer.as_ref())
+            .map_or_else(
+                || format!("{source}-model-{}-installer", self.name()),
+                |name| name.get_ref().0.clone(),
+            )
+    }
+
+    /// The package names the maintainer wrote under `[model.packages]`, with their spans.
+    fn chosen_packages(&self) -> impl Iterator<Item = &Spanned<PackageName>> {
+        self.packages
+            .iter()
+            .flat_map(|p| p.weights.iter().chain(p.installer.iter()))
     }
 
     /// Every field of this model still holding a placeholder, in document order.
@@ -601,6 +654,7 @@ impl Manifest {
             );
         }
         let mut names = BTreeSet::new();
+        let mut packages = BTreeSet::new();
         for model in &self.models {
             let name = model.name();
             if !names.insert(name) {
@@ -608,6 +662,28 @@ impl Manifest {
                     model.name.span(),
                     format!("model `{name}`: a second [[model]] has this `name`"),
                 );
+            }
+            for package in model.chosen_packages() {
+                let package_name = &package.get_ref().0;
+                if package_name.len() < 2 {
+                    problem(
+                        package.span(),
+                        format!(
+                            "model `{name}`: packages: `{package_name}` is too short: a Debian \
+                             package name has at least two characters (Policy 5.6.1)"
+                        ),
+                    );
+                }
+                if !packages.insert(package_name.as_str()) {
+                    problem(
+                        package.span(),
+                        format!(
+                            "model `{name}`: packages: `{package_name}` is already the name of \
+                             another package of the manifest; every model package needs its own \
+                             name"
+                        ),
+                    );
+                }
             }
             validate_model(model, &mut problem);
         }
@@ -643,6 +719,32 @@ fn validate_model(model: &Model, problem: &mut impl FnMut(Range<usize>, String))
                 format!("model `{name}`: `pins` names `{path}`, which `files` does not list"),
             );
         }
+    }
+    if model.compiled_in == model.generates.is_empty() {
+        let span = model
+            .generates
+            .first()
+            .map_or_else(|| model.name.span(), |g| g.span());
+        problem(
+            span,
+            if model.compiled_in {
+                format!(
+                    "model `{name}`: `compiled-in = true` needs `generates`, the files the \
+                     download puts in the tree for the build (`generates = [\"src/data.c\"]`)"
+                )
+            } else {
+                format!("model `{name}`: `generates` is only meaningful with `compiled-in = true`")
+            },
+        );
+    }
+    if model.compiled_in && model.in_source {
+        problem(
+            model.name.span(),
+            format!(
+                "model `{name}`: `compiled-in` is for weights the build fetches; weights \
+                 committed in the tree are `in-source` only"
+            ),
+        );
     }
     if let Some(dir) = &model.install_dir {
         let text = dir.get_ref();
