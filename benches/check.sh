@@ -9,7 +9,12 @@
 # two data packages of models, pocketsphinx-en-us (24 MB) and libdlib-data (63 MB, xz). Each
 # time is the median of three runs, warm cache (lintian: one run, it takes minutes). The peak
 # RSS of check is GNU time's maximum resident set size. Targets (issue 13): check at most
-# 1.15x the floor, 10x faster than lintian on the many-files package, at most 160 MiB.
+# 1.15x the floor, 10x faster than lintian on the many-files package, at most 64 MiB plus the
+# xz decoder's own memory, at most 160 MiB in all. The decoder's share is measured, not
+# estimated: the same package with its data member stored uncompressed (the same ar members,
+# data.tar.xz replaced by the data.tar it holds) is checked too, and the difference of the two
+# peaks is what decoding xz costs ("xz MiB"); "RSS-xz" is the rest, the figure held to 64 MiB.
+# The load average is printed first: the machine may be shared.
 set -eu
 cd "$(dirname "$0")/.."
 cargo build --release --locked --quiet
@@ -60,7 +65,33 @@ cpu_of() {
     /usr/bin/time -f '%U %S' "$@" 2>&1 >/dev/null | tail -n 1 | awk '{print $1 + $2}'
 }
 
-printf '%-20s %8s %6s %9s %9s %9s %7s %9s %8s %9s %9s\n' package MB files check floor lintian ratio 'vs lint' 'RSS MiB' 'check CPU' 'floor CPU'
+# uncompressed_copy DEB: the path of a copy of DEB whose data member is stored uncompressed,
+# made with ar in the member order dpkg requires (debian-binary, control, data).
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/dh-mlmodel-check-bench.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT INT TERM
+uncompressed_copy() {
+    deb_path=$(realpath "$1")
+    dir=$scratch/$(basename "$1" .deb)
+    mkdir -p "$dir"
+    (
+        cd "$dir"
+        ar x "$deb_path"
+        control=$(ls control.tar*)
+        data=$(ls data.tar*)
+        case $data in
+        *.xz) xz -dc "$data" > data.tar ;;
+        *.zst) zstd -qdc "$data" > data.tar ;;
+        *.gz) gzip -dc "$data" > data.tar ;;
+        *) [ "$data" = data.tar ] || return 1 ;;
+        esac
+        [ "$data" = data.tar ] || rm "$data"
+        ar rc plain.deb debian-binary "$control" data.tar
+    ) >&2
+    echo "$dir/plain.deb"
+}
+
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+printf '%-20s %8s %6s %9s %9s %9s %7s %9s %8s %7s %7s %9s %9s\n' package MB files check floor lintian ratio 'vs lint' 'RSS MiB' 'xz MiB' 'RSS-xz' 'check CPU' 'floor CPU'
 for p in $packages; do
     deb=$(deb_of "$p")
     cat "$deb" >/dev/null
@@ -70,11 +101,13 @@ for p in $packages; do
     fl=$(median_of floor "$deb")
     lint=$(once lintian --no-cfg --fail-on none "$deb")
     rss=$(peak_kib "$tool" check "$deb")
+    plain=$(uncompressed_copy "$deb")
+    plain_rss=$(peak_kib "$tool" check "$plain")
     ccpu=$(cpu_of "$tool" check "$deb")
     # shellcheck disable=SC2016 # $1 is the inner shell's argument
     fcpu=$(cpu_of sh -c 'dpkg-deb --fsys-tarfile "$1" | wc -c' sh "$deb")
     awk -v p="$p" -v size="$size" -v files="$files" -v c="$check" -v f="$fl" -v l="$lint" -v rss="$rss" \
-        -v ccpu="$ccpu" -v fcpu="$fcpu" 'BEGIN {
-        printf "%-20s %8.1f %6d %8.2fs %8.2fs %8.2fs %6.2fx %8.1fx %8.0f %8.2fs %8.2fs\n", p, size / 1e6, files, c, f, l, c / f, l / c, rss / 1024, ccpu, fcpu
+        -v plain="$plain_rss" -v ccpu="$ccpu" -v fcpu="$fcpu" 'BEGIN {
+        printf "%-20s %8.1f %6d %8.2fs %8.2fs %8.2fs %6.2fx %8.1fx %8.0f %7.0f %7.0f %8.2fs %8.2fs\n", p, size / 1e6, files, c, f, l, c / f, l / c, rss / 1024, (rss - plain) / 1024, plain / 1024, ccpu, fcpu
     }'
 done

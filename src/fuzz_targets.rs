@@ -171,7 +171,7 @@ fn download_syntaxes(data: &[u8]) {
     for name in SCRIPT_NAMES {
         let _ = downloads::scan(&ctx.downloads, std::io::Cursor::new(data), name, size, None);
     }
-    let _ = embedded::scan(&ctx.embedded, data, "weights.h", size);
+    let _ = embedded::scan(&ctx.embedded, std::io::Cursor::new(data), "weights.h", size);
 }
 
 fn manifest(data: &[u8]) {

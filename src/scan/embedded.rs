@@ -18,7 +18,7 @@
 //! `min-numbers-with-evidence` when a generator comment or an array's name says it is a model.
 
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 
 use serde::Deserialize;
 
@@ -72,6 +72,70 @@ impl EmbeddedPolicy {
                 .map_or_else(|| "text".to_string(), |(name, _)| name.clone()),
         )
     }
+
+    /// Whether the text read from `reader` holds enough numbers for any verdict: the fewest a
+    /// finding needs (`min-numbers-with-evidence` or `min-numbers`, whichever is lower) against
+    /// an upper bound of the number literals in the text, the tokens that may start one. The
+    /// lexer's tokens are runs of letters, digits, `_` and `.`, and one that starts with a
+    /// letter is never a number (`is_number`: a literal starts with a digit, or with `.` or
+    /// `_` before its digits), so counting the digits, dots and underscores that follow no
+    /// such byte bounds the literals from above: comments and strings only add to the count.
+    /// A text below the bound cannot be reported whatever its words and comments say. The
+    /// count is one branch-free pass the compiler vectorises, stopping as soon as the bound
+    /// is reached; most source files (headers, scripts, even numeric-looking ones whose digits
+    /// sit inside identifiers such as `BOOST_PP_FOR_255`) skip the lexer, which costs about
+    /// ten times as much per byte.
+    pub fn may_hold_weights<R: Read>(&self, mut reader: R) -> io::Result<bool> {
+        let needed = self.min_numbers_with_evidence.min(self.min_numbers);
+        let mut buffer = [0u8; 8192];
+        let mut starts = 0u64;
+        // Whether the byte before the current buffer was a token byte.
+        let mut after_token = false;
+        while starts < needed {
+            let read = match reader.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(read) => read,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err),
+            };
+            starts += number_starts(&buffer[..read], after_token);
+            after_token = is_token_byte(buffer[read - 1]);
+        }
+        Ok(starts >= needed)
+    }
+}
+
+/// How many tokens may start a number literal in `bytes`: a digit, `.` or `_` that follows
+/// no letter, digit, `_` or `.` (`after_token` says whether the byte before `bytes` was one).
+/// Written as a sum over byte pairs of range compares so that it compiles to SIMD code.
+fn number_starts(bytes: &[u8], after_token: bool) -> u64 {
+    let Some(&first) = bytes.first() else {
+        return 0;
+    };
+    let first_starts = u64::from(may_start_number(first) == 1 && !after_token);
+    let later_starts: u64 = bytes
+        .chunks(4096)
+        .zip(bytes.get(1..).unwrap_or_default().chunks(4096))
+        .map(|(before, current)| {
+            let starts: u32 = before
+                .iter()
+                .zip(current)
+                .map(|(&b, &c)| may_start_number(c) & !token_class(b) & 1)
+                .sum();
+            u64::from(starts)
+        })
+        .sum();
+    first_starts + later_starts
+}
+
+/// 1 for a digit, `.` or `_`, else 0 (branch-free, for `number_starts`).
+fn may_start_number(byte: u8) -> u32 {
+    u32::from(byte.wrapping_sub(b'0') < 10) | u32::from(byte == b'.') | u32::from(byte == b'_')
+}
+
+/// 1 for a byte of `is_token_byte`, else 0 (branch-free, for `number_starts`).
+fn token_class(byte: u8) -> u32 {
+    may_start_number(byte) | u32::from((byte | 0x20).wrapping_sub(b'a') < 26)
 }
 
 /// Lower-case extension of the last path component, empty when there is none.
@@ -85,9 +149,9 @@ fn extension(rel: &str) -> String {
 
 /// Finds the weights embedded in the text file `rel` (`size` bytes), read from `reader`
 /// positioned at its start: at most one finding, for the whole file.
-pub fn scan<R: Read>(
+pub fn scan<R: Read + Seek>(
     policy: &EmbeddedPolicy,
-    reader: R,
+    mut reader: R,
     rel: &str,
     size: u64,
 ) -> io::Result<Vec<Finding>> {
@@ -97,6 +161,11 @@ pub fn scan<R: Read>(
     let Some(language) = policy.language(rel) else {
         return Ok(Vec::new());
     };
+    let start = reader.stream_position()?;
+    if !policy.may_hold_weights((&mut reader).take(policy.max_file_size))? {
+        return Ok(Vec::new());
+    }
+    reader.seek(SeekFrom::Start(start))?;
     let mut lexer = Lexer::new(policy.generator_lines);
     let mut runs = RunTracker::new(policy);
     let mut reader = BufReader::new(reader.take(policy.max_file_size));
@@ -105,7 +174,13 @@ pub fn scan<R: Read>(
         if chunk.is_empty() {
             break;
         }
-        for &byte in chunk {
+        let mut at = 0;
+        while at < chunk.len() {
+            at += lexer.skip_comment(&chunk[at..]);
+            let Some(&byte) = chunk.get(at) else {
+                break;
+            };
+            at += 1;
             if let Some(line) = lexer.push(byte) {
                 runs.line(line);
                 lexer.continue_from(runs.tail());
@@ -236,6 +311,24 @@ impl Lexer {
         None
     }
 
+    /// How many bytes at the start of `rest` leave the lexer as it is, to be passed over
+    /// without `push`: the inside of a comment up to the next newline (and, in a block
+    /// comment, the next `*`), once past the lines kept for generator phrases. `push` would
+    /// only have cleared `star`, which is clear already when anything is skipped.
+    fn skip_comment(&self, rest: &[u8]) -> usize {
+        if self.line.number < self.header_lines {
+            return 0;
+        }
+        let end = if self.in_line_comment {
+            memchr::memchr(b'\n', rest)
+        } else if self.in_block_comment && !self.star {
+            memchr::memchr2(b'\n', b'*', rest)
+        } else {
+            return 0;
+        };
+        end.unwrap_or(rest.len())
+    }
+
     /// Starts the next line's statistics from the end of the array it may continue.
     fn continue_from(&mut self, tail: Tail) {
         self.line.values = ValueStats::after(tail);
@@ -272,7 +365,23 @@ impl Lexer {
         if self.token.is_empty() {
             return;
         }
-        if !self.token_too_long && is_number(&self.token) {
+        // The common shapes decided without the general parse, with the same results: a
+        // token led by a letter is never a number (see `is_number`), and a run of at most 19
+        // digits is a decimal integer whose value `u64` holds exactly (its conversion to
+        // `f64` rounds as the parse of the text does).
+        let led_by_letter = self.token[0].is_ascii_alphabetic();
+        let plain_integer = self.token.len() <= 19 && self.token.iter().all(|b| b.is_ascii_digit());
+        if plain_integer && !self.token_too_long {
+            self.line.numbers += 1;
+            let value = self
+                .token
+                .iter()
+                .fold(0u64, |value, &digit| value * 10 + u64::from(digit - b'0'))
+                as f64;
+            self.line
+                .values
+                .push(Some(if self.minus { -value } else { value }), false);
+        } else if !led_by_letter && !self.token_too_long && is_number(&self.token) {
             self.line.numbers += 1;
             let value = number_value(&self.token).map(|v| if self.minus { -v } else { v });
             self.line.values.push(value, is_byte_literal(&self.token));
@@ -1045,6 +1154,51 @@ mod tests {
         assert_eq!(number_value(b"0b101"), Some(5.0));
         assert_eq!(number_value(b"1_000u32"), Some(1000.0));
         assert_eq!(number_value(b"0x1.8p3"), None);
+    }
+
+    #[test]
+    fn number_starts_count_tokens_not_led_by_a_letter() {
+        assert_eq!(number_starts(b"", false), 0);
+        // `a1` and `x4y5` are identifiers; `22` and `333` may be numbers.
+        assert_eq!(number_starts(b"a1 22, 333;x4y5", false), 2);
+        assert_eq!(number_starts(b"BOOST_PP_FOR_255(x)", false), 0);
+        // `_1`, `.5` and `1.5e-3f` (its exponent counted apart) may be numbers.
+        assert_eq!(number_starts(b"_1 .5 1.5e-3f", false), 4);
+        // A token continued from the previous buffer does not start again.
+        assert_eq!(number_starts(b"12, 3", true), 1);
+        assert_eq!(number_starts(b"12, 3", false), 2);
+        // Every byte value: the branch-free class is the lexer's token class.
+        for byte in 0..=255u8 {
+            assert_eq!(token_class(byte) == 1, is_token_byte(byte), "{byte}");
+        }
+        // Starts across the 4096-byte blocks of the pair sum.
+        let long: Vec<u8> = b"7,".iter().copied().cycle().take(10_000).collect();
+        assert_eq!(number_starts(&long, false), 5_000);
+    }
+
+    /// The prefilter's bound holds: a text is passed on whenever the lexer could count enough
+    /// numbers in it, here exactly as many as the lowest threshold, split over reads.
+    #[test]
+    fn prefilter_passes_every_text_with_enough_numbers() {
+        let policy: EmbeddedPolicy =
+            toml::from_str(include_str!("../../policy/embedded.toml")).unwrap();
+        let needed = policy.min_numbers_with_evidence.min(policy.min_numbers);
+        let values: Vec<String> = (0..needed)
+            .map(|i| format!("{}{}", if i % 2 == 0 { "-" } else { "" }, i % 97))
+            .collect();
+        let text = format!(
+            "/* weights */\nstatic const signed char layer_weights[] = {{\n{}\n}};\n",
+            values.join(",\n")
+        );
+        let counted: u64 = lines(&text).iter().map(|line| line.numbers).sum();
+        assert_eq!(counted, needed);
+        assert!(policy.may_hold_weights(text.as_bytes()).unwrap());
+        // One number fewer (the last value's line dropped): no verdict is possible.
+        let fewer = text.replacen(&format!(",\n{}", values[values.len() - 1]), "", 1);
+        assert!(!policy.may_hold_weights(fewer.as_bytes()).unwrap());
+        // Read one byte at a time, runs are still counted once.
+        let one_at_a_time = io::BufReader::with_capacity(1, text.as_bytes());
+        assert!(policy.may_hold_weights(one_at_a_time).unwrap());
     }
 
     #[test]

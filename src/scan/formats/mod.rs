@@ -317,8 +317,15 @@ impl<R: Read + Seek> Probe<'_, R> {
         } else {
             magic.offset as u64
         };
-        if offset.checked_add(len).is_none_or(|end| end > self.size) {
+        let Some(end) = offset.checked_add(len).filter(|&end| end <= self.size) else {
             return Ok(None);
+        };
+        // Every file is tried against every signature of the table: those inside the head
+        // already read are compared in place, without the copy `read_at` makes.
+        if let (Ok(start), Ok(end)) = (usize::try_from(offset), usize::try_from(end))
+            && let Some(bytes) = self.head.get(start..end)
+        {
+            return Ok((bytes == magic.hex.as_slice()).then_some(offset));
         }
         Ok((self.read_at(offset, magic.hex.len())? == magic.hex).then_some(offset))
     }
