@@ -249,7 +249,12 @@ struct CensusArgs {
     #[arg(long, default_value = "bookworm")]
     suite: String,
     /// The archive areas to read (comma list, e.g. main,contrib,non-free).
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "main")]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "main"
+    )]
     component: Vec<String>,
     /// The architecture whose Packages and Contents indexes are read (Contents-all too).
     #[arg(long, default_value = "amd64")]

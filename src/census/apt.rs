@@ -186,8 +186,7 @@ impl Apt {
 
     /// `apt-get download PACKAGE=VERSION` into `dir`: the path of the `.deb`, and its size.
     pub fn download(&self, package: &str, version: &str, dir: &Path) -> Result<PathBuf> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let output = self
             .command("apt-get")
             .args(["-q", "download", &format!("{package}={version}")])

@@ -25,7 +25,11 @@ pub struct PackageEntry {
 
 /// Reads one line of at most `cap` bytes into `line` (without its newline). A longer line is
 /// skipped to its end and reported as `Ok(Some(false))`; `Ok(None)` at the end of the input.
-pub fn read_line(reader: &mut impl BufRead, cap: usize, line: &mut Vec<u8>) -> Result<Option<bool>> {
+pub fn read_line(
+    reader: &mut impl BufRead,
+    cap: usize,
+    line: &mut Vec<u8>,
+) -> Result<Option<bool>> {
     line.clear();
     let mut too_long = false;
     loop {
@@ -85,8 +89,9 @@ pub fn read_packages(
         let blank = read.is_none() || line.iter().all(u8::is_ascii_whitespace);
         if blank {
             if !fields.is_empty() {
-                let entry = entry_of(&fields, area)
-                    .map_err(|field| anyhow::anyhow!("{what}: paragraph at line {start}: {field}"))?;
+                let entry = entry_of(&fields, area).map_err(|field| {
+                    anyhow::anyhow!("{what}: paragraph at line {start}: {field}")
+                })?;
                 let newer = out.get(&entry.package).is_none_or(|old| {
                     entry.version.parse::<debversion::Version>().ok()
                         > old.version.parse::<debversion::Version>().ok()
@@ -235,9 +240,13 @@ mod tests {
                     Description: x\n more\n\nPackage: a\nVersion: 1:0.5\nArchitecture: all\n\
                     Size: 20\n";
         let mut out = BTreeMap::new();
-        let long = format!("Package: c\nProvides: {}\nVersion: 2\nArchitecture: all\n", "x".repeat(2000));
+        let long = format!(
+            "Package: c\nProvides: {}\nVersion: 2\nArchitecture: all\n",
+            "x".repeat(2000)
+        );
         let text = format!("{text}\n{long}");
-        let skipped = read_packages(&mut text.as_bytes(), "main", 1000, 10000, "P", &mut out).unwrap();
+        let skipped =
+            read_packages(&mut text.as_bytes(), "main", 1000, 10000, "P", &mut out).unwrap();
         assert_eq!(skipped, 1);
         assert_eq!(out["c"].version, "2");
         assert_eq!(out["a"].version, "1:0.5");
@@ -246,6 +255,9 @@ mod tests {
         let err = read_packages(&mut bad.as_bytes(), "main", 1000, 10000, "P", &mut out)
             .unwrap_err()
             .to_string();
-        assert_eq!(err, "P: paragraph at line 1: Size is not a number: \"lots\"");
+        assert_eq!(
+            err,
+            "P: paragraph at line 1: Size is not a number: \"lots\""
+        );
     }
 }

@@ -39,14 +39,17 @@ pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<Summary> {
             &format!(
                 "{} shard directories given for shards {}: the summary covers only these",
                 runs.len(),
-                runs.iter().map(|r| r.shard.as_str()).collect::<Vec<_>>().join(", ")
+                runs.iter()
+                    .map(|r| r.shard.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         );
     }
     let current = super::summary::current_results(&runs, all);
     let path = out.join(RESULTS_FILE);
-    let mut file = std::fs::File::create(&path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let mut file =
+        std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
     for result in &current {
         serde_json::to_writer(&mut file, result)?;
         file.write_all(b"\n")?;

@@ -26,7 +26,7 @@ use anyhow::{Context, Result};
 use crate::check::CheckContext;
 use crate::policy::PolicySource;
 use apt::{Apt, Archive};
-use select::{CensusPolicy, Candidate, Selector, human_bytes};
+use select::{Candidate, CensusPolicy, Selector, human_bytes};
 use shard::{Shard, name_hash};
 use summary::{RunInfo, SUMMARY_SCHEMA, Summary};
 
@@ -127,9 +127,11 @@ fn read_indexes(
             continue;
         };
         contents += 1;
-        let skipped = index::read_contents(&mut reader.reader, rules.max_index_line_bytes, |path, package| {
-            selector.file(path, package)
-        })?;
+        let skipped = index::read_contents(
+            &mut reader.reader,
+            rules.max_index_line_bytes,
+            |path, package| selector.file(path, package),
+        )?;
         warn_skipped(&reader.path.display().to_string(), skipped, rules);
         reader.finish()?;
     }
@@ -177,7 +179,12 @@ pub fn cut(mut candidates: Vec<Candidate>, limit: Option<u64>, shard: Shard) -> 
     candidates
 }
 
-fn print_candidates(candidates: &[Candidate], packages: u64, selected: u64, options: &CensusOptions) {
+fn print_candidates(
+    candidates: &[Candidate],
+    packages: u64,
+    selected: u64,
+    options: &CensusOptions,
+) {
     let mut cut = Vec::new();
     if let Some(limit) = options.limit {
         cut.push(format!("--limit {limit}"));
@@ -190,7 +197,10 @@ fn print_candidates(candidates: &[Candidate], packages: u64, selected: u64, opti
     } else {
         format!(" ({selected} chosen by the rules; {})", cut.join(", "))
     };
-    println!("{} candidates of {packages} packages{cut}", candidates.len());
+    println!(
+        "{} candidates of {packages} packages{cut}",
+        candidates.len()
+    );
     for candidate in candidates {
         println!(
             "{} {} ({}, {}): {}",

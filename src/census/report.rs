@@ -54,7 +54,9 @@ fn chart(
             } else {
                 value.to_string()
             },
-            width: (value as f64 / max * BAR_SPACE).round().max(if value > 0 { 1.0 } else { 0.0 }),
+            width: (value as f64 / max * BAR_SPACE)
+                .round()
+                .max(if value > 0 { 1.0 } else { 0.0 }),
             y: i as u64 * ROW_HEIGHT,
             label,
             value,
@@ -128,18 +130,20 @@ pub fn write(summary: &Summary, shards: &[String], dir: &Path) -> Result<()> {
     env.add_filter("bytes", |value: u64| human_bytes(value));
     // The name ends in .html: minijinja escapes every value for HTML.
     env.add_template("report.html", TEMPLATE)?;
-    let html = env.get_template("report.html")?.render(minijinja::context! {
-        summary => summary,
-        charts => charts(summary),
-        shards => shards,
-        bar_space => BAR_SPACE,
-        times => minijinja::context! {
-            fetch => format!("{:.1}", summary.timings.fetch_seconds),
-            check => format!("{:.1}", summary.timings.check_seconds),
-            fetch_per_package => format!("{:.2}", summary.timings.fetch_seconds_per_package),
-            check_per_package => format!("{:.2}", summary.timings.check_seconds_per_package),
-        },
-    })?;
+    let html = env
+        .get_template("report.html")?
+        .render(minijinja::context! {
+            summary => summary,
+            charts => charts(summary),
+            shards => shards,
+            bar_space => BAR_SPACE,
+            times => minijinja::context! {
+                fetch => format!("{:.1}", summary.timings.fetch_seconds),
+                check => format!("{:.1}", summary.timings.check_seconds),
+                fetch_per_package => format!("{:.2}", summary.timings.fetch_seconds_per_package),
+                check_per_package => format!("{:.2}", summary.timings.check_seconds_per_package),
+            },
+        })?;
     let path = dir.join("report.html");
     std::fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))
 }

@@ -205,7 +205,10 @@ impl ResultsFile {
             .with_context(|| format!("cannot open {}", path.display()))?;
         let bytes = std::fs::read(&path)?;
         if !bytes.is_empty() && !bytes.ends_with(b"\n") {
-            let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |at| at + 1);
+            let keep = bytes
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |at| at + 1);
             file.set_len(keep as u64)?;
             file.seek(SeekFrom::End(0))?;
         }

@@ -169,7 +169,10 @@ fn summary_line(result: &PackageResult) -> String {
     let what = if let Some(error) = &result.error {
         format!("unreadable: {error}")
     } else if result.has_weights() {
-        let formats: Vec<&str> = result.findings["weights"].keys().map(String::as_str).collect();
+        let formats: Vec<&str> = result.findings["weights"]
+            .keys()
+            .map(String::as_str)
+            .collect();
         format!(
             "weights ({}, {})",
             formats.join(", "),

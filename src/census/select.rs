@@ -200,7 +200,10 @@ mod tests {
         selector.file("usr/share/a/net.onnx", "a");
         selector.file("usr/share/a/b.onnx", "a");
         selector.file("usr/share/a/c.ONNX", "a");
-        selector.file("usr/lib/python3/dist-packages/django/db/models/base.py", "django");
+        selector.file(
+            "usr/lib/python3/dist-packages/django/db/models/base.py",
+            "django",
+        );
         selector.file("usr/share/t/tessdata/eng.bin", "t");
         selector.file("usr/share/big/one", "big-data");
         selector.file("usr/share/small/one", "small-data");
@@ -234,7 +237,10 @@ mod tests {
             ["data package: 1 files of 5.2 MB on average"]
         );
         assert_eq!(chosen["stockfish"], ["known data package"]);
-        assert_eq!(chosen["tesseract-ocr-fra"], ["known family tesseract-ocr-*"]);
+        assert_eq!(
+            chosen["tesseract-ocr-fra"],
+            ["known family tesseract-ocr-*"]
+        );
         assert!(!chosen.contains_key("django"));
         assert!(!chosen.contains_key("small-data"));
     }

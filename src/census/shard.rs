@@ -75,7 +75,13 @@ mod tests {
         let names: Vec<String> = (0..200).map(|i| format!("pkg{i}")).collect();
         for name in &names {
             let owners = (1..=4)
-                .filter(|k| Shard { index: *k, count: 4 }.contains(name))
+                .filter(|k| {
+                    Shard {
+                        index: *k,
+                        count: 4,
+                    }
+                    .contains(name)
+                })
                 .count();
             assert_eq!(owners, 1, "{name}");
             assert!(Shard::WHOLE.contains(name));

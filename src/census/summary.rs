@@ -165,14 +165,17 @@ impl Summary {
     pub fn compute(runs: &[RunInfo], results: &[PackageResult], generated: String) -> Result<Self> {
         let first = runs.first().context("no census run to summarise")?;
         for run in runs {
-            if (&run.suite, &run.components, &run.architecture, run.packages_in_indexes)
-                != (
-                    &first.suite,
-                    &first.components,
-                    &first.architecture,
-                    first.packages_in_indexes,
-                )
-            {
+            if (
+                &run.suite,
+                &run.components,
+                &run.architecture,
+                run.packages_in_indexes,
+            ) != (
+                &first.suite,
+                &first.components,
+                &first.architecture,
+                first.packages_in_indexes,
+            ) {
                 anyhow::bail!(
                     "the runs are not shards of one census: shard {} read {} {} {} ({} \
                      packages), shard {} read {} {} {} ({} packages)",
@@ -285,9 +288,11 @@ impl Summary {
             });
         }
         summary.not_checked = summary.candidates.saturating_sub(summary.checked);
-        summary
-            .top_by_model_size
-            .sort_by(|a, b| b.model_bytes.cmp(&a.model_bytes).then(a.package.cmp(&b.package)));
+        summary.top_by_model_size.sort_by(|a, b| {
+            b.model_bytes
+                .cmp(&a.model_bytes)
+                .then(a.package.cmp(&b.package))
+        });
         summary.top_by_model_size.truncate(TOP_PACKAGES);
         if summary.checked > 0 {
             summary.timings.fetch_seconds_per_package =
