@@ -14,6 +14,7 @@ pub struct CensusPolicy {
     pub extensions: Vec<String>,
     pub directories: Vec<String>,
     pub directory_ignored_extensions: Vec<String>,
+    pub python_path_file_directories: Vec<String>,
     pub packages: Vec<String>,
     pub package_prefixes: Vec<String>,
     pub data_package_suffixes: Vec<String>,
@@ -82,7 +83,16 @@ impl<'a> Selector<'a> {
             .rsplit_once('.')
             .map(|(_, e)| e.to_ascii_lowercase())
             .unwrap_or_default();
+        let python_path_file = extension == "pth"
+            && self
+                .policy
+                .python_path_file_directories
+                .iter()
+                .any(|d| dirs.rsplit('/').next() == Some(d.as_str()));
         let mut rule = None;
+        if python_path_file {
+            return;
+        }
         if !extension.is_empty() && self.extensions.contains(&extension) {
             rule = Some(format!("extension .{extension}"));
         } else if !self.ignored.contains(&extension)
@@ -205,11 +215,15 @@ mod tests {
             "django",
         );
         selector.file("usr/share/t/tessdata/eng.bin", "t");
+        selector.file("usr/lib/python3/dist-packages/x-nspkg.pth", "python3-x");
+        selector.file("usr/lib/python3/dist-packages/y/net.pth", "python3-y");
         selector.file("usr/share/big/one", "big-data");
         selector.file("usr/share/small/one", "small-data");
         let packages: BTreeMap<String, PackageEntry> = [
             entry("a", 10),
             entry("django", 10),
+            entry("python3-x", 10),
+            entry("python3-y", 10),
             entry("t", 10),
             entry("big-data", 5 << 20),
             entry("small-data", 1000),
@@ -242,6 +256,11 @@ mod tests {
             ["known family tesseract-ocr-*"]
         );
         assert!(!chosen.contains_key("django"));
+        assert!(!chosen.contains_key("python3-x"));
+        assert_eq!(
+            chosen["python3-y"],
+            ["extension .pth: usr/lib/python3/dist-packages/y/net.pth"]
+        );
         assert!(!chosen.contains_key("small-data"));
     }
 }
