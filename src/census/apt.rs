@@ -133,12 +133,13 @@ impl Apt {
         command
     }
 
-    /// `apt-get update` with this configuration; its output goes to the user.
+    /// `apt-get update` with this configuration; its output goes to standard error, so that
+    /// standard output is the candidate list alone.
     pub fn update(&self) -> Result<()> {
         let status = self
             .command("apt-get")
             .args(["-q", "update"])
-            .stdout(Stdio::inherit())
+            .stdout(std::io::stderr())
             .stderr(Stdio::inherit())
             .status()
             .context("cannot run apt-get (is apt installed?)")?;
@@ -184,7 +185,7 @@ impl Apt {
         Ok(files)
     }
 
-    /// `apt-get download PACKAGE=VERSION` into `dir`: the path of the `.deb`, and its size.
+    /// `apt-get download PACKAGE=VERSION` into `dir`: the path of the `.deb`.
     pub fn download(&self, package: &str, version: &str, dir: &Path) -> Result<PathBuf> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let output = self

@@ -202,14 +202,16 @@ fn print_candidates(
         candidates.len()
     );
     for candidate in candidates {
-        println!(
+        // Names and paths come from the mirror's indexes: escaped like every other message.
+        let line = format!(
             "{} {} ({}, {}): {}",
             candidate.package,
             candidate.version,
             candidate.area,
             human_bytes(candidate.size),
-            crate::terminal::escape_controls(&candidate.reasons.join("; "))
+            candidate.reasons.join("; ")
         );
+        println!("{}", crate::terminal::escape_controls(&line));
     }
 }
 
