@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::error::{self, ExitStatus, Kind, ResultExt};
 use crate::pipeline::{self, PipelinePolicy, Request};
 use crate::policy::PolicySource;
-use crate::{check, generate, plan, repack, scan, terminal};
+use crate::{census, check, generate, plan, repack, scan, terminal};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -74,6 +74,15 @@ enum Command {
     /// `..`, absolute names, links out of the tree, devices, FIFOs, duplicates and
     /// decompression bombs (exit status 2).
     Repack(RepackArgs),
+    /// Find, check and count the model weights of a whole Debian suite.
+    ///
+    /// Fetches the suite's Packages and Contents indexes with a private apt configuration
+    /// under --out, chooses the packages whose files suggest weights (policy/census.toml) and
+    /// prints why, downloads and checks each one (as `check` does) into --out/results.jsonl,
+    /// and writes --out/summary.json and --out/report.html. Resumable: packages already in
+    /// results.jsonl are skipped. `--shard K/N` runs one of N independent shards; `census
+    /// merge` puts their outputs together.
+    Census(CensusArgs),
     /// Generate man pages, shell completions or the lintian integration (used when building the
     /// Debian package).
     #[command(hide = true, subcommand)]
@@ -234,6 +243,62 @@ struct RepackArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct CensusArgs {
+    #[command(subcommand)]
+    command: Option<CensusCommand>,
+    /// The suite (codename) to read.
+    #[arg(long, default_value = "bookworm")]
+    suite: String,
+    /// The archive areas to read (comma list, e.g. main,contrib,non-free).
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "main"
+    )]
+    component: Vec<String>,
+    /// The architecture whose Packages and Contents indexes are read (Contents-all too).
+    #[arg(long, default_value = "amd64")]
+    arch: String,
+    /// Check only the first N candidates, in the fixed order of the shard hash (a sample of
+    /// the whole suite; shards of a limited census split the same N).
+    #[arg(long, value_name = "N")]
+    limit: Option<u64>,
+    /// Run shard K of N: the candidates whose name hashes to K-1 modulo N (FNV-1a).
+    #[arg(long, value_name = "K/N")]
+    shard: Option<census::shard::Shard>,
+    /// Packages fetched and checked at once [default: one per core].
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
+    /// A local mirror (a directory with dists/ and pool/) instead of deb.debian.org; its
+    /// Release files are trusted as they are.
+    #[arg(long, value_name = "PATH")]
+    mirror: Option<PathBuf>,
+    /// Keep the downloaded .deb files in OUT/cache/.
+    #[arg(long)]
+    keep: bool,
+    /// The census directory: apt's configuration and lists, the cache, results.jsonl,
+    /// summary.json, report.html.
+    #[arg(long, value_name = "DIR", required = true)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum CensusCommand {
+    /// Put the outputs of a census's shards together: results.jsonl, summary.json and
+    /// report.html of the whole.
+    Merge {
+        /// Where to write the merged results, summary and report.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The --out directories of the shards.
+        #[arg(required = true, value_name = "SHARD_DIR")]
+        shards: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
 struct ScanArgs {
     /// The tree (or single file) to scan.
     #[arg(default_value = ".")]
@@ -304,6 +369,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Check(args) => run_check(&Policy::for_packages(explicit)?, args),
         Command::Repack(args) => run_repack(&Policy::for_tree(explicit, Path::new("."))?, args),
         Command::Pin(args) => run_pin(&Policy::for_tree(explicit, Path::new("."))?, args),
+        Command::Census(args) => run_census(&Policy::for_packages(explicit)?, args),
         Command::Generate(what) => run_generate(explicit, what),
     }
 }
@@ -587,6 +653,51 @@ fn run_scan(policy: &Policy, args: ScanArgs) -> anyhow::Result<ExitStatus> {
         Ok(())
     })?;
     // Findings are not failures.
+    Ok(ExitStatus::Success)
+}
+
+fn run_census(policy: &Policy, args: CensusArgs) -> anyhow::Result<ExitStatus> {
+    if let Some(CensusCommand::Merge { out, shards }) = args.command {
+        census::merge::merge(&out, &shards).mark(Kind::Input)?;
+        eprintln!("census: merged into {}", out.join("report.html").display());
+        return Ok(ExitStatus::Success);
+    }
+    let out = args.out.context("--out DIR is required")?;
+    let archive = match args.mirror {
+        Some(path) => {
+            if !path.join("dists").is_dir() {
+                return Err(Kind::Input.msg(format!(
+                    "--mirror {}: no dists/ directory there; give the top of a Debian mirror",
+                    terminal::escape_controls(&path.display().to_string())
+                )));
+            }
+            census::apt::Archive::Local(path)
+        }
+        None => census::apt::Archive::Remote {
+            uri: census::apt::DEFAULT_MIRROR.to_string(),
+            keyring: PathBuf::from(census::apt::DEFAULT_KEYRING),
+        },
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let options = census::CensusOptions {
+        suite: args.suite,
+        components: args.component,
+        architecture: args.arch,
+        limit: args.limit,
+        shard: args.shard.unwrap_or(census::shard::Shard::WHOLE),
+        jobs: args.jobs.filter(|j| *j > 0).unwrap_or(cores),
+        archive,
+        keep: args.keep,
+        out: out.clone(),
+    };
+    let summary = census::run(&options, &policy.source).mark(Kind::Io)?;
+    eprintln!(
+        "census: {} of {} candidates checked, {} with weights; {}",
+        summary.checked,
+        summary.candidates,
+        summary.with_weights,
+        out.join("report.html").display()
+    );
     Ok(ExitStatus::Success)
 }
 

@@ -5,6 +5,7 @@
 //! is all that [`generate`] (`init`), [`debhelper`] (`dh_mlmodel`) and the [`helper`] see.
 
 pub mod build_env;
+pub mod census;
 pub mod check;
 pub mod cli;
 pub mod control;
