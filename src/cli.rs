@@ -95,14 +95,18 @@ struct SbomArgs {
     /// Where the weights came from: downloaded or retrained.
     #[arg(long, value_name = "ORIGIN")]
     origin: Option<String>,
-    /// An installed file as built (repeatable): its path, SHA-256 and size. A retrained file
-    /// keeps the pinned digest as the published one.
-    #[arg(long = "file", num_args = 3, value_names = ["PATH", "SHA256", "SIZE"], action = clap::ArgAction::Append)]
-    files: Vec<String>,
+    /// The package's staging root: each file of the model is read (hashed) at its installed
+    /// path under DIR. A retrained file keeps its pinned digest as the published one.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
     /// The report of `dh-mlmodel verify --json PUBLISHED RETRAINED`; without it, retrained
     /// files are compared with their pins bitwise.
     #[arg(long, value_name = "FILE")]
     verify_report: Option<PathBuf>,
+    /// Print only the verification: its verdict on one line, the sentence for people on the
+    /// next.
+    #[arg(long)]
+    verification_only: bool,
     /// The format to print.
     #[arg(long, value_enum, default_value = "spdx")]
     format: BomFormat,
@@ -358,31 +362,19 @@ fn run_sbom(args: SbomArgs) -> anyhow::Result<ExitStatus> {
         bom.origin = Some(origin);
     }
     let retrained = bom.origin.as_deref() == Some("retrained");
-    for triple in args.files.chunks(3) {
-        let [path, sha256, size] = triple else {
-            unreachable!("clap gives three values per --file")
-        };
-        let size: u64 = size
-            .parse()
-            .with_context(|| format!("--file {path}: size {size:?} is not a number of bytes"))
-            .input()?;
-        let Some(file) = bom.files.iter_mut().find(|f| &f.path == path) else {
-            return Err(Kind::Input.msg(format!(
-                "--file {path}: not a file of {} (its files: {})",
-                bom.package,
-                bom.files
-                    .iter()
-                    .map(|f| f.path.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        };
-        *file = BomFile {
-            path: path.clone(),
-            published_sha256: retrained.then(|| file.sha256.clone()),
-            sha256: sha256.clone(),
-            size,
-        };
+    if let Some(root) = &args.root {
+        for file in &mut bom.files {
+            let staged = root.join(file.path.trim_start_matches('/'));
+            let (sha256, size) = crate::hash::sha256_file(&staged)
+                .with_context(|| format!("cannot read {}", staged.display()))
+                .input()?;
+            *file = BomFile {
+                path: file.path.clone(),
+                published_sha256: retrained.then(|| file.sha256.clone()),
+                sha256,
+                size,
+            };
+        }
     }
     bom.verification = match &args.verify_report {
         Some(report) => {
@@ -401,6 +393,23 @@ fn run_sbom(args: SbomArgs) -> anyhow::Result<ExitStatus> {
         None if retrained => Verification::bitwise(&bom.files),
         None => None,
     };
+    if args.verification_only {
+        let verification = bom
+            .verification
+            .as_ref()
+            .context("no verification to print: give --verify-report, or --origin retrained")
+            .input()?;
+        write_stdout(|out| {
+            writeln!(out, "{}", verification.verdict)?;
+            writeln!(
+                out,
+                "{}",
+                terminal::escape_controls(&verification.statement)
+            )?;
+            Ok(())
+        })?;
+        return Ok(ExitStatus::Success);
+    }
     let epoch = crate::build_env::epoch_or_now().input()?;
     let models = std::slice::from_ref(&bom);
     let document = match args.format {

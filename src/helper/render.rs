@@ -30,8 +30,19 @@ pub fn render(spec: &HelperSpec) -> Result<String> {
         .as_ref()
         .map(|t| (t.cpu_hours * 3600.0).round() as u64);
     let has_download = spec.files.iter().all(|f| !f.urls.is_empty());
+    let sbom_data = match &spec.bom {
+        Some(bom) => serde_json::to_string(bom).context("the bill of materials")?,
+        None => String::new(),
+    };
+    let sbom_path = spec
+        .bom
+        .as_ref()
+        .map(|bom| crate::sbom::installed_path(&bom.source, &bom.model))
+        .unwrap_or_default();
     env.get_template("helper")?
         .render(context! {
+            sbom_data,
+            sbom_path,
             spec,
             script_name => spec.script_name(),
             package_version => spec.package_version(),
@@ -366,6 +377,7 @@ mod tests {
             allow_http: false,
             training: None,
             postinst_auto_download: false,
+            bom: None,
         }
     }
 

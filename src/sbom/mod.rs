@@ -134,7 +134,9 @@ pub struct BomFile {
 pub struct Verification {
     /// `bitwise` (digests against the pins) or `tensors` (`dh-mlmodel verify`).
     pub method: String,
-    /// `identical`, `equivalent` or `different`.
+    /// `identical`, `equivalent` or `different` (`dh-mlmodel verify`); `identical` or
+    /// `not-identical` for a bitwise comparison, which cannot tell an equivalent model from a
+    /// different one.
     pub verdict: String,
     /// Figures worth recording (tensors compared, the worst difference…), as key and value.
     #[serde(default)]
@@ -167,7 +169,7 @@ impl Verification {
             )
         } else {
             (
-                "different",
+                "not-identical",
                 format!(
                     "{differing} of {} retrained file(s) differ from the published SHA-256 pins \
                      (no tensor comparison was made)",

@@ -49,6 +49,7 @@ fn spec_for(package: &str, files: Vec<WeightFile>) -> HelperSpec {
         allow_http: true,
         training: None,
         postinst_auto_download: false,
+        bom: None,
     }
 }
 
