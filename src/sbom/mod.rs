@@ -362,3 +362,74 @@ pub fn timestamp(epoch: i64) -> anyhow::Result<String> {
 pub fn tool_version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(sha256: &str, published: &str) -> BomFile {
+        BomFile {
+            path: "/usr/share/foo/models/net/net.npy".into(),
+            sha256: sha256.repeat(64),
+            size: 1,
+            published_sha256: Some(published.repeat(64)),
+        }
+    }
+
+    #[test]
+    fn bitwise_verification_tells_identical_from_not_identical_only() {
+        let same = Verification::bitwise(&[file("a", "a")]).unwrap();
+        assert_eq!(
+            (same.method.as_str(), same.verdict.as_str()),
+            ("bitwise", "identical")
+        );
+        let other = Verification::bitwise(&[file("a", "a"), file("b", "c")]).unwrap();
+        assert_eq!(other.verdict, "not-identical");
+        assert!(other.statement.contains("1 of 2"), "{}", other.statement);
+        // Downloaded files were checked against their pins on the way in: nothing to compare.
+        let mut fetched = file("a", "a");
+        fetched.published_sha256 = None;
+        assert!(Verification::bitwise(&[fetched]).is_none());
+    }
+
+    #[test]
+    fn verify_reports_give_the_verdict_and_figures_or_an_error() {
+        let report = serde_json::json!({
+            "schema": 1, "verdict": "equivalent",
+            "summary": {"tensors": 3, "equal": 2, "within": 1, "different": 0,
+                        "worst": {"name": "layer.0.weight", "max_abs": 1e-7, "rel_l2": 2e-6}},
+            "tolerance": {}, "files": []
+        });
+        let verification = Verification::from_verify_report(&report).unwrap();
+        assert_eq!(verification.method, "tensors");
+        assert_eq!(verification.verdict, "equivalent");
+        assert!(
+            verification
+                .figures
+                .contains(&("tensors".into(), "3".into()))
+        );
+        assert!(
+            verification
+                .figures
+                .contains(&("worst_tensor".into(), "layer.0.weight".into()))
+        );
+        assert!(
+            verification
+                .statement
+                .contains("3 tensors: 2 equal, 1 within tolerance")
+        );
+        for bad in [
+            serde_json::json!({"schema": 2, "verdict": "equivalent"}),
+            serde_json::json!({"schema": 1, "verdict": "maybe"}),
+            serde_json::json!({"schema": 1}),
+        ] {
+            assert!(Verification::from_verify_report(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn timestamps_are_utc_seconds() {
+        assert_eq!(timestamp(0).unwrap(), "1970-01-01T00:00:00Z");
+        assert_eq!(timestamp(1_700_000_000).unwrap(), "2023-11-14T22:13:20Z");
+    }
+}

@@ -1409,7 +1409,8 @@ fn bom_for(spec: &HelperSpec, data_url: &str, data_sha: &str) -> dh_mlmodel::sbo
 
 /// A `dh-mlmodel` for the helper to run, in `dir`: `verify` answers with `report` and exit
 /// status `status` (the contract of `dh-mlmodel verify --json`: 0 identical or equivalent, 1
-/// different), writing the files it was given to `dir/verify.args`; `verify` is missing when
+/// different), writing the digests and names of the files it was given to `dir/verify.args`
+/// (the helper removes them when it ends); `verify` is missing when
 /// `report` is `None`; every other subcommand is this tree's dh-mlmodel. It stands in for the
 /// verify engine of the dh-mlmodel package, which this stand-in lets the test control.
 fn stand_in_dh_mlmodel(dir: &Path, report: Option<&str>, status: i32) -> PathBuf {
@@ -1419,7 +1420,7 @@ fn stand_in_dh_mlmodel(dir: &Path, report: Option<&str>, status: i32) -> PathBuf
             std::fs::write(dir.join("verify.json"), report).unwrap();
             format!(
                 "[ \"$2\" = --help ] && exit 0\n\
-                 shift 2\nprintf '%s\\n' \"$@\" > {dir}/verify.args\n\
+                 shift 2\nsha256sum \"$@\" > {dir}/verify.args\n\
                  cat {dir}/verify.json\nexit {status}",
                 dir = dir.display()
             )
@@ -1561,8 +1562,21 @@ fn different_retrained_weights_are_refused_unless_accepted() {
             .any(|r| r.path == "/published/weights.npy")
     );
     let args = std::fs::read_to_string(retraining.scripts.path().join("verify.args")).unwrap();
-    let files: Vec<&str> = args.lines().collect();
-    assert_eq!(std::fs::read(files[0]).unwrap(), retraining.published);
+    let files: Vec<(&str, &str)> = args
+        .lines()
+        .map(|line| line.split_once("  ").unwrap())
+        .collect();
+    assert_eq!(files.len(), 2, "{args}");
+    assert_eq!(files[0].0, sha256_bytes(&retraining.published));
+    assert!(
+        files[0].1.ends_with("/verify/published/weights.npy"),
+        "{args}"
+    );
+    assert_eq!(files[1].0, retraining.retrained_sha);
+    assert!(
+        files[1].1.ends_with("/verify/retrained/weights.npy"),
+        "{args}"
+    );
     let report = sandbox
         .path("out")
         .join(format!("{PKG}_1.0-0+local1_all.verify.json"));
