@@ -87,6 +87,60 @@ enum Command {
     /// Debian package).
     #[command(hide = true, subcommand)]
     Generate(GenerateCommand),
+    /// Print the bill of materials of one weights package (used by the get-<weights-pkg>
+    /// helpers of mlmodel-get).
+    #[command(hide = true)]
+    Sbom(SbomArgs),
+}
+
+/// The bill of materials of a weights package a helper built: the model's facts as the
+/// installer package carries them (JSON), with the files as installed and how retrained weights
+/// compared with the published ones. `created` is SOURCE_DATE_EPOCH.
+#[derive(Debug, Args)]
+struct SbomArgs {
+    /// The model's facts, as JSON (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    bom: PathBuf,
+    /// Where the weights came from: downloaded or retrained.
+    #[arg(long, value_name = "ORIGIN")]
+    origin: Option<String>,
+    /// The package's staging root: each file of the model is read (hashed) at its installed
+    /// path under DIR. A retrained file keeps its pinned digest as the published one.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// The report of `dh-mlmodel verify --json PUBLISHED RETRAINED`; without it, retrained
+    /// files are compared with their pins bitwise.
+    #[arg(long, value_name = "FILE")]
+    verify_report: Option<PathBuf>,
+    /// Print only the verification: its verdict on one line, the sentence for people on the
+    /// next.
+    #[arg(long)]
+    verification_only: bool,
+    /// The format to print.
+    #[arg(long, value_enum, default_value = "spdx")]
+    format: BomFormat,
+}
+
+/// The formats of a bill of materials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BomFormat {
+    /// SPDX 3.0.1 JSON-LD with the AI and Dataset profiles.
+    Spdx,
+    /// CycloneDX 1.6 JSON, an ML-BOM.
+    Cyclonedx,
+}
+
+/// What `classify` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ClassifyFormat {
+    /// The verdicts and the plan, for people.
+    Text,
+    /// One JSON object with a `models` array.
+    Json,
+    /// An SPDX 3.0.1 JSON-LD document: an AI package per model, with its training data.
+    Spdx,
+    /// A CycloneDX 1.6 ML-BOM: a machine-learning-model component per model, data components.
+    Cyclonedx,
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,9 +172,13 @@ struct ClassifyArgs {
     /// The manifest to read.
     #[arg(long, value_name = "FILE", default_value = pipeline::MANIFEST_PATH)]
     manifest: PathBuf,
-    /// Print one JSON object with a `models` array instead of text.
-    #[arg(long)]
+    /// Print one JSON object with a `models` array instead of text (as --format json).
+    #[arg(long, conflicts_with = "format")]
     json: bool,
+    /// What to print: text, json, or the whole source's AI bill of materials as spdx (SPDX
+    /// 3.0.1 JSON-LD) or cyclonedx (CycloneDX 1.6), its date from SOURCE_DATE_EPOCH.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    format: Option<ClassifyFormat>,
     /// The source package name [default: debian/control's Source, the manifest's
     /// [source] name, or the tree's directory name].
     #[arg(long, value_name = "NAME")]
@@ -371,7 +429,87 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Pin(args) => run_pin(&Policy::for_tree(explicit, Path::new("."))?, args),
         Command::Census(args) => run_census(&Policy::for_packages(explicit)?, args),
         Command::Generate(what) => run_generate(explicit, what),
+        Command::Sbom(args) => run_sbom(args),
     }
+}
+
+fn run_sbom(args: SbomArgs) -> anyhow::Result<ExitStatus> {
+    use crate::sbom::{self, BomFile, ModelBom, Verification};
+    let name = args.bom.display().to_string();
+    let text = if name == "-" {
+        std::io::read_to_string(std::io::stdin()).context("cannot read standard input")
+    } else {
+        std::fs::read_to_string(&args.bom).with_context(|| format!("cannot read {name}"))
+    }
+    .input()?;
+    let mut bom: ModelBom = serde_json::from_str(&text)
+        .with_context(|| format!("{name}: not the facts of a model"))
+        .input()?;
+    if let Some(origin) = args.origin {
+        bom.origin = Some(origin);
+    }
+    let retrained = bom.origin.as_deref() == Some("retrained");
+    if let Some(root) = &args.root {
+        for file in &mut bom.files {
+            let staged = root.join(file.path.trim_start_matches('/'));
+            let (sha256, size) = crate::hash::sha256_file(&staged)
+                .with_context(|| format!("cannot read {}", staged.display()))
+                .input()?;
+            *file = BomFile {
+                path: file.path.clone(),
+                published_sha256: retrained.then(|| file.sha256.clone()),
+                sha256,
+                size,
+            };
+        }
+    }
+    bom.verification = match &args.verify_report {
+        Some(report) => {
+            let text = std::fs::read_to_string(report)
+                .with_context(|| format!("cannot read {}", report.display()))
+                .input()?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not JSON", report.display()))
+                .input()?;
+            Some(
+                Verification::from_verify_report(&value)
+                    .with_context(|| report.display().to_string())
+                    .input()?,
+            )
+        }
+        None if retrained => Verification::bitwise(&bom.files),
+        None => None,
+    };
+    if args.verification_only {
+        let verification = bom
+            .verification
+            .as_ref()
+            .context("no verification to print: give --verify-report, or --origin retrained")
+            .input()?;
+        write_stdout(|out| {
+            writeln!(out, "{}", verification.verdict)?;
+            writeln!(
+                out,
+                "{}",
+                terminal::escape_controls(&verification.statement)
+            )?;
+            Ok(())
+        })?;
+        return Ok(ExitStatus::Success);
+    }
+    let epoch = crate::build_env::epoch_or_now().input()?;
+    let models = std::slice::from_ref(&bom);
+    let document = match args.format {
+        BomFormat::Spdx => sbom::spdx::document(&bom.package, models, epoch),
+        BomFormat::Cyclonedx => sbom::cyclonedx::document(models, epoch),
+    }
+    .input()?;
+    write_stdout(|out| {
+        serde_json::to_writer_pretty(&mut *out, &document)?;
+        writeln!(out)?;
+        Ok(())
+    })?;
+    Ok(ExitStatus::Success)
 }
 
 /// The whole command-line definition, for the man pages and completions of [`crate::manuals`].
@@ -471,6 +609,36 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// The bill of materials of every model of the source, with what debian/control and
+/// debian/changelog say of the packages when they are there.
+fn source_bom(plan: &plan::Plan, spdx: bool) -> anyhow::Result<serde_json::Value> {
+    use crate::sbom;
+    let control = crate::control::ControlFile::read(Path::new(".")).ok();
+    let version = crate::debhelper::changelog_field(Path::new("."), "Version")
+        .ok()
+        .or_else(|| plan.upstream_version.clone());
+    let models: Vec<sbom::ModelBom> = plan
+        .models
+        .iter()
+        .map(|model| {
+            sbom::ModelBom::from_plan(
+                plan,
+                model,
+                version.as_deref(),
+                control.as_ref().and_then(|c| c.maintainer.as_deref()),
+                control.as_ref().and_then(|c| c.homepage.as_deref()),
+            )
+        })
+        .collect();
+    let epoch = crate::build_env::epoch_or_now().input()?;
+    if spdx {
+        sbom::spdx::document(&plan.source, &models, epoch)
+    } else {
+        sbom::cyclonedx::document(&models, epoch)
+    }
+    .internal()
+}
+
 fn run_classify(policy: &Policy, args: ClassifyArgs) -> anyhow::Result<ExitStatus> {
     let pipeline_policy = PipelinePolicy::load(&policy.source).mark(policy.kind)?;
     let request = Request {
@@ -481,10 +649,16 @@ fn run_classify(policy: &Policy, args: ClassifyArgs) -> anyhow::Result<ExitStatu
     };
     // A malformed manifest is bad input: one `FILE:LINE:COLUMN: message` line per problem.
     let plan = pipeline::load(&request, &pipeline_policy)?.plan;
-    let json = if args.json {
-        Some(plan::report::to_json(&plan).internal()?)
-    } else {
-        None
+    let format = match (args.json, args.format) {
+        (true, _) => ClassifyFormat::Json,
+        (false, format) => format.unwrap_or(ClassifyFormat::Text),
+    };
+    let json = match format {
+        ClassifyFormat::Text => None,
+        ClassifyFormat::Json => Some(plan::report::to_json(&plan).internal()?),
+        ClassifyFormat::Spdx | ClassifyFormat::Cyclonedx => {
+            Some(source_bom(&plan, format == ClassifyFormat::Spdx)?)
+        }
     };
     write_stdout(|out| {
         match &json {

@@ -22,6 +22,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod policy;
 pub mod repack;
+pub mod sbom;
 pub mod scan;
 pub mod spdx;
 pub mod templates;

@@ -28,6 +28,9 @@ RETRIES=${MLMODEL_RETRIES:-4}
 RETRY_DELAY=${MLMODEL_RETRY_DELAY:-2}
 PROGRESS_INTERVAL=${MLMODEL_PROGRESS_INTERVAL:-60}
 DOWNLOADER=${MLMODEL_DOWNLOADER:-}
+# dh-mlmodel (the dh-mlmodel package, which mlmodel-get depends on) writes the package's SPDX
+# document and compares retrained weights with the published ones; tests name another build.
+DH_MLMODEL=${MLMODEL_DH_MLMODEL:-dh-mlmodel}
 
 # The installation acted on, by dpkg's DPKG_ROOT convention: empty in normal use; dpkg sets it
 # when it runs maintainer scripts for --root DIR with --force-script-chrootless, and a caller may
@@ -70,6 +73,7 @@ usage_error() {
 usage() {
 	cat <<EOF
 Usage: $PROG [MODE] [--from DIR] [--output DIR] [--install] [--no-wait] [--force]
+       $PROG --train [--download-reference] [--accept-different] [OPTIONS]
 
 Builds the package $PKG $VERSION (the model weights, installed under
 $INSTALL_DIR) on this machine, then optionally installs it.
@@ -91,6 +95,19 @@ Options:
   --output DIR  where the .deb, the training log and provenance go (default: .)
   --no-wait     fail at once when another run holds the cache, instead of waiting
   --force       as root, download and train as root instead of as $SYSTEM_USER
+  --download-reference
+                with --train: also fetch the published files, so that retrained
+                weights that differ from them bitwise are compared tensor by tensor
+  --accept-different
+                with --train: build (and with --install, install) weights that
+                dh-mlmodel verify finds different from the published ones
+
+After --train, retrained files that differ from the published pins are compared
+with the published files tensor by tensor (dh-mlmodel verify) when these are at
+hand: in --from DIR, in the download cache, or fetched with --download-reference.
+The verdict (identical, equivalent, different) is printed and recorded in the
+package's SPDX document and provenance.json; a different model is not built
+unless --accept-different is given.
 
 Downloads are cached in ${XDG_CACHE_HOME:-\$HOME/.cache}/dh-mlmodel/sha256/ by digest
 and resumed after an interruption; one run at a time uses a cache. Run as root, the
@@ -541,6 +558,7 @@ build_deb() {
 	printf '%s' "$COPYRIGHT_TEXT" >"$bd_doc/copyright"
 	changelog_entry "$bd_origin" | gzip -9n >"$bd_doc/changelog.Debian.gz"
 	write_provenance "$bd_origin" package >"$bd_doc/provenance.json"
+	write_sbom "$bd_origin"
 	# The origin fields are ours by design (dpkg keeps them, dpkg-query shows them).
 	mkdir -p "$STAGE/usr/share/lintian/overrides"
 	printf '%s: unknown-field X-Mlmodel-%s\n' "$PKG" Installer "$PKG" Origin >"$STAGE/usr/share/lintian/overrides/$PKG"
@@ -558,6 +576,128 @@ build_deb() {
 	mv -f -- "$OUT_TMP" "$OUTPUT/$DEB_NAME"
 	OUT_TMP=
 	say "built $OUTPUT/$DEB_NAME"
+}
+
+# --- the bill of materials and the verification of retrained weights -------------------------
+
+# Fails with advice unless dh-mlmodel (the dh-mlmodel package) runs here.
+need_dh_mlmodel() {
+	command -v "$DH_MLMODEL" >/dev/null 2>&1 ||
+		die "$DH_MLMODEL is missing: it writes the package's SPDX document; install it with: apt install dh-mlmodel"
+}
+
+# Writes the package's SPDX 3.0.1 document at $SBOM_PATH in the staging root: dh-mlmodel sbom,
+# the one generator of bills of materials, fills the model's facts ($SBOM_DATA) with the staged
+# files' digests and, for retrained weights, the verification ($VERIFY_REPORT when a tensor
+# comparison was made, the bitwise comparison with the pins otherwise).
+write_sbom() {
+	[ -n "${SBOM_DATA:-}" ] || return 0
+	need_dh_mlmodel
+	ws_target=$STAGE${SBOM_PATH:?}
+	mkdir -p "${ws_target%/*}"
+	if [ -n "$VERIFY_REPORT" ]; then
+		set -- "$1" --verify-report "$VERIFY_REPORT"
+	fi
+	printf '%s' "$SBOM_DATA" | SOURCE_DATE_EPOCH=$RELEASE_EPOCH "$DH_MLMODEL" sbom --bom - \
+		--root "$STAGE" --origin "$@" >"$ws_target" ||
+		die "$DH_MLMODEL sbom could not write the SPDX document (is dh-mlmodel as new as mlmodel-get?); nothing was installed"
+}
+
+VERIFY_REPORT=
+VERIFY_METHOD=
+VERIFY_VERDICT=
+VR_COUNT=0
+VR_DIFFERING=0
+VR_MISSING=
+
+# Counts the retrained files, and those whose bytes are not the published ones.
+count_differing() {
+	VR_COUNT=$((VR_COUNT + 1))
+	VR_ONLY=$1
+	if [ "$(file_sha256 "$TRAIN_OUT/$4")" != "$3" ]; then
+		VR_DIFFERING=$((VR_DIFFERING + 1))
+	fi
+}
+
+# A hard link when the file system allows, else a copy.
+link_or_copy() {
+	mkdir -p "${2%/*}"
+	ln -f -- "$1" "$2" 2>/dev/null || cp -- "$1" "$2"
+}
+
+# Puts the published file beside the retrained one under $WORK/verify, taken from the cache,
+# --from DIR or, with --download-reference, the network; verified against its pin either way.
+# Records in VR_MISSING the files that are not at hand.
+reference_file() {
+	rf_rel=$1
+	rf_size=$2
+	rf_sha=$3
+	rf_output=$4
+	shift 4
+	if [ -f "$CACHE/$rf_sha" ] && verify_file "$CACHE/$rf_sha" "$rf_size" "$rf_sha"; then
+		:
+	elif [ -n "$FROM" ] && { [ -f "$FROM/$rf_rel" ] || [ -f "$FROM/${rf_rel##*/}" ]; }; then
+		import_pinned "published $rf_rel" "$rf_size" "$rf_sha" "$rf_rel"
+	elif [ "$DOWNLOAD_REFERENCE" = yes ]; then
+		download_pinned "published $rf_rel" "$rf_size" "$rf_sha" "$@"
+	else
+		VR_MISSING="$VR_MISSING $rf_rel"
+		return 0
+	fi
+	link_or_copy "$CACHE/$rf_sha" "$WORK/verify/published/$rf_rel"
+	link_or_copy "$TRAIN_OUT/$rf_output" "$WORK/verify/retrained/$rf_rel"
+}
+
+# After training: retrained bytes equal to the pins are identical to the published weights;
+# otherwise, when the published files are at hand and dh-mlmodel verify is available, they are
+# compared tensor by tensor, the verdict printed and its report kept beside the .deb. A
+# different model stops here unless --accept-different. Without the published files or verify,
+# only the bitwise check was made, and the helper says so.
+verify_retrained() {
+	VERIFY_METHOD=bitwise
+	each_file count_differing
+	if [ "$VR_DIFFERING" -eq 0 ]; then
+		VERIFY_VERDICT=identical
+		say "verification: identical: the retrained bytes match the published pins"
+		return 0
+	fi
+	VERIFY_VERDICT=not-identical
+	if ! "$DH_MLMODEL" verify --help >/dev/null 2>&1; then
+		say "verification: dh-mlmodel verify is not available ($DH_MLMODEL has no verify command): only the bitwise check against the pins was made, and $VR_DIFFERING of $VR_COUNT retrained file(s) differ"
+		return 0
+	fi
+	if [ "$DOWNLOAD_REFERENCE" = yes ]; then
+		pick_downloader
+	fi
+	lock_cache
+	each_file reference_file
+	unlock_cache
+	if [ -n "$VR_MISSING" ]; then
+		say "verification: the published file(s)$VR_MISSING are not at hand: only the bitwise check against the pins was made, and $VR_DIFFERING of $VR_COUNT retrained file(s) differ; rerun with --download-reference, or with --from DIR holding the published files, to compare them tensor by tensor"
+		return 0
+	fi
+	if [ "$VR_COUNT" -eq 1 ]; then
+		set -- "$WORK/verify/published/$VR_ONLY" "$WORK/verify/retrained/$VR_ONLY"
+	else
+		set -- "$WORK/verify/published" "$WORK/verify/retrained"
+	fi
+	vr_report=$OUTPUT_ABS/${DEB_NAME%.deb}.verify.json
+	vr_status=0
+	"$DH_MLMODEL" verify --json "$@" >"$vr_report" 2>"$WORK/verify.err" || vr_status=$?
+	if [ "$vr_status" -gt 1 ]; then
+		say "verification: dh-mlmodel verify could not compare the files (exit status $vr_status: $(cat "$WORK/verify.err")): only the bitwise check against the pins was made"
+		rm -f "$vr_report"
+		return 0
+	fi
+	vr_summary=$(printf '%s' "$SBOM_DATA" | "$DH_MLMODEL" sbom --bom - --verify-report "$vr_report" --verification-only) ||
+		die "the report of dh-mlmodel verify, $vr_report, cannot be read; nothing was installed"
+	VERIFY_METHOD=tensors
+	VERIFY_VERDICT=$(printf '%s\n' "$vr_summary" | sed -n 1p)
+	VERIFY_REPORT=$vr_report
+	say "verification: $VERIFY_VERDICT: $(printf '%s\n' "$vr_summary" | sed -n 2p); report: $vr_report"
+	if [ "$VERIFY_VERDICT" = different ] && [ "$ACCEPT_DIFFERENT" != yes ]; then
+		die "the retrained weights are different from the published ones (see $vr_report); nothing was built or installed: pass --accept-different to build and install them anyway"
+	fi
 }
 
 # --- provenance ------------------------------------------------------------------------------
@@ -637,6 +777,12 @@ write_provenance() {
 		pt_seen=
 		prov_tools
 		printf '\n    }'
+		printf ',\n    "verification": {"method": %s, "verdict": %s' \
+			"$(json_string "$VERIFY_METHOD")" "$(json_string "$VERIFY_VERDICT")"
+		if [ "$2" = run ] && [ -n "$VERIFY_REPORT" ]; then
+			printf ', "report": %s' "$(json_string "${VERIFY_REPORT##*/}")"
+		fi
+		printf '}'
 		if [ "$2" = run ]; then
 			# The log's name: it lies beside this file, wherever the results are copied or moved
 			# (a root run copies them from the system user's work directory).
@@ -733,6 +879,9 @@ run_train() {
 	if [ -z "$FROM" ]; then
 		each_data check_each_data_url
 	fi
+	if [ "$DOWNLOAD_REFERENCE" = yes ]; then
+		each_file check_each_url
+	fi
 	make_work_dir
 	if [ -n "$TRAIN_PROGRAM_DIR" ]; then
 		cp -R "$DPKG_ROOT$TRAIN_PROGRAM_DIR/." "$WORK/" ||
@@ -746,7 +895,8 @@ run_train() {
 	each_data obtain_data
 	unlock_cache
 	mkdir -p "$OUTPUT"
-	TRAIN_LOG=$(cd "$OUTPUT" && pwd)/${DEB_NAME%.deb}.train.log
+	OUTPUT_ABS=$(cd "$OUTPUT" && pwd)
+	TRAIN_LOG=$OUTPUT_ABS/${DEB_NAME%.deb}.train.log
 	export MLMODEL_DATA MLMODEL_OUT
 	export SOURCE_DATE_EPOCH="$RELEASE_EPOCH" PYTHONHASHSEED=0 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 	export OPENBLAS_NUM_THREADS=1 CUBLAS_WORKSPACE_CONFIG=:4096:8 MLMODEL_SEED="$TRAIN_SEED"
@@ -768,6 +918,7 @@ run_train() {
 	fi
 	say "training finished in $(format_duration "$TRAIN_DURATION")"
 	each_file check_training_output
+	verify_retrained
 	STAGE=$WORK/root
 	each_file stage_from_training
 	build_deb retrained
@@ -900,6 +1051,12 @@ run_as_system_user() {
 	if [ "$NO_WAIT" = yes ]; then
 		set -- "$@" --no-wait
 	fi
+	if [ "$DOWNLOAD_REFERENCE" = yes ]; then
+		set -- "$@" --download-reference
+	fi
+	if [ "$ACCEPT_DIFFERENT" = yes ]; then
+		set -- "$@" --accept-different
+	fi
 	mkdir -p "$CACHE"
 	chown "$ru_uid:$ru_gid" "${CACHE%/sha256}" "$CACHE"
 	# The work directory is in the installer's cache too, which the user can reach whatever
@@ -939,6 +1096,8 @@ mlmodel_get_main() {
 	FORCE=no
 	INSTALL=no
 	NO_WAIT=no
+	DOWNLOAD_REFERENCE=no
+	ACCEPT_DIFFERENT=no
 
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -950,6 +1109,8 @@ mlmodel_get_main() {
 		--install) INSTALL=yes ;;
 		--force) FORCE=yes ;;
 		--no-wait) NO_WAIT=yes ;;
+		--download-reference) DOWNLOAD_REFERENCE=yes ;;
+		--accept-different) ACCEPT_DIFFERENT=yes ;;
 		--from | --output)
 			[ $# -ge 2 ] || usage_error "$1 needs a directory"
 			if [ "$1" = --from ]; then FROM=$2; else OUTPUT=$2; fi
@@ -972,6 +1133,10 @@ mlmodel_get_main() {
 		'' | download | train) ;;
 		*) usage_error "--from goes with --download or --train" ;;
 		esac
+	fi
+
+	if [ "$DOWNLOAD_REFERENCE" = yes ] || [ "$ACCEPT_DIFFERENT" = yes ]; then
+		[ "$MODE" = train ] || usage_error "--download-reference and --accept-different go with --train"
 	fi
 
 	if [ -z "$MODE" ]; then

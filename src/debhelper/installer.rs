@@ -180,7 +180,16 @@ fn helper_spec(
         });
     }
     let upstream_version = upstream_version(&build.version);
+    let mut bom = crate::sbom::ModelBom::from_plan(
+        &build.plan,
+        plan,
+        Some(&format!("{upstream_version}-{}", helper::LOCAL_REVISION)),
+        Some(&build.control.maintainer),
+        build.control.homepage.as_deref(),
+    );
+    bom.package = weights.name.clone();
     Ok(HelperSpec {
+        bom: Some(bom),
         weights_package: weights.name.clone(),
         installer_package: installer.to_string(),
         version: upstream_version,

@@ -1,6 +1,7 @@
 //! A weights package built in the archive: the model files from the source tree, each verified
-//! against its pin, or the outputs of the training recipe, and a provenance record in
-//! `/usr/share/doc/<package>/provenance.json`.
+//! against its pin, or the outputs of the training recipe, a provenance record in
+//! `/usr/share/doc/<package>/provenance.json` (what `dh-mlmodel check` reads) and the SPDX 3.0.1
+//! AI bill of materials in `/usr/share/<source>/models/<model>/sbom.spdx.json`.
 //!
 //! Training happens in the build phase (`dh_mlmodel_train`, [`train_package`]), which leaves
 //! its outputs and a record of the run in `debian/.debhelper/mlmodel/<model>/`; the binary
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::{Build, TOOL};
 use crate::hash::sha256_file;
 use crate::plan::{DataSource, ModelPlan, Pin};
-use crate::{fsutil, terminal};
+use crate::{fsutil, sbom, terminal};
 
 /// One file as installed, with what the manifest says it should be.
 #[derive(Debug, Serialize)]
@@ -121,6 +122,51 @@ pub(super) fn build_package(build: &Build, package: &str, plan: &ModelPlan) -> R
     ));
     if !build.options.no_act {
         fsutil::write_json(&dest, &provenance)?;
+    }
+    write_sbom(build, package, plan, &provenance.files)
+}
+
+/// The SPDX document of the package: the plan's facts, with the files as installed and, for
+/// weights trained during the build, how their bytes compare with the published pins.
+fn write_sbom(
+    build: &Build,
+    package: &str,
+    plan: &ModelPlan,
+    installed: &[InstalledFile],
+) -> Result<()> {
+    let mut bom = sbom::ModelBom::from_plan(
+        &build.plan,
+        plan,
+        Some(&build.version),
+        Some(&build.control.maintainer),
+        build.control.homepage.as_deref(),
+    );
+    bom.package = package.to_string();
+    bom.origin = Some("archive".into());
+    bom.files = installed
+        .iter()
+        .map(|file| sbom::BomFile {
+            path: file.path.clone(),
+            sha256: file.sha256.clone(),
+            size: file.size,
+            published_sha256: plan
+                .train_at_build
+                .then(|| file.pinned_sha256.clone())
+                .flatten(),
+        })
+        .collect();
+    bom.verification = sbom::Verification::bitwise(&bom.files);
+    let path = sbom::installed_path(&build.control.source, &plan.name);
+    let dest = build.staged(package, &path);
+    build.verbose(&format!(
+        "install -m0644 {} {}",
+        sbom::FILE_NAME,
+        dest.display()
+    ));
+    if !build.options.no_act {
+        let document =
+            sbom::spdx::document(package, std::slice::from_ref(&bom), build.epoch as i64)?;
+        fsutil::write_json(&dest, &document)?;
     }
     Ok(())
 }

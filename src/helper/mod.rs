@@ -82,6 +82,10 @@ pub struct HelperSpec {
     /// Whether the installer's postinst tries a download (never failing the postinst).
     #[serde(default)]
     pub postinst_auto_download: bool,
+    /// The model's facts for the SPDX document of the package the helper builds, which
+    /// `dh-mlmodel sbom` writes with the files as built; `None`: no document.
+    #[serde(default)]
+    pub bom: Option<crate::sbom::ModelBom>,
 }
 
 /// One installed weight file and every way to obtain it.

@@ -30,8 +30,15 @@ pub fn render(spec: &HelperSpec) -> Result<String> {
         .as_ref()
         .map(|t| (t.cpu_hours * 3600.0).round() as u64);
     let has_download = spec.files.iter().all(|f| !f.urls.is_empty());
+    let sbom_data = match &spec.bom {
+        Some(bom) => serde_json::to_string(bom).context("the bill of materials")?,
+        None => String::new(),
+    };
+    let sbom_path = sbom_path(spec);
     env.get_template("helper")?
         .render(context! {
+            sbom_data,
+            sbom_path,
             spec,
             script_name => spec.script_name(),
             package_version => spec.package_version(),
@@ -53,8 +60,21 @@ pub fn render_manpage(spec: &HelperSpec) -> Result<String> {
     let has_download = spec.files.iter().all(|f| !f.urls.is_empty());
     environment()?
         .get_template("manpage")?
-        .render(context! { spec, script_name => spec.script_name(), has_download })
+        .render(context! {
+            spec,
+            script_name => spec.script_name(),
+            has_download,
+            sbom_path => sbom_path(spec),
+        })
         .context("rendering the manual page")
+}
+
+/// Where the built package holds its SPDX document; empty when the helper writes none.
+fn sbom_path(spec: &HelperSpec) -> String {
+    spec.bom
+        .as_ref()
+        .map(|bom| crate::sbom::installed_path(&bom.source, &bom.model))
+        .unwrap_or_default()
 }
 
 /// Renders the postinst fragment that tries a download at configure time and never fails.
@@ -366,6 +386,7 @@ mod tests {
             allow_http: false,
             training: None,
             postinst_auto_download: false,
+            bom: None,
         }
     }
 

@@ -409,6 +409,9 @@ fn resolve(model: &Model, licenses: &LicenseTable) -> ModelFacts {
             .training
             .as_ref()
             .map(|t| resolve_training(t.get_ref())),
+        type_of_model: model.type_of_model.clone(),
+        domain: model.domain.clone(),
+        limitation: model.limitations.clone(),
     }
 }
 
@@ -453,6 +456,11 @@ fn resolve_training(t: &manifest::Training) -> Recipe {
                     },
                     sha256: d.sha256.as_ref().map(|s| s.0.clone()),
                     size: d.size,
+                    license: d.license.get_ref().known().map(|l| l.to_string()),
+                    public: match d.source() {
+                        Some(DataSource::Package(_) | DataSource::Path(_)) => Some(true),
+                        _ => d.public.as_ref().and_then(|p| p.get_ref().known().copied()),
+                    },
                 }
             })
             .collect(),

@@ -21,6 +21,12 @@ pub struct ModelFacts {
     pub download: Option<Download>,
     /// `None` when upstream publishes no training program or data.
     pub training: Option<Recipe>,
+    /// What kind of model it is (`transformer`, `supervised`…), for the bill of materials.
+    pub type_of_model: Vec<String>,
+    /// The fields it is meant for (`speech recognition`…).
+    pub domain: Vec<String>,
+    /// What it cannot do well, as upstream or the maintainer states it.
+    pub limitation: Option<String>,
 }
 
 /// A licence expression, as SPDX and as `debian/copyright` (DEP-5) write it.
@@ -95,6 +101,11 @@ pub struct DataInput {
     pub source: Option<DataSource>,
     pub sha256: Option<String>,
     pub size: Option<u64>,
+    /// The data set's licence, an SPDX expression; `None` while a placeholder.
+    pub license: Option<String>,
+    /// Downloadable by anyone without an account (implied for packages and paths); `None`
+    /// while unstated or a placeholder.
+    pub public: Option<bool>,
 }
 
 impl DataInput {

@@ -32,7 +32,7 @@ fn points_csv() -> String {
 }
 
 /// What the test package's manifest says about training.
-enum Recipe {
+pub(crate) enum Recipe {
     /// Weights committed upstream and shipped from the source.
     InSource,
     /// Trained during the build with this seed; the pin is the output of seed 1.
@@ -45,7 +45,7 @@ pub(crate) struct SourcePackage {
 }
 
 /// Writes source package `foo`: code package `foo`, weights package `foo-model-net`.
-fn source_package(recipe: Recipe) -> SourcePackage {
+pub(crate) fn source_package(recipe: Recipe) -> SourcePackage {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("foo-1.0");
     write(

@@ -49,6 +49,7 @@ fn spec_for(package: &str, files: Vec<WeightFile>) -> HelperSpec {
         allow_http: true,
         training: None,
         postinst_auto_download: false,
+        bom: None,
     }
 }
 
@@ -101,6 +102,11 @@ impl Sandbox {
             .args(args)
             .current_dir(self.dir.path())
             .env("MLMODEL_GET_RUNTIME", runtime_script())
+            // dh-mlmodel of this tree writes the SPDX documents (`sbom`).
+            .env(
+                "MLMODEL_DH_MLMODEL",
+                assert_cmd::cargo::cargo_bin!("dh-mlmodel"),
+            )
             .env("XDG_CACHE_HOME", self.path("cache"))
             .env("TMPDIR", self.path("tmp"))
             .env("MLMODEL_RETRY_DELAY", "0")
@@ -1373,4 +1379,351 @@ fn on_a_terminal(command: &Command) -> Command {
         };
     }
     script
+}
+
+// --- verification of retrained weights and the SPDX document -----------------------------------
+
+/// The bill of materials the installer would carry for `spec` (`dh_mlmodel` builds it from the
+/// plan; here by hand, as the rest of the spec).
+fn bom_for(spec: &HelperSpec, data_url: &str, data_sha: &str) -> dh_mlmodel::sbom::ModelBom {
+    serde_json::from_value(serde_json::json!({
+        "source": "demo",
+        "model": "tiny",
+        "package": spec.weights_package,
+        "version": spec.package_version(),
+        "license": "Apache-2.0",
+        "supplier": spec.maintainer,
+        "type_of_model": ["logistic regression"],
+        "training": {"command": "python3 train.py {data} {out}", "seed": 7, "deterministic": false},
+        "datasets": [{"name": "points", "license": "CC0-1.0", "url": data_url,
+                      "sha256": data_sha, "public": true}],
+        "files": spec.files.iter().map(|f| serde_json::json!({
+            "path": format!("{}/{}", spec.install_dir, f.path),
+            "sha256": f.sha256,
+            "size": f.size,
+        })).collect::<Vec<_>>(),
+        "origin": "retrained",
+    }))
+    .unwrap()
+}
+
+/// A `dh-mlmodel` for the helper to run, in `dir`: `verify` answers with `report` and exit
+/// status `status` (the contract of `dh-mlmodel verify --json`: 0 identical or equivalent, 1
+/// different), writing the digests and names of the files it was given to `dir/verify.args`
+/// (the helper removes them when it ends); `verify` is missing when
+/// `report` is `None`; every other subcommand is this tree's dh-mlmodel. It stands in for the
+/// verify engine of the dh-mlmodel package, which this stand-in lets the test control.
+fn stand_in_dh_mlmodel(dir: &Path, report: Option<&str>, status: i32) -> PathBuf {
+    let real = assert_cmd::cargo::cargo_bin!("dh-mlmodel");
+    let verify = match report {
+        Some(report) => {
+            std::fs::write(dir.join("verify.json"), report).unwrap();
+            format!(
+                "[ \"$2\" = --help ] && exit 0\n\
+                 shift 2\nsha256sum \"$@\" > {dir}/verify.args\n\
+                 cat {dir}/verify.json\nexit {status}",
+                dir = dir.display()
+            )
+        }
+        None => "echo \"error: unrecognized subcommand 'verify'\" >&2; exit 2".to_owned(),
+    };
+    let script = dir.join("dh-mlmodel");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = verify ]; then\n{verify}\nfi\nexec {} \"$@\"\n",
+            real.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+fn verify_report(verdict: &str) -> String {
+    serde_json::json!({
+        "schema": 1,
+        "verdict": verdict,
+        "summary": {"tensors": 1, "equal": 0,
+                    "within": u8::from(verdict == "equivalent"),
+                    "different": u8::from(verdict == "different"),
+                    "worst": {"name": "w", "max_abs": 0.25, "rel_l2": 0.125}},
+        "tolerance": {"max_abs": 1e-6, "rel_l2": 1e-5},
+        "files": [],
+    })
+    .to_string()
+}
+
+/// A training spec whose published weights (`published`, served at `/published/weights.npy`)
+/// differ from what the recipe gives, as a non-deterministic recipe's would.
+struct Retraining {
+    server: Server,
+    scripts: tempfile::TempDir,
+    spec: HelperSpec,
+    csv: String,
+    published: Vec<u8>,
+    retrained_sha: String,
+}
+
+fn retraining() -> Retraining {
+    let server = Server::start();
+    let csv = points_csv();
+    server.serve("/points.csv", csv.as_bytes());
+    let published = b"\x93NUMPY the published weights, other bytes".to_vec();
+    server.serve("/published/weights.npy", &published);
+    let scripts = tempfile::tempdir().unwrap();
+    std::fs::write(scripts.path().join("train.py"), NUMPY_TRAIN).unwrap();
+    let (retrained_sha, _) = reference_weights(scripts.path(), &csv, "weights.npy");
+    let mut spec = spec_for(
+        PKG,
+        vec![WeightFile {
+            path: "weights.npy".to_owned(),
+            sha256: sha256_bytes(&published),
+            size: published.len() as u64,
+            urls: vec![server.url("/published/weights.npy")],
+            training_output: Some("weights.npy".to_owned()),
+        }],
+    );
+    let data_sha = sha256_bytes(csv.as_bytes());
+    let mut training = numpy_training(
+        scripts.path(),
+        &server.url("/points.csv"),
+        &data_sha,
+        csv.len() as u64,
+    );
+    training.deterministic = false;
+    spec.training = Some(training);
+    spec.bom = Some(bom_for(&spec, &server.url("/points.csv"), &data_sha));
+    Retraining {
+        server,
+        scripts,
+        spec,
+        csv,
+        published,
+        retrained_sha,
+    }
+}
+
+/// The SPDX document inside `deb`, checked by spdx-python-model.
+fn deb_spdx(deb: &Path) -> serde_json::Value {
+    let dir = unpack_deb(deb);
+    let path = dir.path().join("usr/share/demo/models/tiny/sbom.spdx.json");
+    assert!(path.is_file(), "no SPDX document in {}", deb.display());
+    crate::support::assert_valid_spdx(&path);
+    let document = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    crate::sbom::assert_spdx_shape(&document);
+    document
+}
+
+fn ai_package(document: &serde_json::Value) -> &serde_json::Value {
+    crate::sbom::of_type(document, "ai_AIPackage")[0]
+}
+
+#[test]
+fn different_retrained_weights_are_refused_unless_accepted() {
+    let retraining = retraining();
+    let sandbox = Sandbox::new(retraining.spec.clone());
+    let stand_in = stand_in_dh_mlmodel(
+        retraining.scripts.path(),
+        Some(&verify_report("different")),
+        1,
+    );
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "--train",
+            "--download-reference",
+            "--force",
+            "--output",
+            "out",
+        ];
+        args.extend(extra);
+        sandbox
+            .command(&args)
+            .env("MLMODEL_DH_MLMODEL", &stand_in)
+            .output()
+            .unwrap()
+    };
+
+    let refused = run(&[]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(stderr.contains("verification: different"), "{stderr}");
+    assert!(stderr.contains("worst w"), "{stderr}");
+    assert!(stderr.contains("pass --accept-different"), "{stderr}");
+    assert!(!sandbox.deb().exists(), "a different model was built");
+    // The published file was fetched (--download-reference), verified against its pin, and
+    // compared with the retrained one, in that order.
+    assert!(
+        retraining
+            .server
+            .requests()
+            .iter()
+            .any(|r| r.path == "/published/weights.npy")
+    );
+    let args = std::fs::read_to_string(retraining.scripts.path().join("verify.args")).unwrap();
+    let files: Vec<(&str, &str)> = args
+        .lines()
+        .map(|line| line.split_once("  ").unwrap())
+        .collect();
+    assert_eq!(files.len(), 2, "{args}");
+    assert_eq!(files[0].0, sha256_bytes(&retraining.published));
+    assert!(
+        files[0].1.ends_with("/verify/published/weights.npy"),
+        "{args}"
+    );
+    assert_eq!(files[1].0, retraining.retrained_sha);
+    assert!(
+        files[1].1.ends_with("/verify/retrained/weights.npy"),
+        "{args}"
+    );
+    let report = sandbox
+        .path("out")
+        .join(format!("{PKG}_1.0-0+local1_all.verify.json"));
+    assert!(report.is_file(), "the verify report is not kept");
+
+    let accepted = run(&["--accept-different"]);
+    assert_success(&accepted);
+    let stderr = String::from_utf8_lossy(&accepted.stderr);
+    assert!(stderr.contains("verification: different"), "{stderr}");
+    let document = deb_spdx(&sandbox.deb());
+    let ai = ai_package(&document);
+    let metrics = crate::sbom::metrics(ai);
+    assert_eq!(metrics["verdict"], "different");
+    assert_eq!(metrics["verification_method"], "tensors");
+    assert_eq!(metrics["worst_tensor"], "w");
+    assert_eq!(metrics["tensors_different"], "1");
+    let note = crate::sbom::of_type(&document, "Annotation")[0];
+    assert!(
+        note["statement"]
+            .as_str()
+            .unwrap()
+            .contains("retrained weights are different"),
+        "{note}"
+    );
+    // The installed file is the retrained one; the published digest is kept beside it.
+    let file = crate::sbom::related(&document, &ai["spdxId"], "contains")[0];
+    assert_eq!(
+        file["verifiedUsing"][0]["hashValue"],
+        retraining.retrained_sha
+    );
+    assert!(
+        file["comment"]
+            .as_str()
+            .unwrap()
+            .contains(&sha256_bytes(&retraining.published))
+    );
+    let provenance: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            sandbox
+                .path("out")
+                .join(format!("{PKG}_1.0-0+local1_all.provenance.json")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        provenance["training"]["verification"],
+        serde_json::json!({"method": "tensors", "verdict": "different",
+                           "report": format!("{PKG}_1.0-0+local1_all.verify.json")})
+    );
+}
+
+#[test]
+fn equivalent_retrained_weights_from_the_from_dir_are_built() {
+    let retraining = retraining();
+    let sandbox = Sandbox::new(retraining.spec.clone());
+    let stand_in = stand_in_dh_mlmodel(
+        retraining.scripts.path(),
+        Some(&verify_report("equivalent")),
+        0,
+    );
+    // --from DIR holds the training data and the published weights: no network at all.
+    let from = sandbox.path("from");
+    std::fs::create_dir(&from).unwrap();
+    std::fs::write(from.join("points.csv"), &retraining.csv).unwrap();
+    std::fs::write(from.join("weights.npy"), &retraining.published).unwrap();
+    let output = sandbox
+        .command(&["--train", "--from", "from", "--force", "--output", "out"])
+        .env("MLMODEL_DH_MLMODEL", &stand_in)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("verification: equivalent: dh-mlmodel verify: the retrained weights are equivalent to the published ones (1 tensors: 0 equal, 1 within tolerance, 0 different; worst w)"),
+        "{stderr}"
+    );
+    assert!(retraining.server.requests().is_empty());
+    let document = deb_spdx(&sandbox.deb());
+    assert_eq!(
+        crate::sbom::metrics(ai_package(&document))["verdict"],
+        "equivalent"
+    );
+    let data = crate::sbom::related(&document, &ai_package(&document)["spdxId"], "trainedOn");
+    assert_eq!(data[0]["name"], "points");
+    assert_eq!(data[0]["dataset_datasetAvailability"], "directDownload");
+}
+
+#[test]
+fn without_verify_or_the_published_files_only_the_bitwise_check_is_made() {
+    let retraining = retraining();
+    for (report, expected) in [
+        (None, "dh-mlmodel verify is not available"),
+        (
+            Some(verify_report("different")),
+            "the published file(s) weights.npy are not at hand",
+        ),
+    ] {
+        let sandbox = Sandbox::new(retraining.spec.clone());
+        let stand_in = stand_in_dh_mlmodel(retraining.scripts.path(), report.as_deref(), 1);
+        let output = sandbox
+            .command(&["--train", "--force", "--output", "out"])
+            .env("MLMODEL_DH_MLMODEL", &stand_in)
+            .output()
+            .unwrap();
+        assert_success(&output);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(
+            stderr.contains("only the bitwise check against the pins was made"),
+            "{stderr}"
+        );
+        let document = deb_spdx(&sandbox.deb());
+        let metrics = crate::sbom::metrics(ai_package(&document));
+        assert_eq!(metrics["verdict"], "not-identical");
+        assert_eq!(metrics["verification_method"], "bitwise");
+    }
+    // Nothing but the training data was fetched: no published file without
+    // --download-reference.
+    assert!(
+        retraining
+            .server
+            .requests()
+            .iter()
+            .all(|r| r.path == "/points.csv")
+    );
+}
+
+#[test]
+fn downloaded_package_carries_the_spdx_document_without_a_verification() {
+    let body = weights_bytes(4096);
+    let server = Server::start();
+    server.serve("/w.bin", &body);
+    let mut spec = download_spec(&body, vec![server.url("/w.bin")]);
+    let mut bom = bom_for(&spec, "https://example.org/points.csv", &"0".repeat(64));
+    bom.origin = Some("downloaded".to_owned());
+    spec.bom = Some(bom);
+    let sandbox = Sandbox::new(spec);
+    assert_success(&sandbox.run(&["--download", "--output", "out"]));
+    let document = deb_spdx(&sandbox.deb());
+    let ai = ai_package(&document);
+    assert!(ai.get("ai_metric").is_none());
+    assert!(crate::sbom::of_type(&document, "Annotation").is_empty());
+    assert_eq!(ai["software_packageVersion"], "1.0-0+local1");
+    // The same inputs give the same .deb, document included.
+    let first = std::fs::read(sandbox.deb()).unwrap();
+    std::fs::remove_file(sandbox.deb()).unwrap();
+    assert_success(&sandbox.run(&["--download", "--output", "out"]));
+    assert!(first == std::fs::read(sandbox.deb()).unwrap());
 }

@@ -71,6 +71,11 @@ fn run_helper(root: &DpkgRoot, args: &[&str]) -> Output {
         .args(args)
         .env("DPKG_ROOT", root.path())
         .env("PATH", DEBIAN_PATH)
+        // The dh-mlmodel package mlmodel-get depends on, as this tree builds it.
+        .env(
+            "MLMODEL_DH_MLMODEL",
+            assert_cmd::cargo::cargo_bin!("dh-mlmodel"),
+        )
         .env_remove("XDG_CACHE_HOME")
         .output()
         .unwrap()

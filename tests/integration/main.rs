@@ -28,6 +28,7 @@ mod own_package;
 mod pickle;
 mod real_corpus;
 mod repack;
+mod sbom;
 mod scan;
 mod scan_jobs;
 mod snapshots;

@@ -105,7 +105,8 @@ fn own_packages_build_lint_clean_complete_and_reproducible() {
     assert_eq!(deb_field(runtime, "Multi-Arch"), "foreign");
     assert_eq!(
         deb_field(runtime, "Depends"),
-        "curl | wget, ca-certificates, systemd | systemd-standalone-sysusers | systemd-sysusers"
+        "curl | wget, ca-certificates, dh-mlmodel, systemd | systemd-standalone-sysusers | \
+         systemd-sysusers"
     );
     let unpacked = unpack_deb(runtime);
     assert_eq!(

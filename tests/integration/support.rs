@@ -462,3 +462,47 @@ pub fn assert_host_untouched(package: &str, paths: &[&str]) {
         assert!(!Path::new(path).exists(), "{path} exists on the host");
     }
 }
+
+/// Checks an SPDX 3.0.1 JSON-LD document with an independent implementation: the
+/// `spdx-python-model` bindings (generated from the SPDX model; `scripts/setup` installs them in
+/// a virtual environment under `target/spdx-venv`, or `DH_MLMODEL_SPDX_VENV`) deserialise it,
+/// which refuses unknown properties and types, and serialise it again, which refuses a missing
+/// required property. Returns the number of objects read.
+pub fn assert_valid_spdx(document: &Path) -> usize {
+    let venv = std::env::var_os("DH_MLMODEL_SPDX_VENV").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/spdx-venv"),
+        PathBuf::from,
+    );
+    let python = venv.join("bin/python");
+    assert!(
+        python.is_file(),
+        "the SPDX validator is missing: {} does not exist; run scripts/setup, which installs \
+         spdx-python-model into {}",
+        python.display(),
+        venv.display()
+    );
+    const CHECK: &str = r#"
+import io, sys
+from spdx_python_model import v3_0_1 as spdx
+objects = spdx.SHACLObjectSet()
+with open(sys.argv[1]) as f:
+    spdx.JSONLDDeserializer().read(f, objects)
+spdx.JSONLDSerializer().write(objects, io.BytesIO())
+print(len(objects.objects))
+"#;
+    let output = std::process::Command::new(&python)
+        .args(["-c", CHECK])
+        .arg(document)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "spdx-python-model refuses {}:\n{}",
+        document.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap()
+}

@@ -351,6 +351,15 @@ pub struct Model {
     pub mof_components: Vec<Spanned<String>>,
     /// The binary package names, when the maintainer chose them.
     pub packages: Option<PackageNames>,
+    /// What kind of model it is (`transformer`, `supervised`…): the bill of materials'
+    /// `typeOfModel`.
+    #[serde(default)]
+    pub type_of_model: Vec<String>,
+    /// The fields it is meant for: the bill of materials' `domain`.
+    #[serde(default)]
+    pub domain: Vec<String>,
+    /// What it cannot do well: the bill of materials' `limitation`.
+    pub limitations: Option<String>,
     pub download: Option<Download>,
     pub training: Option<Spanned<Training>>,
     pub evaluation: Option<Spanned<Evaluation>>,
