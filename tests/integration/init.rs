@@ -736,6 +736,8 @@ fn python_requirements_become_test_build_dependencies_or_turn_the_tests_off() {
     );
     let (ok, log) = dpkg_buildpackage(&unpackaged.root);
     assert!(ok, "the build passes with the tests off:\n{log}");
+}
+
 /// A model's package renamed by the maintainer, in `debian/control` and under
 /// `[model.packages]`: `init` keeps the new paragraph and its edits, never adds the old name
 /// back, and `classify` plans the new name (so `dh_mlmodel` acts on it).
