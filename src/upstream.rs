@@ -31,10 +31,18 @@ pub struct Upstream {
     pub version: Option<String>,
     pub homepage: Option<String>,
     pub summary: Option<String>,
-    /// SPDX identifier of the code's licence.
+    /// SPDX expression of the code's licence: the metadata's when it agrees with the licence
+    /// file's text, else the licence file's.
     pub license: Option<String>,
+    /// The metadata file that stated a licence, relative to the tree.
+    pub license_from: Option<String>,
+    /// The licence file (relative to the tree) and the licence its text reads as.
+    pub license_file: Option<String>,
+    pub license_file_id: Option<String>,
     /// The licence file's text, for the copyright file's stand-alone License paragraph.
     pub license_text: Option<String>,
+    /// Disagreements between the metadata and the licence file, in plain words.
+    pub license_warnings: Vec<String>,
     /// `Copyright …` lines of the licence file.
     pub copyright: Vec<String>,
     /// The files the name and version were read from, relative to the tree, for the report.
@@ -67,9 +75,12 @@ impl Upstream {
                 "package.json" => from_package_json(&text),
                 _ => from_version_file(&text),
             };
+            let rel = path.strip_prefix(root).unwrap_or(&path).display().to_string();
+            if found.license.is_none() && read.license.as_deref().is_some_and(|l| !l.trim().is_empty()) {
+                found.license_from = Some(rel.clone());
+            }
             if read.name.is_some() || read.version.is_some() {
-                let rel = path.strip_prefix(root).unwrap_or(&path);
-                found.sources.push(rel.display().to_string());
+                found.sources.push(rel);
             }
             found.merge(read);
         }
@@ -83,9 +94,8 @@ impl Upstream {
             let Some(text) = read_path(&root.join(name), max) else {
                 continue;
             };
-            if found.license.is_none() {
-                found.license = policy.licenses.recognise_text(&text);
-            }
+            found.license_file = Some(name.clone());
+            found.license_file_id = policy.licenses.recognise_text(&text);
             found.copyright = text
                 .lines()
                 .map(str::trim)
@@ -97,7 +107,48 @@ impl Upstream {
             found.license_text = Some(text);
             break;
         }
+        found.settle_license(&policy.licenses);
         found
+    }
+
+    /// Decides the code's licence from the metadata and the licence file's text. They agree
+    /// when the metadata names the text's licence (`GPL-2.0-or-later` for a GPL-2 text: the
+    /// metadata then says what the text cannot, "or later"); the metadata wins. When they
+    /// disagree, the licence file's text wins (it is what the recipient gets) and a warning
+    /// names both; so does metadata that is no SPDX expression.
+    fn settle_license(&mut self, table: &crate::spdx::LicenseTable) {
+        use crate::spdx::{identifiers, parse, text_family};
+        let from = self.license_from.clone().unwrap_or_default();
+        let file = self.license_file.clone().unwrap_or_default();
+        let Some(stated) = self.license.clone() else {
+            self.license = self.license_file_id.clone();
+            return;
+        };
+        let parsed = parse(stated.trim()).ok();
+        let Some(read) = self.license_file_id.clone() else {
+            if parsed.is_none() {
+                self.license_warnings.push(format!(
+                    "{from} gives the licence as `{stated}`, which is no SPDX expression: \
+                     write the right SPDX identifier in debian/copyright's `License:` fields"
+                ));
+            }
+            return;
+        };
+        let agrees = parsed.as_ref().is_some_and(|expression| {
+            identifiers(expression)
+                .iter()
+                .any(|(id, _)| text_family(id).eq_ignore_ascii_case(&text_family(&read)))
+        });
+        if agrees {
+            return;
+        }
+        let dep5 = parse(&read).map(|e| table.dep5(&e).name).unwrap_or(read.clone());
+        self.license_warnings.push(format!(
+            "{from} gives the licence as `{stated}`, but {file} is the text of {read}: \
+             debian/copyright says {dep5}, from the licence file; check which applies (and ask \
+             upstream to make the two agree)"
+        ));
+        self.license = Some(read);
     }
 
     fn merge(&mut self, other: Upstream) {
