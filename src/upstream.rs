@@ -31,6 +31,8 @@ pub struct Upstream {
     pub version: Option<String>,
     pub homepage: Option<String>,
     pub summary: Option<String>,
+    /// The README's first paragraph of prose, as plain text.
+    pub description: Option<String>,
     /// SPDX expression of the code's licence: the metadata's when it agrees with the licence
     /// file's text, else the licence file's.
     pub license: Option<String>,
@@ -107,6 +109,12 @@ impl Upstream {
             found.license_text = Some(text);
             break;
         }
+        found.description = policy
+            .limits
+            .readme_names
+            .iter()
+            .find_map(|name| read_path(&root.join(name), max))
+            .and_then(|text| readme_paragraph(&text));
         found.settle_license(&policy.licenses);
         found
     }
@@ -208,6 +216,59 @@ fn read_path(path: &Path, max: u64) -> Option<String> {
     let mut bytes = Vec::new();
     file.take(max).read_to_end(&mut bytes).ok()?;
     Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The first paragraph of prose of a README (Markdown, reStructuredText or plain text): lines
+/// up to a blank one, skipping headings, underlines, badges, images, HTML, tables, lists and
+/// code; Markdown links and emphasis reduced to their text. `None` when there is none of at
+/// least a few words.
+pub fn readme_paragraph(text: &str) -> Option<String> {
+    let mut paragraph: Vec<String> = Vec::new();
+    let mut in_code = false;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            in_code = !in_code;
+            if !paragraph.is_empty() {
+                break;
+            }
+            continue;
+        }
+        let not_prose = in_code
+            || trimmed.is_empty()
+            || trimmed.starts_with(['#', '<', '!', '[', '|', '-', '*', '+', '>', '=', '.', ':'])
+            || trimmed.chars().all(|c| "=-~^*#`".contains(c))
+            || line.starts_with("    ")
+            || line.starts_with('\t');
+        if not_prose {
+            if !paragraph.is_empty() {
+                break;
+            }
+            continue;
+        }
+        paragraph.push(plain_markdown(trimmed));
+    }
+    let joined = paragraph.join(" ");
+    (joined.split_whitespace().count() >= 4).then(|| joined.chars().take(1200).collect())
+}
+
+/// `[text](url)` as `text`, without `**`, `__` and backticks.
+fn plain_markdown(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(open) = rest.find('[') {
+        let Some(close) = rest[open..].find("](").map(|c| open + c) else {
+            break;
+        };
+        let Some(end) = rest[close..].find(')').map(|e| close + e) else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        out.push_str(&rest[open + 1..close]);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out.replace("**", "").replace("__", "").replace('`', "")
 }
 
 /// A version as upstreams write them: starts with a digit (after an optional `v`), then
@@ -533,6 +594,21 @@ fn from_version_file(text: &str) -> Upstream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readme_paragraph_is_the_first_prose() {
+        let readme = "# nanoGPT\n\n![nanoGPT](assets/nanogpt.jpg)\n\nThe simplest, fastest \
+                      repository for training/finetuning medium-sized \
+                      [GPTs](https://en.wikipedia.org/wiki/GPT).\nIt is **small**.\n\nMore.\n";
+        assert_eq!(
+            readme_paragraph(readme).as_deref(),
+            Some(
+                "The simplest, fastest repository for training/finetuning medium-sized GPTs. \
+                 It is small."
+            )
+        );
+        assert_eq!(readme_paragraph("# Title\n\n```\ncode here is long\n```\n"), None);
+    }
 
     #[test]
     fn reads_each_build_file() {

@@ -214,10 +214,11 @@ impl Build {
 
     fn act_on(&self, package: &str) -> Result<()> {
         match self.role_of(package) {
-            Some((plan, Role::Weights)) => weights::build_package(self, package, plan),
-            Some((plan, Role::Installer)) => installer::build_package(self, package, plan),
-            None => self.code_package(package),
+            Some((plan, Role::Weights)) => weights::build_package(self, package, plan)?,
+            Some((plan, Role::Installer)) => installer::build_package(self, package, plan)?,
+            None => self.code_package(package)?,
         }
+        substvars::define_all(&self.debian_dir(), package, self.options.no_act)
     }
 
     /// A code package: substvars naming, for every model whose packages this build produces,
