@@ -77,8 +77,17 @@ impl Upstream {
                 "package.json" => from_package_json(&text),
                 _ => from_version_file(&text),
             };
-            let rel = path.strip_prefix(root).unwrap_or(&path).display().to_string();
-            if found.license.is_none() && read.license.as_deref().is_some_and(|l| !l.trim().is_empty()) {
+            let rel = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            if found.license.is_none()
+                && read
+                    .license
+                    .as_deref()
+                    .is_some_and(|l| !l.trim().is_empty())
+            {
                 found.license_from = Some(rel.clone());
             }
             if read.name.is_some() || read.version.is_some() {
@@ -150,7 +159,9 @@ impl Upstream {
         if agrees {
             return;
         }
-        let dep5 = parse(&read).map(|e| table.dep5(&e).name).unwrap_or(read.clone());
+        let dep5 = parse(&read)
+            .map(|e| table.dep5(&e).name)
+            .unwrap_or(read.clone());
         self.license_warnings.push(format!(
             "{from} gives the licence as `{stated}`, but {file} is the text of {read}: \
              debian/copyright says {dep5}, from the licence file; check which applies (and ask \
@@ -607,7 +618,10 @@ mod tests {
                  It is small."
             )
         );
-        assert_eq!(readme_paragraph("# Title\n\n```\ncode here is long\n```\n"), None);
+        assert_eq!(
+            readme_paragraph("# Title\n\n```\ncode here is long\n```\n"),
+            None
+        );
     }
 
     #[test]

@@ -506,7 +506,10 @@ mod tests {
     #[test]
     fn a_copyright_file_that_is_not_dep5_uses_the_fallbacks() {
         let c = copyright("This package was debianized by someone.\n\nCopyright: 2020 X\n");
-        assert!(c.holders_of("m", &facts(&["m.bin"], None)).contains("upstream names none"));
+        assert!(
+            c.holders_of("m", &facts(&["m.bin"], None))
+                .contains("upstream names none")
+        );
         assert!(c.license_text(&licence("LicenseRef-none")).is_err());
     }
 }

@@ -55,7 +55,10 @@ pub fn view(
     warnings: &mut Vec<String>,
 ) -> CopyrightView {
     let mut licenses: Vec<LicenseParagraph> = Vec::new();
-    let upstream_expression = upstream.license.as_deref().and_then(|l| parse(l.trim()).ok());
+    let upstream_expression = upstream
+        .license
+        .as_deref()
+        .and_then(|l| parse(l.trim()).ok());
     let upstream_license = match (&upstream_expression, upstream.license.as_deref()) {
         (Some(expression), _) => table.dep5(expression).name,
         (None, Some(stated)) if !stated.trim().is_empty() => stated.trim().to_string(),
@@ -181,7 +184,12 @@ fn fixme_text(name: &str) -> String {
 fn body_of(text: &str) -> Vec<String> {
     let kept: String = text
         .lines()
-        .filter(|line| !line.trim_start().to_ascii_lowercase().starts_with("copyright"))
+        .filter(|line| {
+            !line
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("copyright")
+        })
         .map(|line| format!("{line}\n"))
         .collect();
     let mut lines = license_lines(&kept);

@@ -234,7 +234,9 @@ pub fn generate(
             disclaimers.push(lines);
         }
     }
-    report.warnings.extend(upstream.license_warnings.iter().cloned());
+    report
+        .warnings
+        .extend(upstream.license_warnings.iter().cloned());
     let licensing = copyright::view(
         root,
         &upstream,

@@ -365,7 +365,10 @@ fn mof_class(
         }
         reached = Some(class);
     }
-    (reached.map(|class| format!("Class {}", roman(class))), missing)
+    (
+        reached.map(|class| format!("Class {}", roman(class))),
+        missing,
+    )
 }
 
 /// The MOF's numbering of its classes.

@@ -50,10 +50,9 @@ pub fn write_text(out: &mut impl Write, plan: &Plan) -> io::Result<()> {
                 "MOF {reached} (the next class also needs: {})",
                 missing.join(", ")
             ),
-            (None, missing) => format!(
-                "no MOF class yet (Class III needs: {})",
-                missing.join(", ")
-            ),
+            (None, missing) => {
+                format!("no MOF class yet (Class III needs: {})", missing.join(", "))
+            }
         };
         writeln!(
             out,
