@@ -407,10 +407,14 @@ pub struct LicenseText {
 fn common_text(entry: &Dep5Name) -> String {
     let file = entry.common_license.as_deref().unwrap_or_default();
     let title = entry.title.as_deref().unwrap_or(&entry.name);
-    let pointer = format!(
-        "On Debian systems, the complete text of {title} can be found in \
-         \"/usr/share/common-licenses/{file}\"."
-    );
+    let pointer = crate::generate::text::wrap(
+        &format!(
+            "On Debian systems, the complete text of {title} can be found in \
+             \"/usr/share/common-licenses/{file}\"."
+        ),
+        crate::generate::text::TEXT_WIDTH,
+    )
+    .join("\n");
     match entry.notice.as_deref().map(str::trim) {
         Some(notice) if !notice.is_empty() => format!("{notice}\n.\n{pointer}"),
         _ => pointer,
@@ -735,10 +739,13 @@ mod tests {
         );
         let gpl = dep5("GPL-2.0-or-later").common_text.unwrap();
         assert!(gpl.contains("either version 2 of the License, or"), "{gpl}");
-        assert!(gpl.ends_with(
-            "the GNU General Public License version 2 can be found in \
-             \"/usr/share/common-licenses/GPL-2\"."
-        ));
+        assert!(
+            gpl.ends_with(
+                "On Debian systems, the complete text of the GNU General Public License\n\
+                 version 2 can be found in \"/usr/share/common-licenses/GPL-2\"."
+            ),
+            "{gpl}"
+        );
         let gpl_only = dep5("GPL-2.0-only").common_text.unwrap();
         assert!(!gpl_only.contains("any later version"), "{gpl_only}");
         assert!(dep5("MIT").common_text.is_none());

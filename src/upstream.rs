@@ -107,14 +107,7 @@ impl Upstream {
             };
             found.license_file = Some(name.clone());
             found.license_file_id = policy.licenses.recognise_text(&text);
-            found.copyright = text
-                .lines()
-                .map(str::trim)
-                .filter(|line| line.to_ascii_lowercase().starts_with("copyright"))
-                .filter(|line| line.chars().any(|c| c.is_ascii_digit()))
-                .map(|line| line.trim_start_matches(|c: char| c.is_alphabetic()).trim())
-                .map(|line| line.trim_start_matches("(c)").trim().to_string())
-                .collect();
+            found.copyright = copyright_lines(&text);
             found.license_text = Some(text);
             break;
         }
@@ -139,6 +132,18 @@ impl Upstream {
         let file = self.license_file.clone().unwrap_or_default();
         let Some(stated) = self.license.clone() else {
             self.license = self.license_file_id.clone();
+            if let Some(read) = self
+                .license_file_id
+                .as_deref()
+                .filter(|id| id.ends_with("-only"))
+            {
+                self.license_warnings.push(format!(
+                    "{file} is the text of {}, which cannot say whether later versions apply: \
+                     debian/copyright says {read}; if the source files' headers say \"or (at \
+                     your option) any later version\", make it the \"+\" licence",
+                    text_family(read)
+                ));
+            }
             return;
         };
         let parsed = parse(stated.trim()).ok();
@@ -229,6 +234,30 @@ fn read_path(path: &Path, max: u64) -> Option<String> {
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// The holders of a licence file's `Copyright YEAR NAME` lines (`Copyright (c) 2017, Mozilla`
+/// → `2017, Mozilla`): a year must follow the word, so the licence's own prose ("copyright
+/// holder…") is not taken, nor the FSF's copyright in the text of a GNU licence.
+fn copyright_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter_map(|line| {
+            let rest = line
+                .get(..9)?
+                .eq_ignore_ascii_case("copyright")
+                .then(|| &line[9..])?;
+            let rest = rest.trim_start_matches([':', ' ']);
+            let rest = ["(c)", "(C)", "©"]
+                .iter()
+                .find_map(|mark| rest.strip_prefix(mark))
+                .unwrap_or(rest)
+                .trim();
+            rest.starts_with(|c: char| c.is_ascii_digit())
+                .then(|| rest.to_string())
+        })
+        .filter(|holder| !holder.contains("Free Software Foundation, Inc."))
+        .collect()
+}
+
 /// The first paragraph of prose of a README (Markdown, reStructuredText or plain text): lines
 /// up to a blank one, skipping headings, underlines, badges, images, HTML, tables, lists and
 /// code; Markdown links and emphasis reduced to their text. `None` when there is none of at
@@ -259,7 +288,13 @@ pub fn readme_paragraph(text: &str) -> Option<String> {
         }
         paragraph.push(plain_markdown(trimmed));
     }
-    let joined = paragraph.join(" ");
+    let mut joined = paragraph.join(" ");
+    // "… is described in the following paper:" leads into what was skipped.
+    if joined.ends_with(':')
+        && let Some(end) = joined.trim_end_matches(':').rfind(". ")
+    {
+        joined.truncate(end + 1);
+    }
     (joined.split_whitespace().count() >= 4).then(|| joined.chars().take(1200).collect())
 }
 
@@ -621,6 +656,22 @@ mod tests {
         assert_eq!(
             readme_paragraph("# Title\n\n```\ncode here is long\n```\n"),
             None
+        );
+        assert_eq!(
+            readme_paragraph("RNNoise is a library. It is described in this paper:\n\n- x\n")
+                .as_deref(),
+            Some("RNNoise is a library.")
+        );
+    }
+
+    #[test]
+    fn copyright_lines_need_a_year_after_the_word() {
+        let gpl = "Copyright (C) 2007 Free Software Foundation, Inc. <https://fsf.org/>\n\
+                   copyright holder, and you cure the violation prior to 30 days\n";
+        assert!(copyright_lines(gpl).is_empty());
+        assert_eq!(
+            copyright_lines("Copyright (c) 2017, Mozilla\nCopyright: 2024 A\n© x\n"),
+            vec!["2017, Mozilla", "2024 A"]
         );
     }
 
