@@ -137,9 +137,10 @@ impl Upstream {
                 .as_deref()
                 .filter(|id| id.ends_with("-only"))
             {
+                let dep5 = parse(read).map_or(read.to_string(), |e| table.dep5(&e).name);
                 self.license_warnings.push(format!(
                     "{file} is the text of {}, which cannot say whether later versions apply: \
-                     debian/copyright says {read}; if the source files' headers say \"or (at \
+                     debian/copyright says {dep5}; if the source files' headers say \"or (at \
                      your option) any later version\", make it the \"+\" licence",
                     text_family(read)
                 ));

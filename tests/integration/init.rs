@@ -686,7 +686,8 @@ fn licensed_upstream(
         "package.json",
         format!(
             "{{\"name\": \"{name}\", \"version\": \"1.4.0\", \"license\": \"{license}\", \
-             \"description\": \"Score images with a small network\"}}\n"
+             \"description\": \"Score images with a small network\", \
+             \"homepage\": \"https://example.org/{name}\"}}\n"
         ),
     );
     write(
