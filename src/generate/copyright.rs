@@ -71,7 +71,7 @@ pub fn view(
             lines: upstream
                 .license_text
                 .as_deref()
-                .map(|text| body_of(text))
+                .map(body_of)
                 .unwrap_or_else(|| vec![fixme_text(&upstream_license)]),
         }),
     }
