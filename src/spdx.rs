@@ -348,6 +348,23 @@ pub struct LicenseTable {
     /// DEP-5 names and Debian's shipped texts of SPDX identifiers.
     #[serde(default)]
     pub dep5: Vec<Dep5Name>,
+    /// How licence files are identified by their content.
+    #[serde(default)]
+    pub detection: Detection,
+}
+
+/// `[detection]`: the content matcher's threshold.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Detection {
+    /// The lowest score (0 to 1) that counts as a match.
+    pub min_score: f32,
+}
+
+impl Default for Detection {
+    fn default() -> Self {
+        Self { min_score: 0.9 }
+    }
 }
 
 /// How DEP-5 names SPDX identifiers, and where Debian ships the text.
@@ -357,6 +374,10 @@ pub struct Dep5Name {
     pub spdx: Vec<String>,
     pub name: String,
     pub common_license: Option<String>,
+    /// How the pointer to the common licence names it ("the Apache License, Version 2.0").
+    pub title: Option<String>,
+    /// The licence's short grant, written before the pointer.
+    pub notice: Option<String>,
 }
 
 /// A licence expression as `debian/copyright` writes it (copyright-format 1.0).
@@ -367,6 +388,10 @@ pub struct Dep5License {
     /// The file under /usr/share/common-licenses with the full text, when the expression is one
     /// licence Debian ships.
     pub common_license: Option<String>,
+    /// The stand-alone `License` paragraph's body for a licence Debian ships: the licence's
+    /// notice and the pointer to its common-licenses file, as lintian wants instead of the full
+    /// text.
+    pub common_text: Option<String>,
 }
 
 /// A licence recognised in a licence file when every marker appears in its first bytes.
@@ -375,6 +400,72 @@ pub struct Dep5License {
 pub struct LicenseText {
     pub id: String,
     pub markers: Vec<String>,
+}
+
+/// The body of the stand-alone `License` paragraph of a licence Debian ships: its notice, then
+/// the pointer lintian looks for (`/usr/share/common-licenses/FILE`, named in full).
+fn common_text(entry: &Dep5Name) -> String {
+    let file = entry.common_license.as_deref().unwrap_or_default();
+    let title = entry.title.as_deref().unwrap_or(&entry.name);
+    let pointer = crate::generate::text::wrap(
+        &format!(
+            "On Debian systems, the complete text of {title} can be found in \
+             \"/usr/share/common-licenses/{file}\"."
+        ),
+        crate::generate::text::TEXT_WIDTH,
+    )
+    .join("\n");
+    match entry.notice.as_deref().map(str::trim) {
+        Some(notice) if !notice.is_empty() => format!("{notice}\n.\n{pointer}"),
+        _ => pointer,
+    }
+}
+
+/// The best-matching SPDX licence of `text` and its score, when the score reaches `min_score`.
+/// The matcher (the `spdx` crate's inlined askalono, with the SPDX licence list's texts
+/// cached in the binary) is loaded once, on first use (a third of a second).
+pub fn identify_text(text: &str, min_score: f32) -> Option<(String, f32)> {
+    use spdx::detection::{Store, TextData};
+    static STORE: std::sync::OnceLock<Option<Store>> = std::sync::OnceLock::new();
+    let store = STORE.get_or_init(|| Store::load_inline().ok()).as_ref()?;
+    let found = store.analyze(&TextData::new(text));
+    (found.score >= min_score).then(|| (found.name.to_string(), found.score))
+}
+
+/// `id` as a licence file's text identifies it: the GNU licences' "-or-later", "+" and bare
+/// forms as "-only" (their texts are the same), the GFDL's invariants variants as the plain
+/// GFDL.
+pub fn text_identifier(id: &str) -> String {
+    let family = text_family(id);
+    if ["GPL-", "LGPL-", "AGPL-", "GFDL-"]
+        .iter()
+        .any(|prefix| family.starts_with(prefix))
+    {
+        format!("{family}-only")
+    } else {
+        id.to_string()
+    }
+}
+
+/// The licence text `id` stands for: `GPL-2.0-or-later`, `GPL-2.0+`, `GPL-2.0-only` and
+/// `GPL-2.0` are all `GPL-2.0`, whose text is the same.
+pub fn text_family(id: &str) -> String {
+    let mut base = id.trim();
+    for suffix in ["+", "-or-later", "-only", "-invariants", "-no-invariants"] {
+        base = base.strip_suffix(suffix).unwrap_or(base);
+    }
+    base.to_string()
+}
+
+/// Every licence identifier of `expression`, in order.
+pub fn identifiers(expression: &Expression) -> Vec<(String, bool)> {
+    match expression {
+        Expression::License { id, or_later } => vec![(id.clone(), *or_later)],
+        Expression::With { license, .. } => identifiers(license),
+        Expression::And(parts) | Expression::Or(parts) => {
+            parts.iter().flat_map(identifiers).collect()
+        }
+    }
 }
 
 /// The DFSG status of an expression.
@@ -400,15 +491,16 @@ impl LicenseTable {
                 .iter()
                 .find(|e| e.spdx.iter().any(|s| s.eq_ignore_ascii_case(&spelled)))
         };
-        let common_license = match expression {
+        let shipped = match expression {
             Expression::License { id, or_later } => {
-                entry(id, *or_later).and_then(|e| e.common_license.clone())
+                entry(id, *or_later).filter(|e| e.common_license.is_some())
             }
             _ => None,
         };
         Dep5License {
             name: self.dep5_name(expression, &entry),
-            common_license,
+            common_license: shipped.and_then(|e| e.common_license.clone()),
+            common_text: shipped.map(common_text),
         }
     }
 
@@ -450,12 +542,19 @@ impl LicenseTable {
         }
     }
 
-    /// The SPDX identifier of a licence text, recognised by the markers of `policy/licenses.toml`.
+    /// The SPDX identifier of a licence text: the SPDX texts matched by content
+    /// ([`identify_text`]), else the markers of `policy/licenses.toml` (short notices naming a
+    /// licence). The GNU licences' texts are the same for "-only" and "-or-later": the text
+    /// names the "-only" form, as licensecheck does.
     pub fn recognise_text(&self, text: &str) -> Option<String> {
-        self.text
-            .iter()
-            .find(|entry| entry.markers.iter().all(|m| text.contains(m.as_str())))
-            .map(|entry| entry.id.clone())
+        identify_text(text, self.detection.min_score)
+            .map(|(id, _)| text_identifier(&id))
+            .or_else(|| {
+                self.text
+                    .iter()
+                    .find(|entry| entry.markers.iter().all(|m| text.contains(m.as_str())))
+                    .map(|entry| entry.id.clone())
+            })
     }
 
     /// The spelling the table uses for `id` (SPDX identifiers match case-insensitively).
@@ -561,6 +660,7 @@ mod tests {
             free_exceptions: vec!["Classpath-exception-2.0".into()],
             text: Vec::new(),
             dep5: Vec::new(),
+            detection: Detection::default(),
         }
     }
 
@@ -633,9 +733,22 @@ mod tests {
             dep5("GPL-2.0-or-later"),
             Dep5License {
                 name: "GPL-2+".into(),
-                common_license: Some("GPL-2".into())
+                common_license: Some("GPL-2".into()),
+                common_text: dep5("GPL-2.0-or-later").common_text,
             }
         );
+        let gpl = dep5("GPL-2.0-or-later").common_text.unwrap();
+        assert!(gpl.contains("either version 2 of the License, or"), "{gpl}");
+        assert!(
+            gpl.ends_with(
+                "On Debian systems, the complete text of the GNU General Public License\n\
+                 version 2 can be found in \"/usr/share/common-licenses/GPL-2\"."
+            ),
+            "{gpl}"
+        );
+        let gpl_only = dep5("GPL-2.0-only").common_text.unwrap();
+        assert!(!gpl_only.contains("any later version"), "{gpl_only}");
+        assert!(dep5("MIT").common_text.is_none());
         assert_eq!(dep5("GPL-2.0+").name, "GPL-2+");
         assert_eq!(dep5("MIT").name, "Expat");
         assert_eq!(dep5("MIT").common_license, None);
@@ -652,5 +765,18 @@ mod tests {
             "GPL-2+ with Classpath exception"
         );
         assert_eq!(dep5("GPL-3.0-or-later OR MIT").common_license, None);
+    }
+
+    #[test]
+    fn text_identifiers_drop_what_a_text_cannot_say() {
+        assert_eq!(text_identifier("GPL-2.0+"), "GPL-2.0-only");
+        assert_eq!(text_identifier("LGPL-2.1-or-later"), "LGPL-2.1-only");
+        assert_eq!(
+            text_identifier("GFDL-1.3-invariants-or-later"),
+            "GFDL-1.3-only"
+        );
+        assert_eq!(text_identifier("Apache-2.0"), "Apache-2.0");
+        assert_eq!(text_family("GPL-2.0-or-later"), text_family("GPL-2.0"));
+        assert_ne!(text_family("LGPL-2.1-only"), text_family("GPL-2.0"));
     }
 }

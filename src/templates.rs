@@ -12,6 +12,11 @@ pub fn environment() -> Environment<'static> {
     env.set_keep_trailing_newline(true);
     env.add_filter("toml", toml_string);
     env.add_filter("comment", comment_text);
+    // `text|wrap(width)`: the lines of `text` wrapped as the generated control and copyright
+    // text is (one function, crate::generate::text::wrap).
+    env.add_filter("wrap", |text: String, width: usize| {
+        crate::generate::text::wrap(&text, width)
+    });
     env
 }
 

@@ -31,10 +31,20 @@ pub struct Upstream {
     pub version: Option<String>,
     pub homepage: Option<String>,
     pub summary: Option<String>,
-    /// SPDX identifier of the code's licence.
+    /// The README's first paragraph of prose, as plain text.
+    pub description: Option<String>,
+    /// SPDX expression of the code's licence: the metadata's when it agrees with the licence
+    /// file's text, else the licence file's.
     pub license: Option<String>,
+    /// The metadata file that stated a licence, relative to the tree.
+    pub license_from: Option<String>,
+    /// The licence file (relative to the tree) and the licence its text reads as.
+    pub license_file: Option<String>,
+    pub license_file_id: Option<String>,
     /// The licence file's text, for the copyright file's stand-alone License paragraph.
     pub license_text: Option<String>,
+    /// Disagreements between the metadata and the licence file, in plain words.
+    pub license_warnings: Vec<String>,
     /// `Copyright …` lines of the licence file.
     pub copyright: Vec<String>,
     /// The files the name and version were read from, relative to the tree, for the report.
@@ -67,9 +77,21 @@ impl Upstream {
                 "package.json" => from_package_json(&text),
                 _ => from_version_file(&text),
             };
+            let rel = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            if found.license.is_none()
+                && read
+                    .license
+                    .as_deref()
+                    .is_some_and(|l| !l.trim().is_empty())
+            {
+                found.license_from = Some(rel.clone());
+            }
             if read.name.is_some() || read.version.is_some() {
-                let rel = path.strip_prefix(root).unwrap_or(&path);
-                found.sources.push(rel.display().to_string());
+                found.sources.push(rel);
             }
             found.merge(read);
         }
@@ -83,21 +105,75 @@ impl Upstream {
             let Some(text) = read_path(&root.join(name), max) else {
                 continue;
             };
-            if found.license.is_none() {
-                found.license = policy.licenses.recognise_text(&text);
-            }
-            found.copyright = text
-                .lines()
-                .map(str::trim)
-                .filter(|line| line.to_ascii_lowercase().starts_with("copyright"))
-                .filter(|line| line.chars().any(|c| c.is_ascii_digit()))
-                .map(|line| line.trim_start_matches(|c: char| c.is_alphabetic()).trim())
-                .map(|line| line.trim_start_matches("(c)").trim().to_string())
-                .collect();
+            found.license_file = Some(name.clone());
+            found.license_file_id = policy.licenses.recognise_text(&text);
+            found.copyright = copyright_lines(&text);
             found.license_text = Some(text);
             break;
         }
+        found.description = policy
+            .limits
+            .readme_names
+            .iter()
+            .find_map(|name| read_path(&root.join(name), max))
+            .and_then(|text| readme_paragraph(&text));
+        found.settle_license(&policy.licenses);
         found
+    }
+
+    /// Decides the code's licence from the metadata and the licence file's text. They agree
+    /// when the metadata names the text's licence (`GPL-2.0-or-later` for a GPL-2 text: the
+    /// metadata then says what the text cannot, "or later"); the metadata wins. When they
+    /// disagree, the licence file's text wins (it is what the recipient gets) and a warning
+    /// names both; so does metadata that is no SPDX expression.
+    fn settle_license(&mut self, table: &crate::spdx::LicenseTable) {
+        use crate::spdx::{identifiers, parse, text_family};
+        let from = self.license_from.clone().unwrap_or_default();
+        let file = self.license_file.clone().unwrap_or_default();
+        let Some(stated) = self.license.clone() else {
+            self.license = self.license_file_id.clone();
+            if let Some(read) = self
+                .license_file_id
+                .as_deref()
+                .filter(|id| id.ends_with("-only"))
+            {
+                let dep5 = parse(read).map_or(read.to_string(), |e| table.dep5(&e).name);
+                self.license_warnings.push(format!(
+                    "{file} is the text of {}, which cannot say whether later versions apply: \
+                     debian/copyright says {dep5}; if the source files' headers say \"or (at \
+                     your option) any later version\", make it the \"+\" licence",
+                    text_family(read)
+                ));
+            }
+            return;
+        };
+        let parsed = parse(stated.trim()).ok();
+        let Some(read) = self.license_file_id.clone() else {
+            if parsed.is_none() {
+                self.license_warnings.push(format!(
+                    "{from} gives the licence as `{stated}`, which is no SPDX expression: \
+                     write the right SPDX identifier in debian/copyright's `License:` fields"
+                ));
+            }
+            return;
+        };
+        let agrees = parsed.as_ref().is_some_and(|expression| {
+            identifiers(expression)
+                .iter()
+                .any(|(id, _)| text_family(id).eq_ignore_ascii_case(&text_family(&read)))
+        });
+        if agrees {
+            return;
+        }
+        let dep5 = parse(&read)
+            .map(|e| table.dep5(&e).name)
+            .unwrap_or(read.clone());
+        self.license_warnings.push(format!(
+            "{from} gives the licence as `{stated}`, but {file} is the text of {read}: \
+             debian/copyright says {dep5}, from the licence file; check which applies (and ask \
+             upstream to make the two agree)"
+        ));
+        self.license = Some(read);
     }
 
     fn merge(&mut self, other: Upstream) {
@@ -159,6 +235,89 @@ pub(crate) fn read_path(path: &Path, max: u64) -> Option<String> {
     let mut bytes = Vec::new();
     file.take(max).read_to_end(&mut bytes).ok()?;
     Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The holders of a licence file's `Copyright YEAR NAME` lines (`Copyright (c) 2017, Mozilla`
+/// → `2017, Mozilla`): a year must follow the word, so the licence's own prose ("copyright
+/// holder…") is not taken, nor the FSF's copyright in the text of a GNU licence.
+fn copyright_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter_map(|line| {
+            let rest = line
+                .get(..9)?
+                .eq_ignore_ascii_case("copyright")
+                .then(|| &line[9..])?;
+            let rest = rest.trim_start_matches([':', ' ']);
+            let rest = ["(c)", "(C)", "©"]
+                .iter()
+                .find_map(|mark| rest.strip_prefix(mark))
+                .unwrap_or(rest)
+                .trim();
+            rest.starts_with(|c: char| c.is_ascii_digit())
+                .then(|| rest.to_string())
+        })
+        .filter(|holder| !holder.contains("Free Software Foundation, Inc."))
+        .collect()
+}
+
+/// The first paragraph of prose of a README (Markdown, reStructuredText or plain text): lines
+/// up to a blank one, skipping headings, underlines, badges, images, HTML, tables, lists and
+/// code; Markdown links and emphasis reduced to their text. `None` when there is none of at
+/// least a few words.
+pub fn readme_paragraph(text: &str) -> Option<String> {
+    let mut paragraph: Vec<String> = Vec::new();
+    let mut in_code = false;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            in_code = !in_code;
+            if !paragraph.is_empty() {
+                break;
+            }
+            continue;
+        }
+        let not_prose = in_code
+            || trimmed.is_empty()
+            || trimmed.starts_with(['#', '<', '!', '[', '|', '-', '*', '+', '>', '=', '.', ':'])
+            || trimmed.chars().all(|c| "=-~^*#`".contains(c))
+            || line.starts_with("    ")
+            || line.starts_with('\t');
+        if not_prose {
+            if !paragraph.is_empty() {
+                break;
+            }
+            continue;
+        }
+        paragraph.push(plain_markdown(trimmed));
+    }
+    let mut joined = paragraph.join(" ");
+    // "… is described in the following paper:" leads into what was skipped.
+    if joined.ends_with(':')
+        && let Some(end) = joined.trim_end_matches(':').rfind(". ")
+    {
+        joined.truncate(end + 1);
+    }
+    (joined.split_whitespace().count() >= 4).then(|| joined.chars().take(1200).collect())
+}
+
+/// `[text](url)` as `text`, without `**`, `__` and backticks.
+fn plain_markdown(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(open) = rest.find('[') {
+        let Some(close) = rest[open..].find("](").map(|c| open + c) else {
+            break;
+        };
+        let Some(end) = rest[close..].find(')').map(|e| close + e) else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        out.push_str(&rest[open + 1..close]);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out.replace("**", "").replace("__", "").replace('`', "")
 }
 
 /// A version as upstreams write them: starts with a digit (after an optional `v`), then
@@ -520,6 +679,40 @@ fn from_version_file(text: &str) -> Upstream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readme_paragraph_is_the_first_prose() {
+        let readme = "# nanoGPT\n\n![nanoGPT](assets/nanogpt.jpg)\n\nThe simplest, fastest \
+                      repository for training/finetuning medium-sized \
+                      [GPTs](https://en.wikipedia.org/wiki/GPT).\nIt is **small**.\n\nMore.\n";
+        assert_eq!(
+            readme_paragraph(readme).as_deref(),
+            Some(
+                "The simplest, fastest repository for training/finetuning medium-sized GPTs. \
+                 It is small."
+            )
+        );
+        assert_eq!(
+            readme_paragraph("# Title\n\n```\ncode here is long\n```\n"),
+            None
+        );
+        assert_eq!(
+            readme_paragraph("RNNoise is a library. It is described in this paper:\n\n- x\n")
+                .as_deref(),
+            Some("RNNoise is a library.")
+        );
+    }
+
+    #[test]
+    fn copyright_lines_need_a_year_after_the_word() {
+        let gpl = "Copyright (C) 2007 Free Software Foundation, Inc. <https://fsf.org/>\n\
+                   copyright holder, and you cure the violation prior to 30 days\n";
+        assert!(copyright_lines(gpl).is_empty());
+        assert_eq!(
+            copyright_lines("Copyright (c) 2017, Mozilla\nCopyright: 2024 A\n© x\n"),
+            vec!["2017, Mozilla", "2024 A"]
+        );
+    }
 
     #[test]
     fn reads_each_build_file() {

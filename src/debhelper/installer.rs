@@ -211,7 +211,7 @@ fn helper_spec(
         homepage: build.control.homepage.clone(),
         license,
         license_text,
-        copyright: copyright.holders,
+        copyright: copyright.holders_of(model, facts),
         release_epoch: build.epoch,
         install_dir: plan.install_dir.clone(),
         files,
@@ -340,10 +340,9 @@ fn upstream_version(version: &str) -> String {
 }
 
 /// What the helper's copyright file needs from debian/copyright (DEP-5, read by
-/// `debian-copyright`): the licence text and the copyright holders of the upstream files.
+/// `debian-copyright`): the licence text and the copyright holders of the model's files.
 struct Copyright {
     dep5: debian_copyright::lossless::Copyright,
-    holders: String,
 }
 
 impl Copyright {
@@ -358,35 +357,42 @@ impl Copyright {
             Err(Error::NotMachineReadable) => Dep5::empty(),
             Err(err) => return Err(anyhow::anyhow!("cannot parse {}: {err}", path.display())),
         };
-        let holders = dep5
-            .iter_files()
-            .find(|p| p.files().iter().any(|pattern| pattern == "*"))
-            .map(|p| p.copyright().join("\n").trim().to_string())
-            .filter(|holders| !holders.is_empty())
-            .unwrap_or_else(|| "the upstream authors".to_string());
-        Ok(Self { dep5, holders })
+        Ok(Self { dep5 })
     }
 
-    /// The name and text of `license`: a stand-alone `License:` paragraph or the body of a
-    /// `Files` paragraph's `License` field, under its DEP-5 or its SPDX name; else a pointer to
-    /// the copy in /usr/share/common-licenses.
+    /// The holders of the weights, never the code's (third-party weights are rarely the code
+    /// authors' work): the manifest's `copyright`, else the `Copyright` of the debian/copyright
+    /// paragraph naming the model's files (the one `init` writes for them), else a statement
+    /// that upstream names none.
+    fn holders_of(&self, model: &str, facts: &crate::plan::ModelFacts) -> String {
+        if let Some(holders) = &facts.copyright {
+            return holders.clone();
+        }
+        self.dep5
+            .iter_files()
+            .filter(|p| !p.files().iter().any(|pattern| pattern == "*"))
+            .find(|p| {
+                p.files()
+                    .iter()
+                    .any(|pattern| facts.files.iter().any(|f| f == pattern))
+            })
+            .map(|p| p.copyright().join("\n").trim().to_string())
+            .filter(|holders| !holders.is_empty() && !holders.starts_with("FIXME"))
+            .unwrap_or_else(|| format!("the authors of the {model} weights (upstream names none)"))
+    }
+
+    /// The name and text of `license`: for a licence Debian ships, its notice and the pointer
+    /// to /usr/share/common-licenses, as `init` writes them in debian/copyright (one function,
+    /// [`crate::spdx::LicenseTable::dep5`], makes both); else a stand-alone `License:`
+    /// paragraph or the body of a `Files` paragraph's `License` field, under its DEP-5 or its
+    /// SPDX name.
     fn license_text(&self, license: &crate::plan::License) -> Result<(String, String)> {
+        if let Some(text) = &license.common_text {
+            return Ok((license.dep5.clone(), text.clone()));
+        }
         for name in [&license.dep5, &license.spdx] {
             if let Some(text) = self.text_of(name) {
                 return Ok((name.clone(), text));
-            }
-        }
-        if let Some(file) = &license.common_license {
-            let common = Path::new("/usr/share/common-licenses").join(file);
-            if common.exists() {
-                return Ok((
-                    license.dep5.clone(),
-                    format!(
-                        "On Debian systems, the complete text of the {} licence is in {}.",
-                        license.dep5,
-                        common.display()
-                    ),
-                ));
             }
         }
         bail!(
@@ -424,11 +430,23 @@ mod tests {
     }
 
     /// A licence as the plan resolves it.
-    fn licence(spdx: &str, dep5: &str, common: Option<&str>) -> crate::plan::License {
+    fn licence(spdx: &str) -> crate::plan::License {
+        let table: crate::spdx::LicenseTable =
+            toml::from_str(include_str!("../../policy/licenses.toml")).unwrap();
+        let dep5 = table.dep5(&crate::spdx::parse(spdx).unwrap());
         crate::plan::License {
             spdx: spdx.into(),
-            dep5: dep5.into(),
-            common_license: common.map(str::to_string),
+            dep5: dep5.name,
+            common_license: dep5.common_license,
+            common_text: dep5.common_text,
+        }
+    }
+
+    fn facts(files: &[&str], copyright: Option<&str>) -> crate::plan::ModelFacts {
+        crate::plan::ModelFacts {
+            files: files.iter().map(|f| f.to_string()).collect(),
+            copyright: copyright.map(str::to_string),
+            ..Default::default()
         }
     }
 
@@ -436,16 +454,22 @@ mod tests {
          Upstream-Name: foo\n\n";
 
     #[test]
-    fn holders_of_the_files_star_paragraph() {
+    fn holders_are_the_weights_never_the_codes() {
         let c = copyright(&format!(
-            "{HEADER}Files: debian/*\nCopyright: 2026 Packager\nLicense: MIT\n\n\
-             Files: src/* *\nCopyright:\n 2024 A\n 2025 B\nLicense: MIT\n"
+            "{HEADER}Files: *\nCopyright: 2024 Code Author\nLicense: MIT\n\n\
+             Files: models/net.onnx\nCopyright:\n 2023 Research Lab\n 2024 B\nLicense: CC-BY-4.0\n"
         ));
-        assert_eq!(c.holders, "2024 A\n2025 B");
-        let c = copyright(&format!(
-            "{HEADER}Files: debian/*\nCopyright: 2026 P\nLicense: MIT\n"
-        ));
-        assert_eq!(c.holders, "the upstream authors");
+        assert_eq!(
+            c.holders_of("net", &facts(&["models/net.onnx"], None)),
+            "2023 Research Lab\n2024 B"
+        );
+        assert_eq!(
+            c.holders_of("net", &facts(&["models/net.onnx"], Some("2025 Lab"))),
+            "2025 Lab"
+        );
+        let other = c.holders_of("voice", &facts(&["voice.onnx"], None));
+        assert!(!other.contains("Code Author"), "{other}");
+        assert!(other.contains("upstream names none"), "{other}");
     }
 
     #[test]
@@ -457,7 +481,7 @@ mod tests {
         ));
         // Found under the SPDX name when debian/copyright does not use the DEP-5 one.
         assert_eq!(
-            c.license_text(&licence("MIT", "Expat", None)).unwrap(),
+            c.license_text(&licence("MIT")).unwrap(),
             (
                 "MIT".to_string(),
                 "Permission is granted.\n\n 1. Indented.\n\nThe end.".to_string()
@@ -467,38 +491,34 @@ mod tests {
             "{HEADER}Files: *\nCopyright: 2026 A\nLicense: LicenseRef-x\n Line one.\n .\n Line two.\n"
         ));
         assert_eq!(
-            c.license_text(&licence("LicenseRef-x", "LicenseRef-x", None))
-                .unwrap()
-                .1,
+            c.license_text(&licence("LicenseRef-x")).unwrap().1,
             "Line one.\n\nLine two."
         );
     }
 
     #[test]
-    fn licence_without_text_points_to_common_licenses_or_fails() {
+    fn a_common_licence_gets_the_notice_init_writes_or_text_is_required() {
         let c = copyright(&format!(
             "{HEADER}Files: *\nCopyright: 2026 A\nLicense: LicenseRef-none\n"
         ));
         let err = c
-            .license_text(&licence("LicenseRef-none", "LicenseRef-none", None))
+            .license_text(&licence("LicenseRef-none"))
             .unwrap_err()
             .to_string();
         assert!(err.contains("\"License: LicenseRef-none\""), "{err}");
-        // base-files ships /usr/share/common-licenses on every Debian system.
-        let (name, text) = c
-            .license_text(&licence("GPL-2.0-or-later", "GPL-2+", Some("GPL-2")))
-            .unwrap();
+        let gpl = licence("GPL-2.0-or-later");
+        let (name, text) = c.license_text(&gpl).unwrap();
         assert_eq!(name, "GPL-2+");
-        assert!(text.contains("/usr/share/common-licenses/GPL-2."), "{text}");
+        assert_eq!(Some(text), gpl.common_text);
     }
 
     #[test]
     fn a_copyright_file_that_is_not_dep5_uses_the_fallbacks() {
         let c = copyright("This package was debianized by someone.\n\nCopyright: 2020 X\n");
-        assert_eq!(c.holders, "the upstream authors");
         assert!(
-            c.license_text(&licence("LicenseRef-none", "LicenseRef-none", None))
-                .is_err()
+            c.holders_of("m", &facts(&["m.bin"], None))
+                .contains("upstream names none")
         );
+        assert!(c.license_text(&licence("LicenseRef-none")).is_err());
     }
 }

@@ -214,13 +214,14 @@ impl Build {
 
     fn act_on(&self, package: &str) -> Result<()> {
         match self.role_of(package) {
-            Some((plan, Role::Weights)) => weights::build_package(self, package, plan),
-            Some((plan, Role::Installer)) => installer::build_package(self, package, plan),
+            Some((plan, Role::Weights)) => weights::build_package(self, package, plan)?,
+            Some((plan, Role::Installer)) => installer::build_package(self, package, plan)?,
             None => match self.unplanned_model_package(package) {
-                Some(plan) => Err(unplanned_package_error(package, plan)),
-                None => self.code_package(package),
+                Some(plan) => return Err(unplanned_package_error(package, plan)),
+                None => self.code_package(package)?,
             },
         }
+        substvars::define_all(&self.debian_dir(), package, self.options.no_act)
     }
 
     /// The model whose weights or installer package `package` is named as (`[model.packages]`

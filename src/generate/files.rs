@@ -6,7 +6,8 @@
 use anyhow::{Context, Result};
 use debian_changelog::{ChangeLog, Urgency};
 
-use super::views::FileContext;
+use super::text::wrap;
+use super::views::{FileContext, ModelView};
 
 /// (path in the tree, template name, template text, file mode); debian/changelog, which has no
 /// template, is written after debian/watch.
@@ -89,8 +90,17 @@ pub fn render_all(context: &FileContext) -> Result<Vec<Rendered>> {
     Ok(rendered)
 }
 
+/// The bug number of the ITP (Intent To Package) bug a first upload closes, until the
+/// maintainer files it: `#NNNNNN` is no number, so dpkg-parsechangelog reads no `Closes` and
+/// lintian says `initial-upload-closes-no-bugs`, the reminder to fill it in.
+const ITP_PLACEHOLDER: &str = "#NNNNNN";
+
+/// Changelog lines are `  * ` and the text, wrapped under 80 columns (Debian Policy 4.4 asks
+/// for lines under 80 characters).
+const CHANGELOG_WIDTH: usize = 79 - 4;
+
 /// debian/changelog: one UNRELEASED entry, as `dch --create` starts one, listing what `init`
-/// made of each model.
+/// made of each model in plain words.
 fn changelog(context: &FileContext) -> Result<Rendered> {
     let version = context.version.parse().map_err(|err| {
         crate::error::Kind::Input.msg(format!(
@@ -105,22 +115,49 @@ fn changelog(context: &FileContext) -> Result<Rendered> {
         .distribution("UNRELEASED".to_string())
         .urgency(Urgency::Medium)
         .maintainer(context.identity.clone())
-        .datetime(context.datetime)
-        .change_line("* Initial packaging, drafted by dh-mlmodel init.".to_string());
-    for model in &context.models {
-        let packaged = if model.packages.is_empty() {
-            "not packaged until debian/mlmodel.toml states the missing facts".to_string()
-        } else {
-            format!("packaged as {}", model.packages.join(", "))
-        };
-        entry = entry.change_line(format!(
-            "* Model {}: {}; {packaged}.",
-            model.name, model.category
-        ));
+        .datetime(context.datetime);
+    let mut items = vec![format!("Initial release. (Closes: {ITP_PLACEHOLDER})")];
+    items.extend(context.models.iter().map(model_change));
+    for item in items {
+        for (i, line) in wrap(&item, CHANGELOG_WIDTH).into_iter().enumerate() {
+            let bullet = if i == 0 { "* " } else { "  " };
+            entry = entry.change_line(format!("{bullet}{line}"));
+        }
     }
     Ok(Rendered {
         path: "debian/changelog",
         text: entry.finish().to_string(),
         mode: 0o644,
     })
+}
+
+/// What the package does with one model, as a changelog item.
+fn model_change(model: &ModelView) -> String {
+    let name = &model.name;
+    if model.packages.is_empty() {
+        return format!(
+            "The {name} model is not packaged yet: debian/mlmodel.toml lacks facts about it."
+        );
+    }
+    let category = category_words(model.category);
+    if model.weights_in_archive {
+        return format!(
+            "The {name} model ({category}) is built from the source into {}.",
+            model.packages.join(", ")
+        );
+    }
+    format!(
+        "The {name} model ({category}) is installed on the user's machine by {}.",
+        model.installer.as_deref().unwrap_or_default()
+    )
+}
+
+/// A model category in words (Debian ML-Policy).
+pub fn category_words(category: &str) -> &'static str {
+    match category {
+        "free" => "free: free licence, training data and program",
+        "toxic-candy" => "ToxicCandy: free licence, training data or program not free",
+        "non-free" => "non-free licence",
+        _ => "facts still missing",
+    }
 }

@@ -14,6 +14,7 @@
 
 pub mod buildsys;
 pub mod control;
+mod copyright;
 mod fetched;
 pub mod files;
 mod packages;
@@ -38,7 +39,7 @@ use crate::policy::PolicySource;
 use crate::upstream::Upstream;
 use buildsys::BuildSystemTable;
 use packages::control_spec;
-use text::{TEXT_WIDTH, license_lines, wrap};
+use text::{TEXT_WIDTH, wrap};
 use views::{FileContext, model_views};
 use watch::{github_repository, watch_line};
 
@@ -257,6 +258,17 @@ pub fn generate(
             disclaimers.push(lines);
         }
     }
+    report
+        .warnings
+        .extend(upstream.license_warnings.iter().cloned());
+    let licensing = copyright::view(
+        root,
+        &upstream,
+        &models,
+        &files_excluded,
+        &policy.pipeline.draft.licenses,
+        &mut report.warnings,
+    );
     let upstream_name = upstream.name.clone().unwrap_or_else(|| source.clone());
     let repository = upstream.homepage.as_deref().and_then(github_repository);
     let context = FileContext {
@@ -271,15 +283,7 @@ pub fn generate(
         year: date.year().to_string(),
         homepage: upstream.homepage.clone(),
         repository: repository.clone(),
-        upstream_license: upstream
-            .license
-            .clone()
-            .unwrap_or_else(|| "FIXME-the-upstream-licence".to_string()),
-        license_text: upstream
-            .license_text
-            .as_deref()
-            .map(license_lines)
-            .unwrap_or_default(),
+        licensing,
         copyright: upstream.copyright.clone(),
         build: build.clone(),
         exports: build.exports(&source, upstream.name.as_deref()),

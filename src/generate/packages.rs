@@ -16,6 +16,30 @@ const MODEL_SECTION: &str = "science";
 /// Standards-Version the generated files follow (Debian 12's debhelper and lintian).
 const STANDARDS_VERSION: &str = "4.6.2";
 
+/// The code package's synopsis and extended text, from upstream's own words: the metadata's
+/// summary, the README's first paragraph; a `FIXME` where upstream says nothing.
+fn code_description(name: &str, build: &BuildSystem, upstream: &Upstream) -> (String, String) {
+    let first_sentence = upstream.description.as_deref().and_then(|d| {
+        let sentence = d.split(". ").next().unwrap_or(d).trim_end_matches('.');
+        (sentence.chars().count() <= 72).then(|| sentence.to_string())
+    });
+    let summary = upstream
+        .summary
+        .clone()
+        .or(first_sentence)
+        .map(|s| synopsis(&s))
+        .unwrap_or_else(|| format!("FIXME: a one-line synopsis of {name}"));
+    let mut what = upstream.description.clone().unwrap_or_else(|| {
+        format!("FIXME: what {name} does, in a few sentences for someone who does not know it.")
+    });
+    if build.name == "python" {
+        what.push_str(&format!(
+            " This package provides the Python 3 module {name}."
+        ));
+    }
+    (summary, what)
+}
+
 fn section_in(area: Area) -> String {
     match area {
         Area::Main => MODEL_SECTION.to_string(),
@@ -52,16 +76,7 @@ pub fn control_spec(
         }
     }
     let name = upstream.name.as_deref().unwrap_or(source);
-    let summary = upstream
-        .summary
-        .clone()
-        .map(|s| synopsis(&s))
-        .unwrap_or_else(|| format!("FIXME: a one-line synopsis of {name}"));
-    let what = if build.name == "python" {
-        format!("This package contains the Python 3 module {name}.")
-    } else {
-        format!("This package contains {name}, built with {}.", build.name)
-    };
+    let (summary, what) = code_description(name, build, upstream);
     let mut binaries = vec![control::BinarySpec {
         name: code_package.to_string(),
         architecture: build.architecture.clone(),

@@ -12,6 +12,10 @@ pub struct ModelView {
     pub name: String,
     pub category: &'static str,
     pub license: Option<String>,
+    /// The weights' copyright holders, when the manifest states them.
+    pub copyright: Option<String>,
+    /// Every file of the model, in the tree or not.
+    pub files: Vec<String>,
     pub reasons: Vec<String>,
     pub missing: Vec<Missing>,
     pub readme: Option<String>,
@@ -53,6 +57,8 @@ pub fn model_views(plan: &plan::Plan) -> Vec<ModelView> {
             name: model_plan.name.clone(),
             category: class.category.as_str(),
             license: facts.license.as_ref().map(|l| l.spdx.clone()),
+            copyright: facts.copyright.clone(),
+            files: facts.files.clone(),
             reasons: if complete {
                 class.reasons.clone()
             } else {
@@ -143,8 +149,9 @@ pub struct FileContext {
     pub year: String,
     pub homepage: Option<String>,
     pub repository: Option<String>,
-    pub upstream_license: String,
-    pub license_text: Vec<String>,
+    /// Licences and holders of debian/copyright.
+    pub licensing: super::copyright::CopyrightView,
+    /// The code's copyright holders, from its licence file.
     pub copyright: Vec<String>,
     pub build: BuildSystem,
     pub exports: Vec<String>,

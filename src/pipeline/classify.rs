@@ -45,6 +45,10 @@ pub enum MofFact {
     TrainingCode,
     Datasets,
     Evaluation,
+    /// The training program is published: the code that defines the network is.
+    Architecture,
+    /// Every training input is named, with its licence and where it comes from.
+    DataCard,
 }
 
 /// The tables classification reads.
@@ -266,14 +270,17 @@ fn classify_model(manifest: &Manifest, model: &Model, policy: &ClassifyPolicy) -
         Category::Incomplete
     };
 
+    let osaid = osaid(model, &facts);
+    let mof = mof_class(model, &facts, &policy.openness, osaid.data_information);
     ModelClass {
         name,
         category,
         settled: settled.filter(|_| category == Category::Incomplete),
         reasons,
         missing,
-        mof_class: mof_class(model, &facts, &policy.openness),
-        osaid: osaid(model, &facts),
+        mof_class: mof.0,
+        mof_missing: mof.1,
+        osaid,
     }
 }
 
@@ -308,9 +315,22 @@ fn describe_program(program: &super::manifest::Program) -> String {
 }
 
 /// The highest MOF class whose required components (and those of every lower class) are all
-/// witnessed.
-fn mof_class(model: &Model, facts: &Facts, table: &OpennessTable) -> Option<String> {
+/// witnessed, and the components the next class still needs.
+fn mof_class(
+    model: &Model,
+    facts: &Facts,
+    table: &OpennessTable,
+    data_described: bool,
+) -> (Option<String>, Vec<String>) {
     let has_fact = |fact: MofFact| match fact {
+        MofFact::Architecture => facts.program,
+        MofFact::DataCard => {
+            data_described
+                && model
+                    .training
+                    .as_ref()
+                    .is_some_and(|t| !t.get_ref().data.is_empty())
+        }
         MofFact::Parameters => facts.license == Some(Status::Free),
         MofFact::TrainingCode => facts.program,
         MofFact::Datasets => {
@@ -329,27 +349,35 @@ fn mof_class(model: &Model, facts: &Facts, table: &OpennessTable) -> Option<Stri
             || component.alternative.as_deref().is_some_and(listed)
     };
     let mut reached = None;
+    let mut missing = Vec::new();
     for class in [3u8, 2, 1] {
-        let complete = table
+        missing = table
             .component
             .iter()
-            .filter(|c| c.class == class && c.required)
-            .all(present);
-        if !complete {
+            .filter(|c| c.class == class && c.required && !present(c))
+            .map(|c| match &c.alternative {
+                Some(alternative) => format!("{} or {alternative}", c.name),
+                None => c.name.clone(),
+            })
+            .collect();
+        if !missing.is_empty() {
             break;
         }
         reached = Some(class);
     }
-    reached.map(|class| {
-        format!(
-            "Class {}",
-            match class {
-                1 => "I",
-                2 => "II",
-                _ => "III",
-            }
-        )
-    })
+    (
+        reached.map(|class| format!("Class {}", roman(class))),
+        missing,
+    )
+}
+
+/// The MOF's numbering of its classes.
+pub fn roman(class: u8) -> &'static str {
+    match class {
+        1 => "I",
+        2 => "II",
+        _ => "III",
+    }
 }
 
 fn osaid(model: &Model, facts: &Facts) -> Osaid {

@@ -49,6 +49,9 @@ pub struct DraftLimits {
     pub pin_max_bytes: u64,
     pub metadata_max_depth: usize,
     pub metadata_skip_directories: Vec<String>,
+    /// README files whose first paragraph describes the project, tried in order.
+    #[serde(default)]
+    pub readme_names: Vec<String>,
 }
 
 /// Everything drafting needs from the policy tables.

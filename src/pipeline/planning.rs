@@ -385,12 +385,19 @@ fn resolve(model: &Model, licenses: &LicenseTable) -> ModelFacts {
             .collect(),
         in_source: model.in_source,
         description: model.description.clone(),
+        copyright: model
+            .copyright
+            .as_ref()
+            .and_then(|c| c.known())
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty()),
         license: model.license.get_ref().known().map(|license| {
             let dep5 = licenses.dep5(&license.0);
             plan::License {
                 spdx: license.to_string(),
                 dep5: dep5.name,
                 common_license: dep5.common_license,
+                common_text: dep5.common_text,
             }
         }),
         // A download with a placeholder left is not one the installer can use yet (the model

@@ -18,6 +18,9 @@ pub struct ModelFacts {
     pub description: Option<String>,
     /// The weights' licence; `None` while a placeholder.
     pub license: Option<License>,
+    /// The weights' copyright holders (`Copyright:` lines); `None` while unknown. Third-party
+    /// weights are rarely the code's authors' work.
+    pub copyright: Option<String>,
     pub download: Option<Download>,
     /// `None` when upstream publishes no training program or data.
     pub training: Option<Recipe>,
@@ -38,6 +41,9 @@ pub struct License {
     pub dep5: String,
     /// The file under /usr/share/common-licenses holding the full text, when Debian ships it.
     pub common_license: Option<String>,
+    /// The `License` paragraph's body for a licence Debian ships: its notice and the pointer
+    /// to the common-licenses file ([`crate::spdx::LicenseTable::dep5`]).
+    pub common_text: Option<String>,
 }
 
 /// The SHA-256 and size of one file, as the packaging step must find it.

@@ -44,10 +44,19 @@ pub fn write_text(out: &mut impl Write, plan: &Plan) -> io::Result<()> {
         for reason in &class.reasons {
             writeln!(out, "  - {reason}")?;
         }
+        let mof = match (&class.mof_class, class.mof_missing.as_slice()) {
+            (Some(reached), []) => format!("MOF {reached}"),
+            (Some(reached), missing) => format!(
+                "MOF {reached} (the next class also needs: {})",
+                missing.join(", ")
+            ),
+            (None, missing) => {
+                format!("no MOF class yet (Class III needs: {})", missing.join(", "))
+            }
+        };
         writeln!(
             out,
-            "  openness: MOF {}; OSAID data information {}, code {}, parameters {}",
-            class.mof_class.as_deref().unwrap_or("unclassified"),
+            "  openness: {mof}; OSAID data information {}, code {}, parameters {}",
             yes_no(class.osaid.data_information),
             yes_no(class.osaid.code),
             yes_no(class.osaid.parameters)

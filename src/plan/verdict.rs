@@ -54,5 +54,9 @@ pub struct ModelClass {
     /// "Class I", "Class II", "Class III", or absent when no class is reached.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mof_class: Option<String>,
+    /// The required components of the next MOF class that nothing in the manifest witnesses
+    /// (`Technical report or Research paper`), so the report can say what is missing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mof_missing: Vec<String>,
     pub osaid: Osaid,
 }

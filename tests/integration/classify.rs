@@ -576,3 +576,28 @@ fn readable_output_shows_verdict_reasons_and_plan() {
         );
     }
 }
+
+/// Licence, training program and described public data witness the parameters, the training
+/// code, the architecture, the datasets and the data card; the report names what Class III
+/// still needs instead of leaving the class blank.
+#[test]
+fn openness_names_what_the_next_class_needs() {
+    let text = model_with(
+        "MIT",
+        "",
+        &(download() + &training(PROGRAM) + &data(PUBLIC_URL_DATA)),
+    );
+    let (code, report, stderr) = classify_text(&text, &["--source", "foo"]);
+    assert_eq!(code, 0, "{stderr}\n{text}");
+    let model = &report["models"][0];
+    assert!(model.get("mof_class").is_none(), "{model:#}");
+    assert_eq!(
+        model["mof_missing"],
+        serde_json::json!([
+            "Evaluation results",
+            "Model card",
+            "Technical report or Research paper"
+        ]),
+        "{model:#}"
+    );
+}

@@ -51,7 +51,9 @@ fn names(debs: &std::collections::BTreeMap<String, PathBuf>) -> Vec<&str> {
         .collect()
 }
 
-/// The first run: facts missing, the code package builds, every missing fact is named.
+/// The first run: facts missing, the code package builds, every missing fact is named in
+/// init's output, and README.Debian, written for users, tells them no package has the weights
+/// yet instead of listing the maintainer's missing facts.
 fn first_run_builds_code_only(root: &Path, code_package: &str) {
     let stdout = init(root);
     let missing = missing_locations(root);
@@ -60,10 +62,15 @@ fn first_run_builds_code_only(root: &Path, code_package: &str) {
     for at in &missing {
         assert!(stdout.contains(at.as_str()), "{at} not named in:\n{stdout}");
         assert!(
-            readme.contains(at.as_str()),
-            "{at} not in README.Debian:\n{readme}"
+            !readme.contains(at.as_str()),
+            "{at} (a maintainer's fact) in README.Debian:\n{readme}"
         );
     }
+    assert!(
+        readme.contains("No Debian package provides these weights yet."),
+        "{readme}"
+    );
+    assert!(!readme.contains("FIXME"), "{readme}");
     let debs = build(root);
     assert_eq!(names(&debs), vec![code_package]);
     let control = read(root, "debian/control");
@@ -1018,4 +1025,240 @@ fn a_cmake_build_that_fetches_code_builds_offline_against_the_installed_package(
     );
     let debs = build(root);
     assert_eq!(names(&debs), vec!["zdemo"]);
+}
+
+/// A plain-Makefile upstream licensed `license` (its metadata in package.json) whose licence
+/// file is `text`, with a README and an ONNX model of unknown licence committed.
+fn licensed_upstream(
+    name: &str,
+    license: &str,
+    license_file: &str,
+    text: &str,
+) -> crate::upstreams::Tree {
+    let t = crate::upstreams::tree(name);
+    let root = &t.root;
+    write(
+        root,
+        "package.json",
+        format!(
+            "{{\"name\": \"{name}\", \"version\": \"1.4.0\", \"license\": \"{license}\", \
+             \"description\": \"Score images with a small network\", \
+             \"homepage\": \"https://example.org/{name}\"}}\n"
+        ),
+    );
+    write(
+        root,
+        "README.md",
+        format!(
+            "# {name}\n\n[![ci](https://example.org/badge.svg)](https://example.org)\n\n\
+             {name} scores images with a small convolutional network. It reads PNG files\n\
+             and prints one score per file.\n\n## Install\n\n    make install\n"
+        ),
+    );
+    write(
+        root,
+        "Makefile",
+        format!(
+            "all:\n\ninstall:\n\tinstall -D -m 0644 README.md \
+             $(DESTDIR)/usr/share/{name}/README.md\n"
+        ),
+    );
+    write(
+        root,
+        license_file,
+        format!("Copyright 2021 Example Authors\n\n{text}"),
+    );
+    write(root, "models/net.onnx", crate::fixtures::onnx());
+    t
+}
+
+/// Builds the source package (from an orig tarball of the tree without debian/) and the binary
+/// packages, then runs lintian on the .changes, so the source checks (DEP-5) and the binary
+/// checks (common licences) both see debian/copyright. Returns lintian's output.
+fn lintian_on_full_build(root: &Path, source: &str, version: &str) -> String {
+    let parent = root.parent().unwrap();
+    let dir = root.file_name().unwrap().to_str().unwrap();
+    let tar = std::process::Command::new("tar")
+        .current_dir(parent)
+        .args(["--exclude", &format!("{dir}/debian"), "-czf"])
+        .arg(format!("{source}_{version}.orig.tar.gz"))
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let output = crate::support::packaging_command("dpkg-buildpackage", root)
+        .args(["-us", "-uc", "-d"])
+        .output()
+        .unwrap();
+    let log = crate::support::combined_output(&output);
+    assert!(output.status.success(), "dpkg-buildpackage failed:\n{log}");
+    // dh_mlmodel defines every ${mlmodel:*} the generated control uses (${shlibs:Depends} of
+    // an Architecture: any package without ELF files is dh_shlibdeps' business).
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("${mlmodel:") && l.contains("not defined")),
+        "undefined substvars:\n{log}"
+    );
+    let changes = std::fs::read_dir(parent)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "changes"))
+        .unwrap();
+    let output = std::process::Command::new("lintian")
+        .args(["-I", "--no-tag-display-limit"])
+        .arg(&changes)
+        .output()
+        .unwrap();
+    crate::support::combined_output(&output)
+}
+
+/// The Apache-2.0 and GPL-2.0-or-later upstreams: the licence file is recognised by its text,
+/// debian/copyright names the licence in DEP-5 spelling and points to
+/// /usr/share/common-licenses with the licence's notice instead of pasting it, and lintian's
+/// copyright checks (source and binary) say nothing. The licence texts are base-files' copies.
+#[test]
+fn apache_and_gpl_upstreams_get_lintian_clean_copyright() {
+    for (name, metadata, file, common, dep5, grant) in [
+        (
+            "apachenet",
+            "Apache-2.0",
+            "LICENSE",
+            "Apache-2.0",
+            "Apache-2.0",
+            "Licensed under the Apache License, Version 2.0",
+        ),
+        (
+            "gplnet",
+            "GPL-2.0-or-later",
+            "COPYING",
+            "GPL-2",
+            "GPL-2+",
+            "either version 2 of the License, or",
+        ),
+    ] {
+        let text = read(Path::new("/usr/share/common-licenses"), common);
+        let t = licensed_upstream(name, metadata, file, &text);
+        let root = &t.root;
+        let stdout = init_warnings(root);
+        let copyright = read(root, "debian/copyright");
+        assert!(
+            copyright.contains(&format!(
+                "Files: *\nCopyright:\n 2021 Example Authors\nLicense: {dep5}\n"
+            )),
+            "{copyright}"
+        );
+        assert!(copyright.contains(grant), "{copyright}");
+        assert!(
+            copyright.contains(&format!("\"/usr/share/common-licenses/{common}\".")),
+            "{copyright}"
+        );
+        assert!(
+            copyright.len() < 4000,
+            "the full text was pasted:\n{copyright}"
+        );
+        // The model's files stay in the source: their own paragraph, holders unknown.
+        assert!(
+            copyright.contains("Files:\n models/net.onnx\nCopyright:\n FIXME: the copyright holders of the net weights\n"),
+            "{copyright}"
+        );
+        assert!(
+            stdout.contains("the copyright holders of the net weights are unknown"),
+            "{stdout}"
+        );
+        let control = read(root, "debian/control");
+        assert!(
+            control.contains(&format!(
+                " {name} scores images with a small convolutional network."
+            )),
+            "{control}"
+        );
+        // A licence placeholder is an error to lintian (license-problem-undefined-license), as
+        // it should be before an upload: state the weights' licence and holders first.
+        let filled = set_lines(
+            &manifest(root),
+            &[
+                ("copyright = ", "copyright = \"2020 Example Vision Lab\""),
+                ("license = \"FIXME: the weights'", "license = \"CC0-1.0\""),
+            ],
+        );
+        set_manifest(root, &filled);
+        std::fs::remove_file(root.join("debian/copyright")).unwrap();
+        init(root);
+        let copyright = read(root, "debian/copyright");
+        assert!(
+            copyright.contains("\nLicense: CC0-1.0\n To the extent possible under law"),
+            "{copyright}"
+        );
+        let lintian = lintian_on_full_build(root, name, "1.4.0");
+        let copyright_tags: Vec<&str> = lintian
+            .lines()
+            .filter(|l| l.contains("copyright"))
+            .collect();
+        assert!(copyright_tags.is_empty(), "{name}: {lintian}");
+    }
+}
+
+/// pyproject.toml says MIT, the licence file is Apache-2.0's text: init says so, and
+/// debian/copyright follows the licence file.
+#[test]
+fn a_metadata_licence_the_licence_file_contradicts_is_reported() {
+    let text = read(Path::new("/usr/share/common-licenses"), "Apache-2.0");
+    let t = licensed_upstream("mixnet", "MIT", "LICENSE", &text);
+    let root = &t.root;
+    let warnings = init_warnings(root);
+    assert!(
+        warnings.contains(
+            "package.json gives the licence as `MIT`, but LICENSE is the text of Apache-2.0"
+        ),
+        "{warnings}"
+    );
+    let copyright = read(root, "debian/copyright");
+    assert!(copyright.contains("License: Apache-2.0\n"), "{copyright}");
+    assert!(!copyright.contains("Expat"), "{copyright}");
+
+    // Third-party weights: the manifest's holders and licence, never the code's.
+    let filled = set_lines(
+        &manifest(root),
+        &[
+            ("copyright = ", "copyright = \"2023 Example Vision Lab\""),
+            ("license = \"FIXME: the weights'", "license = \"CC-BY-4.0\""),
+        ],
+    );
+    set_manifest(root, &filled);
+    std::fs::remove_file(root.join("debian/copyright")).unwrap();
+    init(root);
+    let copyright = read(root, "debian/copyright");
+    assert!(
+        copyright.contains(
+            "Files:\n models/net.onnx\nCopyright:\n 2023 Example Vision Lab\nLicense: CC-BY-4.0\n"
+        ),
+        "{copyright}"
+    );
+    assert!(
+        copyright
+            .contains("\nLicense: CC-BY-4.0\n FIXME: the full text of the CC-BY-4.0 licence\n"),
+        "{copyright}"
+    );
+}
+
+/// debian/changelog: every line under 80 columns, the ITP placeholder to fill in, each model's
+/// fate in words.
+#[test]
+fn the_changelog_is_wrapped_and_closes_the_itp_placeholder() {
+    let text = read(Path::new("/usr/share/common-licenses"), "Apache-2.0");
+    let t = licensed_upstream("wrapnet", "Apache-2.0", "LICENSE", &text);
+    let root = &t.root;
+    init(root);
+    let changelog = read(root, "debian/changelog");
+    for line in changelog.lines() {
+        assert!(line.chars().count() < 80, "{}: {line}", line.len());
+    }
+    assert!(
+        changelog.contains("\n  * Initial release. (Closes: #NNNNNN)\n"),
+        "{changelog}"
+    );
+    assert!(
+        changelog.contains("  * The net model is not packaged yet: debian/mlmodel.toml lacks"),
+        "{changelog}"
+    );
 }

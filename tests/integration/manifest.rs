@@ -235,6 +235,7 @@ fn fill_placeholders(text: &str) -> String {
                 "name" => "\"corpus\"",
                 "url" => "\"https://example.org/corpus.tar.xz\"",
                 "public" => "true",
+                "copyright" => "\"2024 Example Lab\"",
                 other => panic!("unexpected placeholder for {other}: {line}"),
             };
             format!("{key} = {filled}")

@@ -247,6 +247,10 @@ pub fn fill_pynet_facts(root: &Path) {
                 Some("command = \"python3 train.py --data {data} --out {out}\""),
             ),
             ("cpu-hours = \"FIXME", Some("cpu-hours = 0.01")),
+            (
+                "copyright = \"FIXME",
+                Some("copyright = \"2024 Example Points Lab\""),
+            ),
         ],
     );
     set_manifest(root, &filled);
@@ -275,7 +279,13 @@ pub fn fill_cnet_facts(root: &Path, file: &str) {
             &renamed,
             &download_table(&format!("https://example.org/cnet/{file}"), &onnx),
         ),
-        &[("license = \"FIXME", Some("license = \"MIT\""))],
+        &[
+            ("license = \"FIXME", Some("license = \"MIT\"")),
+            (
+                "copyright = \"FIXME",
+                Some("copyright = \"2024 Example Vision Lab\""),
+            ),
+        ],
     );
     set_manifest(root, &filled);
 }

@@ -327,6 +327,10 @@ pub struct Model {
     pub files: Spanned<Vec<Spanned<TreePath>>>,
     pub format: Spanned<Fact<String>>,
     pub license: Spanned<Fact<License>>,
+    /// The weights' copyright holders, one per line, for debian/copyright's paragraph of the
+    /// model's files and the locally built package. Unknown (a `FIXME`) does not make the model
+    /// incomplete: `init` writes the placeholder into debian/copyright and says so.
+    pub copyright: Option<Fact<String>>,
     pub install_dir: Option<Spanned<String>>,
     /// The weight files are committed in the upstream tree (not Git LFS pointers, not fetched
     /// by a build step): a free model may then ship them from the source, verified by the pins.
