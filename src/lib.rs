@@ -26,3 +26,4 @@ pub mod spdx;
 pub mod templates;
 pub mod terminal;
 pub mod upstream;
+pub mod verify;

@@ -31,6 +31,8 @@ pub(super) struct Findings<'t> {
     pub(super) persistent_ids: u64,
     /// A dangerous global was imported, or a global not on the allow-list was called.
     pub(super) executes: bool,
+    /// Tensors rebuilt by PyTorch's `_rebuild_tensor_v2`, in order (`torch`).
+    pub(super) tensors: Vec<super::torch::TorchTensor>,
 }
 
 impl<'t> Findings<'t> {
@@ -45,6 +47,7 @@ impl<'t> Findings<'t> {
             opcodes: 0,
             persistent_ids: 0,
             executes: false,
+            tensors: Vec::new(),
         }
     }
 

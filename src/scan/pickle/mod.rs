@@ -25,6 +25,7 @@ mod number;
 mod opcode;
 mod sources;
 mod table;
+mod torch;
 mod value;
 
 use std::collections::HashSet;
@@ -38,6 +39,7 @@ use machine::{Stop, walk_one};
 use opcode::{HIGHEST_PROTOCOL, Opcode};
 
 pub use sources::analyze_file;
+pub use torch::TorchTensor;
 pub use table::{AllowRule, DangerRule, GlobalStatus, JoblibRules, PickleLimits, PickleTable};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,6 +133,20 @@ pub fn analyze(table: &PickleTable, reader: impl Read, expect: Expect) -> Pickle
         }
     }
     findings.finish()
+}
+
+/// The tensor layouts of a `torch.save` `data.pkl` stream, with the walk's report: the
+/// layouts are only trusted by callers when the report is `safe` (a stream the analysis
+/// could not follow to its end may describe anything).
+pub fn torch_tensors(table: &PickleTable, reader: impl Read) -> (Vec<TorchTensor>, PickleReport) {
+    let mut input = Input::new(reader);
+    let mut findings = Findings::new(table);
+    match walk_one(&mut findings, &mut input) {
+        Ok(()) => inspect_trailing(table, &mut findings, &mut input),
+        Err(stop) => findings.stopped(stop),
+    }
+    let tensors = std::mem::take(&mut findings.tensors);
+    (tensors, findings.finish())
 }
 
 /// How the opcode walk over the first bytes of a stream went: the one test of "is this a
