@@ -166,7 +166,10 @@ mod tests {
 
     #[test]
     fn metric_lines() {
-        assert_eq!(parse_metric("loading\naccuracy=0.93\n\n", "accuracy"), Some(0.93));
+        assert_eq!(
+            parse_metric("loading\naccuracy=0.93\n\n", "accuracy"),
+            Some(0.93)
+        );
         assert_eq!(parse_metric("accuracy: 0.5", "accuracy"), Some(0.5));
         assert_eq!(parse_metric("0.25\n", "accuracy"), Some(0.25));
         assert_eq!(parse_metric("loss=0.1", "accuracy"), None);

@@ -99,7 +99,11 @@ pub fn verify(options: &Options, policy: &VerifyPolicy) -> Result<Report> {
     if let Some(over) = &options.tolerance {
         tolerance = tolerance.with(over);
     }
-    let pairs = pair_paths(&options.reference, &options.candidate, policy.limits.max_files)?;
+    let pairs = pair_paths(
+        &options.reference,
+        &options.candidate,
+        policy.limits.max_files,
+    )?;
     let mut files = Vec::with_capacity(pairs.len());
     for pair in pairs {
         files.push(compare_pair(&pair, &tolerance, policy)?);
@@ -188,9 +192,10 @@ fn pair_paths(reference: &Path, candidate: &Path, max_files: usize) -> Result<Ve
     };
     match (kind(reference)?, kind(candidate)?) {
         (false, false) => {
-            let name = reference
-                .file_name()
-                .map_or_else(|| reference.display().to_string(), |n| n.to_string_lossy().into_owned());
+            let name = reference.file_name().map_or_else(
+                || reference.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
             Ok(vec![Pair {
                 name,
                 reference: Some(reference.to_path_buf()),
@@ -392,7 +397,8 @@ fn compare_tensor(
 /// Whether the two files hold the same bytes, read side by side in fixed-size chunks.
 fn same_bytes(a: &Path, b: &Path) -> Result<bool> {
     let open = |path: &Path| {
-        File::open(path).map_err(|e| Kind::Input.msg(format!("{}: cannot open: {e}", path.display())))
+        File::open(path)
+            .map_err(|e| Kind::Input.msg(format!("{}: cannot open: {e}", path.display())))
     };
     let (mut fa, mut fb) = (open(a)?, open(b)?);
     let (la, lb) = (fa.metadata().io()?.len(), fb.metadata().io()?.len());

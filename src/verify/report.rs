@@ -183,7 +183,11 @@ pub fn write_text(out: &mut impl Write, report: &Report) -> io::Result<()> {
         }
         for (label, names) in [("missing", &file.missing), ("extra", &file.extra)] {
             if !names.is_empty() {
-                writeln!(out, "  {label} in the candidate: {}", escape(&names.join(", ")))?;
+                writeln!(
+                    out,
+                    "  {label} in the candidate: {}",
+                    escape(&names.join(", "))
+                )?;
             }
         }
     }

@@ -115,6 +115,9 @@ impl Values {
 fn truncated(path: &Path) -> io::Error {
     io::Error::new(
         io::ErrorKind::UnexpectedEof,
-        format!("{}: tensor data ends before its header says", path.display()),
+        format!(
+            "{}: tensor data ends before its header says",
+            path.display()
+        ),
     )
 }

@@ -30,3 +30,4 @@ mod repack;
 mod scan;
 mod scan_jobs;
 mod snapshots;
+mod verify;

@@ -676,7 +676,10 @@ fn validate_model(model: &Model, problem: &mut impl FnMut(Range<usize>, String))
     if let Some(verify) = &model.verify
         && let Err(message) = verify.get_ref().check()
     {
-        problem(verify.span(), format!("model `{name}`: [model.verify]: {message}"));
+        problem(
+            verify.span(),
+            format!("model `{name}`: [model.verify]: {message}"),
+        );
     }
     if let Some(evaluation) = &model.evaluation {
         let e = evaluation.get_ref();

@@ -54,7 +54,10 @@ pub fn metadata(path: &Path, limits: &super::Limits) -> Option<Map<String, Value
 /// read within the bound of identification: a header claiming more than
 /// `limits.safetensors_header_max` bytes, or more JSON values than the policy parses, is
 /// refused, never allocated. The error says why, for `verify`'s messages.
-pub fn read_header(path: &Path, limits: &super::Limits) -> Result<(Map<String, Value>, u64), String> {
+pub fn read_header(
+    path: &Path,
+    limits: &super::Limits,
+) -> Result<(Map<String, Value>, u64), String> {
     let mut file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let mut length = [0u8; 8];
     file.read_exact(&mut length)

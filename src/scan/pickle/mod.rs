@@ -39,8 +39,8 @@ use machine::{Stop, walk_one};
 use opcode::{HIGHEST_PROTOCOL, Opcode};
 
 pub use sources::analyze_file;
-pub use torch::TorchTensor;
 pub use table::{AllowRule, DangerRule, GlobalStatus, JoblibRules, PickleLimits, PickleTable};
+pub use torch::TorchTensor;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -38,8 +38,12 @@ pub struct TorchTensor {
 /// shaped as `torch.save` writes one.
 pub(super) fn persistent(findings: &Findings<'_>, pid: &Value) -> Value {
     if let Value::Tuple(items) = pid
-        && let [Value::Text(Some(kind)), Value::Global(class), Value::Text(Some(key)), ..] =
-            &items[..]
+        && let [
+            Value::Text(Some(kind)),
+            Value::Global(class),
+            Value::Text(Some(key)),
+            ..,
+        ] = &items[..]
         && &**kind == "storage"
     {
         let display = &findings.globals[*class].display;
@@ -63,7 +67,14 @@ pub(super) fn rebuilt(findings: &mut Findings<'_>, callee: &Value, args: &Value)
     };
     match findings.globals[*index].display.as_str() {
         "torch._utils._rebuild_tensor_v2" | "torch._utils._rebuild_tensor" => {
-            let [Value::Storage(storage), Value::Int(offset), size, stride, ..] = &items[..] else {
+            let [
+                Value::Storage(storage),
+                Value::Int(offset),
+                size,
+                stride,
+                ..,
+            ] = &items[..]
+            else {
                 return None;
             };
             let (Value::Shape(size), Value::Shape(stride)) = (size, stride) else {

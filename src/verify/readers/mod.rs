@@ -75,12 +75,7 @@ pub fn open(path: &Path, ctx: &ScanContext, max_tensors: usize) -> Result<Tensor
 
 /// Checks that `len` bytes at `offset` lie within `size` and are what `elements` values of
 /// the tensor's type take; the error names the tensor.
-fn check_range(
-    info: &TensorInfo,
-    offset: u64,
-    len: u64,
-    size: u64,
-) -> Result<(), String> {
+fn check_range(info: &TensorInfo, offset: u64, len: u64, size: u64) -> Result<(), String> {
     let expected = info
         .elements()
         .and_then(|n| info.dtype.bytes_for(n))

@@ -10,7 +10,11 @@ use crate::scan::formats::numpy::{NpyArray, read_array_header};
 use crate::verify::dtype::Dtype;
 use crate::verify::tensors::{DataRef, Member, TensorInfo, Values};
 
-pub(super) fn npy(path: &Path, file: &mut File, limits: &Limits) -> Result<Vec<TensorInfo>, String> {
+pub(super) fn npy(
+    path: &Path,
+    file: &mut File,
+    limits: &Limits,
+) -> Result<Vec<TensorInfo>, String> {
     use std::io::Seek;
     file.rewind().map_err(|e| format!("cannot read: {e}"))?;
     let size = file
@@ -38,7 +42,8 @@ pub(super) fn npz(path: &Path, file: File, limits: &Limits) -> Result<Vec<Tensor
             offset: 0,
             len: entry.size,
         };
-        let mut reader = Values::raw(&probe).map_err(|e| format!("npz member {}: {e}", entry.name))?;
+        let mut reader =
+            Values::raw(&probe).map_err(|e| format!("npz member {}: {e}", entry.name))?;
         let array = read_array_header(&mut reader, limits)
             .map_err(|e| format!("npz member {}: {e}", entry.name))?;
         tensors.push(tensor(
@@ -61,9 +66,9 @@ fn tensor(
     member: Option<Member>,
     size: u64,
 ) -> Result<TensorInfo, String> {
-    let descr = array
-        .descr
-        .ok_or_else(|| format!("array {name}: a structured dtype, which verify does not compare"))?;
+    let descr = array.descr.ok_or_else(|| {
+        format!("array {name}: a structured dtype, which verify does not compare")
+    })?;
     let (dtype, big_endian) = Dtype::from_numpy(&descr)
         .ok_or_else(|| format!("array {name}: dtype {descr:?} is not one verify decodes"))?;
     let mut info = TensorInfo {

@@ -41,7 +41,9 @@ pub(super) fn tensors(
                     len,
                 })
             }
-            Err(reason) => Err(format!("values stored as {reason}, which verify does not read")),
+            Err(reason) => Err(format!(
+                "values stored as {reason}, which verify does not read"
+            )),
         };
         tensors.push(tensor);
     }

@@ -12,17 +12,25 @@ use crate::scan::pickle::{Verdict, torch_tensors};
 use crate::verify::dtype::Dtype;
 use crate::verify::tensors::{DataRef, TensorInfo, Values};
 
-pub(super) fn tensors(path: &Path, file: File, ctx: &ScanContext) -> Result<Vec<TensorInfo>, String> {
+pub(super) fn tensors(
+    path: &Path,
+    file: File,
+    ctx: &ScanContext,
+) -> Result<Vec<TensorInfo>, String> {
     let entries = super::zip_entries(file, &ctx.formats.limits)?;
     let pickle = entries
         .iter()
         .find(|e| e.name.ends_with("/data.pkl") && e.name.matches('/').count() == 1)
         .ok_or("a PyTorch zip without <archive>/data.pkl")?;
     let prefix = pickle.name.trim_end_matches("data.pkl");
-    if let Some(order) = entries.iter().find(|e| e.name == format!("{prefix}byteorder"))
+    if let Some(order) = entries
+        .iter()
+        .find(|e| e.name == format!("{prefix}byteorder"))
         && order.size != "little".len() as u64
     {
-        return Err("a big-endian PyTorch checkpoint (byteorder), which verify does not read".into());
+        return Err(
+            "a big-endian PyTorch checkpoint (byteorder), which verify does not read".into(),
+        );
     }
     let stream = Values::raw(&DataRef {
         path: path.to_path_buf(),
@@ -43,7 +51,10 @@ pub(super) fn tensors(path: &Path, file: File, ctx: &ScanContext) -> Result<Vec<
     for (index, layout) in layouts.into_iter().enumerate() {
         let name = layout.name.unwrap_or_else(|| format!("tensor{index}"));
         let dtype = Dtype::from_torch_storage(&layout.storage_class).ok_or_else(|| {
-            format!("tensor {name}: storage {} is not one verify decodes", layout.storage_class)
+            format!(
+                "tensor {name}: storage {} is not one verify decodes",
+                layout.storage_class
+            )
         })?;
         let member_name = format!("{prefix}data/{}", layout.storage_key);
         let storage = entries

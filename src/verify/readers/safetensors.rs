@@ -18,11 +18,15 @@ pub(super) fn tensors(path: &Path, size: u64, limits: &Limits) -> Result<Vec<Ten
         let entry = Entry::parse(name, value)
             .ok_or_else(|| format!("tensor {name}: not a {{dtype, shape, data_offsets}} entry"))?;
         let dtype = Dtype::from_safetensors(&entry.dtype).ok_or_else(|| {
-            format!("tensor {name}: dtype {} is not one verify decodes", entry.dtype)
+            format!(
+                "tensor {name}: dtype {} is not one verify decodes",
+                entry.dtype
+            )
         })?;
-        let len = entry.end.checked_sub(entry.begin).ok_or_else(|| {
-            format!("tensor {name}: data_offsets end before they begin")
-        })?;
+        let len = entry
+            .end
+            .checked_sub(entry.begin)
+            .ok_or_else(|| format!("tensor {name}: data_offsets end before they begin"))?;
         let mut info = TensorInfo {
             name: entry.name,
             shape: entry.shape,
