@@ -75,7 +75,7 @@ impl Dtype {
     /// Bytes that `elements` values take; `None` when they are not whole blocks or overflow.
     pub fn bytes_for(self, elements: u64) -> Option<u64> {
         let (bytes, per_block) = self.block();
-        if elements % per_block as u64 != 0 {
+        if !elements.is_multiple_of(per_block as u64) {
             return None;
         }
         (elements / per_block as u64).checked_mul(bytes as u64)
@@ -375,7 +375,11 @@ mod tests {
         for (i, value) in out.iter().enumerate() {
             let sub = (i / 32) as u8;
             let l = (i % 32) as u8;
-            let q = if sub % 2 == 0 { l % 16 } else { 15 - l % 16 };
+            let q = if sub.is_multiple_of(2) {
+                l % 16
+            } else {
+                15 - l % 16
+            };
             let expected = f64::from(scale(sub)) * f64::from(q) - 0.25 * f64::from(min(sub));
             assert_eq!(*value, expected, "element {i}");
         }

@@ -64,7 +64,7 @@ impl VerifyPolicy {
     pub fn load(policy: &PolicySource) -> Result<Self> {
         let table: VerifyTable = policy.table("verify.toml")?;
         anyhow::ensure!(
-            table.limits.chunk_elements >= 256 && table.limits.chunk_elements % 256 == 0,
+            table.limits.chunk_elements >= 256 && table.limits.chunk_elements.is_multiple_of(256),
             "policy/verify.toml: chunk-elements must be a positive multiple of 256"
         );
         Ok(Self {

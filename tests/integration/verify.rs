@@ -251,11 +251,14 @@ fn quantised_gguf_compares_after_dequantisation() {
     assert_eq!(tensor(&report, "blk.0.q4")["verdict"], "within");
 }
 
+/// A tensor of a checkpoint: name, storage key, storage offset, size, stride.
+type TorchLayout<'a> = (&'a str, &'a str, u32, &'a [u32], &'a [u32]);
+
 /// `data.pkl` of `torch.save(OrderedDict(...))` (protocol 2), tensors given as
 /// `(name, storage key, storage offset, size, stride)` over float storages of `numel`
 /// elements: `_rebuild_tensor_v2(persistent_load(('storage', FloatStorage, key, 'cpu',
 /// numel)), offset, size, stride, False, OrderedDict())`, stored with one SETITEMS.
-fn torch_pickle(tensors: &[(&str, &str, u32, &[u32], &[u32])], numel: u32) -> Vec<u8> {
+fn torch_pickle(tensors: &[TorchLayout<'_>], numel: u32) -> Vec<u8> {
     let mut p = Pickle::protocol(2)
         .global("collections", "OrderedDict")
         .put(0)
