@@ -541,3 +541,38 @@ fn unreadable_inputs_are_errors_naming_the_file() {
     assert_eq!(code, 2);
     assert!(stderr.contains("absent: cannot read"), "{stderr}");
 }
+
+#[test]
+fn the_tensor_cap_comes_from_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy");
+    let table =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("policy/verify.toml"))
+            .unwrap()
+            .replace("max-tensors = 1000000", "max-tensors = 2");
+    write(&policy, "verify.toml", table);
+    let (q8, _) = q8_0_block(0);
+    let (q4, _) = q4_0_block();
+    let gguf = |q4: &[u8]| {
+        fixtures::gguf_with_data(&[
+            ("a", &[32], 8, &q8),
+            ("b", &[32], 2, q4),
+            ("c", &[32], 2, q4),
+        ])
+    };
+    write(dir.path(), "a.gguf", gguf(&q4));
+    let mut other = q4.clone();
+    other[2] ^= 1;
+    write(dir.path(), "b.gguf", gguf(&other));
+    let policy = policy.to_string_lossy().into_owned();
+    let (code, _, stderr) = verify(
+        &dir.path().join("a.gguf"),
+        &dir.path().join("b.gguf"),
+        &["--policy", &policy],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("a.gguf") && stderr.contains("max-tensors (2)"),
+        "{stderr}"
+    );
+}

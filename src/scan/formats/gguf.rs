@@ -54,7 +54,7 @@ pub(super) fn check_gguf<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Opt
         ));
         return Ok(Some(details));
     }
-    match walk_entries(&mut walker, tensor_count, kv_count) {
+    match walk_entries(&mut walker, tensor_count, kv_count, None) {
         // A GGUF that holds only metadata (tokenizer vocabularies shipped for tests) carries
         // no weights at all.
         Ok(_) if tensor_count == 0 => {
@@ -115,11 +115,12 @@ pub struct Layout {
 const DEFAULT_ALIGNMENT: u64 = 32;
 
 /// Walks the header of the GGUF `file` of `size` bytes with the same bounded walker as
-/// identification; the error says what is wrong.
+/// identification, keeping at most `max_tensors` tensor infos; the error says what is wrong.
 pub fn layout<R: Read + Seek>(
     file: &mut R,
     size: u64,
     limits: &super::Limits,
+    max_tensors: usize,
 ) -> Result<Layout, String> {
     let mut head = [0u8; 8];
     file.seek(SeekFrom::Start(0))
@@ -155,7 +156,12 @@ pub fn layout<R: Read + Seek>(
                 "the header declares {tensor_count} tensors and {kv_count} metadata entries, more than the file can hold"
             )));
         }
-        walk_entries(walker, tensor_count, kv_count)
+        if tensor_count > max_tensors as u64 {
+            return Err(invalid(format!(
+                "{tensor_count} tensors, more than max-tensors ({max_tensors}) in policy/verify.toml"
+            )));
+        }
+        walk_entries(walker, tensor_count, kv_count, Some(max_tensors))
     };
     let walked = walk(&mut walker).map_err(|e| format!("malformed GGUF header: {e}"))?;
     let alignment = walked.alignment.map_or(DEFAULT_ALIGNMENT, u64::from);
@@ -170,10 +176,14 @@ pub fn layout<R: Read + Seek>(
     })
 }
 
+/// Walks the metadata and tensor infos. The infos are kept only when `keep` is given (for
+/// `verify`, which has checked the count against it): identification keeps nothing per
+/// tensor, so its memory stays flat whatever the count.
 fn walk_entries<R: Read + Seek>(
     walker: &mut Walker<R>,
     tensor_count: u64,
     kv_count: u64,
+    keep: Option<usize>,
 ) -> io::Result<Walked> {
     let mut architecture = None;
     let mut alignment = None;
@@ -192,7 +202,13 @@ fn walk_entries<R: Read + Seek>(
     let mut dtypes = Details::default();
     let mut infos = Vec::new();
     for _ in 0..tensor_count {
-        let name = walker.string(walker.string_max)?;
+        let name = match keep {
+            Some(_) => walker.string(walker.string_max)?,
+            None => {
+                walker.skip_string()?;
+                String::new()
+            }
+        };
         let dims = walker.u32()?;
         if dims > MAX_DIMS {
             return Err(invalid(format!("a tensor with {dims} dimensions")));
@@ -209,12 +225,14 @@ fn walk_entries<R: Read + Seek>(
             .checked_add(count)
             .ok_or_else(|| invalid("the parameter count overflows"))?;
         dtypes.add_dtype(ggml_type_name(ggml_type));
-        infos.push(TensorInfo {
-            name,
-            dims: shape,
-            ggml_type,
-            offset,
-        });
+        if keep.is_some() {
+            infos.push(TensorInfo {
+                name,
+                dims: shape,
+                ggml_type,
+                offset,
+            });
+        }
     }
     Ok(Walked {
         parameters,

@@ -277,12 +277,14 @@ pub struct OnnxInitializer {
     pub data: Result<(u64, u64), String>,
 }
 
-/// The initializers of the ONNX model in `file` of `size` bytes, walked with the bounded
-/// reader of identification (`protobuf-fields-max`); the error says what is wrong.
+/// The initializers of the ONNX model in `file` of `size` bytes, at most `max_tensors`, walked
+/// with the bounded reader of identification (`protobuf-fields-max`); the error says what is
+/// wrong.
 pub fn onnx_initializers<R: Read + Seek>(
     file: &mut R,
     size: u64,
     limits: &super::Limits,
+    max_tensors: usize,
 ) -> Result<Vec<OnnxInitializer>, String> {
     let mut walk = || -> io::Result<Vec<OnnxInitializer>> {
         let mut wire = Wire::new(&mut *file, limits.protobuf_fields_max)?;
@@ -297,6 +299,11 @@ pub fn onnx_initializers<R: Read + Seek>(
             while let Some((number, value)) = wire.field(graph_end)? {
                 match (number, value) {
                     (5, Value::Len(len)) => {
+                        if found.len() >= max_tensors {
+                            return Err(invalid(format!(
+                                "more than max-tensors ({max_tensors}) initializers in policy/verify.toml"
+                            )));
+                        }
                         let end = wire.pos + len;
                         found.push(onnx_initializer(&mut wire, end)?);
                     }

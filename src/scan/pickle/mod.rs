@@ -135,12 +135,17 @@ pub fn analyze(table: &PickleTable, reader: impl Read, expect: Expect) -> Pickle
     findings.finish()
 }
 
-/// The tensor layouts of a `torch.save` `data.pkl` stream, with the walk's report: the
-/// layouts are only trusted by callers when the report is `safe` (a stream the analysis
-/// could not follow to its end may describe anything).
-pub fn torch_tensors(table: &PickleTable, reader: impl Read) -> (Vec<TorchTensor>, PickleReport) {
+/// The tensor layouts of a `torch.save` `data.pkl` stream, at most `max_tensors` (more is a
+/// reason), with the walk's report: the layouts are only trusted by callers when the report
+/// is `safe` (a stream the analysis could not follow to its end may describe anything).
+pub fn torch_tensors(
+    table: &PickleTable,
+    reader: impl Read,
+    max_tensors: usize,
+) -> (Vec<TorchTensor>, PickleReport) {
     let mut input = Input::new(reader);
     let mut findings = Findings::new(table);
+    findings.tensor_cap = Some(max_tensors);
     match walk_one(&mut findings, &mut input) {
         Ok(()) => inspect_trailing(table, &mut findings, &mut input),
         Err(stop) => findings.stopped(stop),

@@ -65,8 +65,15 @@ pub(super) fn rebuilt(findings: &mut Findings<'_>, callee: &Value, args: &Value)
     let Value::Tuple(items) = args else {
         return None;
     };
+    let cap = findings.tensor_cap?;
     match findings.globals[*index].display.as_str() {
         "torch._utils._rebuild_tensor_v2" | "torch._utils._rebuild_tensor" => {
+            if findings.tensors.len() >= cap {
+                findings.reason(format!(
+                    "more than {cap} tensors (max-tensors in policy/verify.toml)"
+                ));
+                return None;
+            }
             let [
                 Value::Storage(storage),
                 Value::Int(offset),

@@ -16,8 +16,9 @@ pub(super) fn tensors(
     file: &mut File,
     size: u64,
     limits: &Limits,
+    max_tensors: usize,
 ) -> Result<Vec<TensorInfo>, String> {
-    let layout = layout(file, size, limits)?;
+    let layout = layout(file, size, limits, max_tensors)?;
     let mut tensors = Vec::new();
     for info in layout.tensors {
         let dtype = Dtype::from_ggml(info.ggml_type).ok_or_else(|| {

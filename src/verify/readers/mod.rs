@@ -49,11 +49,11 @@ pub fn open(path: &Path, ctx: &ScanContext, max_tensors: usize) -> Result<Tensor
     let limits = &ctx.formats.limits;
     let tensors = match identified.format.as_str() {
         "safetensors" => safetensors::tensors(path, size, limits)?,
-        "gguf" => gguf::tensors(path, &mut file, size, limits)?,
+        "gguf" => gguf::tensors(path, &mut file, size, limits, max_tensors)?,
         "npy" => numpy::npy(path, &mut file, limits)?,
         "npz" => numpy::npz(path, file, limits)?,
-        "onnx" => onnx::tensors(path, &mut file, size, limits)?,
-        "pytorch" => pytorch::tensors(path, file, ctx)?,
+        "onnx" => onnx::tensors(path, &mut file, size, limits, max_tensors)?,
+        "pytorch" => pytorch::tensors(path, file, ctx, max_tensors)?,
         other => {
             return Err(format!(
                 "a {other} file: verify compares tensors of {} files only",

@@ -14,9 +14,10 @@ pub(super) fn tensors(
     file: &mut File,
     size: u64,
     limits: &Limits,
+    max_tensors: usize,
 ) -> Result<Vec<TensorInfo>, String> {
     let mut tensors = Vec::new();
-    for init in onnx_initializers(file, size, limits)? {
+    for init in onnx_initializers(file, size, limits, max_tensors)? {
         let dtype = Dtype::from_onnx(init.data_type).ok_or_else(|| {
             format!(
                 "initializer {}: data type {} is not one verify decodes",

@@ -16,6 +16,7 @@ pub(super) fn tensors(
     path: &Path,
     file: File,
     ctx: &ScanContext,
+    max_tensors: usize,
 ) -> Result<Vec<TensorInfo>, String> {
     let entries = super::zip_entries(file, &ctx.formats.limits)?;
     let pickle = entries
@@ -39,7 +40,7 @@ pub(super) fn tensors(
         len: pickle.size,
     })
     .map_err(|e| format!("{}: {e}", pickle.name))?;
-    let (layouts, report) = torch_tensors(&ctx.pickle, stream);
+    let (layouts, report) = torch_tensors(&ctx.pickle, stream, max_tensors);
     if report.verdict == Verdict::Unsafe {
         return Err(format!(
             "{} is unsafe, so its tensor layout is not trusted: {}",
