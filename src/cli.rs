@@ -83,6 +83,18 @@ enum Command {
     /// results.jsonl are skipped. `--shard K/N` runs one of N independent shards; `census
     /// merge` puts their outputs together.
     Census(CensusArgs),
+    /// Compare rebuilt weights with the published ones: identical, equivalent or different.
+    ///
+    /// Bitwise equal files are identical. Otherwise both are read as tensors (safetensors,
+    /// GGUF with F32, F16, BF16, Q8_0, Q4_0 and Q4_K dequantised, NumPy .npy/.npz, ONNX
+    /// initializers, PyTorch zip checkpoints, never unpickled), paired by name, and each pair
+    /// is measured: largest absolute difference, relative L2 error, cosine similarity. All
+    /// within the tolerances (policy/verify.toml, the model's [model.verify], --tolerance) is
+    /// equivalent, as long as the model's [model.evaluation] (with --manifest and --model)
+    /// meets its bound on the candidate. Directories are compared file by file. Exit status 0
+    /// when identical or equivalent, 1 when different, 2 when a file cannot be read as
+    /// tensors or on bad usage, 3 on an I/O or internal error.
+    Verify(VerifyArgs),
     /// Generate man pages, shell completions or the lintian integration (used when building the
     /// Debian package).
     #[command(hide = true, subcommand)]
@@ -357,6 +369,27 @@ enum CensusCommand {
 }
 
 #[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The published weights: a file, or a directory of them.
+    reference: PathBuf,
+    /// The rebuilt weights: a file, or a directory paired with REFERENCE by relative path.
+    candidate: PathBuf,
+    /// Print one JSON object (README, "verify": the schema) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Tolerances over policy/verify.toml and the model's [model.verify]: a comma list of
+    /// max-abs=X, rel-l2=X, cosine=X (e.g. max-abs=1e-6,rel-l2=1e-5,cosine=0.9999).
+    #[arg(long, value_name = "SPEC")]
+    tolerance: Option<String>,
+    /// The manifest holding the model's [model.verify] and [model.evaluation].
+    #[arg(long, value_name = "PATH", requires = "model")]
+    manifest: Option<PathBuf>,
+    /// The model of --manifest the weights are.
+    #[arg(long, value_name = "NAME", requires = "manifest")]
+    model: Option<String>,
+}
+
+#[derive(Debug, Args)]
 struct ScanArgs {
     /// The tree (or single file) to scan.
     #[arg(default_value = ".")]
@@ -428,6 +461,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Repack(args) => run_repack(&Policy::for_tree(explicit, Path::new("."))?, args),
         Command::Pin(args) => run_pin(&Policy::for_tree(explicit, Path::new("."))?, args),
         Command::Census(args) => run_census(&Policy::for_packages(explicit)?, args),
+        Command::Verify(args) => run_verify(&Policy::for_packages(explicit)?, args),
         Command::Generate(what) => run_generate(explicit, what),
         Command::Sbom(args) => run_sbom(args),
     }
@@ -805,6 +839,37 @@ fn run_pin(policy: &Policy, args: PinArgs) -> anyhow::Result<ExitStatus> {
         Ok(())
     })?;
     Ok(ExitStatus::Success)
+}
+
+fn run_verify(policy: &Policy, args: VerifyArgs) -> anyhow::Result<ExitStatus> {
+    let tolerance = match &args.tolerance {
+        Some(spec) => Some(
+            crate::verify::tolerance::ToleranceOverride::parse(spec)
+                .map_err(|e| Kind::Input.msg(e))?,
+        ),
+        None => None,
+    };
+    let verify_policy = crate::verify::VerifyPolicy::load(&policy.source).mark(policy.kind)?;
+    let options = crate::verify::Options {
+        reference: args.reference,
+        candidate: args.candidate,
+        tolerance,
+        model: args.manifest.zip(args.model),
+    };
+    let report = crate::verify::verify(&options, &verify_policy)?;
+    write_stdout(|out| {
+        if args.json {
+            serde_json::to_writer_pretty(&mut *out, &report)?;
+            writeln!(out)?;
+        } else {
+            crate::verify::report::write_text(out, &report)?;
+        }
+        Ok(())
+    })?;
+    Ok(match report.verdict {
+        crate::verify::report::Verdict::Different => ExitStatus::Problems,
+        _ => ExitStatus::Success,
+    })
 }
 
 fn run_scan(policy: &Policy, args: ScanArgs) -> anyhow::Result<ExitStatus> {

@@ -73,6 +73,11 @@ pub const TARGETS: &[Target] = &[
         about: "debian/mlmodel.toml: parsing, install-dir rules, classification and planning",
     },
     Target {
+        name: "verify",
+        run: verify_readers,
+        about: "a file through verify's tensor readers (safetensors, GGUF, npy/npz, ONNX, PyTorch zip) and the decoding of every tensor's values",
+    },
+    Target {
         name: "policy",
         run: policy_tables,
         about: "the text as each policy table of the scan",
@@ -182,6 +187,39 @@ fn manifest(data: &[u8]) {
     // The manifest is read as UTF-8 text (`read_to_string`): other bytes never reach the parser.
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = pipeline::plan_manifest_text(text.to_string(), "fuzz", policy);
+    }
+}
+
+/// `verify`'s readers reopen the file per tensor, so the input is written to a temporary file
+/// (in `$TMPDIR`, removed after) and read as `verify` reads a weight file: the readers list
+/// the tensors, then every tensor's values are decoded chunk by chunk.
+fn verify_readers(data: &[u8]) {
+    use crate::verify::{readers, tensors::Values};
+    let Ok(mut file) = tempfile::NamedTempFile::new() else {
+        return;
+    };
+    if std::io::Write::write_all(&mut file, data).is_err() {
+        return;
+    }
+    let Ok(opened) = readers::open(file.path(), scan_context(), 100_000) else {
+        return;
+    };
+    let mut values = Vec::new();
+    for tensor in &opened.tensors {
+        let (Ok(data), Some(elements)) = (&tensor.data, tensor.elements()) else {
+            continue;
+        };
+        let Ok(mut stream) = Values::open(tensor, data) else {
+            continue;
+        };
+        let mut done = 0u64;
+        while done < elements {
+            let want = 4096usize.min((elements - done) as usize);
+            if stream.next_chunk(want, &mut values, file.path()).is_err() || values.is_empty() {
+                break;
+            }
+            done += values.len() as u64;
+        }
     }
 }
 

@@ -28,3 +28,4 @@ pub mod spdx;
 pub mod templates;
 pub mod terminal;
 pub mod upstream;
+pub mod verify;

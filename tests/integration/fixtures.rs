@@ -153,17 +153,35 @@ impl Pb {
 
 /// safetensors with tensors `(name, dtype, shape)`; data is zeros.
 pub fn safetensors(tensors: &[(&str, &str, &[u64])]) -> Vec<u8> {
+    let zeros: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(_, dtype, shape)| {
+            let width = match *dtype {
+                "F32" | "I32" => 4,
+                "F16" | "BF16" => 2,
+                "U8" | "I8" | "BOOL" => 1,
+                _ => 8,
+            };
+            vec![0u8; (shape.iter().product::<u64>() * width) as usize]
+        })
+        .collect();
+    let with_data: Vec<(&str, &str, &[u64], &[u8])> = tensors
+        .iter()
+        .zip(&zeros)
+        .map(|((name, dtype, shape), data)| (*name, *dtype, *shape, data.as_slice()))
+        .collect();
+    safetensors_with_data(&with_data)
+}
+
+/// safetensors (huggingface/safetensors `serialize`: u64 LE header length, the JSON header
+/// padded with spaces to 8 bytes, the data buffer) with tensors `(name, dtype, shape, data)`,
+/// their bytes laid out in the order given.
+pub fn safetensors_with_data(tensors: &[(&str, &str, &[u64], &[u8])]) -> Vec<u8> {
     let mut header = serde_json::Map::new();
     header.insert("__metadata__".into(), serde_json::json!({"format": "pt"}));
     let mut offset = 0u64;
-    for (name, dtype, shape) in tensors {
-        let width = match *dtype {
-            "F32" | "I32" => 4,
-            "F16" | "BF16" => 2,
-            "U8" | "I8" | "BOOL" => 1,
-            _ => 8,
-        };
-        let len = shape.iter().product::<u64>() * width;
+    for (name, dtype, shape, data) in tensors {
+        let len = data.len() as u64;
         header.insert(
             (*name).into(),
             serde_json::json!({"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len]}),
@@ -178,7 +196,43 @@ pub fn safetensors(tensors: &[(&str, &str, &[u64])]) -> Vec<u8> {
     let mut out = Vec::new();
     u64le(&mut out, json.len() as u64);
     out.extend_from_slice(&json);
-    out.resize(out.len() + offset as usize, 0);
+    for (_, _, _, data) in tensors {
+        out.extend_from_slice(data);
+    }
+    out
+}
+
+/// GGUF v3 (ggml docs/gguf.md) with one metadata entry (`general.alignment` = 32) and tensors
+/// `(name, dims in ggml order, ggml type, data)`, each at a 32-byte aligned offset of the
+/// data section.
+pub fn gguf_with_data(tensors: &[(&str, &[u64], u32, &[u8])]) -> Vec<u8> {
+    let mut out = b"GGUF".to_vec();
+    u32le(&mut out, 3);
+    u64le(&mut out, tensors.len() as u64);
+    u64le(&mut out, 1);
+    gguf_string(&mut out, "general.alignment");
+    u32le(&mut out, 4);
+    u32le(&mut out, 32);
+    let mut offset = 0u64;
+    let mut data = Vec::new();
+    for (name, dims, ggml_type, bytes) in tensors {
+        gguf_string(&mut out, name);
+        u32le(&mut out, dims.len() as u32);
+        for d in *dims {
+            u64le(&mut out, *d);
+        }
+        u32le(&mut out, *ggml_type);
+        u64le(&mut out, offset);
+        data.extend_from_slice(bytes);
+        while !data.len().is_multiple_of(32) {
+            data.push(0);
+        }
+        offset = data.len() as u64;
+    }
+    while !out.len().is_multiple_of(32) {
+        out.push(0);
+    }
+    out.extend_from_slice(&data);
     out
 }
 

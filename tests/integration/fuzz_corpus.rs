@@ -457,6 +457,43 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     ] {
         seeds.push(("policy", name, std::fs::read(policy.join(name)).unwrap()));
     }
+    // verify: every format its readers open, with real data, quantised GGUF blocks included.
+    let mut q8_0 = 0x3800u16.to_le_bytes().to_vec();
+    q8_0.extend((0..32u8).map(|i| i.wrapping_sub(16)));
+    let mut q4_0 = 0x3400u16.to_le_bytes().to_vec();
+    q4_0.extend((0..16u8).map(|j| j | ((15 - j) << 4)));
+    let mut q4_k = 0x3c00u16.to_le_bytes().to_vec();
+    q4_k.extend(0x3400u16.to_le_bytes());
+    q4_k.extend([1, 2, 3, 4, 0, 1, 2, 3, 0x15, 0x26, 0x37, 0x48]);
+    q4_k.extend((0..128u8).map(|i| i.wrapping_mul(37)));
+    let floats = float_bytes(&[0.5, -1.0, 2.0, 0.25]);
+    seeds.extend([
+        (
+            "verify",
+            "safetensors",
+            fixtures::safetensors_with_data(&[
+                ("a", "F32", &[2, 2], &floats),
+                ("b", "F16", &[2], &floats[..4]),
+            ]),
+        ),
+        (
+            "verify",
+            "gguf-quantised",
+            fixtures::gguf_with_data(&[
+                ("q8", &[32], 8, &q8_0),
+                ("q4", &[32], 2, &q4_0),
+                ("q4k", &[256], 12, &q4_k),
+                ("f32", &[2, 2], 0, &floats),
+            ]),
+        ),
+        ("verify", "npz", fixtures::npz()),
+        ("verify", "onnx", fixtures::onnx()),
+        (
+            "verify",
+            "pytorch",
+            pickles::torch_zip("archive/data.pkl", &pickles::torch_state_dict(), &[]),
+        ),
+    ]);
     seeds
 }
 

@@ -32,3 +32,4 @@ mod sbom;
 mod scan;
 mod scan_jobs;
 mod snapshots;
+mod verify;

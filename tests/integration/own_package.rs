@@ -145,6 +145,7 @@ fn own_packages_build_lint_clean_complete_and_reproducible() {
         "usr/share/man/man1/dh-mlmodel-check.1.gz",
         "usr/share/man/man1/dh-mlmodel-repack.1.gz",
         "usr/share/man/man1/dh-mlmodel-census.1.gz",
+        "usr/share/man/man1/dh-mlmodel-verify.1.gz",
         "usr/share/dh-mlmodel/lintian/lib/Lintian/Check/Mlmodel.pm",
         "usr/share/dh-mlmodel/lintian/profiles/mlmodel/main.profile",
         "usr/share/dh-mlmodel/lintian/tags/mlmodel/toxic-candy-model-in-main.tag",

@@ -367,6 +367,8 @@ pub struct Model {
     pub download: Option<Download>,
     pub training: Option<Spanned<Training>>,
     pub evaluation: Option<Spanned<Evaluation>>,
+    /// Tolerances of `dh-mlmodel verify` for this model, over `policy/verify.toml`.
+    pub verify: Option<Spanned<crate::verify::tolerance::ToleranceOverride>>,
 }
 
 /// A field still holding a placeholder.
@@ -785,6 +787,14 @@ fn validate_model(model: &Model, problem: &mut impl FnMut(Range<usize>, String))
     }
     if let Some(training) = &model.training {
         validate_training(name, training, problem);
+    }
+    if let Some(verify) = &model.verify
+        && let Err(message) = verify.get_ref().check()
+    {
+        problem(
+            verify.span(),
+            format!("model `{name}`: [model.verify]: {message}"),
+        );
     }
     if let Some(evaluation) = &model.evaluation {
         let e = evaluation.get_ref();

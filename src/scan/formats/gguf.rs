@@ -54,7 +54,7 @@ pub(super) fn check_gguf<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Opt
         ));
         return Ok(Some(details));
     }
-    match walk_entries(&mut walker, tensor_count, kv_count) {
+    match walk_entries(&mut walker, tensor_count, kv_count, None) {
         // A GGUF that holds only metadata (tokenizer vocabularies shipped for tests) carries
         // no weights at all.
         Ok(_) if tensor_count == 0 => {
@@ -85,27 +85,130 @@ struct Walked {
     parameters: u64,
     dtypes: Vec<String>,
     architecture: Option<String>,
+    /// Every tensor info, in file order.
+    infos: Vec<TensorInfo>,
+    /// `general.alignment`, when the metadata sets it.
+    alignment: Option<u32>,
 }
 
+/// One GGUF tensor info: name, dimensions in ggml order (`ne[0]` first, the fastest-varying),
+/// ggml type and offset of its data from the start of the data section.
+#[derive(Debug, Clone)]
+pub struct TensorInfo {
+    pub name: String,
+    pub dims: Vec<u64>,
+    pub ggml_type: u32,
+    pub offset: u64,
+}
+
+/// The tensors of a GGUF file for `verify`: their infos, where the data section starts
+/// (after the header, aligned to `general.alignment`, default 32) and whether the file is
+/// big-endian.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub tensors: Vec<TensorInfo>,
+    pub data_start: u64,
+    pub big_endian: bool,
+}
+
+/// GGUF's default data alignment (gguf.md, `GGUF_DEFAULT_ALIGNMENT`).
+const DEFAULT_ALIGNMENT: u64 = 32;
+
+/// Walks the header of the GGUF `file` of `size` bytes with the same bounded walker as
+/// identification, keeping at most `max_tensors` tensor infos; the error says what is wrong.
+pub fn layout<R: Read + Seek>(
+    file: &mut R,
+    size: u64,
+    limits: &super::Limits,
+    max_tensors: usize,
+) -> Result<Layout, String> {
+    let mut head = [0u8; 8];
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_exact(&mut head))
+        .map_err(|_| "shorter than a GGUF header".to_string())?;
+    if &head[..4] != b"GGUF" {
+        return Err("no GGUF magic".into());
+    }
+    let raw_version = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+    let big_endian = raw_version & 0xffff == 0;
+    let version = if big_endian {
+        raw_version.swap_bytes()
+    } else {
+        raw_version
+    };
+    if !(1..=3).contains(&version) {
+        return Err(format!("GGUF version {version}, not 1 to 3"));
+    }
+    let mut walker = Walker {
+        reader: BufReader::new(&mut *file),
+        big_endian,
+        narrow_counts: version == 1,
+        remaining: size - 8,
+        string_max: limits.gguf_string_max,
+    };
+    let walk = |walker: &mut Walker<_>| -> io::Result<Walked> {
+        let tensor_count = walker.count()?;
+        let kv_count = walker.count()?;
+        if tensor_count > walker.remaining / MIN_TENSOR_INFO_BYTES
+            || kv_count > walker.remaining / MIN_KV_BYTES
+        {
+            return Err(invalid(format!(
+                "the header declares {tensor_count} tensors and {kv_count} metadata entries, more than the file can hold"
+            )));
+        }
+        if tensor_count > max_tensors as u64 {
+            return Err(invalid(format!(
+                "{tensor_count} tensors, more than max-tensors ({max_tensors}) in policy/verify.toml"
+            )));
+        }
+        walk_entries(walker, tensor_count, kv_count, Some(max_tensors))
+    };
+    let walked = walk(&mut walker).map_err(|e| format!("malformed GGUF header: {e}"))?;
+    let alignment = walked.alignment.map_or(DEFAULT_ALIGNMENT, u64::from);
+    if alignment == 0 {
+        return Err("general.alignment is 0".into());
+    }
+    let header_end = size - walker.remaining;
+    Ok(Layout {
+        tensors: walked.infos,
+        data_start: header_end.div_ceil(alignment) * alignment,
+        big_endian,
+    })
+}
+
+/// Walks the metadata and tensor infos. The infos are kept only when `keep` is given (for
+/// `verify`, which has checked the count against it): identification keeps nothing per
+/// tensor, so its memory stays flat whatever the count.
 fn walk_entries<R: Read + Seek>(
     walker: &mut Walker<R>,
     tensor_count: u64,
     kv_count: u64,
+    keep: Option<usize>,
 ) -> io::Result<Walked> {
     let mut architecture = None;
+    let mut alignment = None;
     for _ in 0..kv_count {
         let key = walker.string(256)?;
         let value_type = walker.u32()?;
         if key == "general.architecture" && value_type == 8 {
             architecture = Some(walker.string(256)?);
+        } else if key == "general.alignment" && value_type == 4 {
+            alignment = Some(walker.u32()?);
         } else {
             walker.skip_value(value_type, 0)?;
         }
     }
     let mut parameters = 0u64;
     let mut dtypes = Details::default();
+    let mut infos = Vec::new();
     for _ in 0..tensor_count {
-        walker.skip_string()?;
+        let name = match keep {
+            Some(_) => walker.string(walker.string_max)?,
+            None => {
+                walker.skip_string()?;
+                String::new()
+            }
+        };
         let dims = walker.u32()?;
         if dims > MAX_DIMS {
             return Err(invalid(format!("a tensor with {dims} dimensions")));
@@ -115,17 +218,28 @@ fn walk_entries<R: Read + Seek>(
             shape.push(walker.count()?);
         }
         let ggml_type = walker.u32()?;
-        walker.u64()?;
-        let count = element_count(shape).ok_or_else(|| invalid("a tensor shape overflows"))?;
+        let offset = walker.u64()?;
+        let count = element_count(shape.iter().copied())
+            .ok_or_else(|| invalid("a tensor shape overflows"))?;
         parameters = parameters
             .checked_add(count)
             .ok_or_else(|| invalid("the parameter count overflows"))?;
         dtypes.add_dtype(ggml_type_name(ggml_type));
+        if keep.is_some() {
+            infos.push(TensorInfo {
+                name,
+                dims: shape,
+                ggml_type,
+                offset,
+            });
+        }
     }
     Ok(Walked {
         parameters,
         dtypes: dtypes.dtypes,
         architecture,
+        infos,
+        alignment,
     })
 }
 
@@ -254,7 +368,7 @@ fn scalar_width(value_type: u32) -> Option<u64> {
 }
 
 /// ggml's `ggml_type` enum, lower-case as ggml prints it.
-fn ggml_type_name(ggml_type: u32) -> String {
+pub fn ggml_type_name(ggml_type: u32) -> String {
     let name = match ggml_type {
         0 => "float32",
         1 => "float16",

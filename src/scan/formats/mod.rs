@@ -11,14 +11,14 @@
 
 mod compiled_in;
 mod dlib;
-mod gguf;
+pub mod gguf;
 mod gnubg;
 mod headers;
 mod leela_zero;
-pub(crate) mod numpy;
+pub mod numpy;
 mod opencv;
 mod pickle;
-mod protobuf;
+pub mod protobuf;
 pub mod safetensors;
 mod sphinx;
 mod tensorflow;

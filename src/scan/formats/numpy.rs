@@ -87,8 +87,60 @@ pub(crate) fn header_holds_objects(header: &[u8]) -> Option<bool> {
     parse_header(&String::from_utf8_lossy(header)).map(|array| array.dtype.has_object())
 }
 
+/// What `verify` needs of an `.npy` header: the type string (`None` for a structured dtype),
+/// the order and the shape, and where the data starts.
+pub(crate) struct NpyArray {
+    pub descr: Option<String>,
+    pub fortran_order: bool,
+    pub shape: Vec<u64>,
+    pub data_offset: u64,
+}
+
+/// Reads and parses the `.npy` header at the start of `reader`, the header within
+/// `npy-header-max` of `policy/formats.toml`; the error says what is wrong.
+pub(crate) fn read_array_header(
+    reader: &mut impl Read,
+    limits: &super::Limits,
+) -> Result<NpyArray, String> {
+    let mut preamble = Vec::with_capacity(PREAMBLE_LEN);
+    reader
+        .take(PREAMBLE_LEN as u64)
+        .read_to_end(&mut preamble)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let (start, len) =
+        header_span(&preamble).ok_or("not a NumPy .npy array (no \\x93NUMPY magic and version)")?;
+    if len > limits.npy_header_max {
+        return Err(format!(
+            "header of {len} bytes, over npy-header-max ({}) in policy/formats.toml",
+            limits.npy_header_max
+        ));
+    }
+    // Version 1 headers start at 10: two bytes of the preamble read belong to the header.
+    let mut header = preamble.split_off(start as usize);
+    header.truncate(len as usize);
+    reader
+        .take(len - header.len() as u64)
+        .read_to_end(&mut header)
+        .map_err(|e| format!("cannot read the header: {e}"))?;
+    if header.len() as u64 != len {
+        return Err("the header runs past the end of the file".into());
+    }
+    let array = parse_header(&String::from_utf8_lossy(&header))
+        .ok_or("the header is not a valid descr/fortran_order/shape dict")?;
+    Ok(NpyArray {
+        descr: match array.dtype {
+            Dtype::Simple(descr) => Some(descr),
+            Dtype::Structured(_) => None,
+        },
+        fortran_order: array.fortran_order,
+        shape: array.shape,
+        data_offset: start + len,
+    })
+}
+
 struct ArrayHeader {
     dtype: Dtype,
+    fortran_order: bool,
     shape: Vec<u64>,
 }
 
@@ -109,9 +161,9 @@ fn parse_header(text: &str) -> Option<ArrayHeader> {
             .find(|(k, _)| matches!(k, Literal::Str(s) if s == key))
             .map(|(_, v)| v)
     };
-    if !matches!(get("fortran_order")?, Literal::Bool) {
+    let Literal::Bool(fortran_order) = get("fortran_order")? else {
         return None;
-    }
+    };
     let Literal::Tuple(dims) = get("shape")? else {
         return None;
     };
@@ -124,6 +176,7 @@ fn parse_header(text: &str) -> Option<ArrayHeader> {
         .collect::<Option<_>>()?;
     Some(ArrayHeader {
         dtype: Dtype::from_descr(get("descr")?)?,
+        fortran_order: *fortran_order,
         shape,
     })
 }
@@ -281,8 +334,8 @@ fn simple_parts(descr: &str) -> (char, &str) {
 enum Literal {
     Str(String),
     Int(u64),
-    /// `True` or `False` (only `fortran_order` uses them, and its value does not matter here).
-    Bool,
+    /// `True` or `False` (only `fortran_order` uses them).
+    Bool(bool),
     None,
     Tuple(Vec<Literal>),
     List(Vec<Literal>),
@@ -344,8 +397,8 @@ impl Parser<'_> {
 
     fn word(&mut self) -> Option<Literal> {
         for (word, literal) in [
-            ("True", Literal::Bool),
-            ("False", Literal::Bool),
+            ("True", Literal::Bool(true)),
+            ("False", Literal::Bool(false)),
             ("None", Literal::None),
         ] {
             if let Some(rest) = self.rest.strip_prefix(word) {

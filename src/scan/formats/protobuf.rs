@@ -264,6 +264,103 @@ fn onnx_graph<R: Read + Seek>(wire: &mut Wire<R>, end: u64, tally: &mut Tally) -
     Ok(())
 }
 
+/// One ONNX initializer (`GraphProto.initializer`, a `TensorProto`) for `verify`: its name,
+/// dims, data type and where its values are in the file.
+#[derive(Debug, Clone)]
+pub struct OnnxInitializer {
+    pub name: String,
+    pub dims: Vec<u64>,
+    pub data_type: u64,
+    /// Byte range of the little-endian values: `raw_data`, or a packed `float_data` or
+    /// `double_data` (fixed-width, so packed they are the same bytes); `Err` with the reason
+    /// for layouts read no further (external data, varint-coded `int32_data`/`int64_data`).
+    pub data: Result<(u64, u64), String>,
+}
+
+/// The initializers of the ONNX model in `file` of `size` bytes, at most `max_tensors`, walked
+/// with the bounded reader of identification (`protobuf-fields-max`); the error says what is
+/// wrong.
+pub fn onnx_initializers<R: Read + Seek>(
+    file: &mut R,
+    size: u64,
+    limits: &super::Limits,
+    max_tensors: usize,
+) -> Result<Vec<OnnxInitializer>, String> {
+    let mut walk = || -> io::Result<Vec<OnnxInitializer>> {
+        let mut wire = Wire::new(&mut *file, limits.protobuf_fields_max)?;
+        let mut found = Vec::new();
+        while let Some((number, value)) = wire.field(size)? {
+            let Value::Len(len) = value else { continue };
+            if number != 7 {
+                wire.skip(len, size)?;
+                continue;
+            }
+            let graph_end = wire.pos + len;
+            while let Some((number, value)) = wire.field(graph_end)? {
+                match (number, value) {
+                    (5, Value::Len(len)) => {
+                        if found.len() >= max_tensors {
+                            return Err(invalid(format!(
+                                "more than max-tensors ({max_tensors}) initializers in policy/verify.toml"
+                            )));
+                        }
+                        let end = wire.pos + len;
+                        found.push(onnx_initializer(&mut wire, end)?);
+                    }
+                    _ => wire.skip_value(value, graph_end)?,
+                }
+            }
+        }
+        if wire.exhausted {
+            return Err(invalid(
+                "more protobuf fields than protobuf-fields-max in policy/formats.toml",
+            ));
+        }
+        Ok(found)
+    };
+    walk().map_err(|e| format!("malformed ONNX model: {e}"))
+}
+
+fn onnx_initializer<R: Read + Seek>(wire: &mut Wire<R>, end: u64) -> io::Result<OnnxInitializer> {
+    let mut tensor = OnnxInitializer {
+        name: String::new(),
+        dims: Vec::new(),
+        data_type: 0,
+        data: Err("no raw_data, float_data or double_data".into()),
+    };
+    while let Some((number, value)) = wire.field(end)? {
+        match (number, value) {
+            (1, _) => wire.integers(value, |d| tensor.dims.push(d))?,
+            (2, Value::Varint(v)) => tensor.data_type = v,
+            (8, Value::Len(len)) => {
+                if len > 4096 {
+                    return Err(invalid("an initializer name longer than 4096 bytes"));
+                }
+                let mut name = vec![0u8; len as usize];
+                wire.reader.read_exact(&mut name)?;
+                wire.pos += len;
+                tensor.name = String::from_utf8_lossy(&name).into_owned();
+            }
+            // raw_data; packed float_data (fixed32) and double_data (fixed64).
+            (9 | 4 | 10, Value::Len(len)) => {
+                tensor.data = Ok((wire.pos, len));
+                wire.skip(len, end)?;
+            }
+            (4 | 10, _) => tensor.data = Err("unpacked float_data or double_data".into()),
+            (5 | 7 | 11, _) => {
+                tensor.data = Err("varint-coded int32_data, int64_data or uint64_data".into());
+                wire.skip_value(value, end)?;
+            }
+            (13, _) => {
+                tensor.data = Err("external_data (values in another file)".into());
+                wire.skip_value(value, end)?;
+            }
+            _ => wire.skip_value(value, end)?,
+        }
+    }
+    Ok(tensor)
+}
+
 /// ONNX `TensorProto` on its own (onnx/onnx.proto; written by `numpy_helper.from_array` and
 /// saved as the backend test suite's `input_N.pb`/`output_N.pb`): `dims` (1), `data_type` (2)
 /// and `raw_data` (9) whose length is exactly the dims' product times the element size, every
@@ -324,7 +421,7 @@ fn onnx_element_size(data_type: u64) -> Option<u64> {
 }
 
 /// `TensorProto.DataType`, lower-case.
-fn onnx_type_name(data_type: u64) -> String {
+pub fn onnx_type_name(data_type: u64) -> String {
     let name = match data_type {
         1 => "float32",
         2 => "uint8",

@@ -41,27 +41,81 @@ pub(super) fn check<R: Read + Seek>(probe: &mut Probe<R>) -> io::Result<Option<D
 
 /// The `__metadata__` object of the safetensors file at `path` (string keys and values, as
 /// upstream writes a licence or a description there), read within the same bound as
-/// identification: a header claiming more than `limits.safetensors_header_max` bytes is skipped,
-/// never allocated. `None` when the file is not readable as safetensors.
+/// identification. `None` when the file is not readable as safetensors.
 pub fn metadata(path: &Path, limits: &super::Limits) -> Option<Map<String, Value>> {
-    let mut file = File::open(path).ok()?;
+    let (mut entries, _) = read_header(path, limits).ok()?;
+    match entries.remove("__metadata__")? {
+        Value::Object(metadata) => Some(metadata),
+        _ => None,
+    }
+}
+
+/// The header object of the safetensors file at `path` and where its data buffer starts,
+/// read within the bound of identification: a header claiming more than
+/// `limits.safetensors_header_max` bytes, or more JSON values than the policy parses, is
+/// refused, never allocated. The error says why, for `verify`'s messages.
+pub fn read_header(
+    path: &Path,
+    limits: &super::Limits,
+) -> Result<(Map<String, Value>, u64), String> {
+    let mut file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let mut length = [0u8; 8];
-    file.read_exact(&mut length).ok()?;
+    file.read_exact(&mut length)
+        .map_err(|_| "shorter than a safetensors header".to_string())?;
     let length = u64::from_le_bytes(length);
     if length > limits.safetensors_header_max {
-        return None;
+        return Err(format!(
+            "safetensors header of {length} bytes, over safetensors-header-max ({}) in policy/formats.toml",
+            limits.safetensors_header_max
+        ));
     }
     let mut header = Vec::new();
-    file.take(length).read_to_end(&mut header).ok()?;
-    if !parse_is_bounded(&header, limits) {
-        return None;
+    file.take(length)
+        .read_to_end(&mut header)
+        .map_err(|e| format!("cannot read the header: {e}"))?;
+    if header.len() as u64 != length {
+        return Err("the safetensors header runs past the end of the file".into());
     }
-    match serde_json::from_slice::<Value>(&header).ok()? {
-        Value::Object(mut entries) => match entries.remove("__metadata__")? {
-            Value::Object(metadata) => Some(metadata),
-            _ => None,
-        },
-        _ => None,
+    if !parse_is_bounded(&header, limits) {
+        return Err("safetensors header with more JSON values than the policy parses".into());
+    }
+    match serde_json::from_slice::<Value>(&header) {
+        Ok(Value::Object(entries)) => Ok((entries, 8 + length)),
+        _ => Err("the safetensors header is not a JSON object".into()),
+    }
+}
+
+/// One tensor of a safetensors header: `name: {dtype, shape, data_offsets: [begin, end]}`.
+pub struct Entry {
+    pub name: String,
+    pub dtype: String,
+    pub shape: Vec<u64>,
+    pub begin: u64,
+    pub end: u64,
+}
+
+impl Entry {
+    /// The entry `name` of a header object; `None` when it is not shaped as one.
+    pub fn parse(name: &str, entry: &Value) -> Option<Entry> {
+        let entry = entry.as_object()?;
+        let dtype = entry.get("dtype")?.as_str()?.to_string();
+        let shape: Vec<u64> = entry
+            .get("shape")?
+            .as_array()?
+            .iter()
+            .map(Value::as_u64)
+            .collect::<Option<_>>()?;
+        let offsets = entry.get("data_offsets")?.as_array()?;
+        let [begin, end] = offsets.as_slice() else {
+            return None;
+        };
+        Some(Entry {
+            name: name.to_string(),
+            dtype,
+            shape,
+            begin: begin.as_u64()?,
+            end: end.as_u64()?,
+        })
     }
 }
 
@@ -123,19 +177,14 @@ fn describe(entries: &Map<String, Value>, buffer_len: u64) -> Option<Details> {
             entry.as_object()?;
             continue;
         }
-        let entry = entry.as_object()?;
-        let dtype = entry.get("dtype")?.as_str()?;
-        let shape: Vec<u64> = entry
-            .get("shape")?
-            .as_array()?
-            .iter()
-            .map(Value::as_u64)
-            .collect::<Option<_>>()?;
-        let offsets = entry.get("data_offsets")?.as_array()?;
-        let [begin, end] = offsets.as_slice() else {
-            return None;
-        };
-        let (begin, end) = (begin.as_u64()?, end.as_u64()?);
+        let Entry {
+            dtype,
+            shape,
+            begin,
+            end,
+            ..
+        } = Entry::parse(name, entry)?;
+        let dtype = dtype.as_str();
         details.add_dtype(dtype_name(dtype));
         let Some(count) = element_count(shape.iter().copied()) else {
             return Some(Details::note(format!(

@@ -31,6 +31,11 @@ pub(super) struct Findings<'t> {
     pub(super) persistent_ids: u64,
     /// A dangerous global was imported, or a global not on the allow-list was called.
     pub(super) executes: bool,
+    /// Tensors rebuilt by PyTorch's `_rebuild_tensor_v2`, in order (`torch`), kept only for
+    /// `verify` (`tensor_cap` set): the scan keeps nothing per tensor.
+    pub(super) tensors: Vec<super::torch::TorchTensor>,
+    /// How many tensors to keep; `None`: none.
+    pub(super) tensor_cap: Option<usize>,
 }
 
 impl<'t> Findings<'t> {
@@ -45,6 +50,8 @@ impl<'t> Findings<'t> {
             opcodes: 0,
             persistent_ids: 0,
             executes: false,
+            tensors: Vec::new(),
+            tensor_cap: None,
         }
     }
 

@@ -270,8 +270,9 @@ impl Machine<'_, '_> {
                 self.stack.push(Value::Other);
             }
             Opcode::BinPersId => {
-                self.pop()?;
-                self.stack.push(Value::Other);
+                let pid = self.pop()?;
+                let storage = super::torch::persistent(self.findings, &pid);
+                self.stack.push(storage);
             }
         }
         Ok(false)
@@ -429,6 +430,7 @@ impl Machine<'_, '_> {
     fn set_item(&mut self) -> Result<(), Step> {
         let value = self.pop()?;
         let key = self.pop()?;
+        super::torch::named(self.findings, &key, &value);
         if let Value::Dict(state) = self.top()? {
             state.borrow_mut().set(&key, &value);
         }
@@ -437,6 +439,9 @@ impl Machine<'_, '_> {
 
     fn set_items(&mut self) -> Result<(), Step> {
         let items = self.pop_mark()?;
+        for pair in items.chunks_exact(2) {
+            super::torch::named(self.findings, &pair[0], &pair[1]);
+        }
         if let Value::Dict(state) = self.top()? {
             state.borrow_mut().set_pairs(&items);
         }
@@ -519,7 +524,8 @@ impl Machine<'_, '_> {
     /// Checks a call of `callee` and pushes what it builds.
     fn call(&mut self, op: Opcode, callee: Value, args: Value) {
         self.findings.call(op.name(), self.at, &callee, &args);
-        let built = joblib::built(self.findings, &callee, &args);
+        let built = super::torch::rebuilt(self.findings, &callee, &args)
+            .unwrap_or_else(|| joblib::built(self.findings, &callee, &args));
         self.stack.push(built);
     }
 

@@ -25,6 +25,7 @@ mod number;
 mod opcode;
 mod sources;
 mod table;
+mod torch;
 mod value;
 
 use std::collections::HashSet;
@@ -39,6 +40,7 @@ use opcode::{HIGHEST_PROTOCOL, Opcode};
 
 pub use sources::analyze_file;
 pub use table::{AllowRule, DangerRule, GlobalStatus, JoblibRules, PickleLimits, PickleTable};
+pub use torch::TorchTensor;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -131,6 +133,25 @@ pub fn analyze(table: &PickleTable, reader: impl Read, expect: Expect) -> Pickle
         }
     }
     findings.finish()
+}
+
+/// The tensor layouts of a `torch.save` `data.pkl` stream, at most `max_tensors` (more is a
+/// reason), with the walk's report: the layouts are only trusted by callers when the report
+/// is `safe` (a stream the analysis could not follow to its end may describe anything).
+pub fn torch_tensors(
+    table: &PickleTable,
+    reader: impl Read,
+    max_tensors: usize,
+) -> (Vec<TorchTensor>, PickleReport) {
+    let mut input = Input::new(reader);
+    let mut findings = Findings::new(table);
+    findings.tensor_cap = Some(max_tensors);
+    match walk_one(&mut findings, &mut input) {
+        Ok(()) => inspect_trailing(table, &mut findings, &mut input),
+        Err(stop) => findings.stopped(stop),
+    }
+    let tensors = std::mem::take(&mut findings.tensors);
+    (tensors, findings.finish())
 }
 
 /// How the opcode walk over the first bytes of a stream went: the one test of "is this a

@@ -33,6 +33,10 @@ pub(super) enum Value {
     Dict(Rc<RefCell<WrapperState>>),
     /// A joblib array wrapper; the flag is set once a BUILD has read its array.
     Wrapper(Rc<Cell<bool>>),
+    /// A PyTorch storage named by a persistent id (`torch`).
+    Storage(Rc<super::torch::StorageRef>),
+    /// A tensor rebuilt by `torch._utils._rebuild_tensor_v2`: index into `Findings::tensors`.
+    Tensor(usize),
     /// Anything else: numbers, bytes, containers, objects built by calls.
     Other,
 }
@@ -68,6 +72,8 @@ impl Value {
             items
                 .into_iter()
                 .map(|item| match item {
+                    // `()`, a scalar tensor's size and stride, is an empty shape.
+                    Value::Tuple(inner) if inner.is_empty() => Value::Shape(Box::new([])),
                     Value::Tuple(_) => Value::Other,
                     flat => flat,
                 })
