@@ -131,23 +131,25 @@ fn changelog(context: &FileContext) -> Result<Rendered> {
     })
 }
 
-/// What the package does with one model, as a changelog item.
+/// What the package does with one model, as a changelog item. The name leads, followed by a
+/// colon: a model named `model` must not make "model model", which lintian flags as a
+/// duplicate word.
 fn model_change(model: &ModelView) -> String {
     let name = &model.name;
     if model.packages.is_empty() {
         return format!(
-            "The {name} model is not packaged yet: debian/mlmodel.toml lacks facts about it."
+            "{name}: a model not packaged yet, for lack of facts in debian/mlmodel.toml."
         );
     }
     let category = category_words(model.category);
     if model.weights_in_archive {
         return format!(
-            "The {name} model ({category}) is built from the source into {}.",
+            "{name}: a model ({category}) built from the source into {}.",
             model.packages.join(", ")
         );
     }
     format!(
-        "The {name} model ({category}) is installed on the user's machine by {}.",
+        "{name}: a model ({category}) installed on the user's machine by {}.",
         model.installer.as_deref().unwrap_or_default()
     )
 }

@@ -1258,7 +1258,7 @@ fn the_changelog_is_wrapped_and_closes_the_itp_placeholder() {
         "{changelog}"
     );
     assert!(
-        changelog.contains("  * The net model is not packaged yet: debian/mlmodel.toml lacks"),
+        changelog.contains("  * net: a model not packaged yet, for lack of facts in"),
         "{changelog}"
     );
 }
