@@ -9,7 +9,7 @@ use std::io::BufRead;
 use anyhow::{Result, bail};
 
 /// One binary package of a Packages index.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PackageEntry {
     pub package: String,
     pub version: String,

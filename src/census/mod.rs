@@ -169,13 +169,14 @@ fn warn_skipped(what: &str, skipped: u64, rules: &CensusPolicy) {
 /// N shards of a limited census split one and the same slice.
 pub fn cut(mut candidates: Vec<Candidate>, limit: Option<u64>, shard: Shard) -> Vec<Candidate> {
     candidates.sort_by(|a, b| {
-        (name_hash(&a.package), &a.package).cmp(&(name_hash(&b.package), &b.package))
+        (name_hash(&a.entry.package), &a.entry.package)
+            .cmp(&(name_hash(&b.entry.package), &b.entry.package))
     });
     if let Some(limit) = limit {
         candidates.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     }
-    candidates.retain(|c| shard.contains(&c.package));
-    candidates.sort_by(|a, b| a.package.cmp(&b.package));
+    candidates.retain(|c| shard.contains(&c.entry.package));
+    candidates.sort_by(|a, b| a.entry.package.cmp(&b.entry.package));
     candidates
 }
 
@@ -205,10 +206,10 @@ fn print_candidates(
         // Names and paths come from the mirror's indexes: escaped like every other message.
         let line = format!(
             "{} {} ({}, {}): {}",
-            candidate.package,
-            candidate.version,
-            candidate.area,
-            human_bytes(candidate.size),
+            candidate.entry.package,
+            candidate.entry.version,
+            candidate.entry.area,
+            human_bytes(candidate.entry.size),
             candidate.reasons.join("; ")
         );
         println!("{}", crate::terminal::escape_controls(&line));

@@ -71,14 +71,14 @@ impl PackageResult {
     /// The result of a package whose `.deb` could not be fetched or read.
     pub fn failed(candidate: &Candidate, error: String, timings: Timings) -> Self {
         Self {
-            package: candidate.package.clone(),
-            version: candidate.version.clone(),
-            architecture: candidate.architecture.clone(),
-            area: candidate.area.clone(),
-            section: candidate.section.clone(),
+            package: candidate.entry.package.clone(),
+            version: candidate.entry.version.clone(),
+            architecture: candidate.entry.architecture.clone(),
+            area: candidate.entry.area.clone(),
+            section: candidate.entry.section.clone(),
             reasons: candidate.reasons.clone(),
-            deb_size: candidate.size,
-            installed_size: candidate.installed_size,
+            deb_size: candidate.entry.size,
+            installed_size: candidate.entry.installed_size,
             error: Some(error),
             findings: BTreeMap::new(),
             model_bytes: 0,

@@ -42,7 +42,7 @@ pub fn run(
         .filter(|c| {
             !results
                 .done
-                .contains(&(c.package.clone(), c.version.clone()))
+                .contains(&(c.entry.package.clone(), c.entry.version.clone()))
         })
         .collect();
     let skipped = (candidates.len() - todo.len()) as u64;
@@ -75,7 +75,7 @@ pub fn run(
                     failures.fetch_add(1, Ordering::Relaxed);
                     format!(
                         "{} {}: not checked, will be retried: {err:#}",
-                        candidate.package, candidate.version
+                        candidate.entry.package, candidate.entry.version
                     )
                 }
             };
@@ -113,9 +113,9 @@ fn check_one(
     cache: &Path,
     keep: bool,
 ) -> Result<PackageResult> {
-    let dir = cache.join(&candidate.package);
+    let dir = cache.join(&candidate.entry.package);
     let start = Instant::now();
-    let deb = apt.download(&candidate.package, &candidate.version, &dir)?;
+    let deb = apt.download(&candidate.entry.package, &candidate.entry.version, &dir)?;
     let fetch_seconds = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let read = check::deb::read(&deb, TargetKind::Binary, ctx);

@@ -27,13 +27,10 @@ pub struct CensusPolicy {
 /// A package chosen for the census, with the reasons.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Candidate {
-    pub package: String,
-    pub version: String,
-    pub architecture: String,
-    pub area: String,
-    pub section: String,
-    pub size: u64,
-    pub installed_size: u64,
+    /// The package's Packages-index entry; flattened so each JSON line names the package's
+    /// fields directly.
+    #[serde(flatten)]
+    pub entry: PackageEntry,
     pub reasons: Vec<String>,
 }
 
@@ -155,13 +152,7 @@ impl<'a> Selector<'a> {
             }
             if !reasons.is_empty() {
                 out.push(Candidate {
-                    package: entry.package.clone(),
-                    version: entry.version.clone(),
-                    architecture: entry.architecture.clone(),
-                    area: entry.area.clone(),
-                    section: entry.section.clone(),
-                    size: entry.size,
-                    installed_size: entry.installed_size,
+                    entry: entry.clone(),
                     reasons,
                 });
             }
@@ -236,7 +227,7 @@ mod tests {
         let chosen: BTreeMap<String, Vec<String>> = selector
             .candidates(&packages)
             .into_iter()
-            .map(|c| (c.package, c.reasons))
+            .map(|c| (c.entry.package, c.reasons))
             .collect();
         assert_eq!(
             chosen["a"],

@@ -149,7 +149,7 @@ pub fn current_results(runs: &[RunInfo], results: Vec<PackageResult>) -> Vec<Pac
     let wanted: BTreeSet<(&str, &str)> = runs
         .iter()
         .flat_map(|r| &r.candidates)
-        .map(|c| (c.package.as_str(), c.version.as_str()))
+        .map(|c| (c.entry.package.as_str(), c.entry.version.as_str()))
         .collect();
     let mut by_package: BTreeMap<String, PackageResult> = BTreeMap::new();
     for result in results {
@@ -195,7 +195,7 @@ impl Summary {
         let candidates: BTreeMap<&str, &Candidate> = runs
             .iter()
             .flat_map(|r| &r.candidates)
-            .map(|c| (c.package.as_str(), c))
+            .map(|c| (c.entry.package.as_str(), c))
             .collect();
         let mut summary = Summary {
             schema: SUMMARY_SCHEMA,
@@ -225,7 +225,7 @@ impl Summary {
         for candidate in candidates.values() {
             summary
                 .by_area
-                .entry(candidate.area.clone())
+                .entry(candidate.entry.area.clone())
                 .or_default()
                 .candidates += 1;
         }

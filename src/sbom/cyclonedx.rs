@@ -7,7 +7,7 @@
 use anyhow::Result;
 use serde_json::{Value, json};
 
-use super::{ModelBom, timestamp, tool_version};
+use super::{ModelBom, insert_some, timestamp, tool_version};
 use crate::hash::sha256_bytes;
 
 /// The ML-BOM of `models`, stamped with `epoch`. The serial number is a UUID made from the
@@ -85,12 +85,8 @@ fn model_component(model: &ModelBom, model_ref: &str, data_refs: &[Value]) -> Va
         "hashes": model.files.iter().map(|f| json!({"alg": "SHA-256", "content": f.sha256})).collect::<Vec<_>>(),
     });
     let fields = component.as_object_mut().expect("an object");
-    if let Some(version) = &model.version {
-        fields.insert("version".into(), version.clone().into());
-    }
-    if let Some(description) = &model.description {
-        fields.insert("description".into(), description.clone().into());
-    }
+    insert_some(fields, "version", &model.version);
+    insert_some(fields, "description", &model.description);
     if let Some(supplier) = &model.supplier {
         fields.insert("supplier".into(), json!({"name": supplier}));
     }

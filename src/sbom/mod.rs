@@ -349,6 +349,18 @@ impl ModelBom {
     }
 }
 
+/// Sets `key` in a JSON object to `value` when there is one: both documents leave out what the
+/// manifest does not say rather than writing nulls.
+fn insert_some(
+    fields: &mut serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    value: &Option<String>,
+) {
+    if let Some(value) = value {
+        fields.insert(key.into(), value.clone().into());
+    }
+}
+
 /// The `created` time stamp of SPDX and CycloneDX documents: `SOURCE_DATE_EPOCH` as
 /// `YYYY-MM-DDThh:mm:ssZ` (SPDX 3.0.1's DateTime: UTC, seconds, no fraction).
 pub fn timestamp(epoch: i64) -> anyhow::Result<String> {

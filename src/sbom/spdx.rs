@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use serde_json::{Value, json};
 
-use super::{ModelBom, timestamp, tool_version};
+use super::{ModelBom, insert_some, timestamp, tool_version};
 use crate::hash::sha256_bytes;
 
 const CONTEXT: &str = "https://spdx.org/rdf/3.0.1/spdx-context.jsonld";
@@ -86,27 +86,21 @@ fn add_model(graph: &mut Graph, model: &ModelBom) -> Value {
         "software_primaryPurpose": "model",
     });
     let fields = package.as_object_mut().expect("an object");
-    if let Some(version) = &model.version {
-        fields.insert("software_packageVersion".into(), version.clone().into());
-    }
-    if let Some(description) = &model.description {
-        fields.insert("description".into(), description.clone().into());
-    }
-    if let Some(url) = &model.download_location {
-        fields.insert("software_downloadLocation".into(), url.clone().into());
-    }
-    if let Some(homepage) = &model.homepage {
-        fields.insert("software_homePage".into(), homepage.clone().into());
-    }
+    insert_some(fields, "software_packageVersion", &model.version);
+    insert_some(fields, "description", &model.description);
+    insert_some(
+        fields,
+        "software_downloadLocation",
+        &model.download_location,
+    );
+    insert_some(fields, "software_homePage", &model.homepage);
     if !model.type_of_model.is_empty() {
         fields.insert("ai_typeOfModel".into(), json!(model.type_of_model));
     }
     if !model.domain.is_empty() {
         fields.insert("ai_domain".into(), json!(model.domain));
     }
-    if let Some(limitation) = &model.limitation {
-        fields.insert("ai_limitation".into(), limitation.clone().into());
-    }
+    insert_some(fields, "ai_limitation", &model.limitation);
     if let Some(training) = training_text(model) {
         fields.insert("ai_informationAboutTraining".into(), training.into());
     }
@@ -174,9 +168,7 @@ fn add_model(graph: &mut Graph, model: &ModelBom) -> Value {
             "dataset_datasetType": ["noAssertion"],
         });
         let fields = element.as_object_mut().expect("an object");
-        if let Some(url) = &dataset.url {
-            fields.insert("software_downloadLocation".into(), url.clone().into());
-        }
+        insert_some(fields, "software_downloadLocation", &dataset.url);
         let origin = match (&dataset.package, &dataset.path) {
             (Some(package), _) => Some(format!("shipped by the Debian package {package}")),
             (_, Some(path)) => Some(format!("{path} in the source package {}", model.source)),
