@@ -610,8 +610,10 @@ fn from_dir_works_offline_and_checks_the_files() {
     sandbox.assert_failed_cleanly(&output, "size mismatch: 4000 bytes, the pin says 4096");
 }
 
-#[test]
-fn interrupted_download_resumes_on_the_next_run() {
+/// A helper whose one pinned file is served slowly (4 KiB every 40 ms, 200,000 bytes), so a
+/// test can act while a download is in progress: the server (kept alive by the caller), the
+/// file's bytes and sha256, and the sandbox.
+fn slow_download_sandbox() -> (Server, Vec<u8>, String, Sandbox) {
     let server = Server::start();
     let body = weights_bytes(200_000);
     server.route(
@@ -626,6 +628,12 @@ fn interrupted_download_resumes_on_the_next_run() {
     let spec = download_spec(&body, vec![server.url("/w.bin")]);
     let sha = spec.files[0].sha256.clone();
     let sandbox = Sandbox::new(spec);
+    (server, body, sha, sandbox)
+}
+
+#[test]
+fn interrupted_download_resumes_on_the_next_run() {
+    let (server, body, sha, sandbox) = slow_download_sandbox();
     let mut child = {
         use std::os::unix::process::CommandExt;
         sandbox
@@ -1252,20 +1260,7 @@ fn interrupted_training_stops_the_recipe_and_builds_nothing() {
 /// finds the file verified in the cache and fetches nothing.
 #[test]
 fn concurrent_runs_wait_for_the_cache_lock_or_stop_with_no_wait() {
-    let server = Server::start();
-    let body = weights_bytes(200_000);
-    server.route(
-        "/w.bin",
-        &body,
-        Vec::new(),
-        Some(Fault::Slow {
-            chunk: 4096,
-            delay: Duration::from_millis(40),
-        }),
-    );
-    let spec = download_spec(&body, vec![server.url("/w.bin")]);
-    let sha = spec.files[0].sha256.clone();
-    let sandbox = Sandbox::new(spec);
+    let (server, _body, sha, sandbox) = slow_download_sandbox();
     let first = sandbox
         .command(&["--download", "--output", "out"])
         .stderr(Stdio::piped())
