@@ -827,6 +827,38 @@ fn python_build_requirements_become_build_dependencies() {
     );
 }
 
+/// Code under a licence that is not DFSG-free (silero-models: CC-BY-NC-SA-4.0) goes to
+/// non-free, and the source with it, as lintian's `archive-liberty-mismatch` wants when no
+/// binary is freer.
+#[test]
+fn code_under_a_non_free_licence_goes_to_non_free() {
+    let t = crate::upstreams::tree("nc-1.0");
+    write(
+        &t.root,
+        "pyproject.toml",
+        "[project]\nname = \"nc\"\nversion = \"1.0\"\nlicense = {text = \"CC-BY-NC-SA-4.0\"}\n",
+    );
+    write(
+        &t.root,
+        "models/net.safetensors",
+        crate::fixtures::safetensors(&[("w", "F32", &[4, 4])]),
+    );
+    let warnings = init_warnings(&t.root);
+    let control = read(&t.root, "debian/control");
+    assert!(
+        control.starts_with("Source: nc\nSection: non-free/python\n"),
+        "{control}"
+    );
+    assert!(
+        control.contains("Package: python3-nc\nSection: non-free/python\n"),
+        "{control}"
+    );
+    assert!(
+        warnings.contains("the code's licence CC-BY-NC-SA-4.0 is not DFSG-free"),
+        "{warnings}"
+    );
+}
+
 /// A model's package renamed by the maintainer, in `debian/control` and under
 /// `[model.packages]`: `init` keeps the new paragraph and its edits, never adds the old name
 /// back, and `classify` plans the new name (so `dh_mlmodel` acts on it).
