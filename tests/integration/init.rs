@@ -828,8 +828,8 @@ fn python_build_requirements_become_build_dependencies() {
 }
 
 /// Code under a licence that is not DFSG-free (silero-models: CC-BY-NC-SA-4.0) goes to
-/// non-free, and the source with it, as lintian's `archive-liberty-mismatch` wants when no
-/// binary is freer.
+/// non-free with the source, and so does the installer of its non-free weights: lintian's
+/// `archive-liberty-mismatch` allows a non-free source no binary in another area.
 #[test]
 fn code_under_a_non_free_licence_goes_to_non_free() {
     let t = crate::upstreams::tree("nc-1.0");
@@ -843,6 +843,21 @@ fn code_under_a_non_free_licence_goes_to_non_free() {
         "models/net.safetensors",
         crate::fixtures::safetensors(&[("w", "F32", &[4, 4])]),
     );
+    // silero's weights, downloaded at run time, under the code's licence: their installer
+    // would be contrib (free code fetching non-free weights), but a non-free source allows no
+    // contrib binary.
+    let digest = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+    write(
+        &t.root,
+        "debian/mlmodel.toml",
+        format!(
+            "[[model]]\nname = \"en-v6\"\nfiles = [\"en_v6.jit\"]\nformat = \"jit\"\n\
+             license = \"CC-BY-NC-SA-4.0\"\ncopyright = \"2021 Silero Team\"\n\n\
+             [model.pins]\n\"en_v6.jit\" = {{ sha256 = \"{digest}\", size = 4 }}\n\n\
+             [model.download]\nurl = \"https://models.silero.ai/models/en/en_v6.jit\"\n\
+             sha256 = \"{digest}\"\nsize = 4\n"
+        ),
+    );
     let warnings = init_warnings(&t.root);
     let control = read(&t.root, "debian/control");
     assert!(
@@ -851,6 +866,10 @@ fn code_under_a_non_free_licence_goes_to_non_free() {
     );
     assert!(
         control.contains("Package: python3-nc\nSection: non-free/python\n"),
+        "{control}"
+    );
+    assert!(
+        control.contains("Package: nc-model-en-v6-installer\nSection: non-free/science\n"),
         "{control}"
     );
     assert!(
