@@ -370,6 +370,18 @@ fn maintainer_from_env(env: impl Fn(&str) -> Option<String>) -> Option<(String, 
     Some((name, address))
 }
 
+/// The archive area the code's licence puts its package in, outside main: `non-free` when the
+/// licence is judged not DFSG-free (`policy/licenses.toml`); `None` for a free or unknown one
+/// (an unknown licence is the maintainer's to judge, and classify says so for models).
+fn code_area(upstream: &Upstream, licenses: &crate::spdx::LicenseTable) -> Option<&'static str> {
+    let expression = crate::spdx::parse(upstream.license.as_deref()?).ok()?;
+    matches!(
+        licenses.status(&expression),
+        crate::spdx::Status::NonFree(_)
+    )
+    .then_some("non-free")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,16 +447,4 @@ mod tests {
             None
         );
     }
-}
-
-/// The archive area the code's licence puts its package in, outside main: `non-free` when the
-/// licence is judged not DFSG-free (`policy/licenses.toml`); `None` for a free or unknown one
-/// (an unknown licence is the maintainer's to judge, and classify says so for models).
-fn code_area(upstream: &Upstream, licenses: &crate::spdx::LicenseTable) -> Option<&'static str> {
-    let expression = crate::spdx::parse(upstream.license.as_deref()?).ok()?;
-    matches!(
-        licenses.status(&expression),
-        crate::spdx::Status::NonFree(_)
-    )
-    .then_some("non-free")
 }
