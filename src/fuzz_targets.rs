@@ -168,6 +168,8 @@ const SCRIPT_NAMES: &[&str] = &[
     "get.bat",
     "get.ps1",
     "README.md",
+    "models.json",
+    "models.yml",
 ];
 
 fn download_syntaxes(data: &[u8]) {

@@ -425,28 +425,7 @@ fn from_pyproject(text: &str) -> Upstream {
 /// computed is not evaluated (upstream code is never run). Only the `setup(…)` call's own
 /// arguments count: an `Extension(name="pkg.core", …)` before it names a module, not the project.
 fn from_setup_py(text: &str) -> Upstream {
-    let Some(call) = setup_call(text) else {
-        return Upstream::default();
-    };
-    let keyword = |key: &str| -> Option<String> {
-        let mut rest = call;
-        while let Some(at) = rest.find(key) {
-            let before = rest[..at].chars().last();
-            let after = rest[at + key.len()..].trim_start();
-            rest = &rest[at + key.len()..];
-            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                continue;
-            }
-            let Some(value) = after.strip_prefix('=') else {
-                continue;
-            };
-            let value = value.trim_start();
-            let quote = value.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-            let inner = &value[1..];
-            return inner.find(quote).map(|end| inner[..end].to_string());
-        }
-        None
-    };
+    let keyword = |key: &str| setup_argument(text, key).and_then(string_literal);
     Upstream {
         name: keyword("name"),
         version: keyword("version"),
@@ -454,6 +433,73 @@ fn from_setup_py(text: &str) -> Upstream {
         summary: keyword("description"),
         license: keyword("license"),
         ..Upstream::default()
+    }
+}
+
+/// The text of the keyword argument `key` of `setup.py`'s `setup(…)` call, from just after its
+/// `=` to the end of the call (`name="TTS", version=…)` for `name`); `None` when the call does
+/// not pass it. The value is text to read, never code to run.
+pub(crate) fn setup_argument<'t>(text: &'t str, key: &str) -> Option<&'t str> {
+    let call = setup_call(text)?;
+    let mut rest = call;
+    while let Some(at) = rest.find(key) {
+        let before = rest[..at].chars().last();
+        let after = rest[at + key.len()..].trim_start();
+        rest = &rest[at + key.len()..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        // `name=` but not `name==` (a comparison inside some other argument).
+        if let Some(value) = after.strip_prefix('=').filter(|v| !v.starts_with('=')) {
+            return Some(value.trim_start());
+        }
+    }
+    None
+}
+
+/// The Python string literal `value` starts with (`"TTS", …` → `TTS`); `None` when it starts
+/// with anything else (a name, a call).
+fn string_literal(value: &str) -> Option<String> {
+    let quote = value.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let inner = &value[1..];
+    inner.find(quote).map(|end| inner[..end].to_string())
+}
+
+/// The string literals of the Python list or tuple literal `value` starts with
+/// (`["cython>=0.29", 'numpy'], …`); `None` when it is not a literal list of strings only
+/// (a variable, a call, a comprehension: computed, so not read).
+pub(crate) fn string_list(value: &str) -> Option<Vec<String>> {
+    let close = match value.chars().next()? {
+        '[' => ']',
+        '(' => ')',
+        _ => return None,
+    };
+    let mut items = Vec::new();
+    let skip = skip_blanks_and_comments;
+    let mut rest = skip(&value[1..]);
+    loop {
+        if rest.starts_with(close) {
+            return Some(items);
+        }
+        let item = string_literal(rest)?;
+        rest = skip(&rest[item.len() + 2..]);
+        items.push(item);
+        rest = match rest.strip_prefix(',') {
+            Some(after) => skip(after),
+            None if rest.starts_with(close) => rest,
+            None => return None,
+        };
+    }
+}
+
+/// `text` after its blanks and `# comments` (between the items of a list literal).
+fn skip_blanks_and_comments(mut text: &str) -> &str {
+    loop {
+        text = text.trim_start();
+        match text.strip_prefix('#') {
+            Some(comment) => text = comment.split_once('\n').map_or("", |(_, next)| next),
+            None => return text,
+        }
     }
 }
 
@@ -739,6 +785,19 @@ mod tests {
         assert_eq!(tts.name.as_deref(), Some("TTS"));
         assert_eq!(tts.version, None);
         assert_eq!(from_setup_py("name = 'x'\n").name, None, "no setup() call");
+        // setup_requires as a list literal, comments and all; a computed list is not read.
+        let text = "setup(name='x', setup_requires=[\"a>=1\",  # why\n 'b'], x=1)";
+        assert_eq!(
+            setup_argument(text, "setup_requires").and_then(string_list),
+            Some(vec!["a>=1".to_string(), "b".to_string()])
+        );
+        assert_eq!(
+            setup_argument("setup(setup_requires=REQS)", "setup_requires").and_then(string_list),
+            None
+        );
+        assert_eq!(string_list("(\"a\",)"), Some(vec!["a".to_string()]));
+        assert_eq!(string_list("[\"a\" \"b\"]"), None, "not a list of literals");
+        assert_eq!(string_list("[\"a\\\"b\"]"), None, "escapes are not read");
         let cmake = from_cmake(
             "cmake_minimum_required(VERSION 3.13)\nproject(netc VERSION 2.0 DESCRIPTION \"C net\" LANGUAGES C)\n",
         );

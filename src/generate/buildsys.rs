@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::requirements::{self, TestRequirementsRule};
+use super::requirements::{self, BuildRequirementsRule, TestRequirementsRule};
 
 /// `policy/buildsystems.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -35,6 +35,9 @@ pub struct BuildSystem {
     /// How the tests' requirements become build-dependencies (`test-requirements`).
     #[serde(default)]
     pub test_requirements: Option<TestRequirementsRule>,
+    /// How what the build itself imports becomes build-dependencies (`build-requirements`).
+    #[serde(default)]
+    pub build_requirements: Option<BuildRequirementsRule>,
     /// Lines debian/rules adds for this tree (the tests turned off, and why); comments start
     /// with `#`.
     #[serde(default, skip_deserializing)]
@@ -52,11 +55,16 @@ impl BuildSystemTable {
 }
 
 impl BuildSystem {
-    /// This build system for the tree at `root`: the requirements its tests import added as
-    /// build-dependencies, or, when one has no Debian package, none of them and the tests
-    /// turned off (with a warning in `warnings`).
+    /// This build system for the tree at `root`: what its build imports added as
+    /// build-dependencies (those no Debian package provides named in `warnings` and in
+    /// debian/rules), the code package made architecture-dependent when it compiles extension
+    /// modules, and the requirements its tests import added as build-dependencies, or, when one
+    /// has no Debian package, none of them and the tests turned off (with a warning).
     pub fn for_tree(&self, root: &Path, warnings: &mut Vec<String>) -> BuildSystem {
         let mut build = self.clone();
+        if let Some(rule) = &self.build_requirements {
+            build.add_build_requirements(root, rule, warnings);
+        }
         let Some(rule) = &self.test_requirements else {
             return build;
         };
@@ -83,6 +91,49 @@ impl BuildSystem {
             build.rules_lines.extend(rule.disable.iter().cloned());
         }
         build
+    }
+
+    fn add_build_requirements(
+        &mut self,
+        root: &Path,
+        rule: &BuildRequirementsRule,
+        warnings: &mut Vec<String>,
+    ) {
+        if requirements::builds_extensions(root, rule) {
+            let extensions = &rule.extension_modules;
+            for entry in &mut self.build_depends {
+                if let Some(with_headers) = extensions.build_depends.get(entry.as_str()) {
+                    *entry = with_headers.clone();
+                }
+            }
+            self.architecture = extensions.architecture.clone();
+            let mut depends = extensions.depends.clone();
+            depends.retain(|d| !self.depends.contains(d));
+            depends.append(&mut self.depends);
+            self.depends = depends;
+        }
+        let found = requirements::detect_build(root, rule);
+        // Unversioned: dh-python's list does not say which Debian version matches upstream's
+        // `>=`, and the build itself checks what it needs.
+        for package in &found.packages {
+            if !self.build_depends.contains(package) {
+                self.build_depends.push(package.clone());
+            }
+        }
+        if !found.missing.is_empty() {
+            let missing = found.missing.join(", ");
+            let from = found.from.as_deref().unwrap_or("the build requirements");
+            warnings.push(format!(
+                "no Debian package provides {missing} ({from}; dh-python's list at {}): the \
+                 package cannot build until it is packaged, or until the build is patched not \
+                 to need it",
+                rule.map
+            ));
+            self.rules_lines.push(format!(
+                "# The build imports {missing} ({from}), which no Debian package provides yet: \
+                 package it first, or patch the build not to need it."
+            ));
+        }
     }
 
     /// The code package's name for source `source` and upstream name `upstream`.

@@ -110,10 +110,19 @@ pub fn generate(
     let source = plan.source.clone();
 
     let upstream = Upstream::detect(root, &policy.pipeline.draft);
-    let build = &policy
+    let mut build = policy
         .build_systems
         .detect(root)
         .for_tree(root, &mut report.warnings);
+    if let Some(area) = code_area(&upstream, &policy.pipeline.draft.licenses) {
+        report.warnings.push(format!(
+            "the code's licence {} is not DFSG-free: its package goes to {area} (and the source \
+             with it, unless another package is freer)",
+            upstream.license.as_deref().unwrap_or_default()
+        ));
+        build.section = format!("{area}/{}", build.section);
+    }
+    let build = &build;
     let code_fetches =
         fetched::code_fetches(root, &policy.pipeline.draft.scan, &policy.fetched_code)?;
     report.code_fetches = code_fetches
@@ -359,6 +368,18 @@ fn maintainer_from_env(env: impl Fn(&str) -> Option<String>) -> Option<(String, 
         None => address,
     };
     Some((name, address))
+}
+
+/// The archive area the code's licence puts its package in, outside main: `non-free` when the
+/// licence is judged not DFSG-free (`policy/licenses.toml`); `None` for a free or unknown one
+/// (an unknown licence is the maintainer's to judge, and classify says so for models).
+fn code_area(upstream: &Upstream, licenses: &crate::spdx::LicenseTable) -> Option<&'static str> {
+    let expression = crate::spdx::parse(upstream.license.as_deref()?).ok()?;
+    matches!(
+        licenses.status(&expression),
+        crate::spdx::Status::NonFree(_)
+    )
+    .then_some("non-free")
 }
 
 #[cfg(test)]

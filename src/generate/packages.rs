@@ -140,6 +140,16 @@ pub fn control_spec(
             }
         }
     }
+    // A source whose code is non-free is non-free itself, and lintian's
+    // `archive-liberty-mismatch` allows no binary of a non-free source elsewhere: an installer
+    // that would be contrib (free code fetching non-free weights) goes to non-free with it.
+    if build.section.starts_with("non-free/") {
+        for binary in &mut binaries {
+            if let Some(section) = binary.section.strip_prefix("contrib/") {
+                binary.section = format!("non-free/{section}");
+            }
+        }
+    }
     control::ControlSpec {
         source: control::SourceSpec {
             name: source.to_string(),

@@ -1,9 +1,15 @@
-//! What a Python upstream's code imports at run time, read from its declared requirements, as
-//! Debian packages: the tests pybuild runs import the package, so each requirement is a
-//! build-dependency of the tests, and one no Debian package provides means the tests cannot run.
+//! What a Python upstream needs, read from its declared requirements, as Debian packages.
 //!
-//! Requirements come from `pyproject.toml`'s `[project] dependencies`, else `requirements.txt`
-//! (PEP 508 strings, one per line). A requirement with an environment marker (`triton; sys_platform
+//! * Run time: the tests pybuild runs import the package, so each requirement is a
+//!   build-dependency of the tests, and one no Debian package provides means the tests cannot
+//!   run. They come from `pyproject.toml`'s `[project] dependencies`, else `requirements.txt`
+//!   (PEP 508 strings, one per line).
+//! * Build time: what the build backend and `setup.py` import before anything is built
+//!   (`pyproject.toml`'s `[build-system] requires`, PEP 518; `setup.py`'s `setup_requires`
+//!   list), each a plain build-dependency: one no Debian package provides means the package
+//!   cannot build until it is packaged.
+//!
+//! A requirement with an environment marker (`triton; sys_platform
 //! == 'linux'`) is conditional and left out: upstream itself does without it somewhere. Names are
 //! compared as PEP 503 normalises them, against dh-python's own list of which Debian package
 //! provides which distribution (`test-requirements.map` in `policy/buildsystems.toml`), the list
@@ -14,7 +20,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::upstream::read_path;
+use crate::upstream::{read_path, setup_argument, string_list};
 
 /// `test-requirements` of a build system in `policy/buildsystems.toml`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -26,6 +32,39 @@ pub struct TestRequirementsRule {
     pub restriction: String,
     /// debian/rules lines that turn the tests off, when a requirement has no package.
     pub disable: Vec<String>,
+}
+
+/// `build-requirements` of a build system in `policy/buildsystems.toml`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all(deserialize = "kebab-case"))]
+pub struct BuildRequirementsRule {
+    /// dh-python's map of distribution names to Debian packages.
+    pub map: String,
+    /// Distributions whose build-time package is not the run-time one dh-python's list names
+    /// (`setuptools`: `python3-setuptools`, where the list names `python3-pkg-resources`), by
+    /// name as PEP 503 normalises it.
+    #[serde(default)]
+    pub packages: BTreeMap<String, String>,
+    /// A build requirement among these (normalised names) compiles extension modules
+    /// (`cython`), as a `setup()` passing `ext_modules` does: the package is then built
+    /// against the Python headers and is architecture-dependent.
+    #[serde(default)]
+    pub compilers: Vec<String>,
+    /// What changes for a package with extension modules.
+    pub extension_modules: ExtensionModulesRule,
+}
+
+/// `extension-modules` of `build-requirements`: the code package of an upstream that compiles
+/// extension modules.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all(deserialize = "kebab-case"))]
+pub struct ExtensionModulesRule {
+    /// Build-dependencies replaced (`python3-all` by `python3-all-dev`, which has the headers).
+    pub build_depends: BTreeMap<String, String>,
+    /// The code package's architecture (`any`: the modules are compiled).
+    pub architecture: String,
+    /// Added first to the code package's `Depends` (`${shlibs:Depends}`).
+    pub depends: Vec<String>,
 }
 
 /// The requirements of a tree, as Debian sees them.
@@ -44,19 +83,52 @@ const MAX_FILE_BYTES: u64 = 1 << 20;
 /// Most bytes read of dh-python's map (about 200 KiB in bookworm).
 const MAP_MAX_BYTES: u64 = 16 << 20;
 
-/// Reads `root`'s requirements and maps them with the file at `map`; no requirements file, or no
-/// map (dh-python not installed), gives nothing to add.
+/// Reads `root`'s run-time requirements and maps them with the file at `map`; no requirements
+/// file, or no map (dh-python not installed), gives nothing to add.
 pub fn detect(root: &Path, map: &Path) -> Requirements {
     let Some((from, names)) = declared(root) else {
         return Requirements::default();
     };
+    resolve(from, names, map, &BTreeMap::new())
+}
+
+/// Reads `root`'s build requirements and maps them as `rule` says.
+pub fn detect_build(root: &Path, rule: &BuildRequirementsRule) -> Requirements {
+    let Some((from, names)) = declared_for_build(root) else {
+        return Requirements::default();
+    };
+    resolve(from, names, Path::new(&rule.map), &rule.packages)
+}
+
+/// Whether `root` builds extension modules: its `setup()` passes `ext_modules`, or a build
+/// requirement is one of `rule`'s compilers (Cython, pybind11).
+pub fn builds_extensions(root: &Path, rule: &BuildRequirementsRule) -> bool {
+    let passes_ext_modules = read_path(&root.join("setup.py"), MAX_FILE_BYTES)
+        .is_some_and(|text| setup_argument(&text, "ext_modules").is_some());
+    passes_ext_modules
+        || declared_for_build(root).is_some_and(|(_, names)| {
+            names
+                .iter()
+                .any(|name| rule.compilers.contains(&normalise(name)))
+        })
+}
+
+/// `names` (read from `from`) as the Debian packages `overrides`, else dh-python's list at
+/// `map`, names; without the list nothing is guessed.
+fn resolve(
+    from: String,
+    names: Vec<String>,
+    map: &Path,
+    overrides: &BTreeMap<String, String>,
+) -> Requirements {
     let Some(map) = read_path(map, MAP_MAX_BYTES).map(|text| distribution_map(&text)) else {
         return Requirements::default();
     };
     let mut packages = BTreeSet::new();
     let mut missing = BTreeSet::new();
     for name in names {
-        match map.get(&normalise(&name)) {
+        let normalised = normalise(&name);
+        match overrides.get(&normalised).or_else(|| map.get(&normalised)) {
             Some(package) => {
                 packages.insert(package.clone());
             }
@@ -70,6 +142,35 @@ pub fn detect(root: &Path, map: &Path) -> Requirements {
         missing: missing.into_iter().collect(),
         from: Some(from),
     }
+}
+
+/// The unconditional build requirements the tree declares, and where: `pyproject.toml`'s
+/// `[build-system] requires` and `setup.py`'s `setup_requires` list (a list computed at run
+/// time is not read).
+fn declared_for_build(root: &Path) -> Option<(String, Vec<String>)> {
+    let mut from = Vec::new();
+    let mut names = Vec::new();
+    if let Some(text) = read_path(&root.join("pyproject.toml"), MAX_FILE_BYTES)
+        && let Ok(value) = toml::from_str::<toml::Table>(&text)
+        && let Some(list) = value
+            .get("build-system")
+            .and_then(|b| b.get("requires"))
+            .and_then(|r| r.as_array())
+    {
+        from.push("pyproject.toml [build-system] requires");
+        names.extend(
+            list.iter()
+                .filter_map(|r| r.as_str())
+                .filter_map(requirement_name),
+        );
+    }
+    if let Some(text) = read_path(&root.join("setup.py"), MAX_FILE_BYTES)
+        && let Some(list) = setup_argument(&text, "setup_requires").and_then(string_list)
+    {
+        from.push("setup.py setup_requires");
+        names.extend(list.iter().filter_map(|r| requirement_name(r)));
+    }
+    (!from.is_empty()).then(|| (from.join(", "), names))
 }
 
 /// The unconditional requirement names the tree declares, and the file that declares them.

@@ -391,7 +391,7 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         expansion.push_str(&format!("U{i}={refs}\nA=$A$A\nB{i}=$A\n"));
     }
     expansion.push_str("wget $U1\n");
-    let texts: [(&str, String); 10] = [
+    let texts: [(&str, String); 11] = [
         (
             "shell",
             "#!/bin/sh\nset -e\nBASE=https://example.org/models\nwget -O net.pt \"$BASE/net.pt\"\necho \"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03  net.pt\" | sha256sum -c\ncurl -L https://huggingface.co/org/m/resolve/main/model.safetensors -o m.safetensors\n".to_string(),
@@ -423,6 +423,14 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         (
             "multi-byte",
             "Weights: «https://example.org/m.bin»\n下载：https://example.org/m.bin\nURL=«https://example.org/$F»\n".to_string(),
+        ),
+        (
+            "yaml",
+            "# YAML 1.2.2 block mappings, a sequence of mappings, an anchor and its alias\n\
+             stt_models:\n  en:\n    latest: &en\n      jit: \"https://example.org/models/en.jit\"\n\
+             \x20   v1: *en\nmodels:\n  - name: a\n    url: https://example.org/a.onnx\n\
+             \x20 - {url: 'https://example.org/b.onnx'}\n---\nnext: ...\n"
+                .to_string(),
         ),
         ("expansion", expansion),
         (

@@ -745,6 +745,139 @@ fn python_requirements_become_test_build_dependencies_or_turn_the_tests_off() {
     assert!(ok, "the build passes with the tests off:\n{log}");
 }
 
+/// What the build itself imports (PEP 518's `[build-system] requires`, setuptools'
+/// `setup_requires`) becomes plain build-dependencies through dh-python's list: setuptools as
+/// its build part `python3-setuptools` (the list names the run-time `python3-pkg-resources`),
+/// Cython as `cython3`. A `setup()` passing `ext_modules` (Coqui TTS's Cython extension)
+/// compiles: `python3-all-dev` for the headers, `Architecture: any`, `${shlibs:Depends}`. A
+/// build requirement no Debian package provides is named in a warning and in debian/rules.
+#[test]
+fn python_build_requirements_become_build_dependencies() {
+    // PEP 518 (https://peps.python.org/pep-0518/#build-system-table): `requires` is a list of
+    // PEP 508 strings; setuptools' `setup_requires` is the same, as a setup() keyword.
+    let t = crate::upstreams::tree("builds-1.0");
+    write(
+        &t.root,
+        "pyproject.toml",
+        "[build-system]\nrequires = [\"setuptools>=42\", \"wheel\", \"cython~=0.29.30\", \
+         \"numpy>=1.22.0\", \"no-such-backend-for-dh-mlmodel\"]\n",
+    );
+    write(
+        &t.root,
+        "setup.py",
+        "from setuptools import Extension, setup\n\
+         setup(\n    name=\"builds\",\n    version=\"1.0\",\n    setup_requires=[\n        \
+         \"packaging\",  # the version check\n        'no-such-helper-for-dh-mlmodel>=1',\n    ],\n    \
+         ext_modules=[Extension(name=\"builds.core\", sources=[\"builds/core.pyx\"])],\n)\n",
+    );
+    write(
+        &t.root,
+        "models/net.safetensors",
+        crate::fixtures::safetensors(&[("w", "F32", &[4, 4])]),
+    );
+    let warnings = init_warnings(&t.root);
+    let control = read(&t.root, "debian/control");
+    let build_depends = control
+        .lines()
+        .find_map(|l| l.strip_prefix("Build-Depends: "))
+        .unwrap_or_else(|| panic!("{control}"));
+    let build_depends: Vec<&str> = build_depends.split(", ").collect();
+    for package in [
+        "python3-setuptools",
+        "python3-wheel",
+        "cython3",
+        "python3-numpy",
+        "python3-packaging",
+        "python3-all-dev",
+    ] {
+        assert!(
+            build_depends.contains(&package),
+            "{package} in {build_depends:?}"
+        );
+    }
+    assert!(
+        !build_depends.contains(&"python3-all") && !control.contains("pkg-resources"),
+        "{build_depends:?}"
+    );
+    assert!(
+        !build_depends.iter().any(|b| b.contains("no-such")),
+        "{build_depends:?}"
+    );
+    assert!(control.contains("Architecture: any\n"), "{control}");
+    assert!(
+        control.contains("Depends: ${shlibs:Depends}, ${python3:Depends}, ${misc:Depends}\n"),
+        "{control}"
+    );
+    assert!(
+        warnings.contains(
+            "no Debian package provides no-such-backend-for-dh-mlmodel, \
+             no-such-helper-for-dh-mlmodel (pyproject.toml [build-system] requires, setup.py \
+             setup_requires;"
+        ),
+        "{warnings}"
+    );
+    let rules = read(&t.root, "debian/rules");
+    assert!(
+        rules.contains(
+            "# The build imports no-such-backend-for-dh-mlmodel, no-such-helper-for-dh-mlmodel \
+             (pyproject.toml [build-system] requires, setup.py setup_requires), which no Debian \
+             package provides yet: package it first, or patch the build not to need it.\n"
+        ),
+        "{rules}"
+    );
+}
+
+/// Code under a licence that is not DFSG-free (silero-models: CC-BY-NC-SA-4.0) goes to
+/// non-free with the source, and so does the installer of its non-free weights: lintian's
+/// `archive-liberty-mismatch` allows a non-free source no binary in another area.
+#[test]
+fn code_under_a_non_free_licence_goes_to_non_free() {
+    let t = crate::upstreams::tree("nc-1.0");
+    write(
+        &t.root,
+        "pyproject.toml",
+        "[project]\nname = \"nc\"\nversion = \"1.0\"\nlicense = {text = \"CC-BY-NC-SA-4.0\"}\n",
+    );
+    write(
+        &t.root,
+        "models/net.safetensors",
+        crate::fixtures::safetensors(&[("w", "F32", &[4, 4])]),
+    );
+    // silero's weights, downloaded at run time, under the code's licence: their installer
+    // would be contrib (free code fetching non-free weights), but a non-free source allows no
+    // contrib binary.
+    let digest = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+    write(
+        &t.root,
+        "debian/mlmodel.toml",
+        format!(
+            "[[model]]\nname = \"en-v6\"\nfiles = [\"en_v6.jit\"]\nformat = \"jit\"\n\
+             license = \"CC-BY-NC-SA-4.0\"\ncopyright = \"2021 Silero Team\"\n\n\
+             [model.pins]\n\"en_v6.jit\" = {{ sha256 = \"{digest}\", size = 4 }}\n\n\
+             [model.download]\nurl = \"https://models.silero.ai/models/en/en_v6.jit\"\n\
+             sha256 = \"{digest}\"\nsize = 4\n"
+        ),
+    );
+    let warnings = init_warnings(&t.root);
+    let control = read(&t.root, "debian/control");
+    assert!(
+        control.starts_with("Source: nc\nSection: non-free/python\n"),
+        "{control}"
+    );
+    assert!(
+        control.contains("Package: python3-nc\nSection: non-free/python\n"),
+        "{control}"
+    );
+    assert!(
+        control.contains("Package: nc-model-en-v6-installer\nSection: non-free/science\n"),
+        "{control}"
+    );
+    assert!(
+        warnings.contains("the code's licence CC-BY-NC-SA-4.0 is not DFSG-free"),
+        "{warnings}"
+    );
+}
+
 /// A model's package renamed by the maintainer, in `debian/control` and under
 /// `[model.packages]`: `init` keeps the new paragraph and its edits, never adds the old name
 /// back, and `classify` plans the new name (so `dh_mlmodel` acts on it).

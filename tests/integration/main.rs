@@ -7,6 +7,7 @@ mod support;
 mod upstreams;
 
 mod archives;
+mod catalogues;
 mod census;
 mod check;
 mod classify;

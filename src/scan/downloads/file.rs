@@ -11,7 +11,7 @@ use super::syntax::{
     Blocks, ExpansionLimits, Line, LogicalLines, ScriptUse, Syntax, Variables, find_urls,
 };
 use super::tree::STANDALONE_SCRIPT;
-use super::tree::Summary;
+use super::tree::{CatalogueRead, Summary};
 use crate::scan::finding::{Details, Download, Hub};
 use crate::scan::{Finding, Verification, When};
 
@@ -125,6 +125,8 @@ pub struct FileState<'a> {
     /// The variables each variable's value was made from, so using it uses them too.
     made_from: HashMap<String, Vec<String>>,
     calls: Vec<Call>,
+    /// Catalogues the file names (`"models.yml"`): their file names, with the line's block.
+    catalogues: Vec<(u32, String)>,
     /// Functions that fetch (`dl() { curl -o "$2" "$1"; }`): calling one is a fetch.
     fetching_functions: HashSet<String>,
     /// The first line where variable expansion stopped at a policy cap.
@@ -160,6 +162,7 @@ impl<'a> FileState<'a> {
             used_vars: HashSet::new(),
             made_from: HashMap::new(),
             calls: Vec::new(),
+            catalogues: Vec::new(),
             fetching_functions: HashSet::new(),
             limited_at: None,
             digest_variables: HashMap::new(),
@@ -430,6 +433,10 @@ impl<'a> FileState<'a> {
                         || self.policy.has_model_word(&found.url)
                         || self.policy.has_model_word(&line.text)
                         || self.policy.has_model_word(self.blocks.name(block))
+                        || self
+                            .syntax
+                            .entry()
+                            .is_some_and(|e| self.policy.has_model_word(e))
                         || self.dataset_context(block)
                 }
                 Fetch::None => self.policy.weight_like(&found.url),
@@ -449,6 +456,9 @@ impl<'a> FileState<'a> {
                     .as_deref()
                     .is_some_and(|u| self.policy.weight_extension(u).is_none());
             report.own_checks_only = fetch == Fetch::Code;
+            if let Some(entry) = self.syntax.entry() {
+                report.note = Some(format!("catalogue entry {entry}"));
+            }
             if fetch == Fetch::Code
                 && let Some(url) = &report.url
                 && self.policy.weight_extension(url).is_none()
@@ -473,10 +483,21 @@ impl<'a> FileState<'a> {
 
     /// Words that may be paths of scripts this file runs.
     fn find_calls(&mut self, line: &Line) {
-        if self.calls.len() >= MAX_CALLS || !self.syntax.runs_commands() {
+        if self.calls.len() + self.catalogues.len() >= MAX_CALLS || !self.syntax.runs_commands() {
             return;
         }
         let expanded = self.syntax.expand(&line.text, &self.vars).text;
+        // A docstring naming a catalogue does not read it.
+        if !self.syntax.is_prose() {
+            for word in expanded.split(|c: char| c.is_whitespace() || "\"'`(),;|&[]{}".contains(c))
+            {
+                if self.policy.names_catalogue(word) {
+                    let name = word.rsplit('/').next().unwrap_or(word);
+                    self.catalogues
+                        .push((self.blocks.current(), name.to_string()));
+                }
+            }
+        }
         let passes_sha256 = expanded
             .split(|c: char| !c.is_ascii_hexdigit())
             .any(|w| w.len() == 64);
@@ -565,8 +586,50 @@ impl<'a> FileState<'a> {
                 .map(|c| (c.line, c.word.clone()))
                 .collect(),
             checks_sha256: self.checks.iter().any(|(_, _, c)| *c == Check::Sha256),
+            reads_catalogues: self
+                .catalogues
+                .iter()
+                .map(|(block, name)| {
+                    let use_ = self.use_of(rel, kind, shebang, *block, &outside_build);
+                    CatalogueRead {
+                        name: name.clone(),
+                        when: use_.0,
+                        unless_packaged: use_.1.as_deref() == Some(STANDALONE_SCRIPT),
+                    }
+                })
+                .collect(),
         };
         (findings, summary)
+    }
+
+    /// When what `block` of the file does runs, and why when it is not the file kind's
+    /// `when`: a Make target no build goal reaches, a Python script run by hand.
+    fn use_of(
+        &self,
+        rel: &str,
+        kind: &FileKind,
+        shebang: bool,
+        block: u32,
+        outside_build: &HashSet<u32>,
+    ) -> (When, Option<String>) {
+        if outside_build.contains(&block) {
+            let target = self.blocks.name(block);
+            let why = format!("in Make target `{target}`, which no build goal reaches");
+            (When::Manual, Some(why))
+        } else if kind.when == When::Run {
+            match self
+                .syntax
+                .script_use(self.policy, rel, shebang, &self.blocks, block)
+            {
+                ScriptUse::Library => (When::Run, None),
+                ScriptUse::Script(why) => (When::Manual, Some(why.to_string())),
+                ScriptUse::ScriptUnlessPackaged => {
+                    (When::Manual, Some(STANDALONE_SCRIPT.to_string()))
+                }
+            }
+        } else {
+            (kind.when, None)
+        }
     }
 
     fn findings(
@@ -617,26 +680,8 @@ impl<'a> FileState<'a> {
                 let (when, reason) = if report.prose {
                     let why = "in a docstring: documentation for the reader".to_string();
                     (When::Manual, Some(why))
-                } else if outside_build.contains(&report.block) {
-                    let target = self.blocks.name(report.block);
-                    let why = format!("in Make target `{target}`, which no build goal reaches");
-                    (When::Manual, Some(why))
-                } else if kind.when == When::Run {
-                    match self.syntax.script_use(
-                        self.policy,
-                        rel,
-                        shebang,
-                        &self.blocks,
-                        report.block,
-                    ) {
-                        ScriptUse::Library => (When::Run, None),
-                        ScriptUse::Script(why) => (When::Manual, Some(why.to_string())),
-                        ScriptUse::ScriptUnlessPackaged => {
-                            (When::Manual, Some(STANDALONE_SCRIPT.to_string()))
-                        }
-                    }
                 } else {
-                    (kind.when, None)
+                    self.use_of(rel, kind, shebang, report.block, outside_build)
                 };
                 let reason = match (reason, report.note.clone()) {
                     (Some(a), Some(b)) => Some(format!("{a}; {b}")),

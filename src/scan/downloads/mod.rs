@@ -47,7 +47,7 @@ pub use tree::{Seen, Summary, resolve_tree};
 
 use super::Finding;
 use cmake::Cmake;
-use docs::{Docs, Json};
+use docs::{Docs, Json, Yaml};
 use file::FileState;
 use make::Make;
 use policy::Language;
@@ -59,7 +59,7 @@ use windows::{Batch, PowerShell};
 impl Language {
     /// A reader for one file in this language; `tree` holds the files a shell script's
     /// command substitutions may read (`$(cat model_version)`).
-    fn syntax(self, tree: Option<&TreeFiles>) -> Box<dyn Syntax> {
+    fn syntax(self, policy: &DownloadPolicy, tree: Option<&TreeFiles>) -> Box<dyn Syntax> {
         match self {
             Language::Shell => Box::new(Shell::new(tree.cloned())),
             Language::Make => Box::<Make>::default(),
@@ -69,6 +69,10 @@ impl Language {
             Language::Powershell => Box::new(PowerShell),
             Language::Docs => Box::new(Docs),
             Language::Json => Box::new(Json),
+            Language::Yaml => Box::new(Yaml::new(
+                policy.catalogue_max_depth,
+                policy.catalogue_max_key_path,
+            )),
         }
     }
 }
@@ -97,7 +101,11 @@ pub fn scan<R: Read + Seek>(
         warnings: Vec::new(),
     };
     if size > policy.max_file_size {
-        return Ok(not_a_script());
+        return Ok(Scanned {
+            findings: Vec::new(),
+            seen: Seen::TooLarge(size),
+            warnings: Vec::new(),
+        });
     }
     let start = reader.stream_position()?;
     let mut buffered = BufReader::new((&mut reader).take(policy.max_file_size));
@@ -108,7 +116,7 @@ pub fn scan<R: Read + Seek>(
     let may_fetch = policy.may_fetch(&mut buffered)?;
     drop(buffered);
     reader.seek(SeekFrom::Start(start))?;
-    let syntax = kind.syntax.syntax(tree);
+    let syntax = kind.syntax.syntax(policy, tree);
     // Documentation without a URL or fetch word has nothing to say; a script still has the
     // scripts it runs to tell the tree pass.
     if !may_fetch && !syntax.runs_commands() {

@@ -28,6 +28,10 @@ pub struct DownloadPolicy {
     pub dataset_hosts: Vec<String>,
     pub dataset_words: Vec<String>,
     pub json_url_keys: Vec<String>,
+    /// Most levels of a YAML catalogue's key path followed; deeper keys are not named.
+    pub catalogue_max_depth: usize,
+    /// Most bytes of a catalogue entry's key path kept for its report.
+    pub catalogue_max_key_path: usize,
     pub page_hosts: Vec<String>,
     pub page_segments: Vec<String>,
     pub config_extensions: Vec<String>,
@@ -196,6 +200,16 @@ pub enum Language {
     Docs,
     /// JSON data: a URL is fetched by whatever reads the file, when its key says it is one.
     Json,
+    /// YAML data, read as JSON is; its entries are named by their key paths.
+    Yaml,
+}
+
+impl Language {
+    /// Whether files of this language are catalogues: data some program reads, whose URLs it
+    /// fetches (JSON, YAML), rather than code that fetches or prose that shows.
+    pub fn is_catalogue(self) -> bool {
+        matches!(self, Language::Json | Language::Yaml)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -359,6 +373,29 @@ impl DownloadPolicy {
                 })
             })
         })
+    }
+
+    /// Whether a line of YAML maps a key that names a URL to fetch to one (`url: https://…`,
+    /// `- "model_url": 'https://…'`).
+    pub fn yaml_url_value(&self, text: &str) -> bool {
+        let entry = text.trim_start();
+        let entry = entry.strip_prefix("- ").unwrap_or(entry).trim_start();
+        let Some((key, value)) = entry.split_once(':') else {
+            return false;
+        };
+        let key = key.trim().trim_matches(['"', '\'']);
+        let value = value.trim_start().trim_start_matches(['"', '\'']);
+        self.json_url_keys.iter().any(|k| k == key)
+            && (value.starts_with("https://") || value.starts_with("http://"))
+    }
+
+    /// Whether `word` (a path a program names) names a catalogue: a file of a catalogue
+    /// language by its name (`../.models.json`, `models.yml`).
+    pub fn names_catalogue(&self, word: &str) -> bool {
+        !word.contains("://")
+            && self
+                .file_kind(word, "")
+                .is_some_and(|k| k.syntax.is_catalogue())
     }
 
     /// Whether `text` (a path, a function name, a line) names a data set (`get_coco_dataset.sh`,

@@ -135,6 +135,12 @@ pub trait Syntax {
         false
     }
 
+    /// The catalogue entry the line last given to `track_block` belongs to, by its key path
+    /// (`stt_models.en.latest.jit`). Only YAML's are followed.
+    fn entry(&self) -> Option<&str> {
+        None
+    }
+
     /// Whether the line last given to `track_block` is prose inside code (a Python
     /// docstring): its URLs are documentation, and its calls are not calls.
     fn is_prose(&self) -> bool {

@@ -20,13 +20,30 @@ pub struct Summary {
     pub hands_sha256: Vec<(u64, String)>,
     /// Whether the file checks a full SHA-256 digest.
     pub checks_sha256: bool,
+    /// The catalogues (JSON, YAML) the file names, by file name.
+    pub reads_catalogues: Vec<CatalogueRead>,
+}
+
+/// A catalogue a file of the tree names (`os.path.join(…, "models.yml")`): the program reads it,
+/// and fetches what it lists, when that code runs.
+#[derive(Debug, Clone)]
+pub struct CatalogueRead {
+    /// The catalogue's file name.
+    pub name: String,
+    /// When the code naming it runs.
+    pub when: When,
+    /// The code looks like a script run by hand, unless its file is a module of a package
+    /// (an `__init__.py` beside it).
+    pub unless_packaged: bool,
 }
 
 /// What the per-file pass saw of one file of the tree.
 #[derive(Debug, Clone)]
 pub enum Seen {
-    /// Not a script, build file or documentation, or too large to be one.
+    /// Not a script, build file, documentation or catalogue.
     NotAScript,
+    /// Larger than the download search reads (`max-file-size`): the size.
+    TooLarge(u64),
     Script(Summary),
     /// The file could not be read: the error.
     Unreadable(String),
@@ -44,7 +61,7 @@ impl<'a> Summaries<'a> {
     fn get(&mut self, rel: &str) -> Option<&'a Summary> {
         match self.by_rel.get(rel)? {
             Seen::Script(summary) => Some(summary),
-            Seen::NotAScript => None,
+            Seen::NotAScript | Seen::TooLarge(_) => None,
             Seen::Unreadable(err) => {
                 self.warnings.push(format!("{rel}: {err}"));
                 None
@@ -138,7 +155,95 @@ pub fn resolve_tree(
     }
     verify_by_checking_scripts(policy, &mut summaries, findings);
     run_packaged_modules(&summaries, findings);
+    read_catalogues(policy, &mut summaries, findings);
     summaries.warnings
+}
+
+/// A catalogue's URLs are fetched when the code naming it runs: the strongest `when` of the
+/// files that name it (build, then run, then manual). A catalogue no code of the tree names is
+/// documentation: listed for the maintainer, not drafted as models. A catalogue named by code
+/// but too large to search leaves a warning: what it lists is fetched, and unreported.
+fn read_catalogues(
+    policy: &DownloadPolicy,
+    summaries: &mut Summaries<'_>,
+    findings: &mut [Finding],
+) {
+    let mut readers: HashMap<&str, (When, &str)> = HashMap::new();
+    for (&rel, seen) in &summaries.by_rel {
+        let Seen::Script(summary) = seen else {
+            continue;
+        };
+        for read in &summary.reads_catalogues {
+            let packaged = read.unless_packaged && {
+                let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+                let init = if dir.is_empty() {
+                    "__init__.py".to_string()
+                } else {
+                    format!("{dir}/__init__.py")
+                };
+                summaries.by_rel.contains_key(init.as_str())
+            };
+            let when = if packaged { When::Run } else { read.when };
+            let stronger = readers.get(read.name.as_str()).is_none_or(|(known, by)| {
+                when_rank(when) < when_rank(*known) || (when == *known && rel < *by)
+            });
+            if stronger {
+                readers.insert(read.name.as_str(), (when, rel));
+            }
+        }
+    }
+    let file_name = |path: &str| path.rsplit('/').next().unwrap_or(path).to_string();
+    let mut too_large = Vec::new();
+    for (&rel, seen) in &summaries.by_rel {
+        if let Seen::TooLarge(size) = seen
+            && policy.names_catalogue(rel)
+            && let Some((_, by)) = readers.get(file_name(rel).as_str())
+        {
+            too_large.push(format!(
+                "{rel}: a catalogue {by} reads, but at {size} bytes over the download search's \
+                 cap ({} bytes, max-file-size in policy/downloads.toml): the URLs it lists are \
+                 not reported",
+                policy.max_file_size
+            ));
+        }
+    }
+    too_large.sort();
+    summaries.warnings.append(&mut too_large);
+    for finding in findings.iter_mut() {
+        if !policy
+            .file_kind(&finding.path, "")
+            .is_some_and(|k| k.syntax.is_catalogue())
+        {
+            continue;
+        }
+        let reader = readers.get(file_name(&finding.path).as_str()).copied();
+        let Some(download) = finding.download_mut() else {
+            continue;
+        };
+        let why = match reader {
+            Some((when, by)) => {
+                download.when = when;
+                format!("listed in a catalogue {by} reads")
+            }
+            None => {
+                download.documentation = true;
+                "listed in a catalogue no code of the tree names: documentation".to_string()
+            }
+        };
+        download.reason = Some(match download.reason.take() {
+            Some(entry) => format!("{why}; {entry}"),
+            None => why,
+        });
+    }
+}
+
+/// Strongest first: what the build runs, then the program, then a person.
+fn when_rank(when: When) -> u8 {
+    match when {
+        When::Build => 0,
+        When::Run => 1,
+        When::Manual => 2,
+    }
 }
 
 /// Why a Python file with a `#!` line or a `__main__` guard is taken for a script run by
