@@ -94,29 +94,33 @@ TOML
 mkdir "$work/ours" "$work/theirs"
 cat "$work/pkg-1.0.tar.xz" "$work/download/net.bin" > /dev/null
 
-# seconds COMMAND...: runs it once, prints its wall time in seconds.
-seconds() {
-    start=$(date +%s.%N)
-    "$@" > /dev/null 2>&1
-    end=$(date +%s.%N)
-    echo "$start $end" | awk '{printf "%.2f", $2 - $1}'
+# timed COMMAND...: runs it once, prints its wall time and CPU seconds (user + system, its
+# children included), the figure that matters on a machine shared with other jobs.
+timed() {
+    /usr/bin/time -f "%e %U %S" -o "$work/time" "$@" > /dev/null 2>&1
+    awk '{printf "%.2f %.2f", $1, $2 + $3}' "$work/time"
 }
 
+load_before=$(cut -d' ' -f1 /proc/loadavg)
 echo "Running dh-mlmodel repack ..."
-ours=$( { /usr/bin/time -f "%e %M" "$tool" repack "$work/pkg-1.0.tar.xz" --output-dir "$work/ours" \
+ours=$( { /usr/bin/time -f "%e %M %U %S" "$tool" repack "$work/pkg-1.0.tar.xz" --output-dir "$work/ours" \
     --jobs 2 --component net --from "$work/download" > /dev/null; } 2>&1 | tail -n 1)
-ours_time=${ours% *}
-ours_rss=${ours#* }
+set -- $ours
+ours_time=$1 ours_rss=$2 ours_cpu=$(echo "$3 $4" | awk '{printf "%.2f", $1 + $2}')
 
 echo "Running mk-origtargz and xz -6 -T2 ..."
 xz -dc "$work/ours/pkg_1.0+ds.orig-net.tar.xz" > "$work/net.tar"
 xz -dc "$work/ours/pkg_1.0+ds.orig.tar.xz" > "$work/main.tar"
-mk_time=$(seconds mk-origtargz --package pkg --version 1.0 --repack-suffix +ds --copy \
+mk=$(timed mk-origtargz --package pkg --version 1.0 --repack-suffix +ds --copy \
     --compression xz --copyright-file debian/copyright --directory "$work/theirs" "$work/pkg-1.0.tar.xz")
-xz_component=$( { /usr/bin/time -f "%e %M" xz -6 -T2 -c "$work/net.tar" > "$work/theirs/pkg_1.0+ds.orig-net.tar.xz"; } 2>&1 | tail -n 1)
-xz_component_time=${xz_component% *}
-xz_rss=${xz_component#* }
-xz_main_time=$(seconds sh -c "xz -6 -T2 -c '$work/main.tar' > '$work/main-T2.tar.xz'")
+set -- $mk
+mk_time=$1 mk_cpu=$2
+xz_component=$( { /usr/bin/time -f "%e %M %U %S" xz -6 -T2 -c "$work/net.tar" > "$work/theirs/pkg_1.0+ds.orig-net.tar.xz"; } 2>&1 | tail -n 1)
+set -- $xz_component
+xz_component_time=$1 xz_rss=$2 xz_component_cpu=$(echo "$3 $4" | awk '{printf "%.2f", $1 + $2}')
+set -- $(timed sh -c "xz -6 -T2 -c '$work/main.tar' > '$work/main-T2.tar.xz'")
+xz_main_time=$1 xz_main_cpu=$2
+load_after=$(cut -d' ' -f1 /proc/loadavg)
 
 # The same members and contents on both sides.
 members() { tar -tJf "$1" | sed 's,/$,,' | sort; }
@@ -131,14 +135,18 @@ ours_net=$(size "$work/ours/pkg_1.0+ds.orig-net.tar.xz")
 theirs_main=$(size "$work/theirs/pkg_1.0+ds.orig.tar.xz")
 theirs_net=$(size "$work/theirs/pkg_1.0+ds.orig-net.tar.xz")
 awk -v ours="$ours_time" -v mk="$mk_time" -v xzc="$xz_component_time" -v xzm="$xz_main_time" \
+    -v oc="$ours_cpu" -v mc="$mk_cpu" -v xcc="$xz_component_cpu" -v xmc="$xz_main_cpu" \
+    -v l1="$load_before" -v l2="$load_after" \
     -v rss="$ours_rss" -v xrss="$xz_rss" -v om="$ours_main" -v on="$ours_net" \
     -v tm="$theirs_main" -v tn="$theirs_net" -v cores="$(nproc)" 'BEGIN {
-    printf "Upstream: 400 C files and 128 MiB of float32 weights (.tar.xz); %d cores\n", cores
-    printf "  dh-mlmodel repack --jobs 2 (main + component)   %8.2f s\n", ours
-    printf "  mk-origtargz                                     %8.2f s\n", mk
-    printf "  xz -6 -T2 of the component tar                   %8.2f s\n", xzc
-    printf "  speed-up over mk-origtargz + xz -6 -T2: %.2fx (target >= 2.5)\n", (mk + xzc) / ours
-    printf "  repack against xz -6 -T2 of its own output tars (%.2f s): %.2fx (target <= 1.15)\n", xzc + xzm, ours / (xzc + xzm)
+    printf "Upstream: 400 C files and 128 MiB of float32 weights (.tar.xz); %d cores; load average %s before, %s after\n", cores, l1, l2
+    printf "                                                   wall      CPU\n"
+    printf "  dh-mlmodel repack --jobs 2 (main + component)   %8.2f s %8.2f s\n", ours, oc
+    printf "  mk-origtargz                                     %8.2f s %8.2f s\n", mk, mc
+    printf "  xz -6 -T2 of the component tar                   %8.2f s %8.2f s\n", xzc, xcc
+    printf "  xz -6 -T2 of the main tar repack wrote           %8.2f s %8.2f s\n", xzm, xmc
+    printf "  speed-up over mk-origtargz + xz -6 -T2: %.2fx wall, %.2fx CPU (target >= 2.5)\n", (mk + xzc) / ours, (mc + xcc) / oc
+    printf "  repack against xz -6 -T2 of its own output tars (%.2f s): %.2fx wall, %.2fx CPU (target <= 1.15)\n", xzc + xzm, ours / (xzc + xzm), oc / (xcc + xmc)
     printf "  peak RSS: repack %d MiB, xz -6 -T2 %d MiB: %+d MiB over the encoder (target <= 64)\n", rss / 1024, xrss / 1024, (rss - xrss) / 1024
     printf "  size: main %d bytes (mk-origtargz, xz -6: %d, %+.2f %%)\n", om, tm, (om - tm) * 100 / tm
     printf "        component %d bytes (xz -6 -T2: %d, %+.2f %%)\n", on, tn, (on - tn) * 100 / tn

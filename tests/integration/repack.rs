@@ -388,14 +388,20 @@ fn nothing_removed_means_no_suffix_and_an_unused_pattern_is_a_warning() {
     );
 }
 
-/// A policy directory whose repack.toml cuts xz blocks at 64 KiB, so a small tarball spans
-/// several blocks and threads really share the work.
+/// A policy directory whose repack.toml is the shipped one but cuts xz blocks at 64 KiB, so a
+/// small tarball spans several blocks and threads really share the work.
 fn small_blocks_policy(tree: &Path) -> PathBuf {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("policy/repack.toml");
+    let shipped = std::fs::read_to_string(shipped).unwrap();
+    let line = shipped
+        .lines()
+        .find(|line| line.starts_with("xz-block-bytes"))
+        .unwrap();
     let dir = tree.join("policy");
     write(
         &dir,
         "repack.toml",
-        "xz-preset = 6\nxz-block-bytes = 65536\n",
+        shipped.replace(line, "xz-block-bytes = 65536"),
     );
     dir
 }
@@ -483,6 +489,206 @@ fn liblzma_blocks(xz: &[u8]) -> u64 {
         }
     }
     count
+}
+
+/// `count` float32 values from a normal distribution (Box-Muller over xorshift64) scaled by
+/// 0.05, as a trained layer's weights, in IEEE 754 binary32 little-endian: the bytes numpy's
+/// `astype("<f4").tofile` writes, and the benchmark's weights.
+fn float32_weights(count: usize) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    (0..count)
+        .flat_map(|_| {
+            let (u, v) = (uniform(), uniform());
+            let normal = (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos();
+            ((normal * 0.05) as f32).to_le_bytes()
+        })
+        .collect()
+}
+
+/// The blocks of an xz file as `xz -lvv --robot` lists them (xz(1), "Robot mode"): the
+/// uncompressed offset and size, and the LZMA2 settings read back from the block itself.
+struct XzBlock {
+    uncompressed_offset: u64,
+    uncompressed_size: u64,
+    /// The filter chain xz prints (the block header's filter flags: LZMA2's dictionary).
+    filters: String,
+    /// lc, lp, pb from the block's first LZMA2 chunk.
+    lclppb: (u8, u8, u8),
+}
+
+fn xz_blocks(path: &Path) -> Vec<XzBlock> {
+    let bytes = std::fs::read(path).unwrap();
+    let output = std::process::Command::new("xz")
+        .args(["-lvv", "--robot"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter(|line| line.starts_with("block\t"))
+        .map(|line| {
+            // block, stream, number in the stream, number in the file, compressed offset,
+            // uncompressed offset, compressed size, uncompressed size, ratio, check, then
+            // (-vv) check value, header size, flags, size fields, memory; the filter chain
+            // last.
+            let fields: Vec<&str> = line.split('\t').collect();
+            let offset: usize = fields[4].parse().unwrap();
+            // xz file format 1.1.0 §3.1.1: the header is (first byte + 1) * 4 bytes. LZMA2
+            // (liblzma's lzma2_decoder.c): a first chunk's control byte 0xe0 (dictionary
+            // reset, new properties) is followed by two sizes of two bytes and the
+            // properties byte (pb * 5 + lp) * 9 + lc.
+            let chunk = offset + (usize::from(bytes[offset]) + 1) * 4;
+            assert!(bytes[chunk] >= 0xe0, "block at {offset}: no properties");
+            let properties = bytes[chunk + 5];
+            XzBlock {
+                uncompressed_offset: fields[5].parse().unwrap(),
+                uncompressed_size: fields[7].parse().unwrap(),
+                filters: fields[fields.len() - 1].to_string(),
+                lclppb: (properties % 9, properties / 9 % 5, properties / 45),
+            }
+        })
+        .collect()
+}
+
+/// Where member `name`'s data lies in a plain tar (POSIX ustar headers of 512 bytes, data
+/// padded to 512).
+fn member_data_range(tar: &[u8], name: &str) -> std::ops::Range<u64> {
+    let mut offset = 0usize;
+    while offset + 512 <= tar.len() {
+        let header = &tar[offset..offset + 512];
+        let end = header[..100].iter().position(|&b| b == 0).unwrap_or(100);
+        let size_field = String::from_utf8_lossy(&header[124..136]);
+        let size = u64::from_str_radix(size_field.trim_matches(['\0', ' ']), 8).unwrap_or(0);
+        let start = offset as u64 + 512;
+        if &header[..end] == name.as_bytes() {
+            return start..start + size;
+        }
+        offset = (start + size.div_ceil(512) * 512) as usize;
+    }
+    panic!("{name} is not in the tar");
+}
+
+#[test]
+fn text_blocks_get_preset_6_and_float32_blocks_the_numeric_chain() {
+    let tree = source_tree(" weights/LICENSE");
+    let policy = small_blocks_policy(tree.path());
+    let policy = policy.to_str().unwrap();
+    let mut members = vec![dir("pkg-1.0/"), dir("pkg-1.0/src/")];
+    for i in 0..40 {
+        let code: String = (0..60)
+            .map(|j| {
+                format!(
+                    "int f{i}_{j}(int x) {{ return x * {} + {j}; }}\n",
+                    i * 7 + j
+                )
+            })
+            .collect();
+        members.push(file(&format!("pkg-1.0/src/file{i:02}.c"), 0o644, code));
+    }
+    members.push(dir("pkg-1.0/weights/"));
+    members.push(file("pkg-1.0/weights/LICENSE", 0o644, "MIT\n"));
+    members.push(file(
+        "pkg-1.0/weights/layer.bin",
+        0o644,
+        float32_weights(100_000),
+    ));
+    let input = upstream_file(tree.path(), "pkg-1.0.tar.xz", &xz(&gnu_tar(&members)));
+    let mut outputs = Vec::new();
+    for jobs in ["1", "2"] {
+        let out = format!("out-{jobs}");
+        let output = repack(
+            tree.path(),
+            &["--policy", policy],
+            &[
+                input.to_str().unwrap(),
+                "--output-dir",
+                &out,
+                "--jobs",
+                jobs,
+            ],
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+        outputs.push(tree.path().join(out).join("pkg_1.0+ds.orig.tar.xz"));
+    }
+    let written = &outputs[0];
+    assert!(
+        std::fs::read(written).unwrap() == std::fs::read(&outputs[1]).unwrap(),
+        "--jobs 1 and --jobs 2 differ"
+    );
+    // What xz, Python's lzma and tar read back.
+    let status = std::process::Command::new("xz")
+        .arg("-t")
+        .arg(written)
+        .status()
+        .unwrap();
+    assert!(status.success(), "xz -t failed");
+    let tar = std::process::Command::new("xz")
+        .arg("-dc")
+        .arg(written)
+        .output()
+        .unwrap()
+        .stdout;
+    let python = std::process::Command::new("python3")
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .args([
+            "-c",
+            "import hashlib, lzma, sys; \
+             print(hashlib.sha256(lzma.open(sys.argv[1]).read()).hexdigest())",
+        ])
+        .arg(written)
+        .output()
+        .unwrap();
+    assert!(python.status.success(), "{}", stderr(&python));
+    let digest = dh_mlmodel::hash::sha256_bytes(&tar);
+    assert_eq!(String::from_utf8_lossy(&python.stdout).trim(), digest);
+    let listed = std::process::Command::new("tar")
+        .arg("-tJf")
+        .arg(written)
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("pkg-1.0/weights/layer.bin"));
+    // The members, byte for byte (the exclusion took the licence only).
+    let digests = |listed: Vec<(String, Listed)>| -> BTreeMap<String, String> {
+        listed
+            .into_iter()
+            .map(|(name, l)| (name.trim_end_matches('/').to_string(), l.sha256))
+            .collect()
+    };
+    let mut expected = digests(list_tar(gnu_tar(&members).as_slice()));
+    expected.remove("pkg-1.0/weights/LICENSE");
+    assert_eq!(digests(list_xz(written)), expected);
+
+    // Each block's chain, read back from the block: the code's blocks preset 6 (8 MiB
+    // dictionary, lc=3 lp=0 pb=2), the weights' blocks the numeric chain (preset 0's 256 KiB,
+    // lc=0 lp=2 pb=2).
+    let weights = member_data_range(&tar, "pkg-1.0/weights/layer.bin");
+    let blocks = xz_blocks(written);
+    let (mut text, mut numeric) = (0, 0);
+    for block in &blocks {
+        let range = block.uncompressed_offset..block.uncompressed_offset + block.uncompressed_size;
+        if range.end <= weights.start {
+            assert_eq!(block.filters, "--lzma2=dict=8MiB");
+            assert_eq!(block.lclppb, (3, 0, 2));
+            text += 1;
+        } else if range.start >= weights.start && range.end <= weights.end {
+            assert_eq!(block.filters, "--lzma2=dict=256KiB");
+            assert_eq!(block.lclppb, (0, 2, 2));
+            numeric += 1;
+        }
+    }
+    assert!(
+        text >= 1 && numeric >= 4,
+        "{text} text, {numeric} numeric blocks"
+    );
 }
 
 #[test]
