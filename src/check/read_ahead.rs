@@ -33,6 +33,7 @@ where
             filled,
             recycle,
             current: Vec::new(),
+            len: 0,
             at: 0,
             ended: false,
         };
@@ -43,55 +44,72 @@ where
 }
 
 /// The reading thread: fills buffers until the source ends, fails or the reader is gone.
-fn fill<S: Read>(mut source: S, full: &SyncSender<io::Result<Vec<u8>>>, empty: &Receiver<Vec<u8>>) {
+fn fill<S: Read>(mut source: S, full: &SyncSender<Filled>, empty: &Receiver<Vec<u8>>) {
     loop {
+        // Buffers keep their length: zeroed once when made, never again.
         let mut buffer = match empty.try_recv() {
             Ok(buffer) => buffer,
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => Vec::with_capacity(CHUNK),
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => vec![0; CHUNK],
         };
-        buffer.clear();
-        let read = (&mut source).take(CHUNK as u64).read_to_end(&mut buffer);
-        match read {
-            Ok(0) => return,
-            Ok(_) => {
-                if full.send(Ok(buffer)).is_err() {
-                    return;
+        let mut len = 0;
+        let mut failed = None;
+        while len < buffer.len() {
+            match source.read(&mut buffer[len..]) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => {
+                    failed = Some(err);
+                    break;
                 }
             }
-            // The bytes that came before the error are the reader's too, as they would
-            // have been without this thread: the error is met where it was met before.
-            Err(err) => {
-                if !buffer.is_empty() && full.send(Ok(buffer)).is_err() {
-                    return;
-                }
-                let _ = full.send(Err(err));
-                return;
-            }
+        }
+        // The bytes that came before an error are the reader's too, as they would have
+        // been without this thread: the error is met where it was met before.
+        if len > 0 && full.send(Ok((buffer, len))).is_err() {
+            return;
+        }
+        if let Some(err) = failed {
+            let _ = full.send(Err(err));
+            return;
+        }
+        if len == 0 {
+            return;
         }
     }
 }
 
+/// A buffer and how many of its bytes were read, or the error the source met.
+type Filled = io::Result<(Vec<u8>, usize)>;
+
 /// The reading end of [`with_read_ahead`].
 pub struct ReadAhead {
-    filled: Receiver<io::Result<Vec<u8>>>,
+    filled: Receiver<Filled>,
     recycle: Sender<Vec<u8>>,
     current: Vec<u8>,
+    /// Bytes of `current` read from the source, and how many of them were passed on.
+    len: usize,
     at: usize,
     ended: bool,
 }
 
 impl Read for ReadAhead {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.at == self.current.len() {
+        while self.at == self.len {
             if self.ended {
                 return Ok(0);
             }
             match self.filled.recv() {
-                Ok(Ok(next)) => {
+                Ok(Ok((next, len))) => {
                     let used = std::mem::replace(&mut self.current, next);
+                    self.len = len;
                     self.at = 0;
-                    // The thread may have stopped already; the buffer is then dropped.
-                    let _ = self.recycle.send(used);
+                    // Not the empty vector the reader starts with: the thread would take it
+                    // for a buffer with no room, read nothing into it and stop. The thread
+                    // may have stopped already; the buffer is then dropped.
+                    if !used.is_empty() {
+                        let _ = self.recycle.send(used);
+                    }
                 }
                 Ok(Err(err)) => {
                     self.ended = true;
@@ -101,7 +119,7 @@ impl Read for ReadAhead {
                 Err(_) => self.ended = true,
             }
         }
-        let n = buf.len().min(self.current.len() - self.at);
+        let n = buf.len().min(self.len - self.at);
         buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
         self.at += n;
         Ok(n)

@@ -1134,3 +1134,24 @@ fn key_before(text: &str, offset: usize) -> Option<String> {
         .trim_matches(['"', '\'']);
     (!key.is_empty()).then(|| key.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::InstallRules;
+
+    #[test]
+    fn model_files_lie_in_a_named_directory_below_an_install_root() {
+        let rules: InstallRules =
+            toml::from_str(include_str!("../../../policy/install.toml")).unwrap();
+        for (path, holds) in [
+            ("/usr/share/foo/m.onnx", true),
+            ("/usr/lib/foo/sub/m.bin", true),
+            ("/usr/share/m.onnx", false),
+            ("/usr/share/doc/foo/provenance.json", false),
+            ("/usr/include/boost/config.hpp", false),
+            ("/usr/sharefoo/x/m.onnx", false),
+        ] {
+            assert_eq!(rules.may_hold_model_file(path), holds, "{path}");
+        }
+    }
+}
