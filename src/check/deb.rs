@@ -14,6 +14,7 @@ use std::path::Path;
 
 use super::ar::ArReader;
 use super::package::{self, Fields};
+use super::read_ahead;
 use super::{CheckContext, Target, TargetKind};
 use crate::hash::Sha256Reader;
 use crate::scan::compression::Compression;
@@ -89,7 +90,10 @@ pub fn read(path: &Path, kind: TargetKind, ctx: &CheckContext) -> Result<Target,
         inner: decoder,
         left: ctx.scan.archives.max_inflated_bytes,
     };
-    read_data(capped, &data_name, &name, &mut target, ctx)?;
+    // Decoded on a thread of its own while the scan reads what came out (`read_ahead`).
+    read_ahead::with_read_ahead(capped, |data| {
+        read_data(data, &data_name, &name, &mut target, ctx)
+    })?;
     Ok(target)
 }
 
@@ -126,15 +130,17 @@ fn compression_of(name: &str, stem: &str) -> Result<Option<Compression>, String>
 }
 
 fn decoder<'a>(
-    member: impl Read + 'a,
+    member: impl Read + Send + 'a,
     compression: Option<Compression>,
     ctx: &CheckContext,
-) -> io::Result<Box<dyn Read + 'a>> {
+) -> io::Result<Box<dyn Read + Send + 'a>> {
     match compression {
         None => Ok(Box::new(member)),
-        Some(compression) => {
-            compression.stream_decoder(member, ctx.xz_threads, ctx.limits.xz_memlimit_threading)
-        }
+        Some(compression) => Ok(Box::new(compression.stream_decoder(
+            member,
+            ctx.xz_threads,
+            ctx.limits.xz_memlimit_threading,
+        )?)),
     }
 }
 
@@ -191,9 +197,15 @@ fn read_control(reader: impl Read, archive: &str, ctx: &CheckContext) -> Result<
             let paragraphs = package::paragraphs(&text, "control")?;
             fields = paragraphs.into_iter().next();
         } else {
-            let scanned =
-                scan::scan_stream(&ctx.scan, &ctx.scan_options, &mut Cursor::new(bytes), &path)
-                    .map_err(|err| format!("{archive}: {path}: {err}"))?;
+            let expected = bytes.len() as u64;
+            let scanned = scan::scan_stream(
+                &ctx.scan,
+                &ctx.scan_options,
+                &mut Cursor::new(bytes),
+                expected,
+                &path,
+            )
+            .map_err(|err| format!("{archive}: {path}: {err}"))?;
             findings.extend(scanned.findings);
             warnings.extend(scanned.warnings);
         }
@@ -227,6 +239,13 @@ fn read_capped(reader: impl Read, cap: u64, archive: &str, path: &str) -> Result
 /// architecture-dependent for a reason.
 const NATIVE_CODE_MAGIC: [&[u8]; 2] = [b"\x7fELF", b"!<ar"];
 
+/// The metadata files of a binary package's data archive the rules read, by their paths.
+struct MetadataPaths {
+    provenance_json: String,
+    provenance_gz: String,
+    overrides: String,
+}
+
 fn read_data(
     reader: impl Read,
     archive: &str,
@@ -235,60 +254,103 @@ fn read_data(
     ctx: &CheckContext,
 ) -> Result<(), String> {
     let provenance_json = format!("usr/share/doc/{package}/provenance.json");
-    let provenance_gz = format!("{provenance_json}.gz");
-    let overrides = format!("usr/share/lintian/overrides/{package}");
+    let metadata = MetadataPaths {
+        provenance_gz: format!("{provenance_json}.gz"),
+        provenance_json,
+        overrides: format!("usr/share/lintian/overrides/{package}"),
+    };
     let mut hashes = BTreeMap::new();
     let mut tar = tar::Archive::new(reader);
     let entries = tar.entries().map_err(|e| tar_error(archive, &e))?;
     for entry in entries {
-        let entry = entry.map_err(|e| tar_error(archive, &e))?;
+        let mut entry = entry.map_err(|e| tar_error(archive, &e))?;
         let path = member_path(&entry.path_bytes(), archive)?;
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let mut hashing = Sha256Reader::new(entry);
-        if path == provenance_json || path == provenance_gz || path == overrides {
-            let bytes = read_capped(
-                &mut hashing,
-                ctx.limits.max_metadata_file_bytes,
-                archive,
-                &path,
-            )?;
-            if path == overrides {
-                target.overrides = Some((path.clone(), String::from_utf8_lossy(&bytes).into()));
-            } else {
-                target.provenance = Some((path.clone(), bytes));
-            }
+        let member = Member {
+            path: &path,
+            size: entry.size(),
+            archive,
+        };
+        // The SHA-256 is only ever compared with what provenance.json records, and
+        // provenance.json names the files dh_mlmodel installed, which policy/install.toml
+        // keeps to /usr/share/NAME/ and /usr/lib/NAME/: only files there are hashed (of a
+        // -dev package's thousands of headers none is, and hashing them was a tenth of the
+        // CPU time).
+        let digest = if ctx
+            .pipeline
+            .install
+            .may_hold_model_file(&format!("/{path}"))
+        {
+            let mut hashing = Sha256Reader::new(entry);
+            read_member(&mut hashing, &member, &metadata, target, ctx)?;
+            Some(hashing.finish().0)
         } else {
-            let mut head = [0u8; 4];
-            let mut peeked = 0;
-            while peeked < head.len() {
-                match hashing.read(&mut head[peeked..]) {
-                    Ok(0) => break,
-                    Ok(n) => peeked += n,
-                    Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                    Err(err) => return Err(format!("{archive}: {path}: {err}")),
-                }
-            }
-            if NATIVE_CODE_MAGIC
-                .iter()
-                .any(|magic| head.starts_with(magic))
-            {
-                target.has_native_code = true;
-            }
-            let mut whole = Cursor::new(&head[..peeked]).chain(&mut hashing);
-            let scanned = scan::scan_stream(&ctx.scan, &ctx.scan_options, &mut whole, &path)
-                .map_err(|err| format!("{archive}: {path}: {err}"))?;
-            target.findings.extend(scanned.findings);
-            target.warnings.extend(scanned.warnings);
-        }
-        let (digest, _) = hashing.finish();
-        for finding in target.findings.iter_mut().filter(|f| f.path == path) {
-            finding.sha256 = Some(digest.clone());
-        }
+            read_member(&mut entry, &member, &metadata, target, ctx)?;
+            None
+        };
         hashes.insert(path, digest);
     }
     target.hashes = hashes;
+    Ok(())
+}
+
+/// One regular file of the data archive: its path, the size its tar header states, the
+/// archive's name for messages.
+struct Member<'a> {
+    path: &'a str,
+    size: u64,
+    archive: &'a str,
+}
+
+/// Reads one regular file of the data archive to its end: a metadata file the rules read is
+/// kept, every other file scanned.
+fn read_member(
+    reader: &mut dyn Read,
+    member: &Member<'_>,
+    metadata: &MetadataPaths,
+    target: &mut Target,
+    ctx: &CheckContext,
+) -> Result<(), String> {
+    let Member {
+        path,
+        size,
+        archive,
+    } = *member;
+    if path == metadata.provenance_json
+        || path == metadata.provenance_gz
+        || path == metadata.overrides
+    {
+        let bytes = read_capped(reader, ctx.limits.max_metadata_file_bytes, archive, path)?;
+        if path == metadata.overrides {
+            target.overrides = Some((path.to_string(), String::from_utf8_lossy(&bytes).into()));
+        } else {
+            target.provenance = Some((path.to_string(), bytes));
+        }
+        return Ok(());
+    }
+    let mut head = [0u8; 4];
+    let mut peeked = 0;
+    while peeked < head.len() {
+        match reader.read(&mut head[peeked..]) {
+            Ok(0) => break,
+            Ok(n) => peeked += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(format!("{archive}: {path}: {err}")),
+        }
+    }
+    if NATIVE_CODE_MAGIC
+        .iter()
+        .any(|magic| head.starts_with(magic))
+    {
+        target.has_native_code = true;
+    }
+    let mut whole = Cursor::new(&head[..peeked]).chain(reader);
+    let scanned = scan::scan_stream(&ctx.scan, &ctx.scan_options, &mut whole, size, path)
+        .map_err(|err| format!("{archive}: {path}: {err}"))?;
+    target.findings.extend(scanned.findings);
+    target.warnings.extend(scanned.warnings);
     Ok(())
 }
 

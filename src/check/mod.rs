@@ -14,6 +14,7 @@ pub mod lintian;
 pub mod output;
 pub mod overrides;
 pub mod package;
+pub mod read_ahead;
 pub mod rules;
 pub mod selection;
 pub mod source;
@@ -125,8 +126,9 @@ pub struct Target {
     /// Findings, paths as lintian names the package's files (`usr/share/x`, `debian/rules`,
     /// maintainer scripts by their bare name).
     pub findings: Vec<Finding>,
-    /// SHA-256 of every regular file of a binary package's data.
-    pub hashes: BTreeMap<String, String>,
+    /// Every regular file of a binary package's data, with its SHA-256 when it lies where
+    /// models are installed (`policy/install.toml`: the only files provenance records name).
+    pub hashes: BTreeMap<String, Option<String>>,
     pub has_native_code: bool,
     /// `provenance.json` or `provenance.json.gz`: its path and raw bytes.
     pub provenance: Option<(String, Vec<u8>)>,

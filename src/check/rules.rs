@@ -305,7 +305,16 @@ fn provenance_hints(target: &Target, ctx: &CheckContext, out: &mut Vec<Hint>) {
                 tag: PROVENANCE_CHECKSUM_MISMATCH,
                 context: pointed("file missing from the package", installed),
             }),
-            Some(actual) if !actual.eq_ignore_ascii_case(&file.sha256) => out.push(Hint {
+            // dh_mlmodel installs nothing there (`InstallRules::may_hold_model_file`), so the
+            // record is not its own, and the file was not hashed.
+            Some(None) => out.push(Hint {
+                tag: PROVENANCE_CHECKSUM_MISMATCH,
+                context: pointed(
+                    "outside the directories models are installed to (policy/install.toml)",
+                    installed,
+                ),
+            }),
+            Some(Some(actual)) if !actual.eq_ignore_ascii_case(&file.sha256) => out.push(Hint {
                 tag: PROVENANCE_CHECKSUM_MISMATCH,
                 context: pointed(
                     &format!("sha256 {actual}, provenance.json says {}", file.sha256),

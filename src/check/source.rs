@@ -176,9 +176,11 @@ fn read_packaging_files(
         .map_err(|err| format!("{name}: {err}"))?;
     let whole = std::io::Cursor::new(head[..peeked].to_vec()).chain(reader);
     let decoded: Box<dyn Read> = match Compression::sniff(&head[..peeked]) {
-        Some(compression) => compression
-            .stream_decoder(whole, ctx.xz_threads, ctx.limits.xz_memlimit_threading)
-            .map_err(|err| format!("{name}: {err}"))?,
+        Some(compression) => Box::new(
+            compression
+                .stream_decoder(whole, ctx.xz_threads, ctx.limits.xz_memlimit_threading)
+                .map_err(|err| format!("{name}: {err}"))?,
+        ),
         None => Box::new(whole),
     };
     let mut archive = tar::Archive::new(decoded);

@@ -75,7 +75,8 @@ impl DraftPolicy {
 /// Every policy table the pipeline reads.
 pub struct PipelinePolicy {
     pub draft: DraftPolicy,
-    install: manifest::InstallRules,
+    /// `policy/install.toml`: also where `check` expects the files provenance records name.
+    pub install: manifest::InstallRules,
     classify: classify::ClassifyPolicy,
     plan: planning::PlanPolicy,
 }
@@ -285,7 +286,7 @@ pub fn manifest_source_name(root: &Path) -> Option<String> {
 
 /// What `dh-mlmodel pin` filled in.
 pub use manifest::pin::Pinned;
-pub use manifest::{Evaluation, Manifest};
+pub use manifest::{Evaluation, InstallRules, Manifest};
 
 /// Fills the SHA-256 and size placeholders of the manifest at `manifest_path` that `targets`
 /// name (model names, URLs of `[model.download]`, local files), from files in the tree, local

@@ -207,7 +207,7 @@ fn zip_members(
         let mut capped = Capped::new(entry, Rc::clone(&consumed), nesting, limits);
         // A member that breaks off (corrupt data, a method known only by number, the ratio cap)
         // is that member's problem; only the inflated-bytes cap stops the whole archive.
-        let (mut spooled, size) = match spool(&mut capped, limits.memory_spool_bytes) {
+        let (mut spooled, size) = match spool(&mut capped, 0, limits.memory_spool_bytes) {
             Ok(spooled) => spooled,
             Err(err) if !inflated_cap(&err) => {
                 let why = match cap_reached(&err) {
@@ -301,7 +301,7 @@ fn analyze_member(
     member: &str,
     nesting: &Nesting,
 ) -> io::Result<()> {
-    let (mut spooled, size) = spool(&mut reader, visit.ctx.archives.memory_spool_bytes)?;
+    let (mut spooled, size) = spool(&mut reader, 0, visit.ctx.archives.memory_spool_bytes)?;
     visit.analyze(&mut spooled, size, member, None, &nesting.child())
 }
 
@@ -330,8 +330,24 @@ impl Seek for Spool {
     }
 }
 
-pub(crate) fn spool(reader: &mut dyn Read, memory_limit: u64) -> io::Result<(Spool, u64)> {
-    let mut memory = Vec::new();
+/// The most a size hint may make [`spool`] reserve ahead: a header may lie, and a policy may
+/// lift `memory-spool-bytes` without bound.
+const SPOOL_RESERVE_MAX: u64 = 64 * 1024 * 1024;
+
+/// Spools `reader` to its end. `expected` is the size the container's header states (0 when
+/// unknown): only a hint, bounded by `memory_limit` and `SPOOL_RESERVE_MAX`, that sizes the
+/// buffer once so that the bytes are not copied again at each doubling of a growing buffer.
+pub(crate) fn spool(
+    reader: &mut dyn Read,
+    expected: u64,
+    memory_limit: u64,
+) -> io::Result<(Spool, u64)> {
+    // One byte more, for the read that finds the end (or that the limit is passed).
+    let reserve = expected
+        .min(memory_limit)
+        .min(SPOOL_RESERVE_MAX)
+        .saturating_add(1);
+    let mut memory = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
     // One byte past the limit tells a member that fits from one that does not; a policy may
     // set the limit to u64::MAX, where that byte is not needed (and `+ 1` would wrap to 0).
     let in_memory = reader

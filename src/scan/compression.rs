@@ -75,29 +75,49 @@ impl Compression {
     /// A decoder of `input`, reading every concatenated member of gzip, bzip2 and xz streams as
     /// their command-line tools do. `lzma_memory_limit` bounds the dictionary an lzma-alone
     /// stream may ask for.
-    pub fn decoder<'a>(
-        self,
-        input: impl Read + 'a,
-        lzma_memory_limit: u64,
-    ) -> io::Result<Box<dyn Read + 'a>> {
+    pub fn decoder<R: Read>(self, input: R, lzma_memory_limit: u64) -> io::Result<Decoder<R>> {
         Ok(match self {
-            Self::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
-            Self::Zlib => Box::new(flate2::read::ZlibDecoder::new(input)),
-            Self::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(input)),
-            Self::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(input)),
+            Self::Gzip => Decoder::Gzip(flate2::read::MultiGzDecoder::new(input)),
+            Self::Zlib => Decoder::Zlib(flate2::read::ZlibDecoder::new(input)),
+            Self::Bzip2 => Decoder::Bzip2(bzip2::read::MultiBzDecoder::new(input)),
+            Self::Xz => Decoder::Xz(liblzma::read::XzDecoder::new_multi_decoder(input)),
             Self::LzmaAlone => {
                 let stream = liblzma::stream::Stream::new_lzma_decoder(lzma_memory_limit)
                     .map_err(io::Error::other)?;
-                Box::new(liblzma::read::XzDecoder::new_stream(input, stream))
+                Decoder::Xz(liblzma::read::XzDecoder::new_stream(input, stream))
             }
             Self::Zstd => {
                 let mut decoder = zstd::stream::read::Decoder::new(input)?;
                 // The frame header names its window; refuse more than zstd's own default
                 // ceiling for decoders (128 MiB), which is what `zstd -d` accepts unasked.
                 decoder.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
-                Box::new(decoder)
+                Decoder::Zstd(decoder)
             }
         })
+    }
+}
+
+/// A decoder of one of the compressions: a type of its own rather than a boxed reader, so that
+/// it can be sent to another thread whenever its input can (`check` decodes a `.deb`'s data
+/// member on a thread of its own).
+pub enum Decoder<R: Read> {
+    Gzip(flate2::read::MultiGzDecoder<R>),
+    Zlib(flate2::read::ZlibDecoder<R>),
+    Bzip2(bzip2::read::MultiBzDecoder<R>),
+    /// xz, and lzma-alone through the same liblzma reader.
+    Xz(liblzma::read::XzDecoder<R>),
+    Zstd(zstd::stream::read::Decoder<'static, io::BufReader<R>>),
+}
+
+impl<R: Read> Read for Decoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Gzip(decoder) => decoder.read(buf),
+            Self::Zlib(decoder) => decoder.read(buf),
+            Self::Bzip2(decoder) => decoder.read(buf),
+            Self::Xz(decoder) => decoder.read(buf),
+            Self::Zstd(decoder) => decoder.read(buf),
+        }
     }
 }
 
@@ -107,12 +127,12 @@ impl Compression {
     /// `threads` threads (dpkg-deb and `xz -T` write such streams) and runs single-threaded on
     /// a single block; it uses fewer threads when they would need more than
     /// `memlimit_threading` bytes. Every other compression as [`Compression::decoder`].
-    pub fn stream_decoder<'a>(
+    pub fn stream_decoder<R: Read>(
         self,
-        input: impl Read + 'a,
+        input: R,
         threads: u32,
         memlimit_threading: u64,
-    ) -> io::Result<Box<dyn Read + 'a>> {
+    ) -> io::Result<Decoder<R>> {
         if self != Self::Xz {
             return self.decoder(input, LZMA_MEMORY_LIMIT);
         }
@@ -122,7 +142,7 @@ impl Compression {
             .memlimit_stop(LZMA_MEMORY_LIMIT)
             .decoder()
             .map_err(io::Error::other)?;
-        Ok(Box::new(liblzma::read::XzDecoder::new_stream(
+        Ok(Decoder::Xz(liblzma::read::XzDecoder::new_stream(
             input, stream,
         )))
     }

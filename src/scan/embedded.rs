@@ -107,21 +107,24 @@ impl EmbeddedPolicy {
 
 /// How many tokens may start a number literal in `bytes`: a digit, `.` or `_` that follows
 /// no letter, digit, `_` or `.` (`after_token` says whether the byte before `bytes` was one).
-/// Written as a sum over byte pairs of range compares so that it compiles to SIMD code.
+/// Written as a sum over byte pairs of range compares so that it compiles to SIMD code: the
+/// pairs are summed `PAIRS_PER_SUM` at a time in a byte, which fits them (at most one start
+/// each), so that a vector register holds 16 or 32 partial sums rather than 4 or 8.
 fn number_starts(bytes: &[u8], after_token: bool) -> u64 {
+    const PAIRS_PER_SUM: usize = 224;
     let Some(&first) = bytes.first() else {
         return 0;
     };
     let first_starts = u64::from(may_start_number(first) == 1 && !after_token);
     let later_starts: u64 = bytes
-        .chunks(4096)
-        .zip(bytes.get(1..).unwrap_or_default().chunks(4096))
+        .chunks(PAIRS_PER_SUM)
+        .zip(bytes.get(1..).unwrap_or_default().chunks(PAIRS_PER_SUM))
         .map(|(before, current)| {
-            let starts: u32 = before
+            let starts = before
                 .iter()
                 .zip(current)
                 .map(|(&b, &c)| may_start_number(c) & !token_class(b) & 1)
-                .sum();
+                .fold(0u8, u8::wrapping_add);
             u64::from(starts)
         })
         .sum();
@@ -129,13 +132,13 @@ fn number_starts(bytes: &[u8], after_token: bool) -> u64 {
 }
 
 /// 1 for a digit, `.` or `_`, else 0 (branch-free, for `number_starts`).
-fn may_start_number(byte: u8) -> u32 {
-    u32::from(byte.wrapping_sub(b'0') < 10) | u32::from(byte == b'.') | u32::from(byte == b'_')
+fn may_start_number(byte: u8) -> u8 {
+    u8::from(byte.wrapping_sub(b'0') < 10) | u8::from(byte == b'.') | u8::from(byte == b'_')
 }
 
 /// 1 for a byte of `is_token_byte`, else 0 (branch-free, for `number_starts`).
-fn token_class(byte: u8) -> u32 {
-    may_start_number(byte) | u32::from((byte | 0x20).wrapping_sub(b'a') < 26)
+fn token_class(byte: u8) -> u8 {
+    may_start_number(byte) | u8::from((byte | 0x20).wrapping_sub(b'a') < 26)
 }
 
 /// Lower-case extension of the last path component, empty when there is none.
@@ -177,6 +180,7 @@ pub fn scan<R: Read + Seek>(
         let mut at = 0;
         while at < chunk.len() {
             at += lexer.skip_comment(&chunk[at..]);
+            at += lexer.take_token_run(&chunk[at..]);
             let Some(&byte) = chunk.get(at) else {
                 break;
             };
@@ -327,6 +331,30 @@ impl Lexer {
             return 0;
         };
         end.unwrap_or(rest.len())
+    }
+
+    /// How many bytes at the start of `rest` continue the current token, taken in one step:
+    /// the run of token bytes there, outside comments and once past the lines kept for
+    /// generator phrases. `push` would append each of them to the token (or, past
+    /// `MAX_TOKEN`, mark it too long) and do nothing else; a pending `/` is left to `push`.
+    fn take_token_run(&mut self, rest: &[u8]) -> usize {
+        if self.line.number < self.header_lines
+            || self.in_line_comment
+            || self.in_block_comment
+            || self.slash
+        {
+            return 0;
+        }
+        let run = rest
+            .iter()
+            .position(|&byte| !is_token_byte(byte))
+            .unwrap_or(rest.len());
+        let kept = run.min(MAX_TOKEN.saturating_sub(self.token.len()));
+        self.token.extend_from_slice(&rest[..kept]);
+        if kept < run {
+            self.token_too_long = true;
+        }
+        run
     }
 
     /// Starts the next line's statistics from the end of the array it may continue.

@@ -161,14 +161,17 @@ pub struct StreamScan {
 /// archive) exactly as [`scan_tree`] analyses a file, under the name `name`: spooled (in memory
 /// up to `memory-spool-bytes`, in an anonymous temporary file beyond, so memory stays flat),
 /// then identified, opened when an archive, searched for embedded weights and downloads. The
-/// stream is read to its end. Hashing is the caller's: it sees the bytes go by.
+/// stream is read to its end. `expected` is the size the stream's container states (a tar
+/// header's), 0 when unknown: a hint for the spool's buffer. Hashing is the caller's: it sees
+/// the bytes go by.
 pub fn scan_stream(
     ctx: &ScanContext,
     options: &ScanOptions,
     reader: &mut dyn Read,
+    expected: u64,
     name: &str,
 ) -> io::Result<StreamScan> {
-    let (mut spooled, size) = archive::spool(reader, ctx.archives.memory_spool_bytes)?;
+    let (mut spooled, size) = archive::spool(reader, expected, ctx.archives.memory_spool_bytes)?;
     let mut visit = Visit {
         ctx,
         options,

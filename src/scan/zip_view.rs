@@ -58,16 +58,33 @@ fn le_u64(bytes: &[u8], at: usize) -> u64 {
 /// The end record of the zip `file` (`size` bytes) ends with, and where its central directory
 /// starts, as `zipfile` finds them; `None` when there is none or no central directory sits
 /// right before it.
+/// The offset of the last end-of-central-directory signature `PK\x05\x06` in `haystack`.
+/// `memmem`'s search from the end is not vectorised; `memrchr` is, and the signature's third
+/// byte, 0x05, is rare in text and in most binary data, so it is searched for and each hit
+/// tested: one SIMD pass over a text file's tail.
+fn rfind_end_signature(haystack: &[u8]) -> Option<usize> {
+    const SIGNATURE: &[u8; 4] = b"PK\x05\x06";
+    let mut end = haystack.len();
+    while let Some(third) = memchr::memrchr(SIGNATURE[2], &haystack[..end]) {
+        if let Some(start) = third.checked_sub(2)
+            && haystack[start..].starts_with(SIGNATURE)
+        {
+            return Some(start);
+        }
+        end = third;
+    }
+    None
+}
+
 fn zip_end<R: Read + Seek + ?Sized>(file: &mut R, size: u64) -> io::Result<Option<ZipEnd>> {
     let tail_len = size.min(END_RECORD + 65535);
     file.seek(SeekFrom::Start(size - tail_len))?;
     let mut tail = Vec::with_capacity(tail_len as usize);
     (&mut *file).take(tail_len).read_to_end(&mut tail)?;
-    // The last signature with a whole record after it: one SIMD search from the end (this
-    // runs for every file no magic identified), where a test at each offset costs more
-    // than reading the tail.
+    // The last signature with a whole record after it (this runs for every file no magic
+    // identified).
     let signatures_end = tail.len().saturating_sub(END_RECORD as usize - 4);
-    let Some(at) = memchr::memmem::rfind(&tail[..signatures_end], b"PK\x05\x06") else {
+    let Some(at) = rfind_end_signature(&tail[..signatures_end]) else {
         return Ok(None);
     };
     let record_at = size - tail_len + at as u64;
@@ -205,5 +222,32 @@ impl<R: Seek> Seek for Patched<R> {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
         self.pos = self.inner.seek(pos)?;
         Ok(self.pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfind_end_signature;
+
+    #[test]
+    fn end_signature_search_finds_the_last_whole_one_as_memmem_does() {
+        let cases: [&[u8]; 7] = [
+            b"",
+            b"plain text, no signature",
+            b"PK\x05\x06",
+            b"xxPK\x05\x06yyPK\x05\x06zz",
+            // 0x05 bytes that are not the signature's, before and after it.
+            b"\x05\x05PK\x05\x06\x05K\x05\x06\x05",
+            // Cut: the signature's last byte is past the end.
+            b"abcPK\x05",
+            b"\x05\x06PK\x05",
+        ];
+        for case in cases {
+            assert_eq!(
+                rfind_end_signature(case),
+                memchr::memmem::rfind(case, b"PK\x05\x06"),
+                "{case:?}"
+            );
+        }
     }
 }

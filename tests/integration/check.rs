@@ -321,6 +321,15 @@ fn provenance_is_read_and_its_checksums_and_licence_checked() {
     assert!(stdout.contains(
         "E: bar-model: provenance-checksum-mismatch file missing from the package [usr/share/bar/gone.bin]"
     ), "{stdout}");
+    // Only files where dh_mlmodel may install models are hashed (policy/install.toml): a
+    // record naming another, here the record itself under /usr/share/doc, is not its own.
+    let (_, stdout) = checked(
+        &provenance("MIT", "/usr/share/doc/bar-model/provenance.json", &digest),
+        false,
+    );
+    assert!(stdout.contains(
+        "E: bar-model: provenance-checksum-mismatch outside the directories models are installed to (policy/install.toml) [usr/share/doc/bar-model/provenance.json]"
+    ), "{stdout}");
     let (_, stdout) = checked(
         &provenance("CC-BY-NC-4.0", "/usr/share/bar/m.safetensors", &digest),
         false,

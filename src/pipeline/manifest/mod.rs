@@ -549,11 +549,7 @@ impl InstallRules {
         if dir.ends_with('/') || dir.contains("//") {
             return Err(format!("`{dir}` has an empty path component: {expected}"));
         }
-        let below = self
-            .roots
-            .iter()
-            .find_map(|root| dir.strip_prefix(root.as_str())?.strip_prefix('/'));
-        let Some(below) = below else {
+        let Some(below) = self.below_root(dir) else {
             return Err(format!(
                 "`{dir}` is outside the directories for package data: {expected}"
             ));
@@ -565,6 +561,25 @@ impl InstallRules {
             ));
         }
         Ok(())
+    }
+
+    /// Whether the file at `path` (absolute) lies where `dh_mlmodel` may install a model's
+    /// files: in a directory `ROOT/NAME[/…]` that [`InstallRules::check`] accepts.
+    pub fn may_hold_model_file(&self, path: &str) -> bool {
+        let Some(below) = self.below_root(path) else {
+            return false;
+        };
+        match below.split_once('/') {
+            Some((first, _)) => !self.reserved.iter().any(|r| r == first),
+            None => false,
+        }
+    }
+
+    /// What follows `ROOT/` in `path` for an allowed root.
+    fn below_root<'a>(&self, path: &'a str) -> Option<&'a str> {
+        self.roots
+            .iter()
+            .find_map(|root| path.strip_prefix(root.as_str())?.strip_prefix('/'))
     }
 }
 
@@ -1118,4 +1133,25 @@ fn key_before(text: &str, offset: usize) -> Option<String> {
         .trim()
         .trim_matches(['"', '\'']);
     (!key.is_empty()).then(|| key.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InstallRules;
+
+    #[test]
+    fn model_files_lie_in_a_named_directory_below_an_install_root() {
+        let rules: InstallRules =
+            toml::from_str(include_str!("../../../policy/install.toml")).unwrap();
+        for (path, holds) in [
+            ("/usr/share/foo/m.onnx", true),
+            ("/usr/lib/foo/sub/m.bin", true),
+            ("/usr/share/m.onnx", false),
+            ("/usr/share/doc/foo/provenance.json", false),
+            ("/usr/include/boost/config.hpp", false),
+            ("/usr/sharefoo/x/m.onnx", false),
+        ] {
+            assert_eq!(rules.may_hold_model_file(path), holds, "{path}");
+        }
+    }
 }
