@@ -175,7 +175,10 @@ fn scatter(data: &Chunked, chunk: &ChunkRef, values: &[u8], strides: &[u64], row
         let inside = (0..last).all(|d| chunk.coords[d] + index[d] < data.shape[d]);
         if inside {
             let mut source = 0u64;
-            let mut target = chunk.coords[last] * element;
+            // The rows buffer starts at `row` along the first dimension (the last one, too,
+            // for a vector).
+            let first = if last == 0 { row } else { 0 };
+            let mut target = (chunk.coords[last] - first) * element;
             for d in 0..last {
                 source = source * data.chunk[d] + index[d];
                 let global = chunk.coords[d] + index[d] - if d == 0 { row } else { 0 };

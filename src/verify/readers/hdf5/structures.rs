@@ -75,7 +75,7 @@ impl<'a> Source<'a> {
             at = if at == 0 { 512 } else { at * 2 };
         }
         source.base = start + at;
-        let head = source.read(0, 12.min(end - source.base), "superblock")?;
+        let head = source.read(0, 16.min(end - source.base), "superblock")?;
         let mut cursor = Cursor::new(&head, "superblock");
         cursor.skip(8)?;
         let version = cursor.u8()?;
