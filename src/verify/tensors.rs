@@ -80,7 +80,11 @@ impl Values {
     pub fn raw(data: &DataRef) -> io::Result<Box<dyn Read>> {
         let mut file = File::open(&data.path)?;
         if let Some(chunked) = &data.chunked {
-            return Ok(Box::new(ChunkedReader::new(Arc::clone(chunked), file)));
+            return Ok(Box::new(ChunkedReader::new(
+                Arc::clone(chunked),
+                &data.path,
+                file,
+            )));
         }
         Ok(match &data.member {
             None => {
@@ -112,9 +116,15 @@ impl Values {
         let blocks = want.div_ceil(block_len) as u64;
         let len = (blocks * block_bytes as u64).min(self.remaining);
         self.bytes.resize(len as usize, 0);
-        self.reader
-            .read_exact(&mut self.bytes)
-            .map_err(|_| truncated(path))?;
+        // A decoder's own finding (an HDF5 chunk that fails its checksum) names the file and
+        // the chunk; anything else cut the stream short.
+        self.reader.read_exact(&mut self.bytes).map_err(|e| {
+            if e.kind() == io::ErrorKind::InvalidData {
+                e
+            } else {
+                truncated(path)
+            }
+        })?;
         self.remaining -= len;
         self.dtype.decode(&self.bytes, self.big_endian, out);
         Ok(())

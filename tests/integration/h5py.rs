@@ -116,3 +116,12 @@ pub fn write(spec: serde_json::Value) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// The bytes of the file `spec` describes (its `path` is set here, in a temporary directory).
+pub fn bytes(mut spec: serde_json::Value) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fixture");
+    spec["path"] = path.to_string_lossy().into_owned().into();
+    write(spec);
+    std::fs::read(path).unwrap()
+}

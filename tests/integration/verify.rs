@@ -664,10 +664,18 @@ fn hdf5_identical_rewritten_noisy_and_changed() {
     let copy = dir.path().join("copy.h5");
     std::fs::copy(&reference, &copy).unwrap();
     let (code, report, stderr) = verify(&reference, &copy, &[]);
-    assert_eq!((code, &report["verdict"]), (0, &Value::from("identical")), "{stderr}");
+    assert_eq!(
+        (code, &report["verdict"]),
+        (0, &Value::from("identical")),
+        "{stderr}"
+    );
 
     // The same weights, chunked and deflated: other bytes, equal tensors.
-    let chunked = h5(dir.path(), "chunked.h5", serde_json::json!({"layout": "chunked"}));
+    let chunked = h5(
+        dir.path(),
+        "chunked.h5",
+        serde_json::json!({"layout": "chunked"}),
+    );
     let (code, report, stderr) = verify(&reference, &chunked, &[]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(report["verdict"], "equivalent");
@@ -692,12 +700,19 @@ fn hdf5_identical_rewritten_noisy_and_changed() {
     assert_eq!(tensor(&report, changed)["max_abs"], 1.0);
     assert_eq!(report["summary"]["different"], 1, "{report:#}");
 
-    let reshaped = h5(dir.path(), "reshaped.h5", serde_json::json!({"reshape": KERNEL}));
+    let reshaped = h5(
+        dir.path(),
+        "reshaped.h5",
+        serde_json::json!({"reshape": KERNEL}),
+    );
     let (code, report, _) = verify(&reference, &reshaped, &[]);
     assert_eq!(code, 1);
     let kernel = tensor(&report, KERNEL);
     assert!(
-        kernel["reason"].as_str().unwrap().contains("shape [33, 17]"),
+        kernel["reason"]
+            .as_str()
+            .unwrap()
+            .contains("shape [33, 17]"),
         "{kernel:#}"
     );
 }
@@ -715,7 +730,10 @@ fn keras_archive_weights_are_read_from_their_member() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(report["files"][0]["format"], "keras/safetensors");
     assert_eq!(report["summary"]["equal"], 7, "{report:#}");
-    assert_eq!(tensor(&report, "layers/dense/vars/0")["shape"], serde_json::json!([33, 17]));
+    assert_eq!(
+        tensor(&report, "layers/dense/vars/0")["shape"],
+        serde_json::json!([33, 17])
+    );
     let changed = h5(
         dir.path(),
         "changed.keras",
@@ -723,7 +741,10 @@ fn keras_archive_weights_are_read_from_their_member() {
     );
     let (code, report, _) = verify(&keras, &changed, &[]);
     assert_eq!(code, 1);
-    assert_eq!(tensor(&report, "layers/dense/vars/1")["verdict"], "different");
+    assert_eq!(
+        tensor(&report, "layers/dense/vars/1")["verdict"],
+        "different"
+    );
     assert_eq!(report["summary"]["different"], 1, "{report:#}");
 }
 
@@ -796,13 +817,36 @@ fn hostile_hdf5_files_are_clear_errors() {
     let child = node + 24 + 8 + 8 * 3;
     looped[child..child + 8].copy_from_slice(&(node as u64).to_le_bytes());
     assert_refused(dir.path(), &good, "loop.h5", &looped, "a loop");
+
+    // A chunk whose Fletcher-32 checksum no longer matches: one value byte flipped.
+    let checked = dir.path().join("checked.h5");
+    python(
+        "import h5py, numpy as np, sys\n\
+         with h5py.File(sys.argv[1], 'w') as f:\n\
+         \x20   f.create_dataset('w', data=np.full((8, 8), 3.0, 'f4'), chunks=(2, 2), fletcher32=True)\n",
+        &checked,
+    );
+    let mut flipped = std::fs::read(&checked).unwrap();
+    let at = find_all(&flipped, &[0, 0, 0x40, 0x40, 0, 0, 0x40, 0x40])[0];
+    flipped[at + 2] ^= 1;
+    assert_refused(
+        dir.path(),
+        &checked,
+        "flipped.h5",
+        &flipped,
+        "fails its Fletcher-32 checksum",
+    );
 }
 
 #[test]
 fn hdf5_caps_and_unread_layouts_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let good = h5(dir.path(), "good.h5", serde_json::json!({}));
-    let chunked = h5(dir.path(), "chunked.h5", serde_json::json!({"layout": "chunked"}));
+    let chunked = h5(
+        dir.path(),
+        "chunked.h5",
+        serde_json::json!({"layout": "chunked"}),
+    );
     let with_policy = |name: &str, from: &str, to: &str| {
         let policy = dir.path().join(name);
         let table = std::fs::read_to_string(
@@ -813,10 +857,17 @@ fn hdf5_caps_and_unread_layouts_are_named() {
         write(&policy, "verify.toml", table.replace(from, to));
         policy.to_string_lossy().into_owned()
     };
-    let policy = with_policy("few-chunks", "hdf5-chunks-max = 1000000", "hdf5-chunks-max = 3");
+    let policy = with_policy(
+        "few-chunks",
+        "hdf5-chunks-max = 1000000",
+        "hdf5-chunks-max = 3",
+    );
     let (code, _, stderr) = verify(&good, &chunked, &["--policy", &policy]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("chunked.h5") && stderr.contains("hdf5-chunks-max"), "{stderr}");
+    assert!(
+        stderr.contains("chunked.h5") && stderr.contains("hdf5-chunks-max"),
+        "{stderr}"
+    );
     let policy = with_policy("shallow", "hdf5-depth-max = 64", "hdf5-depth-max = 2");
     let (code, _, stderr) = verify(&good, &chunked, &["--policy", &policy]);
     assert_eq!(code, 2, "{stderr}");
@@ -835,7 +886,10 @@ fn hdf5_caps_and_unread_layouts_are_named() {
     python(script, &dense);
     let (code, _, stderr) = verify(&good, &dense, &[]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("group many: links in dense storage"), "{stderr}");
+    assert!(
+        stderr.contains("group many: links in dense storage"),
+        "{stderr}"
+    );
 }
 
 /// Runs a Python `script` with Debian's python3 (h5py) on `path`.

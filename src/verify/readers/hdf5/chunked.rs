@@ -9,6 +9,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::structures::Filter;
@@ -39,6 +40,7 @@ pub struct ChunkRef {
 /// Streams a chunked dataset's bytes in row-major order, one row of chunks in memory.
 pub struct ChunkedReader {
     data: Arc<Chunked>,
+    path: PathBuf,
     file: File,
     /// Index of the next chunk to read (chunks are sorted, so a row of chunks is a run).
     next: usize,
@@ -47,9 +49,10 @@ pub struct ChunkedReader {
 }
 
 impl ChunkedReader {
-    pub fn new(data: Arc<Chunked>, file: File) -> Self {
+    pub fn new(data: Arc<Chunked>, path: &Path, file: File) -> Self {
         ChunkedReader {
             data,
+            path: path.to_path_buf(),
             file,
             next: 0,
             rows: Vec::new(),
@@ -60,7 +63,11 @@ impl ChunkedReader {
     fn error(&self, coords: &[u64], why: &str) -> io::Error {
         io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("dataset {}: chunk at {coords:?}: {why}", self.data.dataset),
+            format!(
+                "{}: dataset {}: chunk at {coords:?}: {why}",
+                self.path.display(),
+                self.data.dataset
+            ),
         )
     }
 
@@ -164,7 +171,14 @@ impl Read for ChunkedReader {
 
 /// Copies the part of a decoded chunk that lies inside the dataset into the rows buffer that
 /// starts at row `row`: one run along the last dimension per index of the others.
-fn scatter(data: &Chunked, chunk: &ChunkRef, values: &[u8], strides: &[u64], row: u64, rows: &mut [u8]) {
+fn scatter(
+    data: &Chunked,
+    chunk: &ChunkRef,
+    values: &[u8],
+    strides: &[u64],
+    row: u64,
+    rows: &mut [u8],
+) {
     let rank = data.shape.len();
     let element = data.element_size as u64;
     let last = rank - 1;

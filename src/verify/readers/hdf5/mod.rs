@@ -22,11 +22,11 @@ use std::sync::Arc;
 use crate::verify::VerifyLimits;
 use crate::verify::tensors::{DataRef, TensorInfo};
 
-pub use self::chunked::{Chunked, ChunkedReader};
 use self::chunked::ChunkRef;
+pub use self::chunked::{Chunked, ChunkedReader};
 use self::structures::{
-    Cursor, Filter, MSG_DATASPACE, MSG_DATATYPE, MSG_FILTERS, MSG_LAYOUT, MSG_LINK,
-    MSG_LINK_INFO, MSG_SYMBOL_TABLE, Message, Source,
+    Cursor, Filter, MSG_DATASPACE, MSG_DATATYPE, MSG_FILTERS, MSG_LAYOUT, MSG_LINK, MSG_LINK_INFO,
+    MSG_SYMBOL_TABLE, Message, Source,
 };
 
 /// The member of a Keras 3 archive that holds the weights in HDF5 (Keras' `saving_lib`
@@ -90,7 +90,12 @@ impl Walk<'_, '_> {
     /// Reads the object at `address`, named `name` (`""` for the root group): a group is
     /// walked, a dataset becomes a tensor, anything else (a committed datatype) is passed
     /// over. `ancestors` are the groups above it, so that a link back up is a loop.
-    fn object(&mut self, address: u64, name: String, ancestors: &mut Vec<u64>) -> Result<(), String> {
+    fn object(
+        &mut self,
+        address: u64,
+        name: String,
+        ancestors: &mut Vec<u64>,
+    ) -> Result<(), String> {
         let shown = if name.is_empty() { "/" } else { name.as_str() };
         let messages = self
             .source
@@ -105,7 +110,9 @@ impl Walk<'_, '_> {
             return Ok(());
         }
         if ancestors.contains(&address) {
-            return Err(format!("group {shown} links back to a group above it (a loop)"));
+            return Err(format!(
+                "group {shown} links back to a group above it (a loop)"
+            ));
         }
         if ancestors.len() as u64 >= u64::from(self.source.limits.hdf5_depth_max) {
             return Err(format!(
@@ -170,7 +177,12 @@ impl Walk<'_, '_> {
     }
 
     /// A dataset: its shape, element type and where its values are.
-    fn dataset(&mut self, name: &str, layout: &Message, messages: &[Message]) -> Result<(), String> {
+    fn dataset(
+        &mut self,
+        name: &str,
+        layout: &Message,
+        messages: &[Message],
+    ) -> Result<(), String> {
         let what = format!("dataset {name}");
         let find = |kind: u16| {
             messages
@@ -229,8 +241,10 @@ impl Walk<'_, '_> {
                     return Err(format!("{what}: a contiguous dataset with filters"));
                 }
                 match address {
-                    None => Err("no values written (all fill value), which verify does not compare"
-                        .to_string()),
+                    None => Err(
+                        "no values written (all fill value), which verify does not compare"
+                            .to_string(),
+                    ),
                     Some(address) => {
                         let offset = self.source.absolute(address, len, &what)?;
                         super::check_range(&info, offset, len, end)?;
@@ -245,8 +259,10 @@ impl Walk<'_, '_> {
                     .map(|_| cursor.u32().map(u64::from))
                     .collect::<Result<Vec<u64>, String>>()?;
                 match address {
-                    None => Err("no chunk written (all fill value), which verify does not compare"
-                        .to_string()),
+                    None => Err(
+                        "no chunk written (all fill value), which verify does not compare"
+                            .to_string(),
+                    ),
                     Some(address) => {
                         let chunked =
                             self.chunked(&what, &info, &dims, address, pipeline, element_size)?;
@@ -260,7 +276,11 @@ impl Walk<'_, '_> {
                      chunk index, HDF5 1.10's libver='latest'), which verify does not read"
                 ));
             }
-            3 => return Err(format!("{what}: a virtual dataset, which verify does not read")),
+            3 => {
+                return Err(format!(
+                    "{what}: a virtual dataset, which verify does not read"
+                ));
+            }
             class => return Err(format!("{what}: data layout class {class}")),
         };
         if self.tensors.len() as u64 >= self.source.limits.hdf5_objects_max {
@@ -334,13 +354,9 @@ impl Walk<'_, '_> {
         over(row_bytes, "one row of chunks")?;
         let key_size = 8 + 8 * (rank + 1);
         let left = self.source.limits.hdf5_chunks_max - self.chunks;
-        let leaves = self.source.btree_leaves(
-            btree,
-            1,
-            key_size,
-            (left, "hdf5-chunks-max chunks"),
-            what,
-        )?;
+        let leaves =
+            self.source
+                .btree_leaves(btree, 1, key_size, (left, "hdf5-chunks-max chunks"), what)?;
         self.chunks += leaves.len() as u64;
         let mut chunks = Vec::with_capacity(leaves.len());
         for (key, address) in leaves {
@@ -357,7 +373,10 @@ impl Walk<'_, '_> {
                 .all(|((&at, &c), &d)| at % c == 0 && at < d)
                 && coords[rank] == 0;
             if !inside {
-                return Err(format!("{what}: a chunk at {coords:?}, outside the shape {:?}", info.shape));
+                return Err(format!(
+                    "{what}: a chunk at {coords:?}, outside the shape {:?}",
+                    info.shape
+                ));
             }
             over(Some(size), &format!("the chunk at {coords:?}"))?;
             let at = self.source.absolute(address, size, what)?;
@@ -412,7 +431,8 @@ fn hard_link(data: &[u8], what: &str, offset_size: usize) -> Result<Option<(Stri
         cursor.skip(1)?;
     }
     let name_len = cursor.uint(1 << (flags & 0x03))?;
-    let name = cursor.bytes(usize::try_from(name_len).map_err(|_| format!("{what}: a link name too long"))?)?;
+    let name = cursor
+        .bytes(usize::try_from(name_len).map_err(|_| format!("{what}: a link name too long"))?)?;
     let name = String::from_utf8_lossy(name).into_owned();
     if kind != 0 {
         return Ok(None);

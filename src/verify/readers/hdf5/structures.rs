@@ -87,7 +87,10 @@ impl<'a> Source<'a> {
             2 | 3 => (cursor.u8()?, cursor.u8()?),
             other => return Err(format!("superblock version {other}, not 0 to 3")),
         };
-        for (size, field) in [(offset_size, "size of offsets"), (length_size, "size of lengths")] {
+        for (size, field) in [
+            (offset_size, "size of offsets"),
+            (length_size, "size of lengths"),
+        ] {
             if ![2, 4, 8].contains(&size) {
                 return Err(format!("superblock: {field} is {size}, not 2, 4 or 8"));
             }
@@ -168,7 +171,11 @@ impl<'a> Source<'a> {
     pub fn object_header(&mut self, address: u64) -> Result<Vec<Message>, String> {
         let what = format!("object header at {address:#x}");
         self.count_object()?;
-        let prefix = self.read(address, 16.min(self.end.saturating_sub(self.base + address)), &what)?;
+        let prefix = self.read(
+            address,
+            16.min(self.end.saturating_sub(self.base + address)),
+            &what,
+        )?;
         let mut messages = Vec::new();
         let mut blocks: Vec<(u64, u64, bool)> = Vec::new();
         let v2 = prefix.starts_with(b"OHDR");
@@ -232,7 +239,15 @@ impl<'a> Source<'a> {
                 let data = bytes
                     .get(at + 8..at + 8 + size)
                     .ok_or_else(|| format!("{what}: message {kind:#x} runs past its block"))?;
-                self.keep(kind, flags, data, start + at as u64 + 8, blocks, messages, what)?;
+                self.keep(
+                    kind,
+                    flags,
+                    data,
+                    start + at as u64 + 8,
+                    blocks,
+                    messages,
+                    what,
+                )?;
                 at += 8 + size.next_multiple_of(8);
             }
         }
@@ -258,7 +273,9 @@ impl<'a> Source<'a> {
                 (0, bytes.len())
             } else {
                 if !bytes.starts_with(b"OCHK") || bytes.len() < 8 {
-                    return Err(format!("{what}: continuation block at {start:#x} without `OCHK`"));
+                    return Err(format!(
+                        "{what}: continuation block at {start:#x} without `OCHK`"
+                    ));
                 }
                 (4, bytes.len() - 4)
             };
@@ -273,7 +290,15 @@ impl<'a> Source<'a> {
                     .get(at + header..at + header + size)
                     .filter(|_| at + header + size <= to)
                     .ok_or_else(|| format!("{what}: message {kind:#x} runs past its block"))?;
-                self.keep(kind, flags, data, start + (at + header) as u64, blocks, messages, what)?;
+                self.keep(
+                    kind,
+                    flags,
+                    data,
+                    start + (at + header) as u64,
+                    blocks,
+                    messages,
+                    what,
+                )?;
                 at += header + size;
             }
         }
@@ -357,7 +382,9 @@ impl<'a> Source<'a> {
             let level = cursor.u8()?;
             let entries = usize::from(cursor.u16()?);
             if kind != node_type {
-                return Err(format!("{node_what}: node type {kind}, expected {node_type}"));
+                return Err(format!(
+                    "{node_what}: node type {kind}, expected {node_type}"
+                ));
             }
             match expected {
                 None if u32::from(level) > self.limits.hdf5_depth_max => {
@@ -434,7 +461,9 @@ impl<'a> Source<'a> {
         for (_, node) in nodes {
             let head = self.read(node, 8, &what)?;
             if !head.starts_with(b"SNOD") {
-                return Err(format!("{what}: symbol table node at {node:#x} without `SNOD`"));
+                return Err(format!(
+                    "{what}: symbol table node at {node:#x} without `SNOD`"
+                ));
             }
             let count = u64::from(u16::from_le_bytes([head[6], head[7]]));
             let entries = self.read(node + 8, count * entry_size as u64, &what)?;
@@ -550,7 +579,10 @@ pub fn dataspace(data: &[u8], what: &str, length_size: usize) -> Result<Option<V
     if rank > 32 {
         return Err(format!("{what}: a dataspace of rank {rank}, more than 32"));
     }
-    (0..rank).map(|_| cursor.uint(length_size)).collect::<Result<_, _>>().map(Some)
+    (0..rank)
+        .map(|_| cursor.uint(length_size))
+        .collect::<Result<_, _>>()
+        .map(Some)
 }
 
 /// A datatype message: the element type and whether it is big-endian. IEEE floats of 16
@@ -587,7 +619,9 @@ pub fn datatype(data: &[u8], what: &str) -> Result<(Dtype, bool), String> {
         }
         1 => {
             if bits & 0x40 != 0 {
-                return Err(format!("{what}: a VAX-order float, which verify does not read"));
+                return Err(format!(
+                    "{what}: a VAX-order float, which verify does not read"
+                ));
             }
             cursor.skip(4)?;
             let (_, exponent_bits, _, mantissa_bits) =
@@ -653,7 +687,9 @@ pub fn filters(data: &[u8], what: &str, element_size: usize) -> Result<Vec<Filte
     if version == 1 {
         cursor.skip(6)?;
     } else if version != 2 {
-        return Err(format!("{what}: filter pipeline version {version}, not 1 or 2"));
+        return Err(format!(
+            "{what}: filter pipeline version {version}, not 1 or 2"
+        ));
     }
     let mut pipeline = Vec::new();
     for _ in 0..count {
