@@ -171,11 +171,8 @@ impl<'a> Source<'a> {
     pub fn object_header(&mut self, address: u64) -> Result<Vec<Message>, String> {
         let what = format!("object header at {address:#x}");
         self.count_object()?;
-        let prefix = self.read(
-            address,
-            16.min(self.end.saturating_sub(self.base + address)),
-            &what,
-        )?;
+        let remaining = self.end.saturating_sub(self.base.saturating_add(address));
+        let prefix = self.read(address, 16.min(remaining), &what)?;
         let mut messages = Vec::new();
         let mut blocks: Vec<(u64, u64, bool)> = Vec::new();
         let v2 = prefix.starts_with(b"OHDR");
@@ -196,9 +193,9 @@ impl<'a> Source<'a> {
             }
             let width = 1u64 << (flags & 0x03);
             let size_at = 6 + skip;
-            let size_bytes = self.read(address + size_at, width, &what)?;
+            let size_bytes = self.read(address.saturating_add(size_at), width, &what)?;
             let size = Cursor::new(&size_bytes, &what).uint(width as usize)?;
-            let start = address + size_at + width;
+            let start = address.saturating_add(size_at + width);
             blocks.push((start, size, true));
             self.messages_v2(&mut blocks, &mut messages, flags & 0x04 != 0, &what)?;
         } else {
@@ -212,7 +209,7 @@ impl<'a> Source<'a> {
             cursor.skip(1 + 2 + 4)?;
             let size = u64::from(cursor.u32()?);
             // The 12-byte prefix is padded to 16 so that messages are 8-byte aligned.
-            blocks.push((address + 16, size, false));
+            blocks.push((address.saturating_add(16), size, false));
             self.messages_v1(&mut blocks, &mut messages, &what)?;
         }
         Ok(messages)
@@ -403,7 +400,7 @@ impl<'a> Source<'a> {
                 _ => {}
             }
             let body_len = (entries as u64 + 1) * key_size as u64 + entries as u64 * o as u64;
-            let body = self.read(node + 8 + 2 * o as u64, body_len, &node_what)?;
+            let body = self.read(node.saturating_add(8 + 2 * o as u64), body_len, &node_what)?;
             let mut cursor = Cursor::new(&body, &node_what);
             let mut children = Vec::with_capacity(entries);
             for _ in 0..entries {
@@ -466,7 +463,7 @@ impl<'a> Source<'a> {
                 ));
             }
             let count = u64::from(u16::from_le_bytes([head[6], head[7]]));
-            let entries = self.read(node + 8, count * entry_size as u64, &what)?;
+            let entries = self.read(node.saturating_add(8), count * entry_size as u64, &what)?;
             for entry in entries.chunks_exact(entry_size) {
                 let mut cursor = Cursor::new(entry, &what);
                 let name_at = cursor.uint(o)?;
