@@ -203,7 +203,12 @@ fn verify_readers(data: &[u8]) {
     if std::io::Write::write_all(&mut file, data).is_err() {
         return;
     }
-    let Ok(opened) = readers::open(file.path(), scan_context(), 100_000) else {
+    static POLICY: OnceLock<crate::verify::VerifyPolicy> = OnceLock::new();
+    let policy = POLICY.get_or_init(|| {
+        crate::verify::VerifyPolicy::load(&PolicySource::embedded())
+            .expect("the embedded policy tables parse")
+    });
+    let Ok(opened) = readers::open(file.path(), &policy.scan, &policy.limits) else {
         return;
     };
     let mut values = Vec::new();

@@ -51,6 +51,10 @@ pub struct VerifyLimits {
     pub max_files: usize,
     pub evaluation_timeout_seconds: u64,
     pub evaluation_output_max: usize,
+    pub hdf5_objects_max: u64,
+    pub hdf5_chunks_max: u64,
+    pub hdf5_depth_max: u32,
+    pub hdf5_decompressed_max: u64,
 }
 
 /// Everything `verify` reads from the policy: its own table and the scan's (formats, pickle).
@@ -275,7 +279,7 @@ fn compare_pair(pair: &Pair, tolerance: &Tolerance, policy: &VerifyPolicy) -> Re
         return Ok(file);
     }
     let open = |path: &Path| {
-        readers::open(path, &policy.scan, policy.limits.max_tensors)
+        readers::open(path, &policy.scan, &policy.limits)
             .map_err(|e| Kind::Input.msg(format!("{}: {e}", path.display())))
     };
     let ours = open(reference)?;

@@ -8,7 +8,10 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use super::dtype::Dtype;
+use super::readers::hdf5::{Chunked, ChunkedReader};
 
 /// One tensor of a file: its name, row-major shape, element type and where its bytes are.
 #[derive(Debug, Clone)]
@@ -39,6 +42,9 @@ pub struct DataRef {
     /// Offset of the tensor's first byte in the file (or the member's uncompressed data).
     pub offset: u64,
     pub len: u64,
+    /// An HDF5 chunked dataset: its chunks, decompressed row of chunks by row of chunks into
+    /// row-major order as the values are read (`offset` is then 0, `len` the values' bytes).
+    pub chunked: Option<Arc<Chunked>>,
 }
 
 /// A zip member holding the bytes: where its data starts in the archive, and whether it is
@@ -73,6 +79,13 @@ impl Values {
     /// The `len` bytes of `data`, read from the file or inflated from the zip member.
     pub fn raw(data: &DataRef) -> io::Result<Box<dyn Read>> {
         let mut file = File::open(&data.path)?;
+        if let Some(chunked) = &data.chunked {
+            return Ok(Box::new(ChunkedReader::new(
+                Arc::clone(chunked),
+                &data.path,
+                file,
+            )));
+        }
         Ok(match &data.member {
             None => {
                 file.seek(SeekFrom::Start(data.offset))?;
@@ -103,9 +116,15 @@ impl Values {
         let blocks = want.div_ceil(block_len) as u64;
         let len = (blocks * block_bytes as u64).min(self.remaining);
         self.bytes.resize(len as usize, 0);
-        self.reader
-            .read_exact(&mut self.bytes)
-            .map_err(|_| truncated(path))?;
+        // A decoder's own finding (an HDF5 chunk that fails its checksum) names the file and
+        // the chunk; anything else cut the stream short.
+        self.reader.read_exact(&mut self.bytes).map_err(|e| {
+            if e.kind() == io::ErrorKind::InvalidData {
+                e
+            } else {
+                truncated(path)
+            }
+        })?;
         self.remaining -= len;
         self.dtype.decode(&self.bytes, self.big_endian, out);
         Ok(())

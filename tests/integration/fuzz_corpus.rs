@@ -502,6 +502,21 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
             pickles::torch_zip("archive/data.pkl", &pickles::torch_state_dict(), &[]),
         ),
     ]);
+    // HDF5 and Keras, written by h5py: every layout, both header versions, big-endian floats.
+    for (name, spec) in [
+        ("hdf5-contiguous", serde_json::json!({})),
+        ("hdf5-chunked", serde_json::json!({"layout": "chunked"})),
+        ("hdf5-fletcher", serde_json::json!({"layout": "fletcher"})),
+        ("hdf5-compact", serde_json::json!({"layout": "compact"})),
+        ("hdf5-latest", serde_json::json!({"layout": "latest"})),
+        ("hdf5-big-endian", serde_json::json!({"big_endian": true})),
+        (
+            "keras",
+            serde_json::json!({"keras": true, "layout": "chunked"}),
+        ),
+    ] {
+        seeds.push(("verify", name, crate::h5py::bytes(spec)));
+    }
     seeds
 }
 

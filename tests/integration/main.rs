@@ -2,6 +2,7 @@
 //! the code in `support`, `fixtures` and `pickles` from the formats' specifications.
 
 mod fixtures;
+mod h5py;
 mod pickles;
 mod support;
 mod upstreams;

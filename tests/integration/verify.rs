@@ -576,3 +576,333 @@ fn the_tensor_cap_comes_from_the_policy() {
         "{stderr}"
     );
 }
+
+// HDF5 and Keras: fixtures written by h5py (`h5py.rs`), the writer Keras itself uses.
+
+const KERNEL: &str = "model_weights/dense/dense/kernel:0";
+
+/// The dataset names every h5py fixture holds, nested groups included.
+const H5_NAMES: [&str; 7] = [
+    "model_weights/conv/conv/kernel:0",
+    KERNEL,
+    "model_weights/dense/dense/bias:0",
+    "model_weights/embed/embed/embeddings:0",
+    "model_weights/norm/norm/mask:0",
+    "optimizer_weights/iterations:0",
+    "optimizer_weights/step:0",
+];
+
+fn h5(dir: &Path, name: &str, spec: Value) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let mut spec = spec;
+    spec["path"] = path.to_string_lossy().into_owned().into();
+    crate::h5py::write(spec);
+    path
+}
+
+fn names(report: &Value) -> Vec<&str> {
+    let mut names: Vec<&str> = report["files"][0]["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn hdf5_layouts_agree_with_h5py_value_for_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut expected = H5_NAMES.to_vec();
+    expected.sort();
+    for (layout, big_endian) in [
+        ("contiguous", false),
+        ("chunked", false),
+        ("fletcher", false),
+        ("compact", false),
+        ("latest", false),
+        ("contiguous", true),
+    ] {
+        let file = format!("{layout}-{big_endian}.h5");
+        let dump = dir.path().join(format!("{file}.safetensors"));
+        let path = h5(
+            dir.path(),
+            &file,
+            serde_json::json!({"layout": layout, "big_endian": big_endian, "dump": dump}),
+        );
+        // The same weights under the same names, as h5py reads them, in safetensors.
+        let (code, report, stderr) = verify(&path, &dump, &[]);
+        assert_eq!(code, 0, "{file}: {stderr}");
+        assert_eq!(report["verdict"], "equivalent", "{file}: {report:#}");
+        assert_eq!(report["files"][0]["format"], "hdf5/safetensors");
+        assert_eq!(names(&report), expected, "{file}");
+        assert_eq!(report["summary"]["equal"], 7, "{file}: {report:#}");
+        assert_eq!(
+            tensor(&report, "model_weights/conv/conv/kernel:0")["shape"],
+            serde_json::json!([3, 3, 2, 5])
+        );
+        assert_eq!(
+            tensor(&report, "model_weights/conv/conv/kernel:0")["dtype"],
+            "float64"
+        );
+        assert_eq!(
+            tensor(&report, "model_weights/embed/embed/embeddings:0")["dtype"],
+            "float16"
+        );
+        assert_eq!(
+            tensor(&report, "optimizer_weights/iterations:0")["shape"],
+            serde_json::json!([])
+        );
+    }
+}
+
+#[test]
+fn hdf5_identical_rewritten_noisy_and_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = h5(dir.path(), "reference.h5", serde_json::json!({}));
+    let copy = dir.path().join("copy.h5");
+    std::fs::copy(&reference, &copy).unwrap();
+    let (code, report, stderr) = verify(&reference, &copy, &[]);
+    assert_eq!(
+        (code, &report["verdict"]),
+        (0, &Value::from("identical")),
+        "{stderr}"
+    );
+
+    // The same weights, chunked and deflated: other bytes, equal tensors.
+    let chunked = h5(
+        dir.path(),
+        "chunked.h5",
+        serde_json::json!({"layout": "chunked"}),
+    );
+    let (code, report, stderr) = verify(&reference, &chunked, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["verdict"], "equivalent");
+    assert_eq!(report["summary"]["equal"], 7, "{report:#}");
+
+    let noisy = h5(dir.path(), "noisy.h5", serde_json::json!({"bump": 1e-6}));
+    let (code, report, stderr) = verify(&reference, &noisy, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["verdict"], "equivalent");
+    assert_eq!(tensor(&report, KERNEL)["verdict"], "within", "{report:#}");
+
+    let changed = "model_weights/conv/conv/kernel:0";
+    let other = h5(
+        dir.path(),
+        "changed.h5",
+        serde_json::json!({"layout": "chunked", "changed": changed}),
+    );
+    let (code, report, stderr) = verify(&reference, &other, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(report["verdict"], "different");
+    assert_eq!(tensor(&report, changed)["verdict"], "different");
+    assert_eq!(tensor(&report, changed)["max_abs"], 1.0);
+    assert_eq!(report["summary"]["different"], 1, "{report:#}");
+
+    let reshaped = h5(
+        dir.path(),
+        "reshaped.h5",
+        serde_json::json!({"reshape": KERNEL}),
+    );
+    let (code, report, _) = verify(&reference, &reshaped, &[]);
+    assert_eq!(code, 1);
+    let kernel = tensor(&report, KERNEL);
+    assert!(
+        kernel["reason"]
+            .as_str()
+            .unwrap()
+            .contains("shape [33, 17]"),
+        "{kernel:#}"
+    );
+}
+
+#[test]
+fn keras_archive_weights_are_read_from_their_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("dump.safetensors");
+    let keras = h5(
+        dir.path(),
+        "model.keras",
+        serde_json::json!({"keras": true, "layout": "chunked", "dump": dump}),
+    );
+    let (code, report, stderr) = verify(&keras, &dump, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report["files"][0]["format"], "keras/safetensors");
+    assert_eq!(report["summary"]["equal"], 7, "{report:#}");
+    assert_eq!(
+        tensor(&report, "layers/dense/vars/0")["shape"],
+        serde_json::json!([33, 17])
+    );
+    let changed = h5(
+        dir.path(),
+        "changed.keras",
+        serde_json::json!({"keras": true, "changed": "layers/dense/vars/1"}),
+    );
+    let (code, report, _) = verify(&keras, &changed, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        tensor(&report, "layers/dense/vars/1")["verdict"],
+        "different"
+    );
+    assert_eq!(report["summary"]["different"], 1, "{report:#}");
+}
+
+/// Offsets of `needle` in `haystack`.
+fn find_all(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
+    haystack
+        .windows(needle.len())
+        .enumerate()
+        .filter(|(_, w)| *w == needle)
+        .map(|(at, _)| at)
+        .collect()
+}
+
+/// Runs `verify` on a hostile `bytes` against a good file: exit 2, the file and `expected`
+/// named, no panic.
+fn assert_refused(dir: &Path, good: &Path, name: &str, bytes: &[u8], expected: &str) {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let (code, _, stderr) = verify(good, &path, &[]);
+    assert_eq!(code, 2, "{name}: {stderr}");
+    assert!(
+        stderr.contains(name) && stderr.contains(expected) && !stderr.contains("internal error"),
+        "{name}: {stderr}"
+    );
+}
+
+#[test]
+fn hostile_hdf5_files_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = h5(dir.path(), "good.h5", serde_json::json!({}));
+    let bytes = std::fs::read(&good).unwrap();
+
+    // Truncated: the datasets' data lies past the new end.
+    assert_refused(
+        dir.path(),
+        &good,
+        "truncated.h5",
+        &bytes[..bytes.len() / 2],
+        "past the end",
+    );
+
+    // A huge declared dataspace: the kernel's first dimension (33, an 8-byte length after the
+    // 8-byte dataspace v1 prefix; the dimension list is followed by 17) set to 2^40.
+    let mut huge = bytes.clone();
+    let mut dims = 33u64.to_le_bytes().to_vec();
+    dims.extend(17u64.to_le_bytes());
+    let at = find_all(&huge, &dims)[0];
+    huge[at..at + 8].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    assert_refused(
+        dir.path(),
+        &good,
+        "huge.h5",
+        &huge,
+        "shape [1099511627776, 17] of float32, which takes 74766790688768",
+    );
+
+    // A chunk B-tree whose node is its own child: level 0 made 1, first child pointed back.
+    let chunked = dir.path().join("chunked.h5");
+    python(
+        "import h5py, numpy as np, sys\n\
+         with h5py.File(sys.argv[1], 'w') as f:\n\
+         \x20   f.create_dataset('w', data=np.ones((8, 8), 'f4'), chunks=(2, 2), compression='gzip')\n",
+        &chunked,
+    );
+    let mut looped = std::fs::read(&chunked).unwrap();
+    let node = find_all(&looped, b"TREE\x01\x00")[0];
+    looped[node + 5] = 1;
+    // TREE, type, level, entries (8), siblings (16), then the first key: chunk size, filter
+    // mask and one 8-byte offset per dimension plus one (rank 2).
+    let child = node + 24 + 8 + 8 * 3;
+    looped[child..child + 8].copy_from_slice(&(node as u64).to_le_bytes());
+    assert_refused(dir.path(), &good, "loop.h5", &looped, "a loop");
+
+    // A chunk whose Fletcher-32 checksum no longer matches: one value byte flipped.
+    let checked = dir.path().join("checked.h5");
+    python(
+        "import h5py, numpy as np, sys\n\
+         with h5py.File(sys.argv[1], 'w') as f:\n\
+         \x20   f.create_dataset('w', data=np.full((8, 8), 3.0, 'f4'), chunks=(2, 2), fletcher32=True)\n",
+        &checked,
+    );
+    let mut flipped = std::fs::read(&checked).unwrap();
+    let at = find_all(&flipped, &[0, 0, 0x40, 0x40, 0, 0, 0x40, 0x40])[0];
+    flipped[at + 2] ^= 1;
+    assert_refused(
+        dir.path(),
+        &checked,
+        "flipped.h5",
+        &flipped,
+        "fails its Fletcher-32 checksum",
+    );
+}
+
+#[test]
+fn hdf5_caps_and_unread_layouts_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = h5(dir.path(), "good.h5", serde_json::json!({}));
+    let chunked = h5(
+        dir.path(),
+        "chunked.h5",
+        serde_json::json!({"layout": "chunked"}),
+    );
+    let with_policy = |name: &str, from: &str, to: &str| {
+        let policy = dir.path().join(name);
+        let table = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("policy/verify.toml"),
+        )
+        .unwrap();
+        assert!(table.contains(from), "{from}");
+        write(&policy, "verify.toml", table.replace(from, to));
+        policy.to_string_lossy().into_owned()
+    };
+    let policy = with_policy(
+        "few-chunks",
+        "hdf5-chunks-max = 1000000",
+        "hdf5-chunks-max = 3",
+    );
+    let (code, _, stderr) = verify(&good, &chunked, &["--policy", &policy]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("chunked.h5") && stderr.contains("hdf5-chunks-max"),
+        "{stderr}"
+    );
+    let policy = with_policy("shallow", "hdf5-depth-max = 64", "hdf5-depth-max = 2");
+    let (code, _, stderr) = verify(&good, &chunked, &["--policy", &policy]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("good.h5") && stderr.contains("hdf5-depth-max (2)"),
+        "{stderr}"
+    );
+
+    // Dense link storage: more links than a compact group holds (8, libhdf5's default).
+    let script = "import h5py, numpy as np, sys\n\
+                  with h5py.File(sys.argv[1], 'w', libver='latest') as f:\n\
+                  \x20   g = f.create_group('many')\n\
+                  \x20   for i in range(20):\n\
+                  \x20       g.create_dataset(f'w{i}', data=np.zeros(2, 'f4'))\n";
+    let dense = dir.path().join("dense.h5");
+    python(script, &dense);
+    let (code, _, stderr) = verify(&good, &dense, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("group many: links in dense storage"),
+        "{stderr}"
+    );
+}
+
+/// Runs a Python `script` with Debian's python3 (h5py) on `path`.
+fn python(script: &str, path: &Path) {
+    let output = std::process::Command::new("/usr/bin/python3")
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -57,6 +57,7 @@ pub(super) fn tensors(
             member: None,
             offset,
             len,
+            chunked: None,
         });
         tensors.push(tensor);
     }

@@ -6,6 +6,7 @@
 //! here is an error naming it.
 
 mod gguf;
+pub mod hdf5;
 mod numpy;
 mod onnx;
 mod pytorch;
@@ -16,6 +17,7 @@ use std::path::Path;
 
 use crate::scan::ScanContext;
 
+use super::VerifyLimits;
 use super::tensors::TensorInfo;
 
 /// A file opened as tensors.
@@ -25,11 +27,21 @@ pub struct TensorFile {
 }
 
 /// The formats with a tensor reader, as `scan` names them.
-pub const READABLE: &[&str] = &["safetensors", "gguf", "npy", "npz", "onnx", "pytorch"];
+pub const READABLE: &[&str] = &[
+    "safetensors",
+    "gguf",
+    "npy",
+    "npz",
+    "onnx",
+    "pytorch",
+    "hdf5",
+    "keras",
+];
 
 /// Lists the tensors of the weight file at `path`. The error says what the file is and why it
 /// cannot be read as tensors.
-pub fn open(path: &Path, ctx: &ScanContext, max_tensors: usize) -> Result<TensorFile, String> {
+pub fn open(path: &Path, ctx: &ScanContext, verify: &VerifyLimits) -> Result<TensorFile, String> {
+    let max_tensors = verify.max_tensors;
     let mut file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let size = file
         .metadata()
@@ -54,6 +66,8 @@ pub fn open(path: &Path, ctx: &ScanContext, max_tensors: usize) -> Result<Tensor
         "npz" => numpy::npz(path, file, limits)?,
         "onnx" => onnx::tensors(path, &mut file, size, limits, max_tensors)?,
         "pytorch" => pytorch::tensors(path, file, ctx, max_tensors)?,
+        "hdf5" => hdf5::tensors(path, &mut file, 0, size, verify)?,
+        "keras" => hdf5::keras(path, file, verify, limits)?,
         other => {
             return Err(format!(
                 "a {other} file: verify compares tensors of {} files only",

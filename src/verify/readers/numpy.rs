@@ -41,6 +41,7 @@ pub(super) fn npz(path: &Path, file: File, limits: &Limits) -> Result<Vec<Tensor
             member: Some(entry.member.clone()),
             offset: 0,
             len: entry.size,
+            chunked: None,
         };
         let mut reader =
             Values::raw(&probe).map_err(|e| format!("npz member {}: {e}", entry.name))?;
@@ -91,6 +92,7 @@ fn tensor(
             member,
             offset: array.data_offset,
             len,
+            chunked: None,
         })
     };
     Ok(info)

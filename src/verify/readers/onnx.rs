@@ -40,6 +40,7 @@ pub(super) fn tensors(
                     member: None,
                     offset,
                     len,
+                    chunked: None,
                 })
             }
             Err(reason) => Err(format!(

@@ -38,6 +38,7 @@ pub(super) fn tensors(
         member: Some(pickle.member.clone()),
         offset: 0,
         len: pickle.size,
+        chunked: None,
     })
     .map_err(|e| format!("{}: {e}", pickle.name))?;
     let (layouts, report) = torch_tensors(&ctx.pickle, stream, max_tensors);
@@ -88,6 +89,7 @@ pub(super) fn tensors(
                 member: Some(storage.member.clone()),
                 offset,
                 len,
+                chunked: None,
             })
         };
         tensors.push(info);

@@ -41,6 +41,7 @@ pub(super) fn tensors(path: &Path, size: u64, limits: &Limits) -> Result<Vec<Ten
             member: None,
             offset,
             len,
+            chunked: None,
         });
         tensors.push(info);
     }
