@@ -316,7 +316,7 @@ pub fn unbuilt_tree(
         why: format!(
             "No build system: the tree's {} files and the directories holding them, as \
              upstream runs them from its checkout.",
-            policy.extensions.join(", ")
+            extensions.join(", ")
         ),
         lines,
     })

@@ -643,7 +643,22 @@ fn meson_keyword<'a>(body: &'a str, key: &str) -> Option<&'a str> {
             && let Some(value) = after.strip_prefix(':')
         {
             let value = value.trim_start();
-            let end = value.find([',', '\n', ')']).unwrap_or(value.len());
+            // The value ends at a comma, line end or closing parenthesis of the call, outside
+            // its own parentheses (`meson.project_version()`) and quotes.
+            let (mut depth, mut quoted) = (0usize, false);
+            let end = value
+                .char_indices()
+                .find(|&(_, c)| {
+                    match c {
+                        '\'' => quoted = !quoted,
+                        '(' if !quoted => depth += 1,
+                        ')' if !quoted && depth > 0 => depth -= 1,
+                        ',' | '\n' | ')' if !quoted && depth == 0 => return true,
+                        _ => {}
+                    }
+                    false
+                })
+                .map_or(value.len(), |(i, _)| i);
             return Some(value[..end].trim());
         }
         rest = &rest[at + key.len()..];
