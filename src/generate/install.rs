@@ -294,11 +294,7 @@ pub fn unbuilt_tree(
             }
         }
     }
-    let extensions: Vec<String> = policy
-        .extensions
-        .iter()
-        .map(|e| format!("*.{e}"))
-        .collect();
+    let extensions: Vec<String> = policy.extensions.iter().map(|e| format!("*.{e}")).collect();
     let top: Vec<String> = match top_files.len() {
         0 => Vec::new(),
         1 => vec![format!("{} {destination}", top_files[0])],
@@ -389,8 +385,7 @@ mod tests {
             ..Installed::default()
         };
         let mut warnings = Vec::new();
-        let layout =
-            library_layout(&installed, "foo", "foo2", &policy(), &mut warnings).unwrap();
+        let layout = library_layout(&installed, "foo", "foo2", &policy(), &mut warnings).unwrap();
         let names: Vec<&str> = layout.runtime.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["libfoo2-1", "libbar-2.1", "libbaz"]);
         assert!(layout.runtime[2].fixme.is_some());

@@ -62,7 +62,11 @@ pub fn detect(root: &Path, build: &str, policy: &DraftPolicy) -> Option<Installe
             .into_iter()
             .filter_map(|path| {
                 let text = read_path(&path, policy.limits.text_max_bytes)?;
-                let rel = path.strip_prefix(root).unwrap_or(&path).display().to_string();
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
                 Some((rel, text))
             })
             .collect()
@@ -110,9 +114,9 @@ fn cmake_files(root: &Path, policy: &DraftPolicy) -> Vec<(String, String)> {
                         continue;
                     };
                     let sub = dir.join(&arg);
-                    let inside = Path::new(&arg).components().all(|c| {
-                        matches!(c, std::path::Component::Normal(_))
-                    });
+                    let inside = Path::new(&arg)
+                        .components()
+                        .all(|c| matches!(c, std::path::Component::Normal(_)));
                     if inside
                         && !unresolved(&arg)
                         && !skipped(&sub)
@@ -436,10 +440,7 @@ fn cmake_install(args: &[String], installed: &mut Installed, targets: &mut Vec<S
                     .take_while(|a| !CMAKE_INSTALL_KEYWORDS.contains(&a.as_str()))
                     .cloned(),
             );
-            if args
-                .iter()
-                .any(|a| a == "PUBLIC_HEADER" || a == "FILE_SET")
-            {
+            if args.iter().any(|a| a == "PUBLIC_HEADER" || a == "FILE_SET") {
                 installed.headers = true;
             }
         }
@@ -545,7 +546,11 @@ pub fn libtool_soname(name: &str, flags: &str) -> Soname {
     let numbers: Option<Vec<u64>> = info.split(':').map(|n| n.parse().ok()).collect();
     match numbers.as_deref() {
         Some([current, ..]) if info.split(':').count() <= 3 => {
-            let age = numbers.as_ref().and_then(|n| n.get(2)).copied().unwrap_or(0);
+            let age = numbers
+                .as_ref()
+                .and_then(|n| n.get(2))
+                .copied()
+                .unwrap_or(0);
             match current.checked_sub(age) {
                 Some(major) => Soname::Known(format!("{stem}.{major}")),
                 None => Soname::Unknown(format!("-version-info {info} (age above current)")),
@@ -560,9 +565,9 @@ pub fn libtool_soname(name: &str, flags: &str) -> Soname {
 /// name). Versions set in configure.ac (`LT_CURRENT=3` and `@LT_CURRENT@`) are resolved.
 fn automake(files: &[(String, String)], configure: &[(String, String)]) -> Installed {
     let mut installed = Installed::default();
-    let disable_static = configure.iter().any(|(_, text)| {
-        text.contains("disable-static") || text.contains("AC_DISABLE_STATIC")
-    });
+    let disable_static = configure
+        .iter()
+        .any(|(_, text)| text.contains("disable-static") || text.contains("AC_DISABLE_STATIC"));
     let mut configured = BTreeMap::new();
     for (_, text) in configure {
         configure_variables(text, &mut configured);
@@ -575,7 +580,10 @@ fn automake(files: &[(String, String)], configure: &[(String, String)]) -> Insta
             if name.ends_with("_HEADERS")
                 && (prefix.ends_with("include")
                     || variables
-                        .get(&format!("{}dir", prefix.rsplit('_').next().unwrap_or(prefix)))
+                        .get(&format!(
+                            "{}dir",
+                            prefix.rsplit('_').next().unwrap_or(prefix)
+                        ))
                         .is_some_and(|d| d.contains("includedir")))
                 && !value.is_empty()
             {
@@ -764,14 +772,23 @@ mod tests {
     #[test]
     fn libtool_version_info_gives_current_minus_age() {
         let known = |s: &str| Soname::Known(s.to_string());
-        assert_eq!(libtool_soname("foo", "-version-info 5:2:3"), known("libfoo.so.2"));
-        assert_eq!(libtool_soname("foo", "-version-info 4"), known("libfoo.so.4"));
+        assert_eq!(
+            libtool_soname("foo", "-version-info 5:2:3"),
+            known("libfoo.so.2")
+        );
+        assert_eq!(
+            libtool_soname("foo", "-version-info 4"),
+            known("libfoo.so.4")
+        );
         assert_eq!(libtool_soname("foo", ""), known("libfoo.so.0"));
         assert_eq!(
             libtool_soname("foo", "-release 2.1 -version-info 1:0:0"),
             known("libfoo-2.1.so.1")
         );
-        assert_eq!(libtool_soname("foo", "-release 2.1"), known("libfoo-2.1.so"));
+        assert_eq!(
+            libtool_soname("foo", "-release 2.1"),
+            known("libfoo-2.1.so")
+        );
         assert_eq!(libtool_soname("foo", "-avoid-version"), Soname::Unversioned);
         assert!(matches!(
             libtool_soname("foo", "-version-info 1:0:2"),

@@ -102,11 +102,17 @@ fn code_binaries(
             .collect();
         let mut text = format!(
             "{what} This package contains the shared {} {}.",
-            if sonames.len() == 1 { "library" } else { "libraries" },
+            if sonames.len() == 1 {
+                "library"
+            } else {
+                "libraries"
+            },
             sonames.join(", ")
         );
         if let Some(fixme) = &runtime.fixme {
-            text.push_str(&format!(" FIXME: {fixme}; name this package after its SONAME."));
+            text.push_str(&format!(
+                " FIXME: {fixme}; name this package after its SONAME."
+            ));
         }
         binaries.push(control::BinarySpec {
             name: runtime.name.clone(),

@@ -21,7 +21,8 @@ fn tags_beyond_the_itp_placeholder(lintian: &str) -> Vec<&str> {
         .lines()
         .filter(|l| l.starts_with("E: ") || l.starts_with("W: "))
         .filter(|l| {
-            !l.contains("initial-upload-closes-no-bugs") && !l.contains("wrong-bug-number-in-closes")
+            !l.contains("initial-upload-closes-no-bugs")
+                && !l.contains("wrong-bug-number-in-closes")
         })
         .collect()
 }
@@ -38,6 +39,16 @@ fn fill_model_copyright(root: &Path) {
     );
     set_manifest(root, &filled);
     std::fs::remove_file(root.join("debian/copyright")).unwrap();
+}
+
+/// Apache-2.0 (base-files' copy), so debian/copyright names a licence lintian knows.
+fn write_apache_license(root: &Path) {
+    let text = read(Path::new("/usr/share/common-licenses"), "Apache-2.0");
+    write(
+        root,
+        "LICENSE",
+        format!("Copyright 2021 Example Authors\n\n{text}"),
+    );
 }
 
 /// A CMake project whose shared library `foo` has `SOVERSION 1`, installs its header and a
@@ -106,7 +117,8 @@ fn a_cmake_shared_library_gets_a_runtime_and_a_dev_package() {
         "{control}"
     );
     assert!(
-        read(root, "debian/libfoo1.install").ends_with("\nusr/lib/${DEB_HOST_MULTIARCH}/lib*.so.*\n")
+        read(root, "debian/libfoo1.install")
+            .ends_with("\nusr/lib/${DEB_HOST_MULTIARCH}/lib*.so.*\n")
     );
     let dev_install = read(root, "debian/libfoo-dev.install");
     assert!(
@@ -194,6 +206,9 @@ fn an_automake_library_gets_its_soname_from_version_info() {
         "#include <stdio.h>\n#include \"bar.h\"\nint bar_hello(void) { return puts(\"bar\"); }\n",
     );
     write(root, "models/net.onnx", crate::fixtures::onnx());
+    write_apache_license(root);
+    init(root);
+    fill_model_copyright(root);
     let stdout = init(root);
     assert!(
         stdout.contains("binary packages: libbar2, libbar-dev\n"),
@@ -241,6 +256,7 @@ fn a_tree_without_a_build_system_installs_its_scripts() {
     write(root, "data/tiny/prepare.py", "print('prepare')\n");
     write(root, "data/tiny/readme.md", "A tiny data set.\n");
     write(root, "docs/conf.py", "project = 'trainer'\n");
+    write_apache_license(root);
     let warnings = init_warnings(root);
     let install = read(root, "debian/trainer.install");
     assert!(
