@@ -195,6 +195,18 @@ impl Upstream {
 
 /// The metadata files of the tree, shallowest first, in name order within a directory level.
 fn metadata_files(root: &Path, policy: &DraftPolicy) -> Vec<PathBuf> {
+    build_files(root, policy, |name| METADATA_FILES.contains(&name))
+}
+
+/// The files of the tree whose name `wanted` accepts, within `metadata-max-depth` levels and
+/// outside the `metadata-skip-directories` (policy/init.toml), shallowest first, in name order
+/// within a directory level: the upstream project's own build files, not those of its tests,
+/// examples or vendored code.
+pub(crate) fn build_files(
+    root: &Path,
+    policy: &DraftPolicy,
+    wanted: impl Fn(&str) -> bool,
+) -> Vec<PathBuf> {
     let skip = |name: &str| {
         policy
             .scan
@@ -217,7 +229,7 @@ fn metadata_files(root: &Path, policy: &DraftPolicy) -> Vec<PathBuf> {
         })
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
-        .filter(|e| METADATA_FILES.contains(&e.file_name().to_string_lossy().as_ref()))
+        .filter(|e| wanted(e.file_name().to_string_lossy().as_ref()))
         .map(|e| (e.depth(), e.into_path()))
         .collect();
     files.sort_by_key(|(depth, _)| *depth);
@@ -561,7 +573,7 @@ fn from_cmake(text: &str) -> Upstream {
     }
 }
 
-fn split_cmake_arguments(text: &str) -> Vec<String> {
+pub(crate) fn split_cmake_arguments(text: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut chars = text.chars().peekable();
     while let Some(&c) = chars.peek() {

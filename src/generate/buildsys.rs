@@ -12,7 +12,26 @@ use super::requirements::{self, BuildRequirementsRule, TestRequirementsRule};
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct BuildSystemTable {
     pub build_system: Vec<BuildSystem>,
+    pub libraries: LibraryPolicy,
+    pub unbuilt: UnbuiltPolicy,
     pub fallback: BuildSystem,
+}
+
+/// `[libraries]`: the Debian library layout's sections and the multiarch libdir.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LibraryPolicy {
+    pub runtime_section: String,
+    pub dev_section: String,
+    pub libdir: String,
+}
+
+/// `[unbuilt]`: what a tree without a build system installs, and where.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct UnbuiltPolicy {
+    pub install_dir: String,
+    pub extensions: Vec<String>,
 }
 
 /// Read from the kebab-case table; the templates see snake_case names.

@@ -33,6 +33,8 @@ pub struct BinarySpec {
     pub owned: bool,
     /// `Build-Profiles`, written when the paragraph is new or lacks the field.
     pub build_profiles: Option<String>,
+    /// `Multi-Arch`, written when the paragraph is new (library packages: `same`).
+    pub multi_arch: Option<String>,
     /// Relation fields and the entries each must contain, e.g. `("Depends", ["${misc:Depends}"])`.
     pub relations: Vec<(&'static str, Vec<String>)>,
     /// Synopsis, then the extended description's lines (blank lines as paragraph breaks).
@@ -64,6 +66,7 @@ const BINARY_ORDER: &[&str] = &[
     "Package",
     "Section",
     "Architecture",
+    "Multi-Arch",
     "Build-Profiles",
     "Depends",
     "Recommends",
@@ -234,6 +237,9 @@ fn update_binary(control: &mut Control, spec: &BinarySpec, ledger: &mut Ledger) 
             let paragraph = binary.as_mut_deb822();
             paragraph.set_with_field_order("Section", &spec.section, BINARY_ORDER);
             paragraph.set_with_field_order("Architecture", &spec.architecture, BINARY_ORDER);
+            if let Some(multi_arch) = &spec.multi_arch {
+                paragraph.set_with_field_order("Multi-Arch", multi_arch, BINARY_ORDER);
+            }
             binary
         }
     };
@@ -410,6 +416,7 @@ mod tests {
                 section: "science".into(),
                 owned: false,
                 build_profiles: None,
+                multi_arch: None,
                 relations: vec![
                     (
                         "Depends",
@@ -460,6 +467,7 @@ mod tests {
             section: "contrib/science".into(),
             owned: true,
             build_profiles: None,
+            multi_arch: None,
             relations: vec![(
                 "Depends",
                 vec!["${misc:Depends}".into(), "${mlmodel:Depends}".into()],

@@ -58,7 +58,7 @@ const FILES: &[(&str, &str, &str, u32)] = &[
 
 /// One rendered file.
 pub struct Rendered {
-    pub path: &'static str,
+    pub path: String,
     pub text: String,
     pub mode: u32,
 }
@@ -78,7 +78,7 @@ pub fn render_all(context: &FileContext) -> Result<Vec<Rendered>> {
             .with_context(|| format!("rendering {path}"))?;
         if !text.trim().is_empty() {
             rendered.push(Rendered {
-                path,
+                path: path.to_string(),
                 text,
                 mode: *mode,
             });
@@ -87,8 +87,20 @@ pub fn render_all(context: &FileContext) -> Result<Vec<Rendered>> {
             rendered.push(changelog(context)?);
         }
     }
+    for file in &context.install_files {
+        rendered.push(Rendered {
+            path: format!("debian/{}.install", file.package),
+            text: env
+                .render_str(INSTALL_TEMPLATE, file)
+                .with_context(|| format!("rendering debian/{}.install", file.package))?,
+            mode: 0o644,
+        });
+    }
     Ok(rendered)
 }
+
+/// `debian/<package>.install`, one per code package that needs one (dh_install(1)).
+const INSTALL_TEMPLATE: &str = include_str!("../../templates/debian/install.j2");
 
 /// The bug number of the ITP (Intent To Package) bug a first upload closes, until the
 /// maintainer files it: `#NNNNNN` is no number, so dpkg-parsechangelog reads no `Closes` and
@@ -125,7 +137,7 @@ fn changelog(context: &FileContext) -> Result<Rendered> {
         }
     }
     Ok(Rendered {
-        path: "debian/changelog",
+        path: "debian/changelog".to_string(),
         text: entry.finish().to_string(),
         mode: 0o644,
     })

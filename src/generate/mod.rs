@@ -17,6 +17,8 @@ pub mod control;
 mod copyright;
 mod fetched;
 pub mod files;
+mod install;
+mod libraries;
 mod packages;
 mod report;
 mod requirements;
@@ -122,7 +124,6 @@ pub fn generate(
         ));
         build.section = format!("{area}/{}", build.section);
     }
-    let build = &build;
     let code_fetches =
         fetched::code_fetches(root, &policy.pipeline.draft.scan, &policy.fetched_code)?;
     report.code_fetches = code_fetches
@@ -175,6 +176,43 @@ pub fn generate(
         .input()?;
 
     let code_package = build.package_name(&source, upstream.name.as_deref());
+    let installed = libraries::detect(root, &build.name, &policy.pipeline.draft);
+    let layout = installed.as_ref().and_then(|installed| {
+        install::library_layout(
+            installed,
+            &code_package,
+            upstream.name.as_deref().unwrap_or(&source),
+            &policy.build_systems.libraries,
+            &mut report.warnings,
+        )
+    });
+    let mut install_files = match &layout {
+        // Several packages share what the upstream build installs: it goes to debian/tmp and
+        // each package's .install file takes its part.
+        Some(layout) => {
+            build.install_to_package = false;
+            layout.files.clone()
+        }
+        None if build.name == policy.build_systems.fallback.name => {
+            let model_files: Vec<String> = plan
+                .models
+                .iter()
+                .flat_map(|m| m.facts.files.iter().cloned())
+                .collect();
+            install::unbuilt_tree(
+                root,
+                &code_package,
+                &source,
+                &model_files,
+                &policy.build_systems.unbuilt,
+                &policy.pipeline.draft,
+            )
+            .into_iter()
+            .collect()
+        }
+        None => Vec::new(),
+    };
+    let build = &build;
     let models = model_views(&plan);
     for model in &plan.models {
         if model.class.category == Category::Incomplete {
@@ -188,6 +226,8 @@ pub fn generate(
         &source,
         &code_package,
         build,
+        layout.as_ref(),
+        &policy.build_systems.libraries,
         &upstream,
         &maintainer,
         &plan,
@@ -234,6 +274,8 @@ pub fn generate(
     report
         .packages
         .retain(|p| !ledger.removed.contains(&format!("Package: {p}")));
+    // A package the maintainer removed gets no install file either.
+    install_files.retain(|f| report.packages.contains(&f.package));
     report.removed = ledger
         .removed
         .iter()
@@ -279,6 +321,16 @@ pub fn generate(
         &mut report.warnings,
     );
     let upstream_name = upstream.name.clone().unwrap_or_else(|| source.clone());
+    let mut configure_arguments = Vec::new();
+    if fetch_content && build.name == "cmake" {
+        configure_arguments.push("-DFETCHCONTENT_TRY_FIND_PACKAGE_MODE=ALWAYS".to_string());
+    }
+    let shared_libs_arguments = layout
+        .as_ref()
+        .map(|l| l.installed.configure_arguments.clone())
+        .unwrap_or_default();
+    let build_shared_libs = !shared_libs_arguments.is_empty();
+    configure_arguments.extend(shared_libs_arguments);
     let repository = upstream.homepage.as_deref().and_then(github_repository);
     let context = FileContext {
         source: source.clone(),
@@ -304,10 +356,16 @@ pub fn generate(
         models,
         components: views::component_views(&plan),
         fetch_content,
+        configure_arguments,
+        build_shared_libs,
+        libtool_archives: layout
+            .as_ref()
+            .is_some_and(|l| l.installed.libtool_archives),
+        install_files,
     };
     for file in files::render_all(&context)? {
-        let outcome = state.write_generated(root, file.path, &file.text, file.mode)?;
-        report.files.push((file.path.to_string(), outcome));
+        let outcome = state.write_generated(root, &file.path, &file.text, file.mode)?;
+        report.files.push((file.path, outcome));
     }
     state.save(root)?;
     Ok(report)

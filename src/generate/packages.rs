@@ -2,8 +2,9 @@
 //! its weights package (built in the archive) or its installer package, with sections qualified
 //! by archive area and descriptions that say where the weights come from.
 
-use super::buildsys::BuildSystem;
+use super::buildsys::{BuildSystem, LibraryPolicy};
 use super::control;
+use super::install::LibraryLayout;
 use super::text::{description, synopsis};
 use super::views::ModelView;
 use crate::debhelper::NOTRAIN_PROFILE;
@@ -47,11 +48,131 @@ fn section_in(area: Area) -> String {
     }
 }
 
-/// The control file the plan asks for.
+/// `synopsis` with `suffix` (" - shared library"), shortened so the whole stays under 80
+/// characters (lintian's `synopsis-too-long`).
+fn synopsis_with(synopsis: &str, suffix: &str) -> String {
+    let room = 79 - suffix.chars().count();
+    let mut base: String = synopsis.chars().take(room).collect();
+    if base.chars().count() < synopsis.chars().count() {
+        base = base
+            .rsplit_once(' ')
+            .map_or(base.clone(), |(b, _)| b.to_string());
+    }
+    format!("{base}{suffix}")
+}
+
+/// The code's packages: one package, or Debian's library layout.
+fn code_binaries(
+    code_package: &str,
+    build: &BuildSystem,
+    layout: Option<&LibraryLayout>,
+    libraries: &LibraryPolicy,
+    (summary, what): (&str, &str),
+) -> Vec<control::BinarySpec> {
+    let model_relations = vec![
+        ("Recommends", vec!["${mlmodel:Recommends}".to_string()]),
+        ("Suggests", vec!["${mlmodel:Suggests}".to_string()]),
+    ];
+    let Some(layout) = layout else {
+        let mut relations = vec![("Depends", build.depends.clone())];
+        relations.extend(model_relations);
+        return vec![control::BinarySpec {
+            name: code_package.to_string(),
+            architecture: build.architecture.clone(),
+            section: build.section.clone(),
+            owned: false,
+            build_profiles: None,
+            multi_arch: None,
+            relations,
+            description: description(summary, what),
+        }];
+    };
+    let with_models = |name: &str, mut relations: Vec<(&'static str, Vec<String>)>| {
+        if name == layout.primary() {
+            relations.extend(model_relations.clone());
+        }
+        relations
+    };
+    let mut binaries = Vec::new();
+    for runtime in &layout.runtime {
+        let sonames: Vec<String> = runtime
+            .libraries
+            .iter()
+            .map(|l| format!("lib{}", l.name))
+            .collect();
+        let mut text = format!(
+            "{what} This package contains the shared {} {}.",
+            if sonames.len() == 1 {
+                "library"
+            } else {
+                "libraries"
+            },
+            sonames.join(", ")
+        );
+        if let Some(fixme) = &runtime.fixme {
+            text.push_str(&format!(
+                " FIXME: {fixme}; name this package after its SONAME."
+            ));
+        }
+        binaries.push(control::BinarySpec {
+            name: runtime.name.clone(),
+            architecture: "any".to_string(),
+            section: libraries.runtime_section.clone(),
+            owned: false,
+            build_profiles: None,
+            multi_arch: Some("same".to_string()),
+            relations: with_models(&runtime.name, vec![("Depends", build.depends.clone())]),
+            description: description(&synopsis_with(summary, " - shared library"), &text),
+        });
+    }
+    let mut depends: Vec<String> = layout
+        .runtime
+        .iter()
+        .map(|r| format!("{} (= ${{binary:Version}})", r.name))
+        .collect();
+    depends.push("${misc:Depends}".to_string());
+    binaries.push(control::BinarySpec {
+        name: layout.dev.clone(),
+        architecture: "any".to_string(),
+        section: libraries.dev_section.clone(),
+        owned: false,
+        build_profiles: None,
+        multi_arch: Some("same".to_string()),
+        relations: vec![("Depends", depends)],
+        description: description(
+            &synopsis_with(summary, " - development files"),
+            &format!(
+                "{what} This package contains what programs using the library are built                  with: headers, the link to the shared library, pkg-config and CMake files,                  as upstream installs them."
+            ),
+        ),
+    });
+    if let Some(tools) = &layout.tools {
+        binaries.push(control::BinarySpec {
+            name: tools.clone(),
+            architecture: build.architecture.clone(),
+            section: build.section.clone(),
+            owned: false,
+            build_profiles: None,
+            multi_arch: None,
+            relations: with_models(tools, vec![("Depends", build.depends.clone())]),
+            description: description(
+                &synopsis_with(summary, " - programs"),
+                &format!("{what} This package contains the programs."),
+            ),
+        });
+    }
+    binaries
+}
+
+/// The control file the plan asks for. With a library `layout`, the code is packaged as
+/// Debian's library layout instead of one package.
+#[allow(clippy::too_many_arguments)]
 pub fn control_spec(
     source: &str,
     code_package: &str,
     build: &BuildSystem,
+    layout: Option<&LibraryLayout>,
+    libraries: &LibraryPolicy,
     upstream: &Upstream,
     maintainer: &str,
     plan: &plan::Plan,
@@ -77,19 +198,7 @@ pub fn control_spec(
     }
     let name = upstream.name.as_deref().unwrap_or(source);
     let (summary, what) = code_description(name, build, upstream);
-    let mut binaries = vec![control::BinarySpec {
-        name: code_package.to_string(),
-        architecture: build.architecture.clone(),
-        section: build.section.clone(),
-        owned: false,
-        build_profiles: None,
-        relations: vec![
-            ("Depends", build.depends.clone()),
-            ("Recommends", vec!["${mlmodel:Recommends}".to_string()]),
-            ("Suggests", vec!["${mlmodel:Suggests}".to_string()]),
-        ],
-        description: description(&summary, &what),
-    }];
+    let mut binaries = code_binaries(code_package, build, layout, libraries, (&summary, &what));
     for (model, view) in plan.models.iter().zip(models) {
         for package in &model.packages {
             let misc = "${misc:Depends}".to_string();
@@ -103,6 +212,7 @@ pub fn control_spec(
                         build_profiles: model
                             .train_at_build
                             .then(|| format!("<!{NOTRAIN_PROFILE}>")),
+                        multi_arch: None,
                         relations: vec![("Depends", vec![misc])],
                         description: description(
                             &format!("{} model weights for {name}", view.name),
@@ -121,6 +231,7 @@ pub fn control_spec(
                     section: section_in(package.area),
                     owned: true,
                     build_profiles: None,
+                    multi_arch: None,
                     relations: vec![("Depends", vec![misc, "${mlmodel:Depends}".to_string()])],
                     description: description(
                         &format!("installer for the {} model weights of {name}", view.name),

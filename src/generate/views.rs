@@ -165,4 +165,12 @@ pub struct FileContext {
     pub components: Vec<ComponentView>,
     /// The CMake build fetches code with FetchContent: CMake must try the installed package.
     pub fetch_content: bool,
+    /// Arguments `dh_auto_configure` passes to the upstream build system.
+    pub configure_arguments: Vec<String>,
+    /// The library types follow CMake's BUILD_SHARED_LIBS, set on for the library layout.
+    pub build_shared_libs: bool,
+    /// libtool installs `.la` files, removed before dh_install.
+    pub libtool_archives: bool,
+    /// `debian/<package>.install` files.
+    pub install_files: Vec<super::install::InstallFile>,
 }

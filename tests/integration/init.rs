@@ -17,7 +17,7 @@ use crate::upstreams::{
     fill_tinynet_facts, init, manifest, python_package, set_manifest, tinynet, without_training,
 };
 
-fn read(root: &Path, rel: &str) -> String {
+pub(crate) fn read(root: &Path, rel: &str) -> String {
     std::fs::read_to_string(root.join(rel)).unwrap()
 }
 
@@ -34,7 +34,7 @@ fn missing_locations(root: &Path) -> Vec<String> {
         .collect()
 }
 
-fn build(root: &Path) -> std::collections::BTreeMap<String, PathBuf> {
+pub(crate) fn build(root: &Path) -> std::collections::BTreeMap<String, PathBuf> {
     for deb in built_debs(root).values() {
         std::fs::remove_file(deb).unwrap();
     }
@@ -44,7 +44,7 @@ fn build(root: &Path) -> std::collections::BTreeMap<String, PathBuf> {
 }
 
 /// The packages built, without the automatic debug-symbol packages of compiled code.
-fn names(debs: &std::collections::BTreeMap<String, PathBuf>) -> Vec<&str> {
+pub(crate) fn names(debs: &std::collections::BTreeMap<String, PathBuf>) -> Vec<&str> {
     debs.keys()
         .map(String::as_str)
         .filter(|name| !name.ends_with("-dbgsym"))
@@ -492,7 +492,7 @@ fn pin_from_a_local_copy_and_a_stated_value_that_disagrees() {
 }
 
 /// Runs `init` and returns its standard error (warnings).
-fn init_warnings(root: &Path) -> String {
+pub(crate) fn init_warnings(root: &Path) -> String {
     let output = dh_mlmodel()
         .arg("init")
         .arg(root)
@@ -640,7 +640,7 @@ fn suggests_compiled_in(text: &str) -> bool {
 }
 
 /// Replaces each line of `text` starting with a key in `lines` by the given line.
-fn set_lines(text: &str, lines: &[(&str, &str)]) -> String {
+pub(crate) fn set_lines(text: &str, lines: &[(&str, &str)]) -> String {
     text.lines()
         .map(|line| {
             lines
@@ -1162,7 +1162,7 @@ fn a_cmake_build_that_fetches_code_builds_offline_against_the_installed_package(
 
 /// A plain-Makefile upstream licensed `license` (its metadata in package.json) whose licence
 /// file is `text`, with a README and an ONNX model of unknown licence committed.
-fn licensed_upstream(
+pub(crate) fn licensed_upstream(
     name: &str,
     license: &str,
     license_file: &str,
@@ -1208,7 +1208,7 @@ fn licensed_upstream(
 /// Builds the source package (from an orig tarball of the tree without debian/) and the binary
 /// packages, then runs lintian on the .changes, so the source checks (DEP-5) and the binary
 /// checks (common licences) both see debian/copyright. Returns lintian's output.
-fn lintian_on_full_build(root: &Path, source: &str, version: &str) -> String {
+pub(crate) fn lintian_on_full_build(root: &Path, source: &str, version: &str) -> String {
     let parent = root.parent().unwrap();
     let dir = root.file_name().unwrap().to_str().unwrap();
     let tar = std::process::Command::new("tar")

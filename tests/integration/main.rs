@@ -24,6 +24,7 @@ mod helper;
 mod hostile_inputs;
 mod http_server;
 mod init;
+mod init_layout;
 mod lifecycle;
 mod manifest;
 mod own_package;
