@@ -17,8 +17,13 @@
 # The load average is printed first: the machine may be shared.
 set -eu
 cd "$(dirname "$0")/.."
-cargo build --release --locked --quiet
-tool=$PWD/target/release/dh-mlmodel
+# Built as debian/rules builds the package: with xz's runtime-detected CLMUL CRC code in the
+# bundled liblzma (DEB_CFLAGS_MAINT_APPEND there). The cc crate takes it only through CFLAGS,
+# which would also reach everything cargo runs, so it is set here for this build alone, in a
+# target directory of its own (the tests' build stays as it is).
+CFLAGS="$(sed -n 's/^export DEB_CFLAGS_MAINT_APPEND := //p' debian/rules)" \
+    cargo build --release --locked --quiet --target-dir target/bench
+tool=$PWD/target/bench/release/dh-mlmodel
 cache=${1:-${REAL_CORPUS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dh-mlmodel-real-corpus}}/debs
 mkdir -p "$cache"
 packages="libboost1.74-dev pocketsphinx-en-us libdlib-data"

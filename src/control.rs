@@ -19,6 +19,8 @@ pub struct Binary {
     pub architecture: String,
     /// `Build-Profiles`, when present.
     pub build_profiles: Option<String>,
+    /// The substvars its fields use (`mlmodel:Recommends` for `${mlmodel:Recommends}`).
+    pub substvars: Vec<String>,
 }
 
 /// What `debian/control` says.
@@ -91,6 +93,11 @@ impl ControlFile {
             binaries.push(Binary {
                 architecture: binary.architecture().unwrap_or_default().trim().to_string(),
                 build_profiles: binary.as_deb822().get("Build-Profiles"),
+                substvars: binary
+                    .as_deb822()
+                    .items()
+                    .flat_map(|(_, value)| substvars_used(&value))
+                    .collect(),
                 name,
             });
         }
@@ -101,5 +108,28 @@ impl ControlFile {
             section: source_paragraph.section(),
             binaries,
         })
+    }
+}
+
+/// The names of the `${name}` substitutions in a field's value.
+fn substvars_used(value: &str) -> Vec<String> {
+    value
+        .split("${")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::substvars_used;
+
+    #[test]
+    fn substvars_are_the_names_inside_dollar_braces() {
+        assert_eq!(
+            substvars_used("${misc:Depends}, libfoo (= ${binary:Version}), ${mlmodel:Recommends"),
+            ["misc:Depends", "binary:Version"]
+        );
+        assert!(substvars_used("plain, $notone, {x}").is_empty());
     }
 }

@@ -14,6 +14,8 @@ pub struct BinaryPackage {
     pub architecture: String,
     /// False when `Build-Profiles` excludes it from this build.
     pub in_profile: bool,
+    /// The substvars its paragraph uses.
+    pub substvars: Vec<String>,
 }
 
 impl BinaryPackage {
@@ -65,6 +67,7 @@ impl ControlFile {
                 name: binary.name,
                 architecture: binary.architecture,
                 in_profile,
+                substvars: binary.substvars,
             });
         }
         let host_arch = match std::env::var("DEB_HOST_ARCH") {
@@ -85,6 +88,14 @@ impl ControlFile {
             host_arch,
             profiles,
         })
+    }
+
+    /// Whether `package`'s paragraph uses the substvar `name` (dpkg-gencontrol warns about a
+    /// substvar with a value that no field uses).
+    pub fn uses_substvar(&self, package: &str, name: &str) -> bool {
+        self.packages
+            .iter()
+            .any(|p| p.name == package && p.substvars.iter().any(|v| v == name))
     }
 
     /// Whether the build profile `name` is active in this build.

@@ -261,6 +261,14 @@ impl Build {
                 continue;
             }
             let variable = format!("mlmodel:{}", relation.field);
+            // A -dev or tools package that does not use it gets nothing: dpkg-gencontrol would
+            // warn that it is "unused, but is defined".
+            if !self.control.uses_substvar(package, &variable) {
+                self.verbose(&format!(
+                    "debian/control's {package} does not use ${{{variable}}}: not set there"
+                ));
+                continue;
+            }
             self.verbose(&format!(
                 "echo '{variable}={}' >> debian/{package}.substvars",
                 relation.package

@@ -888,3 +888,32 @@ fn a_renamed_weights_package_gets_the_weights() {
         "{substvars}"
     );
 }
+
+/// Only a code package whose paragraph uses `${mlmodel:Recommends}` gets the relation: a second
+/// code package (a -dev or -doc one) that does not use it gets the substvar empty, so
+/// dpkg-gencontrol has no "unused, but is defined" warning to give.
+#[test]
+fn a_code_package_that_does_not_use_the_substvar_gets_no_relation() {
+    let package = source_package(Recipe::InSource);
+    let root = &package.root;
+    let control = std::fs::read_to_string(root.join("debian/control")).unwrap();
+    write(
+        root,
+        "debian/control",
+        format!(
+            "{control}\nPackage: foo-doc\nArchitecture: all\nDepends: ${{misc:Depends}}\n\
+             Description: documentation for foo\n The documentation of a test package.\n"
+        ),
+    );
+    let (status, stderr) = dh_mlmodel(root, &[], &[]);
+    assert_eq!(status, 0, "{stderr}");
+    let used = std::fs::read_to_string(root.join("debian/foo.substvars")).unwrap();
+    assert!(used.contains("mlmodel:Recommends=foo-model-net"), "{used}");
+    let unused = std::fs::read_to_string(root.join("debian/foo-doc.substvars")).unwrap();
+    assert!(
+        unused
+            .lines()
+            .all(|line| !line.starts_with("mlmodel:") || line.ends_with('=')),
+        "{unused}"
+    );
+}
