@@ -434,19 +434,7 @@ fn output_is_byte_identical_across_runs_jobs_input_order_and_compression() {
         let input = upstream_file(tree.path(), name, bytes);
         for jobs in ["1", "2"] {
             let out = format!("out-{run}-{jobs}");
-            let output = repack(
-                tree.path(),
-                &["--policy", policy],
-                &[
-                    input.to_str().unwrap(),
-                    "--output-dir",
-                    &out,
-                    "--jobs",
-                    jobs,
-                ],
-            );
-            assert!(output.status.success(), "{name}: {}", stderr(&output));
-            let written = tree.path().join(&out).join("pkg_1.0+ds.orig.tar.xz");
+            let written = repack_with_jobs(tree.path(), policy, &input, &out, jobs);
             outputs.push((format!("{name} -j{jobs}"), std::fs::read(written).unwrap()));
         }
     }
@@ -604,19 +592,7 @@ fn text_blocks_get_preset_6_and_float32_blocks_the_numeric_chain() {
     let mut outputs = Vec::new();
     for jobs in ["1", "2"] {
         let out = format!("out-{jobs}");
-        let output = repack(
-            tree.path(),
-            &["--policy", policy],
-            &[
-                input.to_str().unwrap(),
-                "--output-dir",
-                &out,
-                "--jobs",
-                jobs,
-            ],
-        );
-        assert!(output.status.success(), "{}", stderr(&output));
-        outputs.push(tree.path().join(out).join("pkg_1.0+ds.orig.tar.xz"));
+        outputs.push(repack_with_jobs(tree.path(), policy, &input, &out, jobs));
     }
     let written = &outputs[0];
     assert!(
@@ -1259,4 +1235,21 @@ fn source_date_epoch_clamps_mtimes_instead_of_the_changelog_date() {
         mtimes.contains(&epoch) && mtimes.contains(&1_600_000_000),
         "{mtimes:?}"
     );
+}
+
+/// Repacks `input` under `--policy policy` into `out` with `--jobs jobs`, which must succeed
+/// (the error names the input), and returns the orig tarball written.
+fn repack_with_jobs(root: &Path, policy: &str, input: &Path, out: &str, jobs: &str) -> PathBuf {
+    let output = repack(
+        root,
+        &["--policy", policy],
+        &[input.to_str().unwrap(), "--output-dir", out, "--jobs", jobs],
+    );
+    assert!(
+        output.status.success(),
+        "{} -j{jobs}: {}",
+        input.display(),
+        stderr(&output)
+    );
+    root.join(out).join("pkg_1.0+ds.orig.tar.xz")
 }
