@@ -103,9 +103,11 @@ pub fn render_all(context: &FileContext) -> Result<Vec<Rendered>> {
 const INSTALL_TEMPLATE: &str = include_str!("../../templates/debian/install.j2");
 
 /// The bug number of the ITP (Intent To Package) bug a first upload closes, until the
-/// maintainer files it: `#NNNNNN` is no number, so dpkg-parsechangelog reads no `Closes` and
-/// lintian says `initial-upload-closes-no-bugs`, the reminder to fill it in.
-const ITP_PLACEHOLDER: &str = "#NNNNNN";
+/// maintainer files it. dpkg-parsechangelog reads no `Closes` from it, so lintian says
+/// `initial-upload-closes-no-bugs`, the reminder to fill it in, and nothing else: a `#` before
+/// letters (dh_make's `#nnnn`) would also be lintian's `wrong-bug-number-in-closes`, which
+/// fires only when the word after `Closes:` starts with `bug`, `#` or digits.
+const ITP_PLACEHOLDER: &str = "FIXME-ITP-bug-number";
 
 /// Changelog lines are `  * ` and the text, wrapped under 80 columns (Debian Policy 4.4 asks
 /// for lines under 80 characters).

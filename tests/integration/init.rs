@@ -1387,7 +1387,7 @@ fn the_changelog_is_wrapped_and_closes_the_itp_placeholder() {
         assert!(line.chars().count() < 80, "{}: {line}", line.len());
     }
     assert!(
-        changelog.contains("\n  * Initial release. (Closes: #NNNNNN)\n"),
+        changelog.contains("\n  * Initial release. (Closes: FIXME-ITP-bug-number)\n"),
         "{changelog}"
     );
     assert!(
