@@ -204,6 +204,7 @@ fn read_control(reader: impl Read, archive: &str, ctx: &CheckContext) -> Result<
                 &mut Cursor::new(bytes),
                 expected,
                 &path,
+                &mut scan::SpoolBuffer::default(),
             )
             .map_err(|err| format!("{archive}: {path}: {err}"))?;
             findings.extend(scanned.findings);
@@ -260,6 +261,8 @@ fn read_data(
         overrides: format!("usr/share/lintian/overrides/{package}"),
     };
     let mut hashes = BTreeMap::new();
+    // One spool for all the members, read one after the other.
+    let mut spool = scan::SpoolBuffer::default();
     let mut tar = tar::Archive::new(reader);
     let entries = tar.entries().map_err(|e| tar_error(archive, &e))?;
     for entry in entries {
@@ -284,10 +287,10 @@ fn read_data(
             .may_hold_model_file(&format!("/{path}"))
         {
             let mut hashing = Sha256Reader::new(entry);
-            read_member(&mut hashing, &member, &metadata, target, ctx)?;
+            read_member(&mut hashing, &member, &metadata, target, ctx, &mut spool)?;
             Some(hashing.finish().0)
         } else {
-            read_member(&mut entry, &member, &metadata, target, ctx)?;
+            read_member(&mut entry, &member, &metadata, target, ctx, &mut spool)?;
             None
         };
         hashes.insert(path, digest);
@@ -305,13 +308,14 @@ struct Member<'a> {
 }
 
 /// Reads one regular file of the data archive to its end: a metadata file the rules read is
-/// kept, every other file scanned.
+/// kept, every other file scanned (spooled in `spool`).
 fn read_member(
     reader: &mut dyn Read,
     member: &Member<'_>,
     metadata: &MetadataPaths,
     target: &mut Target,
     ctx: &CheckContext,
+    spool: &mut scan::SpoolBuffer,
 ) -> Result<(), String> {
     let Member {
         path,
@@ -347,7 +351,7 @@ fn read_member(
         target.has_native_code = true;
     }
     let mut whole = Cursor::new(&head[..peeked]).chain(reader);
-    let scanned = scan::scan_stream(&ctx.scan, &ctx.scan_options, &mut whole, size, path)
+    let scanned = scan::scan_stream(&ctx.scan, &ctx.scan_options, &mut whole, size, path, spool)
         .map_err(|err| format!("{archive}: {path}: {err}"))?;
     target.findings.extend(scanned.findings);
     target.warnings.extend(scanned.warnings);

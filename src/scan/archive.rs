@@ -183,6 +183,7 @@ fn zip_members(
         count: Rc::clone(&consumed),
     };
     let mut archive = zip::ZipArchive::new(counted).map_err(io::Error::other)?;
+    let mut buffer = SpoolBuffer::default();
     for index in 0..archive.len() {
         // Each member is read on its own, as Python's zipfile does: one it cannot read
         // (unknown compression method, encrypted) is reported and the others still scanned.
@@ -207,20 +208,21 @@ fn zip_members(
         let mut capped = Capped::new(entry, Rc::clone(&consumed), nesting, limits);
         // A member that breaks off (corrupt data, a method known only by number, the ratio cap)
         // is that member's problem; only the inflated-bytes cap stops the whole archive.
-        let (mut spooled, size) = match spool(&mut capped, 0, limits.memory_spool_bytes) {
-            Ok(spooled) => spooled,
-            Err(err) if !inflated_cap(&err) => {
-                let why = match cap_reached(&err) {
-                    Some(cap) => format!("stopped reading the member: {cap}"),
-                    None => format!("cannot read the member: {err}"),
-                };
-                visit
-                    .warnings
-                    .push(format!("{member}: {why}; the other members are scanned"));
-                continue;
-            }
-            Err(err) => return Err(err),
-        };
+        let (mut spooled, size) =
+            match spool(&mut capped, 0, limits.memory_spool_bytes, &mut buffer) {
+                Ok(spooled) => spooled,
+                Err(err) if !inflated_cap(&err) => {
+                    let why = match cap_reached(&err) {
+                        Some(cap) => format!("stopped reading the member: {cap}"),
+                        None => format!("cannot read the member: {err}"),
+                    };
+                    visit
+                        .warnings
+                        .push(format!("{member}: {why}; the other members are scanned"));
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
         drop(capped);
         visit.analyze(&mut spooled, size, &member, None, &nesting.child())?;
     }
@@ -301,18 +303,24 @@ fn analyze_member(
     member: &str,
     nesting: &Nesting,
 ) -> io::Result<()> {
-    let (mut spooled, size) = spool(&mut reader, 0, visit.ctx.archives.memory_spool_bytes)?;
+    let mut buffer = SpoolBuffer::default();
+    let (mut spooled, size) = spool(
+        &mut reader,
+        0,
+        visit.ctx.archives.memory_spool_bytes,
+        &mut buffer,
+    )?;
     visit.analyze(&mut spooled, size, member, None, &nesting.child())
 }
 
 /// A member's bytes, rewindable: in memory when small, in an anonymous temporary file (gone
 /// when dropped) otherwise, so memory stays flat whatever the member's size.
-pub(crate) enum Spool {
-    Memory(Cursor<Vec<u8>>),
+pub(crate) enum Spool<'b> {
+    Memory(Cursor<&'b [u8]>),
     Disk(std::fs::File),
 }
 
-impl Read for Spool {
+impl Read for Spool<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Spool::Memory(cursor) => cursor.read(buf),
@@ -321,7 +329,7 @@ impl Read for Spool {
     }
 }
 
-impl Seek for Spool {
+impl Seek for Spool<'_> {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
         match self {
             Spool::Memory(cursor) => cursor.seek(pos),
@@ -334,31 +342,62 @@ impl Seek for Spool {
 /// lift `memory-spool-bytes` without bound.
 const SPOOL_RESERVE_MAX: u64 = 64 * 1024 * 1024;
 
-/// Spools `reader` to its end. `expected` is the size the container's header states (0 when
-/// unknown): only a hint, bounded by `memory_limit` and `SPOOL_RESERVE_MAX`, that sizes the
-/// buffer once so that the bytes are not copied again at each doubling of a growing buffer.
-pub(crate) fn spool(
+/// The least a spool buffer grows by.
+const SPOOL_GROWTH_MIN: usize = 64 * 1024;
+
+/// The memory a spool fills. Its bytes stay initialised from one use to the next, so a
+/// caller that spools many members in turn through one buffer (`check` reads thousands from a
+/// `.deb`) pays neither fresh pages from the allocator nor the zeroing that `read_to_end`
+/// does for readers that cannot fill uninitialised memory, once per member.
+#[derive(Debug, Default)]
+pub struct SpoolBuffer {
+    /// All initialised; its length only grows.
+    bytes: Vec<u8>,
+}
+
+/// Spools `reader` to its end, in `buffer` while it fits in `memory_limit` bytes. `expected`
+/// is the size the container's header states (0 when unknown): only a hint, bounded by
+/// `memory_limit` and `SPOOL_RESERVE_MAX`, that sizes the buffer once so that the bytes are not
+/// copied again at each doubling of a growing buffer.
+pub(crate) fn spool<'b>(
     reader: &mut dyn Read,
     expected: u64,
     memory_limit: u64,
-) -> io::Result<(Spool, u64)> {
-    // One byte more, for the read that finds the end (or that the limit is passed).
-    let reserve = expected
-        .min(memory_limit)
-        .min(SPOOL_RESERVE_MAX)
-        .saturating_add(1);
-    let mut memory = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
-    // One byte past the limit tells a member that fits from one that does not; a policy may
-    // set the limit to u64::MAX, where that byte is not needed (and `+ 1` would wrap to 0).
-    let in_memory = reader
-        .take(memory_limit.saturating_add(1))
-        .read_to_end(&mut memory)? as u64;
+    buffer: &'b mut SpoolBuffer,
+) -> io::Result<(Spool<'b>, u64)> {
+    // One byte past the limit tells a member that fits from one that does not (and one more
+    // than expected finds the end); a policy may set the limit to u64::MAX, where `+ 1`
+    // must not wrap.
+    let keep = memory_limit.saturating_add(1);
+    let hint = expected.min(SPOOL_RESERVE_MAX).saturating_add(1).min(keep);
+    let bytes = &mut buffer.bytes;
+    let mut filled = 0usize;
+    loop {
+        if filled == bytes.len() {
+            let room = usize::try_from(keep).unwrap_or(usize::MAX);
+            if filled >= room {
+                break;
+            }
+            let wanted = usize::try_from(hint)
+                .unwrap_or(0)
+                .max(filled.saturating_mul(2))
+                .max(SPOOL_GROWTH_MIN)
+                .min(room);
+            bytes.resize(wanted, 0);
+        }
+        match reader.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    let in_memory = filled as u64;
     if in_memory <= memory_limit {
-        return Ok((Spool::Memory(Cursor::new(memory)), in_memory));
+        return Ok((Spool::Memory(Cursor::new(&bytes[..filled])), in_memory));
     }
     let mut file = tempfile::tempfile()?;
-    file.write_all(&memory)?;
-    drop(memory);
+    file.write_all(&bytes[..filled])?;
     let rest = io::copy(reader, &mut file)?;
     file.seek(SeekFrom::Start(0))?;
     Ok((Spool::Disk(file), in_memory + rest))

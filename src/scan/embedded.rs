@@ -22,6 +22,8 @@ use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 
 use serde::Deserialize;
 
+mod prefilter;
+
 use super::Finding;
 use super::finding::{Details, EmbeddedWeights};
 
@@ -73,72 +75,24 @@ impl EmbeddedPolicy {
         )
     }
 
-    /// Whether the text read from `reader` holds enough numbers for any verdict: the fewest a
-    /// finding needs (`min-numbers-with-evidence` or `min-numbers`, whichever is lower) against
-    /// an upper bound of the number literals in the text, the tokens that may start one. The
-    /// lexer's tokens are runs of letters, digits, `_` and `.`, and one that starts with a
-    /// letter is never a number (`is_number`: a literal starts with a digit, or with `.` or
-    /// `_` before its digits), so counting the digits, dots and underscores that follow no
-    /// such byte bounds the literals from above: comments and strings only add to the count.
-    /// A text below the bound cannot be reported whatever its words and comments say. The
-    /// count is one branch-free pass the compiler vectorises, stopping as soon as the bound
-    /// is reached; most source files (headers, scripts, even numeric-looking ones whose digits
-    /// sit inside identifiers such as `BOOST_PP_FOR_255`) skip the lexer, which costs about
-    /// ten times as much per byte.
-    pub fn may_hold_weights<R: Read>(&self, mut reader: R) -> io::Result<bool> {
+    /// Whether the text of `size` bytes read from `reader` (positioned at its start) may hold
+    /// enough numbers for any verdict: the fewest a finding needs (`min-numbers-with-evidence`
+    /// or `min-numbers`, whichever is lower) against the bounds of `prefilter`, from the
+    /// cheaper to the tighter. A text below them cannot be reported whatever its words and
+    /// comments say. At most `max-file-size` bytes are read, as the lexer reads; the reader is
+    /// left anywhere.
+    pub fn may_hold_weights<R: Read + Seek>(&self, mut reader: R, size: u64) -> io::Result<bool> {
         let needed = self.min_numbers_with_evidence.min(self.min_numbers);
-        let mut buffer = [0u8; 8192];
-        let mut starts = 0u64;
-        // Whether the byte before the current buffer was a token byte.
-        let mut after_token = false;
-        while starts < needed {
-            let read = match reader.read(&mut buffer) {
-                Ok(0) => break,
-                Ok(read) => read,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => return Err(err),
-            };
-            starts += number_starts(&buffer[..read], after_token);
-            after_token = is_token_byte(buffer[read - 1]);
+        let buffer = &mut prefilter::read_buffer(size);
+        let start = reader.stream_position()?;
+        let text = (&mut reader).take(self.max_file_size);
+        if !prefilter::enough_number_starts(text, needed, buffer)? {
+            return Ok(false);
         }
-        Ok(starts >= needed)
+        reader.seek(SeekFrom::Start(start))?;
+        let text = reader.take(self.max_file_size);
+        prefilter::enough_numeric_line_numbers(text, needed, self.numbers_per_word, buffer)
     }
-}
-
-/// How many tokens may start a number literal in `bytes`: a digit, `.` or `_` that follows
-/// no letter, digit, `_` or `.` (`after_token` says whether the byte before `bytes` was one).
-/// Written as a sum over byte pairs of range compares so that it compiles to SIMD code: the
-/// pairs are summed `PAIRS_PER_SUM` at a time in a byte, which fits them (at most one start
-/// each), so that a vector register holds 16 or 32 partial sums rather than 4 or 8.
-fn number_starts(bytes: &[u8], after_token: bool) -> u64 {
-    const PAIRS_PER_SUM: usize = 224;
-    let Some(&first) = bytes.first() else {
-        return 0;
-    };
-    let first_starts = u64::from(may_start_number(first) == 1 && !after_token);
-    let later_starts: u64 = bytes
-        .chunks(PAIRS_PER_SUM)
-        .zip(bytes.get(1..).unwrap_or_default().chunks(PAIRS_PER_SUM))
-        .map(|(before, current)| {
-            let starts = before
-                .iter()
-                .zip(current)
-                .map(|(&b, &c)| may_start_number(c) & !token_class(b) & 1)
-                .fold(0u8, u8::wrapping_add);
-            u64::from(starts)
-        })
-        .sum();
-    first_starts + later_starts
-}
-
-/// 1 for a digit, `.` or `_`, else 0 (branch-free, for `number_starts`).
-fn may_start_number(byte: u8) -> u8 {
-    u8::from(byte.wrapping_sub(b'0') < 10) | u8::from(byte == b'.') | u8::from(byte == b'_')
-}
-
-/// 1 for a byte of `is_token_byte`, else 0 (branch-free, for `number_starts`).
-fn token_class(byte: u8) -> u8 {
-    may_start_number(byte) | u8::from((byte | 0x20).wrapping_sub(b'a') < 26)
 }
 
 /// Lower-case extension of the last path component, empty when there is none.
@@ -165,7 +119,7 @@ pub fn scan<R: Read + Seek>(
         return Ok(Vec::new());
     };
     let start = reader.stream_position()?;
-    if !policy.may_hold_weights((&mut reader).take(policy.max_file_size))? {
+    if !policy.may_hold_weights(&mut reader, size)? {
         return Ok(Vec::new());
     }
     reader.seek(SeekFrom::Start(start))?;
@@ -1184,26 +1138,6 @@ mod tests {
         assert_eq!(number_value(b"0x1.8p3"), None);
     }
 
-    #[test]
-    fn number_starts_count_tokens_not_led_by_a_letter() {
-        assert_eq!(number_starts(b"", false), 0);
-        // `a1` and `x4y5` are identifiers; `22` and `333` may be numbers.
-        assert_eq!(number_starts(b"a1 22, 333;x4y5", false), 2);
-        assert_eq!(number_starts(b"BOOST_PP_FOR_255(x)", false), 0);
-        // `_1`, `.5` and `1.5e-3f` (its exponent counted apart) may be numbers.
-        assert_eq!(number_starts(b"_1 .5 1.5e-3f", false), 4);
-        // A token continued from the previous buffer does not start again.
-        assert_eq!(number_starts(b"12, 3", true), 1);
-        assert_eq!(number_starts(b"12, 3", false), 2);
-        // Every byte value: the branch-free class is the lexer's token class.
-        for byte in 0..=255u8 {
-            assert_eq!(token_class(byte) == 1, is_token_byte(byte), "{byte}");
-        }
-        // Starts across the 4096-byte blocks of the pair sum.
-        let long: Vec<u8> = b"7,".iter().copied().cycle().take(10_000).collect();
-        assert_eq!(number_starts(&long, false), 5_000);
-    }
-
     /// The prefilter's bound holds: a text is passed on whenever the lexer could count enough
     /// numbers in it, here exactly as many as the lowest threshold, split over reads.
     #[test]
@@ -1220,13 +1154,25 @@ mod tests {
         );
         let counted: u64 = lines(&text).iter().map(|line| line.numbers).sum();
         assert_eq!(counted, needed);
-        assert!(policy.may_hold_weights(text.as_bytes()).unwrap());
+        assert!(
+            policy
+                .may_hold_weights(io::Cursor::new(&text), text.len() as u64)
+                .unwrap()
+        );
         // One number fewer (the last value's line dropped): no verdict is possible.
         let fewer = text.replacen(&format!(",\n{}", values[values.len() - 1]), "", 1);
-        assert!(!policy.may_hold_weights(fewer.as_bytes()).unwrap());
+        assert!(
+            !policy
+                .may_hold_weights(io::Cursor::new(&fewer), fewer.len() as u64)
+                .unwrap()
+        );
         // Read one byte at a time, runs are still counted once.
-        let one_at_a_time = io::BufReader::with_capacity(1, text.as_bytes());
-        assert!(policy.may_hold_weights(one_at_a_time).unwrap());
+        let one_at_a_time = io::BufReader::with_capacity(1, io::Cursor::new(&text));
+        assert!(
+            policy
+                .may_hold_weights(one_at_a_time, text.len() as u64)
+                .unwrap()
+        );
     }
 
     #[test]

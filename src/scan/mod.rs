@@ -21,6 +21,7 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use archive::SpoolBuffer;
 pub use finding::{Details, Finding, Kind, LfsTarget, Verification, When};
 
 use crate::error::ResultExt;
@@ -163,15 +164,17 @@ pub struct StreamScan {
 /// then identified, opened when an archive, searched for embedded weights and downloads. The
 /// stream is read to its end. `expected` is the size the stream's container states (a tar
 /// header's), 0 when unknown: a hint for the spool's buffer. Hashing is the caller's: it sees
-/// the bytes go by.
+/// the bytes go by. `buffer` holds the stream while it is analysed, kept for the next one.
 pub fn scan_stream(
     ctx: &ScanContext,
     options: &ScanOptions,
     reader: &mut dyn Read,
     expected: u64,
     name: &str,
+    buffer: &mut SpoolBuffer,
 ) -> io::Result<StreamScan> {
-    let (mut spooled, size) = archive::spool(reader, expected, ctx.archives.memory_spool_bytes)?;
+    let (mut spooled, size) =
+        archive::spool(reader, expected, ctx.archives.memory_spool_bytes, buffer)?;
     let mut visit = Visit {
         ctx,
         options,
