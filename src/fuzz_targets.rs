@@ -65,7 +65,7 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "downloads",
         run: download_syntaxes,
-        about: "the same text through every download syntax (shell, make, cmake, python, batch, powershell, docs) and the embedded-array scan",
+        about: "the same text through every download syntax (shell, make, cmake, python, batch, powershell, docs) and the embedded-array scan, whose prefilter bound must not fall below its lexer's count",
     },
     Target {
         name: "manifest",
@@ -179,6 +179,7 @@ fn download_syntaxes(data: &[u8]) {
         let _ = downloads::scan(&ctx.downloads, std::io::Cursor::new(data), name, size, None);
     }
     let _ = embedded::scan(&ctx.embedded, std::io::Cursor::new(data), "weights.h", size);
+    embedded::assert_prefilter_bound(data, ctx.embedded.numbers_per_word);
 }
 
 fn manifest(data: &[u8]) {

@@ -24,6 +24,8 @@ use serde::Deserialize;
 
 mod prefilter;
 
+pub(crate) use prefilter::assert_bound_holds as assert_prefilter_bound;
+
 use super::Finding;
 use super::finding::{Details, EmbeddedWeights};
 
