@@ -543,8 +543,8 @@ pub fn write(
             outcomes.push((
                 rel,
                 Outcome::Kept(
-                    "deleted since dh-mlmodel wrote it: not added again (delete its line in \
-                     debian/.mlmodel-generated to get it back)"
+                    "deleted since dh-mlmodel wrote it: not added again (to get it back, take \
+                     its name out of `series` and `files` in debian/.mlmodel-generated)"
                         .to_string(),
                 ),
             ));
@@ -638,6 +638,51 @@ externalproject_add(other URL https://example.org/o.zip)
             ),
             (3, 4, vec!["a".to_string(), "b".to_string()])
         );
+    }
+
+    /// Hostile text never panics the reader nor the rewrite: every prefix of the example (cut
+    /// inside strings, brackets, comments and calls), and bytes from a fixed generator.
+    #[test]
+    fn any_text_is_read_without_panic() {
+        let mut texts: Vec<String> = (0..=CMAKE.len())
+            .filter(|&n| CMAKE.is_char_boundary(n))
+            .map(|n| CMAKE[..n].to_string())
+            .collect();
+        let alphabet = [
+            "(",
+            ")",
+            "\"",
+            "\\",
+            "#",
+            "[[",
+            "]]",
+            "[=[",
+            "]=]",
+            "\n",
+            " ",
+            "é",
+            "a_b",
+            "ExternalProject_Add",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..500 {
+            let mut text = String::new();
+            for _ in 0..40 {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                text.push_str(alphabet[(seed >> 33) as usize % alphabet.len()]);
+            }
+            texts.push(text);
+        }
+        for text in &texts {
+            for call in command_calls(text, "ExternalProject_Add") {
+                assert!(
+                    call.start < call.end && call.end <= text.len() && call.line <= call.last_line
+                );
+                let (patched, diff) = replace_call(text, &call, "x()\n", "f");
+                assert!(patched.contains("x()"));
+                assert!(diff.starts_with("--- a/f\n+++ b/f\n@@ -"));
+            }
+        }
     }
 
     #[test]
