@@ -1276,6 +1276,59 @@ fn an_external_project_patch_is_added_once() {
     assert!(!root.join("debian/patches/series").exists());
 }
 
+/// Three ExternalProject calls in one file, as piper's CMakeLists.txt has: zlib and fmt are in
+/// the table, one patch each, listed in file order, the second made against the text the first
+/// leaves, so `patch -p1` applies them in series order without fuzz or offset (as dpkg-source
+/// does: `-F 0`); the project the table does not know keeps its call and gets the advice only.
+#[test]
+fn external_projects_of_one_file_get_patches_that_apply_in_series() {
+    let t = crate::upstreams::zlib_program(&format!(
+        "{EXTERNAL_PROJECT}ExternalProject_Add(fmt_external\n  \
+         URL \"https://github.com/fmtlib/fmt/archive/refs/tags/10.0.0.zip\"\n)\n\
+         ExternalProject_Add(phonemize_external URL https://example.org/phonemize.zip)\n"
+    ));
+    let root = &t.root;
+    let stdout = init(root);
+    assert!(
+        stdout.contains(
+            "CMakeLists.txt:16: the build fetches code from https://example.org/phonemize.zip; a \
+             Debian build has no network: package it first, or ship it in the source package; \
+             ExternalProject_Add always downloads: patch it (debian/patches) to use the \
+             installed package\n"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(
+        read(root, "debian/patches/series"),
+        "use-installed-zlib.patch\nuse-installed-fmt.patch\n"
+    );
+    assert!(read(root, "debian/control").contains(", zlib1g-dev, libfmt-dev\n"));
+    for name in ["use-installed-zlib.patch", "use-installed-fmt.patch"] {
+        let output = std::process::Command::new("patch")
+            .args(["-p1", "-F", "0", "-N", "--no-backup-if-mismatch", "-i"])
+            .arg(root.join("debian/patches").join(name))
+            .current_dir(root)
+            .output()
+            .unwrap();
+        let log = crate::support::combined_output(&output);
+        assert!(output.status.success(), "{name}: {log}");
+        assert!(
+            !log.contains("offset") && !log.contains("fuzz"),
+            "{name}: {log}"
+        );
+    }
+    let patched = read(root, "CMakeLists.txt");
+    assert!(
+        patched.contains("find_package(ZLIB REQUIRED)\n")
+            && patched.contains("find_package(fmt REQUIRED)\n")
+            && patched.contains("add_custom_target(fmt_external)\n")
+            && !patched.contains("zlib-1.3.1")
+            && !patched.contains("fmtlib")
+            && patched.contains("ExternalProject_Add(phonemize_external URL"),
+        "{patched}"
+    );
+}
+
 /// A plain-Makefile upstream licensed `license` (its metadata in package.json) whose licence
 /// file is `text`, with a README and an ONNX model of unknown licence committed.
 pub(crate) fn licensed_upstream(
