@@ -1111,7 +1111,8 @@ fn compiled_in_weights_fetched_at_build_come_with_the_source_as_a_component() {
 
 /// A CMake project whose build fetches zlib with FetchContent (CMake's FetchContent module,
 /// `FetchContent_Declare` + `FetchContent_MakeAvailable`): `init` names the fetch and the
-/// Debian package that provides it (policy/fetched-code.toml), and its debian/rules makes
+/// Debian package that provides it (policy/fetched-code.toml), adds that package to
+/// Build-Depends, and its debian/rules makes
 /// CMake use the installed package (`FETCHCONTENT_TRY_FIND_PACKAGE_MODE=ALWAYS`, CMake 3.24),
 /// so the package builds without network (debhelper passes
 /// `FETCHCONTENT_FULLY_DISCONNECTED=ON`; the test machine has no route out either).
