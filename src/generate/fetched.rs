@@ -3,29 +3,40 @@
 //! `init` names each fetch with the Debian packages that likely provide the code
 //! (`policy/fetched-code.toml`) and, for FetchContent, makes `debian/rules` ask CMake to use
 //! the installed package (`FETCHCONTENT_TRY_FIND_PACKAGE_MODE=ALWAYS`; debhelper's cmake build
-//! system already passes `FETCHCONTENT_FULLY_DISCONNECTED=ON`, so nothing is downloaded).
+//! system already passes `FETCHCONTENT_FULLY_DISCONNECTED=ON`, so nothing is downloaded); for
+//! ExternalProject, which has no such switch, it writes a patch ([`super::patches`]).
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use serde::Deserialize;
 
+use super::patches::PlannedPatch;
 use crate::scan::{self, ScanContext, ScanOptions};
 
 /// `policy/fetched-code.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "kebab-case")]
 pub struct FetchedCodeTable {
+    /// The largest CMake file read to patch a call out of it.
+    pub max_build_file_bytes: u64,
     pub project: Vec<Project>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Project {
     pub name: String,
     #[serde(rename = "match")]
     pub words: Vec<String>,
     pub packages: Vec<String>,
+    /// The name `find_package()` finds the installed copy by.
+    #[serde(default)]
+    pub cmake_package: Option<String>,
+    /// The pkg-config module of the installed copy, for a package without a CMake one.
+    #[serde(default)]
+    pub pkg_config: Option<String>,
 }
 
 /// How the build file fetches.
@@ -48,9 +59,26 @@ pub struct CodeFetch {
 }
 
 impl CodeFetch {
-    /// What `init` tells the maintainer.
-    pub fn advice(&self) -> String {
+    /// Whether `init` makes the build use the installed package: with FetchContent in a CMake
+    /// build (`build_system`), or with `patch` replacing an ExternalProject call. Its
+    /// development package then goes to Build-Depends.
+    pub fn uses_installed(&self, build_system: &str, patch: Option<&PlannedPatch>) -> bool {
+        self.project.is_some()
+            && match self.fetcher {
+                Fetcher::FetchContent => build_system == "cmake",
+                Fetcher::ExternalProject => patch.is_some(),
+                Fetcher::FileDownload => false,
+            }
+    }
+
+    /// What `init` tells the maintainer; `patch` is the one it wrote for this fetch.
+    pub fn advice(&self, build_system: &str, patch: Option<&PlannedPatch>) -> String {
         let provided = match &self.project {
+            Some(project) if self.uses_installed(build_system, patch) => format!(
+                "Debian likely has it ({}): {} added to Build-Depends",
+                project.name,
+                project.packages.first().map_or("", String::as_str)
+            ),
             Some(project) => format!(
                 "Debian likely has it ({}): add {} to Build-Depends",
                 project.name,
@@ -58,19 +86,27 @@ impl CodeFetch {
             ),
             None => "package it first, or ship it in the source package".to_string(),
         };
-        let how = match self.fetcher {
-            Fetcher::FetchContent => {
+        let how = match (self.fetcher, patch) {
+            (Fetcher::FetchContent, _) => {
                 "debian/rules sets FETCHCONTENT_TRY_FIND_PACKAGE_MODE=ALWAYS, so FetchContent \
                  uses the installed package (or set FETCHCONTENT_SOURCE_DIR_<NAME> to a copy in \
                  the source)"
+                    .to_string()
             }
-            Fetcher::ExternalProject => {
+            (Fetcher::ExternalProject, Some(patch)) => format!(
+                "debian/patches/{} replaces ExternalProject_Add({} ...) with {} and an empty \
+                 {} target",
+                patch.name, patch.target, patch.finder, patch.target
+            ),
+            (Fetcher::ExternalProject, None) => {
                 "ExternalProject_Add always downloads: patch it (debian/patches) to use the \
                  installed package"
+                    .to_string()
             }
-            Fetcher::FileDownload => {
+            (Fetcher::FileDownload, _) => {
                 "file(DOWNLOAD) always downloads: patch it (debian/patches) to use a file in \
                  the source or an installed one"
+                    .to_string()
             }
         };
         format!(

@@ -20,6 +20,7 @@ pub mod files;
 mod install;
 mod libraries;
 mod packages;
+mod patches;
 mod report;
 mod requirements;
 pub mod state;
@@ -126,10 +127,27 @@ pub fn generate(
     }
     let code_fetches =
         fetched::code_fetches(root, &policy.pipeline.draft.scan, &policy.fetched_code)?;
+    let planned_patches = patches::plan(root, &code_fetches, &policy.fetched_code)?;
+    let patch_of = |fetch: &fetched::CodeFetch| {
+        planned_patches
+            .iter()
+            .find(|p| p.path == fetch.path && p.line == fetch.line)
+    };
     report.code_fetches = code_fetches
         .iter()
-        .map(fetched::CodeFetch::advice)
+        .map(|f| f.advice(&build.name, patch_of(f)))
         .collect();
+    // The build now needs the installed copy: its development package goes to Build-Depends
+    // (through debian/control's ledger, so a maintainer's removal stays).
+    for fetch in &code_fetches {
+        if let Some(project) = &fetch.project
+            && fetch.uses_installed(&build.name, patch_of(fetch))
+            && let Some(package) = project.packages.first()
+            && !build.build_depends.contains(package)
+        {
+            build.build_depends.push(package.clone());
+        }
+    }
     let fetch_content = code_fetches
         .iter()
         .any(|f| f.fetcher == fetched::Fetcher::FetchContent);
@@ -367,6 +385,14 @@ pub fn generate(
         let outcome = state.write_generated(root, &file.path, &file.text, file.mode)?;
         report.files.push((file.path, outcome));
     }
+    let patch_texts = patches::render(
+        &planned_patches,
+        &context.maintainer,
+        &date.format("%Y-%m-%d").to_string(),
+    )?;
+    report
+        .files
+        .extend(patches::write(root, &mut state, &patch_texts)?);
     state.save(root)?;
     Ok(report)
 }

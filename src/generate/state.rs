@@ -39,6 +39,10 @@ pub struct State {
     /// The items found removed, so that each is reported once.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub removed: std::collections::BTreeSet<String>,
+    /// Patches `init` appended to debian/patches/series: one missing from the series was taken
+    /// out by the maintainer and is never appended again.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub series: std::collections::BTreeSet<String>,
     /// Generated file (relative to the tree) → SHA-256 of the text the tool wrote.
     #[serde(default)]
     pub files: BTreeMap<String, String>,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::support::{
     assert_lintian_clean, built_debs, classify_tree, deb_field, dh_mlmodel, dpkg_buildpackage,
-    write,
+    unpack_deb, write,
 };
 use crate::upstreams::{
     c_program, cmake_project, download_table, fill_cnet_facts, fill_pynet_facts, fill_tinyc_facts,
@@ -1111,42 +1111,26 @@ fn compiled_in_weights_fetched_at_build_come_with_the_source_as_a_component() {
 
 /// A CMake project whose build fetches zlib with FetchContent (CMake's FetchContent module,
 /// `FetchContent_Declare` + `FetchContent_MakeAvailable`): `init` names the fetch and the
-/// Debian package that provides it (policy/fetched-code.toml), and its debian/rules makes
+/// Debian package that provides it (policy/fetched-code.toml), adds that package to
+/// Build-Depends, and its debian/rules makes
 /// CMake use the installed package (`FETCHCONTENT_TRY_FIND_PACKAGE_MODE=ALWAYS`, CMake 3.24),
 /// so the package builds without network (debhelper passes
 /// `FETCHCONTENT_FULLY_DISCONNECTED=ON`; the test machine has no route out either).
 #[test]
 fn a_cmake_build_that_fetches_code_builds_offline_against_the_installed_package() {
-    let t = crate::upstreams::tree("zdemo-1.0");
-    let root = &t.root;
-    write(
-        root,
-        "models/net.safetensors",
-        crate::fixtures::safetensors(&[("w", "F32", &[2, 2])]),
-    );
-    write(
-        root,
-        "CMakeLists.txt",
-        "cmake_minimum_required(VERSION 3.24)\n\
-         project(zdemo VERSION 1.0 LANGUAGES C)\n\
-         include(FetchContent)\n\
+    let t = crate::upstreams::zlib_program(
+        "include(FetchContent)\n\
          FetchContent_Declare(ZLIB\n  URL https://zlib.net/zlib-1.3.1.tar.gz\n)\n\
          FetchContent_MakeAvailable(ZLIB)\n\
          add_executable(zdemo zdemo.c)\n\
-         target_link_libraries(zdemo ZLIB::ZLIB)\n\
-         install(TARGETS zdemo DESTINATION bin)\n",
+         target_link_libraries(zdemo ZLIB::ZLIB)\n",
     );
-    write(
-        root,
-        "zdemo.c",
-        "#include <stdio.h>\n#include <zlib.h>\n\
-         int main(void) { puts(zlibVersion()); return 0; }\n",
-    );
+    let root = &t.root;
     let stdout = init(root);
     assert!(
         stdout.contains(
             "CMakeLists.txt:4: the build fetches code from https://zlib.net/zlib-1.3.1.tar.gz; \
-             a Debian build has no network: Debian likely has it (zlib): add zlib1g-dev to \
+             a Debian build has no network: Debian likely has it (zlib): zlib1g-dev added to \
              Build-Depends"
         ),
         "{stdout}"
@@ -1156,8 +1140,194 @@ fn a_cmake_build_that_fetches_code_builds_offline_against_the_installed_package(
         rules.contains("\tdh_auto_configure -- -DFETCHCONTENT_TRY_FIND_PACKAGE_MODE=ALWAYS\n"),
         "{rules}"
     );
+    assert!(read(root, "debian/control").contains(", zlib1g-dev\n"));
     let debs = build(root);
     assert_eq!(names(&debs), vec!["zdemo"]);
+}
+
+/// The zlib program's build with CMake's ExternalProject module, as piper's CMakeLists.txt
+/// fetches fmt and spdlog: `ExternalProject_Add(zlib_external URL … URL_HASH SHA256=…)` (the
+/// digest of zlib.net's zlib-1.3.1.tar.gz), a program that `add_dependencies` on the target
+/// and links `z` by name. ExternalProject has no switch for an installed copy.
+const EXTERNAL_PROJECT: &str = "include(ExternalProject)\n\
+add_executable(zdemo zdemo.c)\n\
+ExternalProject_Add(\n  zlib_external  # zlib (the library) from zlib.net\n  \
+URL https://zlib.net/zlib-1.3.1.tar.gz\n  \
+URL_HASH SHA256=9a93b2b7dfdac77ceba5a558a580e74667dd6fede4585b91eefb60f03b72df23\n  \
+CMAKE_ARGS \"-DCMAKE_INSTALL_PREFIX=${CMAKE_BINARY_DIR}/zi\" -DX=$<IF:$<CONFIG:Debug>,(a),(b)>\n)\n\
+add_dependencies(zdemo zlib_external)\n\
+target_link_libraries(zdemo z)\n";
+
+/// `init` on the ExternalProject build: a DEP-3 quilt patch replaces the whole call with
+/// `find_package(ZLIB REQUIRED)` and an empty `zlib_external` target, the series lists it after
+/// the maintainer's own patch, zlib1g-dev goes to Build-Depends, and the full build (source
+/// package included, so dpkg-source applies the series) succeeds offline; the built program
+/// runs against the installed zlib.
+#[test]
+fn an_external_project_build_is_patched_to_use_the_installed_package() {
+    let t = crate::upstreams::zlib_program(EXTERNAL_PROJECT);
+    let root = &t.root;
+    // The maintainer's own patch, already in the series.
+    write(
+        root,
+        "debian/patches/readme-typo.patch",
+        "Description: Fix a typo\nAuthor: Ann Example <ann@example.org>\nForwarded: yes\n\
+         Last-Update: 2023-11-14\n---\n--- a/README\n+++ b/README\n@@ -1 +1 @@\n-zdemo prnts zlib's version\n\
+         +zdemo prints zlib's version\n",
+    );
+    write(root, "README", "zdemo prnts zlib's version\n");
+    write(root, "debian/patches/series", "readme-typo.patch\n");
+    let stdout = init(root);
+    assert!(
+        stdout.contains(
+            "CMakeLists.txt:5: the build fetches code from https://zlib.net/zlib-1.3.1.tar.gz; a \
+             Debian build has no network: Debian likely has it (zlib): zlib1g-dev added to \
+             Build-Depends; debian/patches/use-installed-zlib.patch replaces \
+             ExternalProject_Add(zlib_external ...) with find_package(ZLIB REQUIRED) and an \
+             empty zlib_external target"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("wrote debian/patches/use-installed-zlib.patch\n"));
+    assert_eq!(
+        read(root, "debian/patches/series"),
+        "readme-typo.patch\nuse-installed-zlib.patch\n"
+    );
+    let patch = read(root, "debian/patches/use-installed-zlib.patch");
+    // DEP-3 header (https://dep-team.pages.debian.net/deps/dep3/); Last-Update is
+    // SOURCE_DATE_EPOCH's day.
+    assert!(
+        patch.starts_with("Description: Use the installed zlib instead of downloading it\n "),
+        "{patch}"
+    );
+    for field in [
+        "\nAuthor: Ann Example <ann@example.org>\n",
+        "\nForwarded: not-needed\n",
+        "\nLast-Update: 2023-11-14\n---\n--- a/CMakeLists.txt\n+++ b/CMakeLists.txt\n",
+        "\n-ExternalProject_Add(\n-  zlib_external  # zlib (the library) from zlib.net\n",
+        "\n+find_package(ZLIB REQUIRED)\n",
+        "\n+add_custom_target(zlib_external)\n add_dependencies(zdemo zlib_external)\n",
+    ] {
+        assert!(patch.contains(field), "{field:?} not in:\n{patch}");
+    }
+    assert!(read(root, "debian/control").contains(", zlib1g-dev\n"));
+    full_build(root, "zdemo", "1.0");
+    let debs = built_debs(root);
+    assert_eq!(names(&debs), vec!["zdemo"]);
+    let unpacked = unpack_deb(&debs["zdemo"]);
+    let output = std::process::Command::new(unpacked.path().join("usr/bin/zdemo"))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "1.2.13\n");
+}
+
+/// The patch and its series line are init's only the first time: run again, nothing changes;
+/// a patch the maintainer deleted (with its series line) is not added again, and a patch file
+/// of the same name that init did not write is left alone and not listed.
+#[test]
+fn an_external_project_patch_is_added_once() {
+    let t = crate::upstreams::zlib_program(EXTERNAL_PROJECT);
+    let root = &t.root;
+    init(root);
+    let patch = read(root, "debian/patches/use-installed-zlib.patch");
+    let stdout = init(root);
+    assert!(stdout.contains("unchanged debian/patches/use-installed-zlib.patch\n"));
+    assert_eq!(read(root, "debian/patches/use-installed-zlib.patch"), patch);
+    assert_eq!(
+        read(root, "debian/patches/series"),
+        "use-installed-zlib.patch\n"
+    );
+
+    std::fs::remove_file(root.join("debian/patches/use-installed-zlib.patch")).unwrap();
+    write(root, "debian/patches/series", "");
+    let stdout = init(root);
+    assert!(
+        stdout.contains("left debian/patches/use-installed-zlib.patch alone: deleted since"),
+        "{stdout}"
+    );
+    assert!(
+        !root
+            .join("debian/patches/use-installed-zlib.patch")
+            .exists()
+    );
+    assert_eq!(read(root, "debian/patches/series"), "");
+
+    // Taken out of the series only: the file is kept up to date, the series stays as it is.
+    let t = crate::upstreams::zlib_program(EXTERNAL_PROJECT);
+    let root = &t.root;
+    init(root);
+    write(root, "debian/patches/series", "# none\n");
+    init(root);
+    assert_eq!(read(root, "debian/patches/series"), "# none\n");
+
+    // The maintainer's file of that name.
+    let t = crate::upstreams::zlib_program(EXTERNAL_PROJECT);
+    let root = &t.root;
+    write(root, "debian/patches/use-installed-zlib.patch", "mine\n");
+    let stdout = init(root);
+    assert!(
+        stdout.contains("left debian/patches/use-installed-zlib.patch alone: not written by"),
+        "{stdout}"
+    );
+    assert_eq!(
+        read(root, "debian/patches/use-installed-zlib.patch"),
+        "mine\n"
+    );
+    assert!(!root.join("debian/patches/series").exists());
+}
+
+/// Three ExternalProject calls in one file, as piper's CMakeLists.txt has: zlib and fmt are in
+/// the table, one patch each, listed in file order, the second made against the text the first
+/// leaves, so `patch -p1` applies them in series order without fuzz or offset (as dpkg-source
+/// does: `-F 0`); the project the table does not know keeps its call and gets the advice only.
+#[test]
+fn external_projects_of_one_file_get_patches_that_apply_in_series() {
+    let t = crate::upstreams::zlib_program(&format!(
+        "{EXTERNAL_PROJECT}ExternalProject_Add(fmt_external\n  \
+         URL \"https://github.com/fmtlib/fmt/archive/refs/tags/10.0.0.zip\"\n)\n\
+         ExternalProject_Add(phonemize_external URL https://example.org/phonemize.zip)\n"
+    ));
+    let root = &t.root;
+    let stdout = init(root);
+    assert!(
+        stdout.contains(
+            "CMakeLists.txt:16: the build fetches code from https://example.org/phonemize.zip; a \
+             Debian build has no network: package it first, or ship it in the source package; \
+             ExternalProject_Add always downloads: patch it (debian/patches) to use the \
+             installed package\n"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(
+        read(root, "debian/patches/series"),
+        "use-installed-zlib.patch\nuse-installed-fmt.patch\n"
+    );
+    assert!(read(root, "debian/control").contains(", zlib1g-dev, libfmt-dev\n"));
+    for name in ["use-installed-zlib.patch", "use-installed-fmt.patch"] {
+        let output = std::process::Command::new("patch")
+            .args(["-p1", "-F", "0", "-N", "--no-backup-if-mismatch", "-i"])
+            .arg(root.join("debian/patches").join(name))
+            .current_dir(root)
+            .output()
+            .unwrap();
+        let log = crate::support::combined_output(&output);
+        assert!(output.status.success(), "{name}: {log}");
+        assert!(
+            !log.contains("offset") && !log.contains("fuzz"),
+            "{name}: {log}"
+        );
+    }
+    let patched = read(root, "CMakeLists.txt");
+    assert!(
+        patched.contains("find_package(ZLIB REQUIRED)\n")
+            && patched.contains("find_package(fmt REQUIRED)\n")
+            && patched.contains("add_custom_target(fmt_external)\n")
+            && !patched.contains("zlib-1.3.1")
+            && !patched.contains("fmtlib")
+            && patched.contains("ExternalProject_Add(phonemize_external URL"),
+        "{patched}"
+    );
 }
 
 /// A plain-Makefile upstream licensed `license` (its metadata in package.json) whose licence
@@ -1205,10 +1375,11 @@ pub(crate) fn licensed_upstream(
     t
 }
 
-/// Builds the source package (from an orig tarball of the tree without debian/) and the binary
-/// packages, then runs lintian on the .changes, so the source checks (DEP-5) and the binary
-/// checks (common licences) both see debian/copyright. Returns lintian's output.
-pub(crate) fn lintian_on_full_build(root: &Path, source: &str, version: &str) -> String {
+/// Builds the source package (from an orig tarball of the tree without debian/, so a 3.0
+/// (quilt) source applies debian/patches) and the binary packages, with every download
+/// refused (the proxy variables CMake and the other fetchers honour point at a closed port).
+/// Returns dpkg-buildpackage's log.
+pub(crate) fn full_build(root: &Path, source: &str, version: &str) -> String {
     let parent = root.parent().unwrap();
     let dir = root.file_name().unwrap().to_str().unwrap();
     let tar = std::process::Command::new("tar")
@@ -1219,12 +1390,29 @@ pub(crate) fn lintian_on_full_build(root: &Path, source: &str, version: &str) ->
         .status()
         .unwrap();
     assert!(tar.success());
-    let output = crate::support::packaging_command("dpkg-buildpackage", root)
-        .args(["-us", "-uc", "-d"])
-        .output()
-        .unwrap();
+    let mut command = crate::support::packaging_command("dpkg-buildpackage", root);
+    for proxy in [
+        "http_proxy",
+        "https_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+    ] {
+        command.env(proxy, "http://127.0.0.1:9");
+    }
+    command.env_remove("no_proxy").env_remove("NO_PROXY");
+    let output = command.args(["-us", "-uc", "-d"]).output().unwrap();
     let log = crate::support::combined_output(&output);
     assert!(output.status.success(), "dpkg-buildpackage failed:\n{log}");
+    log
+}
+
+/// Builds the source and binary packages ([`full_build`]), then runs lintian on the .changes,
+/// so the source checks (DEP-5) and the binary checks (common licences) both see
+/// debian/copyright. Returns lintian's output.
+pub(crate) fn lintian_on_full_build(root: &Path, source: &str, version: &str) -> String {
+    let parent = root.parent().unwrap();
+    let log = full_build(root, source, version);
     // dh_mlmodel defines every ${mlmodel:*} the generated control uses (${shlibs:Depends} of
     // an Architecture: any package without ELF files is dh_shlibdeps' business).
     assert!(

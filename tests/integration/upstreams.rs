@@ -129,6 +129,34 @@ pub fn cmake_project() -> (Tree, String) {
     (t, file)
 }
 
+/// `zdemo`, a CMake C program that prints zlib's version, with a small model committed (so that
+/// `init` has weights to draft). `build` is what CMakeLists.txt says between `project()` and
+/// `install()`: how the build gets zlib (FetchContent, ExternalProject) and makes `zdemo`.
+pub fn zlib_program(build: &str) -> Tree {
+    let t = tree("zdemo-1.0");
+    let root = &t.root;
+    write(
+        root,
+        "models/net.safetensors",
+        fixtures::safetensors(&[("w", "F32", &[2, 2])]),
+    );
+    write(
+        root,
+        "CMakeLists.txt",
+        format!(
+            "cmake_minimum_required(VERSION 3.24)\nproject(zdemo VERSION 1.0 LANGUAGES C)\n\
+             {build}install(TARGETS zdemo DESTINATION bin)\n"
+        ),
+    );
+    write(
+        root,
+        "zdemo.c",
+        "#include <stdio.h>\n#include <zlib.h>\n\
+         int main(void) { puts(zlibVersion()); return 0; }\n",
+    );
+    t
+}
+
 /// Runs `init` on `root` as a maintainer would; returns its standard output.
 pub fn init(root: &Path) -> String {
     let output = dh_mlmodel()
