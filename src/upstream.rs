@@ -343,10 +343,26 @@ fn plausible_version(version: &str) -> bool {
 }
 
 /// A version for debian/changelog: a leading `v` dropped, `_` as `.` (no Debian version holds
-/// `_`).
+/// `_`), and a date (`20250625`) behind [`DATE_VERSION_PREFIX`].
 pub fn debian_version(version: &str) -> String {
     let v = version.strip_prefix('v').unwrap_or(version);
-    v.replace('_', ".")
+    let v = v.replace('_', ".");
+    if is_date_version(&v) {
+        format!("{DATE_VERSION_PREFIX}{v}")
+    } else {
+        v
+    }
+}
+
+/// What goes before an upstream version that is a date, as lintian's
+/// `new-package-uses-date-based-version-number` asks: `0~20250625` sorts below any `1.0`
+/// upstream may tag later, where `20250625` would need an epoch then. `debian/watch` adds it
+/// to what uscan finds (`uversionmangle`).
+pub const DATE_VERSION_PREFIX: &str = "0~";
+
+/// Whether a version starts with eight digits, the date lintian sees in it.
+pub fn is_date_version(version: &str) -> bool {
+    version.len() >= 8 && version.bytes().take(8).all(|b| b.is_ascii_digit())
 }
 
 /// The name and version of a directory named as dh_make expects, `name-version` or
@@ -868,5 +884,8 @@ mod tests {
         assert_eq!(package_name("tiny_net  2").as_deref(), Some("tiny-net-2"));
         assert_eq!(package_name("_"), None);
         assert_eq!(debian_version("v1.2_3"), "1.2.3");
+        assert_eq!(debian_version("20250625"), "0~20250625");
+        assert_eq!(debian_version("20231117.1"), "0~20231117.1");
+        assert_eq!(debian_version("2025.06"), "2025.06");
     }
 }

@@ -44,7 +44,7 @@ use buildsys::BuildSystemTable;
 use packages::control_spec;
 use text::{TEXT_WIDTH, wrap};
 use views::{FileContext, model_views};
-use watch::{github_repository, watch_line};
+use watch::{github_repository, watch_line, watch_options};
 
 /// Every table `init` reads.
 pub struct GeneratePolicy {
@@ -371,6 +371,7 @@ pub fn generate(
         disclaimers,
         watch: watch_line(&upstream, repository.as_deref(), build, &upstream_name),
         repack_suffix: plan.repack_suffix.clone(),
+        watch_options: watch_options(plan.repack_suffix.as_deref(), &upstream_version),
         models,
         components: views::component_views(&plan),
         fetch_content,

@@ -160,6 +160,8 @@ pub struct FileContext {
     pub disclaimers: Vec<Vec<String>>,
     pub watch: Option<String>,
     pub repack_suffix: Option<String>,
+    /// uscan's `opts=` of debian/watch: the repack suffix, and the prefix of a date version.
+    pub watch_options: Option<String>,
     pub models: Vec<ModelView>,
     /// Orig components of weights compiled into the code.
     pub components: Vec<ComponentView>,

@@ -2,7 +2,7 @@
 //! repository behind a home page.
 
 use super::buildsys::BuildSystem;
-use crate::upstream::Upstream;
+use crate::upstream::{DATE_VERSION_PREFIX, Upstream, is_date_version};
 
 /// `https://github.com/OWNER/REPO` of a GitHub URL.
 pub fn github_repository(url: &str) -> Option<String> {
@@ -39,6 +39,25 @@ pub fn watch_line(
         .map(|homepage| format!("{homepage} .*/{name}@ANY_VERSION@@ARCHIVE_EXT@"))
 }
 
+/// uscan's `opts=` for debian/watch, if any: with a repack suffix, `repacksuffix` and the
+/// `dversionmangle` that takes it off the Debian version; with a date version behind
+/// [`DATE_VERSION_PREFIX`] (`0~20250625`), the `uversionmangle` that puts the prefix on what
+/// uscan finds upstream, so that the two compare.
+pub fn watch_options(repack_suffix: Option<&str>, upstream_version: &str) -> Option<String> {
+    let mut options = Vec::new();
+    if let Some(suffix) = repack_suffix {
+        options.push(format!("repacksuffix={suffix}"));
+        options.push(r"dversionmangle=s/\+(ds|dfsg)\d*$//".to_string());
+    }
+    if upstream_version
+        .strip_prefix(DATE_VERSION_PREFIX)
+        .is_some_and(is_date_version)
+    {
+        options.push(format!("uversionmangle=s/^/{DATE_VERSION_PREFIX}/"));
+    }
+    (!options.is_empty()).then(|| options.join(","))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +69,18 @@ mod tests {
             Some("https://github.com/o/r")
         );
         assert_eq!(github_repository("https://example.org/x"), None);
+    }
+
+    #[test]
+    fn watch_options_mangle_the_repack_suffix_and_a_date_version() {
+        assert_eq!(watch_options(None, "1.2.3"), None);
+        assert_eq!(
+            watch_options(Some("+ds"), "1.2.3").as_deref(),
+            Some(r"repacksuffix=+ds,dversionmangle=s/\+(ds|dfsg)\d*$//")
+        );
+        assert_eq!(
+            watch_options(None, "0~20250625").as_deref(),
+            Some("uversionmangle=s/^/0~/")
+        );
     }
 }
