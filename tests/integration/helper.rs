@@ -308,6 +308,24 @@ fn usage_and_bad_arguments() {
     // No URL pinned and no recipe: the only way is --from.
     let none = sandbox.run(&["--output", "out"]);
     sandbox.assert_failed_cleanly(&none, "use --from DIR");
+    // A runtime that cannot be read: the package to install, and who tried to read it.
+    let missing = sandbox
+        .command(&["--output", "out"])
+        .env(
+            "MLMODEL_GET_RUNTIME",
+            sandbox.dir.path().join("no-runtime.sh"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
+    assert!(
+        stderr.contains("no-runtime.sh is missing, or user ")
+            && stderr.contains(user.trim())
+            && stderr.contains("apt install mlmodel-get"),
+        "{stderr}"
+    );
 }
 
 #[test]
