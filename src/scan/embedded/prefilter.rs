@@ -14,7 +14,7 @@
 //!    pass the first bound and stop at this one.
 //!
 //! Both are bounds from above: a text they reject cannot be reported, whatever it holds. The
-//! tests and the `text-syntaxes` fuzz target check the second against the lexer itself.
+//! tests and the `downloads` fuzz target check the second against the lexer itself.
 
 use std::io::{self, Read};
 
