@@ -1,7 +1,8 @@
 //! File-system helpers shared by every stage that writes: nothing is ever left half-written
-//! where a finished file belongs.
+//! where a finished file belongs. And the one read loop every reader of untrusted streams
+//! shares, [`read_full`].
 
-use std::io::Write;
+use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -98,4 +99,19 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     let mut json = serde_json::to_string_pretty(value)?;
     json.push('\n');
     write_atomic(path, json.as_bytes(), 0o644)
+}
+
+/// Reads until `buf` is full or the input ends (retrying interrupted reads); the count read,
+/// less than `buf.len()` only at the end of the input.
+pub fn read_full<R: Read + ?Sized>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(filled)
 }

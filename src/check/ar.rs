@@ -7,6 +7,7 @@
 //! bytes, and one padding byte `\n` when the size is odd. GNU ar ends names with `/`; dpkg
 //! does not, and accepts both.
 
+use crate::fsutil::read_full;
 use std::io::{self, Read};
 
 /// The global header of every ar archive.
@@ -135,20 +136,6 @@ impl<R: Read> Read for MemberReader<'_, R> {
         self.ar.offset += n as u64;
         Ok(n)
     }
-}
-
-/// Reads until `buf` is full or the input ends; the count read.
-fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(filled)
 }
 
 fn invalid(message: String) -> io::Error {

@@ -335,15 +335,8 @@ fn read_member(
         return Ok(());
     }
     let mut head = [0u8; 4];
-    let mut peeked = 0;
-    while peeked < head.len() {
-        match reader.read(&mut head[peeked..]) {
-            Ok(0) => break,
-            Ok(n) => peeked += n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(format!("{archive}: {path}: {err}")),
-        }
-    }
+    let peeked = crate::fsutil::read_full(reader, &mut head)
+        .map_err(|err| format!("{archive}: {path}: {err}"))?;
     if NATIVE_CODE_MAGIC
         .iter()
         .any(|magic| head.starts_with(magic))

@@ -385,11 +385,11 @@ pub(crate) fn spool<'b>(
                 .min(room);
             bytes.resize(wanted, 0);
         }
-        match reader.read(&mut bytes[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
+        let read = crate::fsutil::read_full(reader, &mut bytes[filled..])?;
+        filled += read;
+        if filled < bytes.len() {
+            // The end of the input.
+            break;
         }
     }
     let in_memory = filled as u64;

@@ -316,15 +316,7 @@ fn in_memory(mut file: File, size: u64, max: u64) -> io::Result<(u64, Box<dyn Re
     // Reads until the buffer is full or the file ends: one read call for a file that did not
     // change, where `read_to_end` would spend a second one finding the end.
     let mut bytes = vec![0u8; size as usize];
-    let mut filled = 0;
-    while filled < bytes.len() {
-        match file.read(&mut bytes[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
-        }
-    }
+    let filled = crate::fsutil::read_full(&mut file, &mut bytes)?;
     bytes.truncate(filled);
     Ok((filled as u64, Box::new(io::Cursor::new(bytes))))
 }

@@ -17,7 +17,7 @@ use dh_mlmodel::helper::{DataSource, HelperSpec, Training, WeightFile, render};
 
 use crate::http_server::{Fault, Server};
 use crate::support::{
-    DEBIAN_PATH, DpkgRoot, assert_host_untouched, assert_lintian_clean, deb_field,
+    DEBIAN_PATH, DpkgRoot, assert_host_untouched, assert_lintian_clean, assert_success, deb_field,
     make_world_readable, owner, running_as_root, runtime_script, unpack_deb,
 };
 
@@ -186,15 +186,6 @@ impl Sandbox {
             "temporary files left: {tmp_entries:?}"
         );
     }
-}
-
-fn assert_success(output: &Output) {
-    assert!(
-        output.status.success(),
-        "helper failed:\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// Extracts `deb` and returns the bytes installed at `path`.

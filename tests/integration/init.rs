@@ -1495,15 +1495,7 @@ fn apache_and_gpl_upstreams_get_lintian_clean_copyright() {
         );
         // A licence placeholder is an error to lintian (license-problem-undefined-license), as
         // it should be before an upload: state the weights' licence and holders first.
-        let filled = set_lines(
-            &manifest(root),
-            &[
-                ("copyright = ", "copyright = \"2020 Example Vision Lab\""),
-                ("license = \"FIXME: the weights'", "license = \"CC0-1.0\""),
-            ],
-        );
-        set_manifest(root, &filled);
-        std::fs::remove_file(root.join("debian/copyright")).unwrap();
+        fill_model_copyright(root);
         init(root);
         let copyright = read(root, "debian/copyright");
         assert!(
@@ -1582,4 +1574,18 @@ fn the_changelog_is_wrapped_and_closes_the_itp_placeholder() {
         changelog.contains("  * net: a model not packaged yet, for lack of facts in"),
         "{changelog}"
     );
+}
+
+/// The model's licence and holders, so debian/copyright has no placeholder (lintian's
+/// `license-problem-undefined-license`), and debian/copyright drafted again.
+pub(crate) fn fill_model_copyright(root: &Path) {
+    let filled = set_lines(
+        &manifest(root),
+        &[
+            ("copyright = ", "copyright = \"2020 Example Vision Lab\""),
+            ("license = \"FIXME: the weights'", "license = \"CC0-1.0\""),
+        ],
+    );
+    set_manifest(root, &filled);
+    std::fs::remove_file(root.join("debian/copyright")).unwrap();
 }

@@ -9,10 +9,11 @@
 use std::path::Path;
 
 use crate::init::{
-    build, init_warnings, licensed_upstream, lintian_on_full_build, names, read, set_lines,
+    build, fill_model_copyright, init_warnings, licensed_upstream, lintian_on_full_build, names,
+    read,
 };
 use crate::support::{assert_lintian_clean, unpack_deb, write};
-use crate::upstreams::{init, manifest, set_manifest};
+use crate::upstreams::init;
 
 /// The E: and W: tags of lintian's output, without the one the ITP placeholder of the first
 /// changelog entry causes (`initial-upload-closes-no-bugs`, until the ITP bug is filed).
@@ -22,20 +23,6 @@ fn tags_beyond_the_itp_placeholder(lintian: &str) -> Vec<&str> {
         .filter(|l| l.starts_with("E: ") || l.starts_with("W: "))
         .filter(|l| !l.contains("initial-upload-closes-no-bugs"))
         .collect()
-}
-
-/// The model's licence and holders, so debian/copyright has no placeholder (lintian's
-/// `license-problem-undefined-license`), and debian/copyright drafted again.
-fn fill_model_copyright(root: &Path) {
-    let filled = set_lines(
-        &manifest(root),
-        &[
-            ("copyright = ", "copyright = \"2020 Example Vision Lab\""),
-            ("license = \"FIXME: the weights'", "license = \"CC0-1.0\""),
-        ],
-    );
-    set_manifest(root, &filled);
-    std::fs::remove_file(root.join("debian/copyright")).unwrap();
 }
 
 /// Apache-2.0 (base-files' copy), so debian/copyright names a licence lintian knows.

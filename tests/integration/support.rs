@@ -506,3 +506,14 @@ print(len(objects.objects))
         .parse()
         .unwrap()
 }
+
+/// Asserts that a command succeeded, showing what it printed when it did not.
+pub fn assert_success(output: &std::process::Output) {
+    assert!(
+        output.status.success(),
+        "the command failed ({}):\nstdout: {}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

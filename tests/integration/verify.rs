@@ -900,9 +900,5 @@ fn python(script: &str, path: &Path) {
         .arg(path)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::support::assert_success(&output);
 }

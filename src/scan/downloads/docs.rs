@@ -3,7 +3,7 @@
 //! hand, if at all; a catalogue's URLs are fetched by whatever reads it.
 
 use super::policy::DownloadPolicy;
-use super::syntax::{Assignment, Blocks, Reference, Syntax, Variables};
+use super::syntax::{Blocks, Syntax, Variables};
 
 pub struct Docs;
 
@@ -11,16 +11,6 @@ impl Syntax for Docs {
     /// `#` starts a heading, not a comment.
     fn is_comment(&self, _line: &str) -> bool {
         false
-    }
-
-    fn track_block(&mut self, _text: &str, _vars: &Variables, _blocks: &mut Blocks) {}
-
-    fn assignment(&self, _text: &str, _vars: &Variables) -> Option<Assignment> {
-        None
-    }
-
-    fn reference(&self, _text: &str, _vars: &Variables) -> Option<Reference> {
-        None
     }
 
     fn runs_commands(&self) -> bool {
@@ -38,16 +28,6 @@ pub struct Json;
 impl Syntax for Json {
     fn is_comment(&self, _line: &str) -> bool {
         false
-    }
-
-    fn track_block(&mut self, _text: &str, _vars: &Variables, _blocks: &mut Blocks) {}
-
-    fn assignment(&self, _text: &str, _vars: &Variables) -> Option<Assignment> {
-        None
-    }
-
-    fn reference(&self, _text: &str, _vars: &Variables) -> Option<Reference> {
-        None
     }
 
     fn runs_commands(&self) -> bool {
@@ -159,14 +139,6 @@ impl Syntax for Yaml {
             );
             self.keys.push((indent, key));
         }
-    }
-
-    fn assignment(&self, _text: &str, _vars: &Variables) -> Option<Assignment> {
-        None
-    }
-
-    fn reference(&self, _text: &str, _vars: &Variables) -> Option<Reference> {
-        None
     }
 
     fn runs_commands(&self) -> bool {

@@ -8,8 +8,7 @@
 use super::hub::{ArgValue, Call};
 use super::policy::DownloadPolicy;
 use super::syntax::{
-    Assignment, Blocks, Reference, ScriptUse, Syntax, UrlUse, Value, Variables, find_urls,
-    leading_name,
+    Assignment, Blocks, ScriptUse, Syntax, UrlUse, Value, Variables, find_urls, leading_name,
 };
 
 /// The name of the block holding the body of an `if __name__ == "__main__":` guard.
@@ -96,10 +95,6 @@ impl Syntax for Python {
     }
 
     /// Python has no references to expand inside text: names are evaluated as expressions.
-    fn reference(&self, _text: &str, _vars: &Variables) -> Option<Reference> {
-        None
-    }
-
     fn urls(&self, text: &str, vars: &Variables) -> Vec<UrlUse> {
         let mut out = Vec::new();
         for string in python_strings(text, vars) {

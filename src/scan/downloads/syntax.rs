@@ -35,11 +35,15 @@ pub trait Syntax {
     }
 
     /// Follows the function, target or label the logical line `text` belongs to. Called on
-    /// every line before anything else is read from it.
-    fn track_block(&mut self, text: &str, vars: &Variables, blocks: &mut Blocks);
+    /// every line before anything else is read from it. Languages without blocks, and the
+    /// data and documentation readers (every line stands alone), keep the default.
+    fn track_block(&mut self, _text: &str, _vars: &Variables, _blocks: &mut Blocks) {}
 
-    /// The variable assignment on the logical line `text`, its value evaluated with `vars`.
-    fn assignment(&self, text: &str, vars: &Variables) -> Option<Assignment>;
+    /// The variable assignment on the logical line `text`, its value evaluated with `vars`;
+    /// none in data and documentation.
+    fn assignment(&self, _text: &str, _vars: &Variables) -> Option<Assignment> {
+        None
+    }
 
     /// A statement that restricts a name to a few literal strings (Python's `assert NAME in
     /// {'a', 'b'}`): the name and the strings.
@@ -47,8 +51,11 @@ pub trait Syntax {
         None
     }
 
-    /// A reference to a known variable at the start of `text`.
-    fn reference(&self, text: &str, vars: &Variables) -> Option<Reference>;
+    /// A reference to a known variable at the start of `text`; none in data and
+    /// documentation.
+    fn reference(&self, _text: &str, _vars: &Variables) -> Option<Reference> {
+        None
+    }
 
     /// `text` with references to known variables replaced; unknown ones stay as written.
     /// Expansion stops at the policy's length and reference-count caps (the rest of `text`

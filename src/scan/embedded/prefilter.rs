@@ -18,6 +18,8 @@
 
 use std::io::{self, Read};
 
+use crate::fsutil::read_full;
+
 /// Bytes read per step, at most.
 const READ_SIZE: usize = 8192;
 
@@ -42,9 +44,10 @@ pub(super) fn enough_number_starts<R: Read>(
     // Whether the byte before the current buffer was a token byte.
     let mut after_token = false;
     while starts < needed {
-        let Some(read) = read_some(&mut reader, buffer)? else {
+        let read = read_full(&mut reader, buffer)?;
+        if read == 0 {
             break;
-        };
+        }
         starts += number_starts(&buffer[..read], after_token);
         after_token = token_class(buffer[read - 1]) == 1;
     }
@@ -61,25 +64,14 @@ pub(super) fn enough_numeric_line_numbers<R: Read>(
 ) -> io::Result<bool> {
     let mut bound = NumericLineBound::new(numbers_per_word);
     while bound.total < needed {
-        let Some(read) = read_some(&mut reader, buffer)? else {
+        let read = read_full(&mut reader, buffer)?;
+        if read == 0 {
             bound.finish();
             break;
-        };
+        }
         bound.feed(&buffer[..read]);
     }
     Ok(bound.total >= needed)
-}
-
-/// One read into `buffer`: `None` at the end of the text.
-fn read_some<R: Read>(reader: &mut R, buffer: &mut [u8]) -> io::Result<Option<usize>> {
-    loop {
-        match reader.read(buffer) {
-            Ok(0) => return Ok(None),
-            Ok(read) => return Ok(Some(read)),
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        }
-    }
 }
 
 /// How many tokens may start a number literal in `bytes`: a digit, `.` or `_` that follows

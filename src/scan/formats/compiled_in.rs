@@ -13,25 +13,13 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use memchr::memmem::Finder;
 
+use crate::fsutil::read_full;
+
 use super::{FormatTable, Identified, Probe, try_format};
 use crate::scan::pickle::PickleTable;
 
 /// Bytes searched at a time.
 const COMPILED_IN_CHUNK: usize = 1 << 20;
-
-/// Fills `buf` as far as the file allows; fewer bytes only at its end.
-fn read_full<R: Read>(file: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(filled)
-}
 
 /// One network found inside an executable.
 #[derive(Debug, Clone)]
