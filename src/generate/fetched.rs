@@ -5,13 +5,17 @@
 //! the installed package (`FETCHCONTENT_TRY_FIND_PACKAGE_MODE=ALWAYS`; debhelper's cmake build
 //! system already passes `FETCHCONTENT_FULLY_DISCONNECTED=ON`, so nothing is downloaded); for
 //! ExternalProject, which has no such switch, it writes a patch ([`super::patches`]).
+//!
+//! The same scan finds the build's downloads of weights: those of weights compiled into the
+//! code come with the source as an orig component, and [`super::patches::download_guard`]
+//! turns the download off.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use serde::Deserialize;
 
-use super::patches::PlannedPatch;
+use super::patches::{Change, PlannedPatch};
 use crate::scan::{self, ScanContext, ScanOptions};
 
 /// `policy/fetched-code.toml`.
@@ -93,12 +97,18 @@ impl CodeFetch {
                  the source)"
                     .to_string()
             }
-            (Fetcher::ExternalProject, Some(patch)) => format!(
-                "debian/patches/{} replaces ExternalProject_Add({} ...) with {} and an empty \
-                 {} target",
-                patch.name, patch.target, patch.finder, patch.target
+            (
+                Fetcher::ExternalProject,
+                Some(PlannedPatch {
+                    name,
+                    change: Change::UseInstalled { target, finder, .. },
+                    ..
+                }),
+            ) => format!(
+                "debian/patches/{name} replaces ExternalProject_Add({target} ...) with {finder} \
+                 and an empty {target} target"
             ),
-            (Fetcher::ExternalProject, None) => {
+            (Fetcher::ExternalProject, _) => {
                 "ExternalProject_Add always downloads: patch it (debian/patches) to use the \
                  installed package"
                     .to_string()
@@ -117,25 +127,60 @@ impl CodeFetch {
     }
 }
 
-/// Every fetch of code the build makes in the tree at `root`, in path and line order.
-pub fn code_fetches(
+/// One download of weights the build makes.
+#[derive(Debug, Clone)]
+pub struct WeightFetch {
+    pub path: String,
+    pub line: u64,
+    pub url: String,
+    /// The download is in a shell script of its own (not `configure` or `autogen.sh`).
+    pub standalone_script: bool,
+}
+
+/// What the build fetches from the network.
+#[derive(Debug, Default)]
+pub struct BuildFetches {
+    /// Code, in path and line order.
+    pub code: Vec<CodeFetch>,
+    /// Weights with a known URL, in path and line order.
+    pub weights: Vec<WeightFetch>,
+}
+
+/// Every fetch of code, and every download of weights, the build makes in the tree at `root`
+/// (debian/ aside).
+pub fn build_fetches(
     root: &Path,
     ctx: &ScanContext,
     table: &FetchedCodeTable,
-) -> anyhow::Result<Vec<CodeFetch>> {
+) -> anyhow::Result<BuildFetches> {
     let options = ScanOptions {
         hash: false,
         ..ScanOptions::default()
     };
     let report = scan::scan_tree(root, ctx, &options)?;
-    let mut fetches = Vec::new();
+    let mut fetches = BuildFetches::default();
     for finding in &report.findings {
-        if finding.path.starts_with("debian/") || finding.build_fetches_code().is_none() {
-            continue;
-        }
         let Some(download) = finding.download() else {
             continue;
         };
+        if finding.path.starts_with("debian/") || download.when != scan::finding::When::Build {
+            continue;
+        }
+        if finding.build_fetches_code().is_none() {
+            if finding.kind() == scan::finding::Kind::Download
+                && let Some(url) = &download.url
+            {
+                fetches.weights.push(WeightFetch {
+                    path: finding.path.clone(),
+                    line: download.line,
+                    url: url.clone(),
+                    standalone_script: ctx
+                        .downloads
+                        .is_standalone_shell_script(&finding.path, &first_line(&root.join(&finding.path))),
+                });
+            }
+            continue;
+        }
         let url = download.url.clone().unwrap_or_default();
         let lower = url.to_ascii_lowercase();
         let project = table
@@ -147,7 +192,7 @@ pub fn code_fetches(
                     .any(|w| lower.contains(&w.to_ascii_lowercase()))
             })
             .cloned();
-        fetches.push(CodeFetch {
+        fetches.code.push(CodeFetch {
             fetcher: fetcher_at(&root.join(&finding.path), download.line),
             path: finding.path.clone(),
             line: download.line,
@@ -156,6 +201,15 @@ pub fn code_fetches(
         });
     }
     Ok(fetches)
+}
+
+/// The first line of the file at `path` (at most 256 bytes of it), for its `#!`.
+fn first_line(path: &Path) -> String {
+    let mut line = Vec::new();
+    if let Ok(file) = std::fs::File::open(path) {
+        let _ = BufReader::new(file).take(256).read_until(b'\n', &mut line);
+    }
+    String::from_utf8_lossy(&line).trim_end().to_string()
 }
 
 /// The command whose call reaches line `line` of a CMake file: the last one of the three

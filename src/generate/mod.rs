@@ -77,8 +77,9 @@ pub struct Report {
     /// Items of debian/control the tool added earlier and the maintainer removed since: not
     /// added again (each reported once).
     pub removed: Vec<String>,
-    /// What to do about each fetch of code the upstream build makes.
-    pub code_fetches: Vec<String>,
+    /// What to do about each fetch of code, and each download of compiled-in weights, the
+    /// upstream build makes.
+    pub build_fetches: Vec<String>,
     /// Orig components the build needs (weights compiled into the code): (component, model).
     pub components: Vec<(String, String)>,
     pub warnings: Vec<String>,
@@ -125,23 +126,33 @@ pub fn generate(
         ));
         build.section = format!("{area}/{}", build.section);
     }
-    let code_fetches =
-        fetched::code_fetches(root, &policy.pipeline.draft.scan, &policy.fetched_code)?;
-    let planned_patches = patches::plan(root, &code_fetches, &policy.fetched_code)?;
-    let patch_of = |fetch: &fetched::CodeFetch| {
-        planned_patches
+    let fetches = fetched::build_fetches(root, &policy.pipeline.draft.scan, &policy.fetched_code)?;
+    let code_fetches = &fetches.code;
+    let mut planned_patches =
+        patches::external_project::plan(root, code_fetches, &policy.fetched_code)?;
+    let patch_of = |fetch: &fetched::CodeFetch, planned: &[patches::PlannedPatch]| {
+        planned
             .iter()
             .find(|p| p.path == fetch.path && p.line == fetch.line)
+            .cloned()
     };
-    report.code_fetches = code_fetches
+    report.build_fetches = code_fetches
         .iter()
-        .map(|f| f.advice(&build.name, patch_of(f)))
+        .map(|f| f.advice(&build.name, patch_of(f, &planned_patches).as_ref()))
         .collect();
+    let guards = patches::download_guard::plan(
+        root,
+        &fetches.weights,
+        &plan,
+        policy.fetched_code.max_build_file_bytes,
+    )?;
+    report.build_fetches.extend(guards.advice);
+    planned_patches.extend(guards.patches);
     // The build now needs the installed copy: its development package goes to Build-Depends
     // (through debian/control's ledger, so a maintainer's removal stays).
-    for fetch in &code_fetches {
+    for fetch in code_fetches {
         if let Some(project) = &fetch.project
-            && fetch.uses_installed(&build.name, patch_of(fetch))
+            && fetch.uses_installed(&build.name, patch_of(fetch, &planned_patches).as_ref())
             && let Some(package) = project.packages.first()
             && !build.build_depends.contains(package)
         {

@@ -31,7 +31,7 @@ pub fn describe(report: &Report) -> String {
             );
         }
     }
-    for advice in &report.code_fetches {
+    for advice in &report.build_fetches {
         out.push_str(advice);
         out.push('\n');
     }

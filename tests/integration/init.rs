@@ -268,8 +268,9 @@ fn download_script_tree() -> crate::upstreams::Tree {
         "download_model.sh",
         format!(
             "#!/bin/sh\nset -e\nhash={DIGEST}\nmodel=fetcher_data-$hash.tar.gz\n\
-             wget https://media.example.org/fetcher/models/$model\n\
-             echo \"$hash  $model\" > model.sha256\nsha256sum -c model.sha256\n"
+             wget \"https://media.example.org/fetcher/models/$model\"\n\
+             echo \"$hash  $model\" > model.sha256\nsha256sum -c model.sha256\n\
+             tar -xzf \"$model\"\n"
         ),
     );
     write(root, "Makefile", "all:\n\tsh download_model.sh\n");
@@ -993,15 +994,10 @@ fn init_policy_is_kept_in_the_package_for_every_later_command() {
     assert!(stderr.contains("applies to this run only"), "{stderr}");
 }
 
-/// Weights compiled into the code, fetched by the upstream build (as xiph/rnnoise's
-/// `download_model.sh` fetches `rnnoise_data-<sha256>.tar.gz`): a free model's pinned download
-/// becomes an orig component. `classify` plans it, `init` says so and writes the debian/rules
-/// step that puts the files in place from the component's directory (and removes them on
-/// clean), and `repack --from DIR` without `--component` makes the component the plan needs.
-#[test]
-fn compiled_in_weights_fetched_at_build_come_with_the_source_as_a_component() {
-    let t = download_script_tree();
-    let root = &t.root;
+/// Runs `init` on [`download_script_tree`] at `root` and fills in its model as free weights
+/// compiled into the code, whose download (a tarball holding `src/fetcher_data.c`) comes with
+/// the source as the orig-fetcher-data component. Returns the tarball and the C file.
+fn compiled_in_fetcher(root: &Path) -> (Vec<u8>, &'static str) {
     init(root);
     // The model tarball, as upstream publishes it: the generated C file under src/.
     let data_c = "const float fetcher_weights[4] = {0.1f, -0.2f, 0.3f, -0.4f};\n";
@@ -1038,6 +1034,20 @@ fn compiled_in_weights_fetched_at_build_come_with_the_source_as_a_component() {
     assert_eq!(model["component"]["name"], "fetcher-data", "{model:#}");
     assert_eq!(model["packages"], serde_json::json!([]), "{model:#}");
 
+    (tarball, data_c)
+}
+
+/// Weights compiled into the code, fetched by the upstream build (as xiph/rnnoise's
+/// `download_model.sh` fetches `rnnoise_data-<sha256>.tar.gz`): a free model's pinned download
+/// becomes an orig component. `classify` plans it, `init` says so and writes the debian/rules
+/// step that puts the files in place from the component's directory (and removes them on
+/// clean), and `repack --from DIR` without `--component` makes the component the plan needs.
+#[test]
+fn compiled_in_weights_fetched_at_build_come_with_the_source_as_a_component() {
+    let t = download_script_tree();
+    let root = &t.root;
+    let (tarball, data_c) = compiled_in_fetcher(root);
+    let file = format!("fetcher_data-{DIGEST}.tar.gz");
     let stdout = init(root);
     assert!(
         stdout.contains("the build needs the orig-fetcher-data component tarball"),
@@ -1107,6 +1117,134 @@ fn compiled_in_weights_fetched_at_build_come_with_the_source_as_a_component() {
     assert_eq!(read(root, "src/fetcher_data.c"), data_c);
     make("execute_after_dh_auto_clean");
     assert!(!root.join("src/fetcher_data.c").exists());
+}
+
+/// A build that runs the download script every time (`all: sh download_model.sh`, which
+/// fetches the tarball, checks it and unpacks it): `init` writes a DEP-3 patch that makes the
+/// script exit when the component's files are in place, and nothing else changes. The patched
+/// script still downloads where the files are missing, passes shellcheck, and the source
+/// package (orig tarball, orig-fetcher-data component made by `repack`, the patch) builds with
+/// the network refused, its binary holding what the build made of the component's data.
+#[test]
+fn a_build_that_always_downloads_compiled_in_weights_builds_offline_from_the_component() {
+    let t = download_script_tree();
+    let root = &t.root;
+    write(
+        root,
+        "Makefile",
+        "all:\n\tsh download_model.sh\n\
+         \tsed -n 's/.*{\\(.*\\)}.*/\\1/p' src/fetcher_data.c > weights.txt\n\
+         install:\n\tinstall -D -m 644 weights.txt $(DESTDIR)/usr/share/fetcher/weights.txt\n\
+         clean:\n\trm -f weights.txt\n",
+    );
+    let (tarball, _) = compiled_in_fetcher(root);
+    let stdout = init(root);
+    let name = "use-orig-fetcher-data.patch";
+    assert!(
+        stdout.contains(&format!(
+            "download_model.sh:5: the build downloads the fetcher-data weights from \
+             https://media.example.org/fetcher/models/fetcher_data-{DIGEST}.tar.gz; a Debian \
+             build has no network: they come with the source as its orig-fetcher-data \
+             component, which debian/rules puts in place before the build; \
+             debian/patches/{name} makes download_model.sh exit when they are there"
+        )),
+        "{stdout}"
+    );
+    assert_eq!(read(root, "debian/patches/series"), format!("{name}\n"));
+    let patch = read(root, &format!("debian/patches/{name}"));
+    assert!(
+        patch.starts_with("Description: Use the fetcher-data weights that come with the source\n"),
+        "{patch}"
+    );
+    assert!(patch.contains("\nForwarded: not-needed\n"), "{patch}");
+    assert!(
+        patch.contains(
+            "+if [ -e \"$(dirname \"$0\")/src/fetcher_data.c\" ]; then\n+\texit 0\n+fi\n"
+        ),
+        "{patch}"
+    );
+    // A second run adds nothing.
+    init(root);
+    assert_eq!(read(root, "debian/patches/series"), format!("{name}\n"));
+
+    // The patched script, run by dash from elsewhere: it still fetches while the file is
+    // missing (and fails here, with no network), and exits at once when it is there.
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::copy(root.join("download_model.sh"), copy.path().join("download_model.sh")).unwrap();
+    let output = std::process::Command::new("patch")
+        .args(["-p1", "-F0", "-i"])
+        .arg(root.join("debian/patches").join(name))
+        .current_dir(copy.path())
+        .output()
+        .unwrap();
+    crate::support::assert_success(&output);
+    let script = copy.path().join("download_model.sh");
+    let output = std::process::Command::new("shellcheck")
+        .args(["-s", "sh"])
+        .arg(&script)
+        .output()
+        .unwrap();
+    crate::support::assert_success(&output);
+    let run = || {
+        std::process::Command::new("dash")
+            .arg(&script)
+            .current_dir("/")
+            .env("PATH", "/usr/bin:/bin")
+            .env("http_proxy", "http://127.0.0.1:9")
+            .env("https_proxy", "http://127.0.0.1:9")
+            .output()
+            .unwrap()
+    };
+    assert!(!run().status.success(), "the download runs while the file is missing");
+    write(copy.path(), "src/fetcher_data.c", "/* in place */\n");
+    crate::support::assert_success(&run());
+    assert!(!copy.path().join("model.sha256").exists());
+
+    // The source package: the orig tarball, its component from `repack`, unpacked where
+    // dpkg-source puts it.
+    let parent = root.parent().unwrap();
+    let from = tempfile::tempdir().unwrap();
+    write(from.path(), &format!("fetcher_data-{DIGEST}.tar.gz"), &tarball);
+    let output = crate::support::dh_mlmodel()
+        .current_dir(root)
+        .args(["repack", "--from"])
+        .arg(from.path())
+        .arg("--output-dir")
+        .arg(parent)
+        .output()
+        .unwrap();
+    crate::support::assert_success(&output);
+    let unpacked = root.join("fetcher-data");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    let status = std::process::Command::new("tar")
+        .arg("-xJf")
+        .arg(parent.join("fetcher_0.orig-fetcher-data.tar.xz"))
+        .arg("-C")
+        .arg(&unpacked)
+        .arg("--strip-components=1")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let log = full_build(root, "fetcher", "0");
+    assert!(log.contains(&format!("applying {name}")), "{log}");
+    assert!(!log.contains("wget"), "{log}");
+    let deb = std::fs::read_dir(parent)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))
+        .expect("a binary package");
+    let extracted = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(&deb)
+        .arg(extracted.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(
+        read(extracted.path(), "usr/share/fetcher/weights.txt"),
+        "0.1f, -0.2f, 0.3f, -0.4f\n"
+    );
 }
 
 /// A CMake project whose build fetches zlib with FetchContent (CMake's FetchContent module,
@@ -1375,16 +1513,34 @@ pub(crate) fn licensed_upstream(
     t
 }
 
-/// Builds the source package (from an orig tarball of the tree without debian/, so a 3.0
-/// (quilt) source applies debian/patches) and the binary packages, with every download
+/// Builds the source package (from an orig tarball of the tree without debian/ and the
+/// directories of orig component tarballs beside it, so a 3.0 (quilt) source applies
+/// debian/patches) and the binary packages, with every download
 /// refused (the proxy variables CMake and the other fetchers honour point at a closed port).
 /// Returns dpkg-buildpackage's log.
 pub(crate) fn full_build(root: &Path, source: &str, version: &str) -> String {
     let parent = root.parent().unwrap();
     let dir = root.file_name().unwrap().to_str().unwrap();
-    let tar = std::process::Command::new("tar")
-        .current_dir(parent)
-        .args(["--exclude", &format!("{dir}/debian"), "-czf"])
+    // The directories of orig component tarballs beside it (`SOURCE_VERSION.orig-NAME.tar.*`)
+    // are theirs, not the main tarball's.
+    let prefix = format!("{source}_{version}.orig-");
+    let mut excluded = vec![format!("{dir}/debian")];
+    for entry in std::fs::read_dir(parent).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if let Some(component) = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split_once(".tar."))
+        {
+            excluded.push(format!("{dir}/{}", component.0));
+        }
+    }
+    let mut tar = std::process::Command::new("tar");
+    tar.current_dir(parent);
+    for path in &excluded {
+        tar.args(["--exclude", path]);
+    }
+    let tar = tar
+        .arg("-czf")
         .arg(format!("{source}_{version}.orig.tar.gz"))
         .arg(dir)
         .status()

@@ -318,6 +318,15 @@ impl DownloadPolicy {
             })
     }
 
+    /// Whether `rel` (whose first line is `first_line`) is a shell script of its own, told by
+    /// its extension or `#!` line, rather than a build system's entry point read by name
+    /// (`configure`, `autogen.sh`): running it does one job, so a guard at its top that exits
+    /// skips only that job.
+    pub fn is_standalone_shell_script(&self, rel: &str, first_line: &str) -> bool {
+        self.file_kind(rel, first_line)
+            .is_some_and(|k| k.syntax == Language::Shell && k.names.is_empty())
+    }
+
     pub fn has_model_word(&self, text: &str) -> bool {
         let lower = text.to_ascii_lowercase();
         self.model_words.iter().any(|w| lower.contains(w.as_str()))
@@ -614,6 +623,11 @@ pub(super) mod tests {
             Some((Language::Python, When::Run))
         );
         assert_eq!(kind("x/data.c", ""), None);
+        assert!(p.is_standalone_shell_script("x/get.sh", ""));
+        assert!(p.is_standalone_shell_script("x/get", "#!/bin/bash -e"));
+        assert!(!p.is_standalone_shell_script("autogen.sh", "#!/bin/sh"));
+        assert!(!p.is_standalone_shell_script("configure.ac", ""));
+        assert!(!p.is_standalone_shell_script("x/get.py", "#!/bin/sh"));
     }
 
     #[test]

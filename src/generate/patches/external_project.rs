@@ -1,27 +1,18 @@
-//! Quilt patches `init` writes so that a CMake build which fetches code with
-//! `ExternalProject_Add` uses the installed Debian package instead: a Debian build has no
-//! network (Debian Policy 4.9), and unlike FetchContent, ExternalProject has no switch that
-//! makes it look for an installed copy. Each patch replaces one whole
-//! `ExternalProject_Add(<name> …)` call with `find_package()` (or `pkg_check_modules()`) and an
-//! empty `<name>` target, so that `add_dependencies(… <name>)` still resolves. Patches are DEP-3
-//! (<https://dep-team.pages.debian.net/deps/dep3/>) with one unified diff each, computed in
-//! series order, so that `dpkg-source` applies them in turn with `patch -p1`, without fuzz.
-//!
-//! debian/patches/series is the maintainer's: `init` only appends the patches it adds, once. A
-//! patch it added that the maintainer deleted (or took out of the series) is not added again,
-//! and a patch file it did not write, or that was edited since, is left alone.
+//! Patches for a CMake build that fetches code with `ExternalProject_Add`: unlike
+//! FetchContent, ExternalProject has no switch that makes it look for an installed copy. Each
+//! patch replaces one whole `ExternalProject_Add(<name> …)` call with `find_package()` (or
+//! `pkg_check_modules()`) and an empty `<name>` target, so that `add_dependencies(… <name>)`
+//! still resolves.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::fetched::{CodeFetch, FetchedCodeTable, Fetcher, Project};
-use super::state::{Outcome, State};
+use super::{Change, PlannedPatch, file_word, is_plain_path, read_capped, splice, unique_name};
+use crate::generate::fetched::{CodeFetch, FetchedCodeTable, Fetcher, Project};
 
-const REPLACEMENT: &str = include_str!("../../templates/cmake/use-installed-package.cmake.j2");
-const HEADER: &str = include_str!("../../templates/debian/patch-use-installed.j2");
-const SERIES: &str = "debian/patches/series";
+const REPLACEMENT: &str = include_str!("../../../templates/cmake/use-installed-package.cmake.j2");
 
 /// One command invocation in a CMake file (cmake-language(7), "Command Invocations").
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,24 +222,6 @@ fn skip_bracket(bytes: &[u8], start: usize, equals: usize, line: &mut u64) -> (u
     (bytes.len(), bytes.len())
 }
 
-/// A patch `init` plans: its DEP-3 header is rendered with the maintainer and date later.
-#[derive(Debug, Clone)]
-pub struct PlannedPatch {
-    /// The file's name in debian/patches.
-    pub name: String,
-    /// The patched CMake file, relative to the tree.
-    pub path: String,
-    /// The ExternalProject target the call made.
-    pub target: String,
-    pub line: u64,
-    pub url: String,
-    pub project: Project,
-    /// The CMake that finds the installed copy, as the description names it.
-    pub finder: String,
-    /// The unified diff.
-    pub diff: String,
-}
-
 #[derive(Serialize)]
 struct ReplacementContext<'a> {
     project: &'a str,
@@ -275,10 +248,7 @@ pub fn plan(
     let mut paths: Vec<&str> = fetches.iter().map(|f| f.path.as_str()).collect();
     paths.dedup();
     for path in paths {
-        if !path
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._/+-".contains(&b))
-        {
+        if !is_plain_path(path) {
             continue;
         }
         let Some(original) = read_capped(&root.join(path), table.max_build_file_bytes) else {
@@ -340,40 +310,31 @@ pub fn plan(
                     module.as_deref().unwrap_or_default()
                 ),
             };
-            let mut name = format!("use-installed-{}.patch", file_word(&project.name));
-            if planned.iter().any(|p| p.name == name) {
-                name = format!(
+            let name = unique_name(
+                &planned,
+                format!("use-installed-{}.patch", file_word(&project.name)),
+                format!(
                     "use-installed-{}-{}.patch",
                     file_word(&project.name),
                     file_word(&target)
-                );
-            }
+                ),
+            );
             planned.push(PlannedPatch {
                 name,
                 path: path.to_string(),
-                target,
                 line: fetch.line,
                 url: fetch.url.clone(),
-                project: project.clone(),
-                finder,
+                change: Change::UseInstalled {
+                    target,
+                    project: project.clone(),
+                    finder,
+                },
                 diff,
             });
             text = patched;
         }
     }
     Ok(planned)
-}
-
-/// The text of the file at `path` when it is at most `cap` bytes of UTF-8.
-fn read_capped(path: &Path, cap: u64) -> Option<String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).ok()?;
-    let mut bytes = Vec::new();
-    file.take(cap + 1).read_to_end(&mut bytes).ok()?;
-    if bytes.len() as u64 > cap {
-        return None;
-    }
-    String::from_utf8(bytes).ok()
 }
 
 /// A CMake target name as `add_custom_target` accepts it (policy CMP0037): no variable
@@ -383,16 +344,6 @@ fn is_target_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_.+-".contains(&b))
-}
-
-/// `name` as a word of a patch's file name: lower case, `[a-z0-9-]`.
-fn file_word(name: &str) -> String {
-    name.chars()
-        .map(|c| match c.to_ascii_lowercase() {
-            c @ ('a'..='z' | '0'..='9') => c,
-            _ => '-',
-        })
-        .collect()
 }
 
 /// The variable prefix `pkg_check_modules` sets (`<PREFIX>_FOUND`, `PkgConfig::<PREFIX>`).
@@ -406,13 +357,8 @@ fn pkg_config_prefix(project: &str) -> String {
         .collect()
 }
 
-/// Lines of context around a change, as `diff -u` writes.
-const CONTEXT: usize = 3;
-
 /// `text` with `call` replaced by `replacement` (its lines indented like the call's first
-/// line; what stands before and after the call on its lines kept), and the unified diff from
-/// one to the other for `patch -p1` (`a/PATH`, `b/PATH`, no timestamps, so the same tree gives
-/// the same bytes).
+/// line; what stands before and after the call on its lines kept), and the diff ([`splice`]).
 fn replace_call(text: &str, call: &CmakeCall, replacement: &str, path: &str) -> (String, String) {
     let line_start = text[..call.start].rfind('\n').map_or(0, |p| p + 1);
     let line_end = text[call.end..]
@@ -433,147 +379,7 @@ fn replace_call(text: &str, call: &CmakeCall, replacement: &str, path: &str) -> 
         .collect::<Vec<_>>()
         .join("\n")
         + if suffix.ends_with('\n') { "\n" } else { "" };
-    let patched = format!("{}{block}{}", &text[..line_start], &text[line_end..]);
-
-    let old: Vec<&str> = text.split_inclusive('\n').collect();
-    let first = text[..line_start].matches('\n').count();
-    let removed = text[line_start..line_end].split_inclusive('\n').count();
-    let added: Vec<&str> = block.split_inclusive('\n').collect();
-    let before = first.saturating_sub(CONTEXT);
-    let after = (first + removed + CONTEXT).min(old.len());
-    let mut diff = format!(
-        "--- a/{path}\n+++ b/{path}\n@@ -{} +{} @@\n",
-        range(before, after - before),
-        range(before, after - before - removed + added.len()),
-    );
-    let mut line = |mark: char, text: &str| {
-        diff.push(mark);
-        diff.push_str(text);
-        if !text.ends_with('\n') {
-            diff.push_str("\n\\ No newline at end of file\n");
-        }
-    };
-    for context in &old[before..first] {
-        line(' ', context);
-    }
-    for removed in &old[first..first + removed] {
-        line('-', removed);
-    }
-    for added in &added {
-        line('+', added);
-    }
-    for context in &old[first + removed..after] {
-        line(' ', context);
-    }
-    (patched, diff)
-}
-
-/// A hunk range `START,COUNT` (1-based; diff writes the line before an empty range).
-fn range(start: usize, count: usize) -> String {
-    if count == 0 {
-        format!("{start},0")
-    } else {
-        format!("{},{count}", start + 1)
-    }
-}
-
-#[derive(Serialize)]
-struct HeaderContext<'a> {
-    project: &'a str,
-    package: &'a str,
-    target: &'a str,
-    path: &'a str,
-    url: &'a str,
-    finder: &'a str,
-    author: &'a str,
-    date: &'a str,
-}
-
-/// The text of each planned patch: its DEP-3 header (Author `author`, Last-Update `date` as
-/// YYYY-MM-DD) and diff.
-pub fn render(planned: &[PlannedPatch], author: &str, date: &str) -> Result<Vec<(String, String)>> {
-    let mut env = crate::templates::environment();
-    env.add_template("header", HEADER)?;
-    let template = env.get_template("header")?;
-    planned
-        .iter()
-        .map(|patch| {
-            let header = template
-                .render(HeaderContext {
-                    project: &patch.project.name,
-                    package: patch.project.packages.first().map_or("", String::as_str),
-                    target: &patch.target,
-                    path: &patch.path,
-                    url: &patch.url,
-                    finder: &patch.finder,
-                    author,
-                    date,
-                })
-                .with_context(|| format!("rendering debian/patches/{}", patch.name))?;
-            Ok((patch.name.clone(), format!("{header}{}", patch.diff)))
-        })
-        .collect()
-}
-
-/// Writes each patch `(name, text)` under debian/patches and appends the new ones to
-/// debian/patches/series; returns what happened to each file.
-pub fn write(
-    root: &Path,
-    state: &mut State,
-    patches: &[(String, String)],
-) -> Result<Vec<(String, Outcome)>> {
-    let mut outcomes = Vec::new();
-    let series_path = root.join(SERIES);
-    let series_text = match std::fs::read_to_string(&series_path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(err) => {
-            return Err(err).with_context(|| format!("cannot read {}", series_path.display()));
-        }
-    };
-    // A series line is a patch name, optionally followed by options; `#` starts a comment.
-    let listed: Vec<&str> = series_text
-        .lines()
-        .filter_map(|l| l.split('#').next()?.split_whitespace().next())
-        .collect();
-    let mut series = series_text.clone();
-    for (name, text) in patches {
-        let rel = format!("debian/patches/{name}");
-        if state.files.contains_key(&rel) && !root.join(&rel).exists() {
-            outcomes.push((
-                rel,
-                Outcome::Kept(
-                    "deleted since dh-mlmodel wrote it: not added again (to get it back, take \
-                     its name out of `series` and `files` in debian/.mlmodel-generated)"
-                        .to_string(),
-                ),
-            ));
-            continue;
-        }
-        let outcome = state.write_generated(root, &rel, text, 0o644)?;
-        let ours = state.files.contains_key(&rel);
-        outcomes.push((rel, outcome));
-        if !ours || state.series.contains(name) {
-            // The maintainer's own file, or listed by an earlier run (and taken out of the
-            // series by the maintainer when no longer there): the series is theirs.
-            continue;
-        }
-        if !listed.contains(&name.as_str()) {
-            if !series.is_empty() && !series.ends_with('\n') {
-                series.push('\n');
-            }
-            series.push_str(name);
-            series.push('\n');
-        }
-        state.series.insert(name.clone());
-    }
-    if series != series_text {
-        crate::fsutil::write_atomic(&series_path, series.as_bytes(), 0o644)?;
-        outcomes.push((SERIES.to_string(), Outcome::Written));
-    } else if !patches.is_empty() && series_path.exists() {
-        outcomes.push((SERIES.to_string(), Outcome::Unchanged));
-    }
-    Ok(outcomes)
+    splice(text, line_start, line_end, &block, path)
 }
 
 #[cfg(test)]
