@@ -1,6 +1,7 @@
 //! What debian/copyright (DEP-5, copyright-format 1.0) says about licences and holders: the
 //! code's licence in DEP-5 spelling, a `Files` paragraph per model whose weights stay in the
-//! source (the model's own holders and licence, never the code's), and one stand-alone
+//! source or come with it as an orig component (the model's own holders and licence, never
+//! the code's), and one stand-alone
 //! `License` paragraph per licence named. A licence Debian ships in /usr/share/common-licenses
 //! gets its notice and the pointer lintian looks for, from the same function the locally built
 //! weights package uses ([`crate::spdx::LicenseTable::dep5`]); any other gets the licence
@@ -77,12 +78,16 @@ pub fn view(
     }
     let mut model_files = Vec::new();
     for model in models {
-        let files: Vec<String> = model
-            .files
-            .iter()
-            .filter(|f| !excluded.contains(f) && root.join(f).is_file())
-            .cloned()
-            .collect();
+        // A component's files are in its directory of the unpacked source package.
+        let files: Vec<String> = match &model.component {
+            Some(component) => vec![format!("{component}/*")],
+            None => model
+                .files
+                .iter()
+                .filter(|f| !excluded.contains(f) && root.join(f).is_file())
+                .cloned()
+                .collect(),
+        };
         if files.is_empty() {
             continue;
         }

@@ -174,9 +174,10 @@ pub fn build_fetches(
                     path: finding.path.clone(),
                     line: download.line,
                     url: url.clone(),
-                    standalone_script: ctx
-                        .downloads
-                        .is_standalone_shell_script(&finding.path, &first_line(&root.join(&finding.path))),
+                    standalone_script: ctx.downloads.is_standalone_shell_script(
+                        &finding.path,
+                        &first_line(&root.join(&finding.path)),
+                    ),
                 });
             }
             continue;

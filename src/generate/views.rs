@@ -16,6 +16,9 @@ pub struct ModelView {
     pub copyright: Option<String>,
     /// Every file of the model, in the tree or not.
     pub files: Vec<String>,
+    /// The orig component the weights come with (compiled into the code): its files are in
+    /// `<component>/` of the unpacked source.
+    pub component: Option<String>,
     pub reasons: Vec<String>,
     pub missing: Vec<Missing>,
     pub readme: Option<String>,
@@ -59,6 +62,7 @@ pub fn model_views(plan: &plan::Plan) -> Vec<ModelView> {
             license: facts.license.as_ref().map(|l| l.spdx.clone()),
             copyright: facts.copyright.clone(),
             files: facts.files.clone(),
+            component: model_plan.component.as_ref().map(|c| c.name.clone()),
             reasons: if complete {
                 class.reasons.clone()
             } else {

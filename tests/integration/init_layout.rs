@@ -10,20 +10,10 @@ use std::path::Path;
 
 use crate::init::{
     build, fill_model_copyright, init_warnings, licensed_upstream, lintian_on_full_build, names,
-    read,
+    read, tags_beyond_the_itp_placeholder,
 };
 use crate::support::{assert_lintian_clean, unpack_deb, write};
 use crate::upstreams::init;
-
-/// The E: and W: tags of lintian's output, without the one the ITP placeholder of the first
-/// changelog entry causes (`initial-upload-closes-no-bugs`, until the ITP bug is filed).
-fn tags_beyond_the_itp_placeholder(lintian: &str) -> Vec<&str> {
-    lintian
-        .lines()
-        .filter(|l| l.starts_with("E: ") || l.starts_with("W: "))
-        .filter(|l| !l.contains("initial-upload-closes-no-bugs"))
-        .collect()
-}
 
 /// Apache-2.0 (base-files' copy), so debian/copyright names a licence lintian knows.
 fn write_apache_license(root: &Path) {
