@@ -6,8 +6,10 @@
 //! guard keeps the script working as upstream meant it wherever the files are missing.
 //!
 //! A download in a Makefile, a CMake file, `configure` or Python code is not patched: a
-//! Makefile rule whose target is the file, and CMake's `file(DOWNLOAD … EXPECTED_HASH)`, skip
-//! a file already in place, and any other step is the maintainer's to read. `init` says so.
+//! Makefile rule whose target is the file skips it once it is in place, and so does CMake's
+//! `file(DOWNLOAD … EXPECTED_HASH)` when the file has that hash ("skipping download as file
+//! already exists with expected SHA256 hash", CMake 3.25 in Debian 12); any other step is the
+//! maintainer's to read, and `init` says so.
 
 use std::path::Path;
 
