@@ -18,7 +18,7 @@ use dh_mlmodel::helper::{DataSource, HelperSpec, Training, WeightFile, render};
 use crate::http_server::{Fault, Server};
 use crate::support::{
     DEBIAN_PATH, DpkgRoot, assert_host_untouched, assert_lintian_clean, assert_success, deb_field,
-    make_world_readable, owner, running_as_root, runtime_script, unpack_deb,
+    dh_mlmodel_binary, make_world_readable, owner, running_as_root, runtime_script, unpack_deb,
 };
 
 const PKG: &str = "demo-model-tiny";
@@ -103,10 +103,7 @@ impl Sandbox {
             .current_dir(self.dir.path())
             .env("MLMODEL_GET_RUNTIME", runtime_script())
             // dh-mlmodel of this tree writes the SPDX documents (`sbom`).
-            .env(
-                "MLMODEL_DH_MLMODEL",
-                assert_cmd::cargo::cargo_bin!("dh-mlmodel"),
-            )
+            .env("MLMODEL_DH_MLMODEL", dh_mlmodel_binary())
             .env("XDG_CACHE_HOME", self.path("cache"))
             .env("TMPDIR", self.path("tmp"))
             .env("MLMODEL_RETRY_DELAY", "0")

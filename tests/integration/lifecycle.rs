@@ -14,7 +14,7 @@ use dh_mlmodel::hash::sha256_bytes;
 
 use crate::debhelper::{INSTALL_DIR, installer_source_package};
 use crate::support::{
-    DEBIAN_PATH, DpkgRoot, assert_host_untouched, built_debs, dpkg_buildpackage,
+    DEBIAN_PATH, DpkgRoot, assert_host_untouched, built_debs, dh_mlmodel_binary, dpkg_buildpackage,
     make_world_readable, owner, running_as_root, runtime_deb,
 };
 
@@ -72,10 +72,7 @@ fn run_helper(root: &DpkgRoot, args: &[&str]) -> Output {
         .env("DPKG_ROOT", root.path())
         .env("PATH", DEBIAN_PATH)
         // The dh-mlmodel package mlmodel-get depends on, as this tree builds it.
-        .env(
-            "MLMODEL_DH_MLMODEL",
-            assert_cmd::cargo::cargo_bin!("dh-mlmodel"),
-        )
+        .env("MLMODEL_DH_MLMODEL", dh_mlmodel_binary())
         .env_remove("XDG_CACHE_HOME")
         .output()
         .unwrap()

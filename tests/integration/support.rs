@@ -374,9 +374,61 @@ pub fn make_world_readable(dir: &Path) {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-/// The shared runtime of the helpers in this tree, as `mlmodel-get` installs it.
+/// The shared runtime of the helpers in this tree, as `mlmodel-get` installs it, where every
+/// user can read it ([`for_every_user`]).
 pub fn runtime_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("share/mlmodel-get/runtime.sh")
+    for_every_user(&Path::new(env!("CARGO_MANIFEST_DIR")).join("share/mlmodel-get/runtime.sh"))
+}
+
+/// This tree's `dh-mlmodel`, where every user can run it ([`for_every_user`]).
+pub fn dh_mlmodel_binary() -> PathBuf {
+    for_every_user(assert_cmd::cargo::cargo_bin!("dh-mlmodel"))
+}
+
+/// `file` itself when every user can read it, or else a copy (a hard link when its own mode
+/// allows) in a directory of the system's temporary directory open to all, one per checkout.
+/// A helper run by root works as the system user `_mlmodel`, who cannot reach into a private
+/// checkout (a 0700 directory above the tree, as `mktemp -d` makes).
+pub fn for_every_user(file: &Path) -> PathBuf {
+    use std::collections::HashMap;
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::{Mutex, OnceLock};
+    static STAGED: OnceLock<Mutex<HashMap<PathBuf, PathBuf>>> = OnceLock::new();
+
+    let mode = |path: &Path| std::fs::metadata(path).map_or(0, |m| m.permissions().mode());
+    let file_mode = mode(file);
+    let file_open = file_mode & 0o004 != 0;
+    let reachable = file
+        .ancestors()
+        .skip(1)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .all(|dir| mode(dir) & 0o001 != 0);
+    if file_open && reachable {
+        return file.to_path_buf();
+    }
+    let mut staged = STAGED
+        .get_or_init(|| Mutex::new(HashMap::new()))
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(copy) = staged.get(file) {
+        return copy.clone();
+    }
+    let checkout = dh_mlmodel::hash::sha256_bytes(env!("CARGO_MANIFEST_DIR").as_bytes());
+    let dir = std::env::temp_dir().join(format!("dh-mlmodel-tests-{}", &checkout[..12]));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    let partial = dir.join(format!(".{name}.{}", std::process::id()));
+    let _ = std::fs::remove_file(&partial);
+    if !(file_open && std::fs::hard_link(file, &partial).is_ok()) {
+        std::fs::copy(file, &partial).unwrap();
+        let open = if file_mode & 0o100 != 0 { 0o755 } else { 0o644 };
+        std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(open)).unwrap();
+    }
+    let copy = dir.join(name);
+    std::fs::rename(&partial, &copy).unwrap();
+    staged.insert(file.to_path_buf(), copy.clone());
+    copy
 }
 
 /// A copy of the repository's files (not its build products) at `dir/dh-mlmodel`.
