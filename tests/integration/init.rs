@@ -998,6 +998,11 @@ fn init_policy_is_kept_in_the_package_for_every_later_command() {
 /// compiled into the code, whose download (a tarball holding `src/fetcher_data.c`) comes with
 /// the source as the orig-fetcher-data component. Returns the tarball and the C file.
 fn compiled_in_fetcher(root: &Path) -> (Vec<u8>, &'static str) {
+    compiled_in_download(root, "download_model.sh")
+}
+
+/// [`compiled_in_fetcher`] for a tree whose download script is `script`.
+fn compiled_in_download(root: &Path, script: &str) -> (Vec<u8>, &'static str) {
     init(root);
     // The model tarball, as upstream publishes it: the generated C file under src/.
     let data_c = "const float fetcher_weights[4] = {0.1f, -0.2f, 0.3f, -0.4f};\n";
@@ -1025,7 +1030,9 @@ fn compiled_in_fetcher(root: &Path) -> (Vec<u8>, &'static str) {
             ("sha256 = \"", &format!("sha256 = \"{digest}\"")),
             ("size = \"FIXME\"", &format!("size = {}", tarball.len())),
         ],
-    ) + "\n[model.training]\nprogram = [\"download_model.sh\"]\ncommand = \"sh download_model.sh {out}\"\n";
+    ) + &format!(
+        "\n[model.training]\nprogram = [\"{script}\"]\ncommand = \"sh {script} {{out}}\"\n"
+    );
     set_manifest(root, &filled);
     let (code, report, stderr) = classify_tree(root, &[]);
     assert_eq!(code, 0, "{stderr}{report:#}\n{filled}");
@@ -1279,6 +1286,78 @@ fn a_build_that_always_downloads_compiled_in_weights_builds_offline_from_the_com
         read(extracted.path(), "usr/share/fetcher/weights.txt"),
         "0.1f, -0.2f, 0.3f, -0.4f\n"
     );
+}
+
+/// The guard finds the component's files from the script's own directory, wherever the build
+/// runs it from; a download in `autogen.sh`, which does more than download, gets no patch, only
+/// the advice to patch it.
+#[test]
+fn the_download_guard_follows_the_script_and_leaves_build_entry_points_alone() {
+    let body = format!(
+        "set -e\nmodel=fetcher_data-{DIGEST}.tar.gz\n\
+         wget \"https://media.example.org/fetcher/models/$model\"\ntar -xzf \"$model\"\n"
+    );
+    // A script one directory down, which the Makefile runs.
+    let t = crate::upstreams::tree("fetcher");
+    let root = &t.root;
+    write(
+        root,
+        "scripts/download_model.sh",
+        format!("#!/bin/sh\n{body}"),
+    );
+    write(root, "Makefile", "all:\n\tsh scripts/download_model.sh\n");
+    compiled_in_download(root, "scripts/download_model.sh");
+    let stdout = init(root);
+    assert!(
+        stdout.contains(
+            "debian/patches/use-orig-fetcher-data.patch makes scripts/download_model.sh exit"
+        ),
+        "{stdout}"
+    );
+    let copy = tempfile::tempdir().unwrap();
+    write(
+        copy.path(),
+        "scripts/download_model.sh",
+        read(root, "scripts/download_model.sh"),
+    );
+    let output = std::process::Command::new("patch")
+        .args(["-p1", "-F0", "-i"])
+        .arg(root.join("debian/patches/use-orig-fetcher-data.patch"))
+        .current_dir(copy.path())
+        .output()
+        .unwrap();
+    crate::support::assert_success(&output);
+    assert!(
+        read(copy.path(), "scripts/download_model.sh")
+            .contains("[ -e \"$(dirname \"$0\")/../src/fetcher_data.c\" ]")
+    );
+    write(copy.path(), "src/fetcher_data.c", "/* in place */\n");
+    let output = std::process::Command::new("dash")
+        .arg(copy.path().join("scripts/download_model.sh"))
+        .current_dir("/")
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    crate::support::assert_success(&output);
+
+    // The same download in autogen.sh: named, not patched.
+    let t = crate::upstreams::tree("fetcher");
+    let root = &t.root;
+    write(
+        root,
+        "autogen.sh",
+        format!("#!/bin/sh\n{body}autoreconf -fi\n"),
+    );
+    compiled_in_download(root, "autogen.sh");
+    let stdout = init(root);
+    assert!(
+        stdout.contains(
+            "autogen.sh:4: the build downloads the fetcher-data weights from \
+             https://media.example.org/fetcher/models/"
+        ) && stdout.contains("if autogen.sh still downloads them then, patch it (debian/patches)"),
+        "{stdout}"
+    );
+    assert!(!root.join("debian/patches").exists(), "{stdout}");
 }
 
 /// A CMake project whose build fetches zlib with FetchContent (CMake's FetchContent module,
