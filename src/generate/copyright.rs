@@ -1,11 +1,11 @@
 //! What debian/copyright (DEP-5, copyright-format 1.0) says about licences and holders: the
 //! code's licence in DEP-5 spelling, a `Files` paragraph per model whose weights stay in the
 //! source or come with it as an orig component (the model's own holders and licence, never
-//! the code's), and one stand-alone
-//! `License` paragraph per licence named. A licence Debian ships in /usr/share/common-licenses
-//! gets its notice and the pointer lintian looks for, from the same function the locally built
-//! weights package uses ([`crate::spdx::LicenseTable::dep5`]); any other gets the licence
-//! file's text, or a `FIXME` line when upstream ships none.
+//! the code's), and one stand-alone `License` paragraph per licence named. A licence Debian
+//! ships in /usr/share/common-licenses gets its notice and the pointer lintian looks for, from
+//! the same function the locally built weights package uses
+//! ([`crate::spdx::LicenseTable::dep5`]); any other gets the licence file's text, or a `FIXME`
+//! line when upstream ships none.
 
 use std::path::Path;
 

@@ -130,16 +130,26 @@ pub fn generate(
     let code_fetches = &fetches.code;
     let mut planned_patches =
         patches::external_project::plan(root, code_fetches, &policy.fetched_code)?;
-    let patch_of = |fetch: &fetched::CodeFetch, planned: &[patches::PlannedPatch]| {
-        planned
+    let patch_of = |fetch: &fetched::CodeFetch| {
+        planned_patches
             .iter()
             .find(|p| p.path == fetch.path && p.line == fetch.line)
-            .cloned()
     };
     report.build_fetches = code_fetches
         .iter()
-        .map(|f| f.advice(&build.name, patch_of(f, &planned_patches).as_ref()))
+        .map(|f| f.advice(&build.name, patch_of(f)))
         .collect();
+    // The build now needs the installed copy: its development package goes to Build-Depends
+    // (through debian/control's ledger, so a maintainer's removal stays).
+    for fetch in code_fetches {
+        if let Some(project) = &fetch.project
+            && fetch.uses_installed(&build.name, patch_of(fetch))
+            && let Some(package) = project.packages.first()
+            && !build.build_depends.contains(package)
+        {
+            build.build_depends.push(package.clone());
+        }
+    }
     let guards = patches::download_guard::plan(
         root,
         &fetches.weights,
@@ -148,17 +158,6 @@ pub fn generate(
     )?;
     report.build_fetches.extend(guards.advice);
     planned_patches.extend(guards.patches);
-    // The build now needs the installed copy: its development package goes to Build-Depends
-    // (through debian/control's ledger, so a maintainer's removal stays).
-    for fetch in code_fetches {
-        if let Some(project) = &fetch.project
-            && fetch.uses_installed(&build.name, patch_of(fetch, &planned_patches).as_ref())
-            && let Some(package) = project.packages.first()
-            && !build.build_depends.contains(package)
-        {
-            build.build_depends.push(package.clone());
-        }
-    }
     let fetch_content = code_fetches
         .iter()
         .any(|f| f.fetcher == fetched::Fetcher::FetchContent);
