@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use crate::fixtures;
 use crate::support::{
     DpkgRoot, assert_host_untouched, assert_lintian_clean, built_debs, deb_field,
-    dpkg_buildpackage, make_world_readable, packaging_command, runtime_script, unpack_deb, write,
+    dpkg_buildpackage, make_world_readable, packaging_command, runtime_for_every_user, unpack_deb,
+    write,
 };
 use dh_mlmodel::hash::{sha256_bytes, sha256_file};
 
@@ -641,7 +642,7 @@ fn installer_package_ships_the_helper_its_pins_and_recipe() {
             command.env("DPKG_ROOT", root.path());
         } else {
             // This system has no mlmodel-get: the tree's runtime stands in for it.
-            command.env("MLMODEL_GET_RUNTIME", runtime_script());
+            command.env("MLMODEL_GET_RUNTIME", runtime_for_every_user());
         }
         (command.output().unwrap(), out)
     };

@@ -18,7 +18,8 @@ use dh_mlmodel::helper::{DataSource, HelperSpec, Training, WeightFile, render};
 use crate::http_server::{Fault, Server};
 use crate::support::{
     DEBIAN_PATH, DpkgRoot, assert_host_untouched, assert_lintian_clean, assert_success, deb_field,
-    dh_mlmodel_binary, make_world_readable, owner, running_as_root, runtime_script, unpack_deb,
+    dh_mlmodel_binary, make_world_readable, owner, running_as_root, runtime_for_every_user,
+    runtime_script, unpack_deb,
 };
 
 const PKG: &str = "demo-model-tiny";
@@ -101,7 +102,7 @@ impl Sandbox {
             .arg(self.path("get-helper"))
             .args(args)
             .current_dir(self.dir.path())
-            .env("MLMODEL_GET_RUNTIME", runtime_script())
+            .env("MLMODEL_GET_RUNTIME", runtime_for_every_user())
             // dh-mlmodel of this tree writes the SPDX documents (`sbom`).
             .env("MLMODEL_DH_MLMODEL", dh_mlmodel_binary())
             .env("XDG_CACHE_HOME", self.path("cache"))

@@ -374,10 +374,14 @@ pub fn make_world_readable(dir: &Path) {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-/// The shared runtime of the helpers in this tree, as `mlmodel-get` installs it, where every
-/// user can read it ([`for_every_user`]).
+/// The shared runtime of the helpers in this tree, as `mlmodel-get` installs it.
 pub fn runtime_script() -> PathBuf {
-    for_every_user(&Path::new(env!("CARGO_MANIFEST_DIR")).join("share/mlmodel-get/runtime.sh"))
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("share/mlmodel-get/runtime.sh")
+}
+
+/// [`runtime_script`] where every user can read it ([`for_every_user`]), for a helper to run.
+pub fn runtime_for_every_user() -> PathBuf {
+    for_every_user(&runtime_script())
 }
 
 /// This tree's `dh-mlmodel`, where every user can run it ([`for_every_user`]).
