@@ -390,9 +390,9 @@ pub fn dh_mlmodel_binary() -> PathBuf {
 }
 
 /// `file` itself when every user can read it, or else a copy (a hard link when its own mode
-/// allows) in a directory of the system's temporary directory open to all, one per checkout.
-/// A helper run by root works as the system user `_mlmodel`, who cannot reach into a private
-/// checkout (a 0700 directory above the tree, as `mktemp -d` makes).
+/// allows) in a directory open to all, one per checkout ([`staging_dir`]). A helper run by
+/// root works as the system user `_mlmodel`, who cannot reach into a private checkout (a 0700
+/// directory above the tree, as `mktemp -d` makes).
 pub fn for_every_user(file: &Path) -> PathBuf {
     use std::collections::HashMap;
     use std::os::unix::fs::PermissionsExt;
@@ -417,10 +417,7 @@ pub fn for_every_user(file: &Path) -> PathBuf {
     if let Some(copy) = staged.get(file) {
         return copy.clone();
     }
-    let checkout = dh_mlmodel::hash::sha256_bytes(env!("CARGO_MANIFEST_DIR").as_bytes());
-    let dir = std::env::temp_dir().join(format!("dh-mlmodel-tests-{}", &checkout[..12]));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = staging_dir();
     let name = file.file_name().unwrap().to_string_lossy().into_owned();
     let partial = dir.join(format!(".{name}.{}", std::process::id()));
     let _ = std::fs::remove_file(&partial);
@@ -433,6 +430,33 @@ pub fn for_every_user(file: &Path) -> PathBuf {
     std::fs::rename(&partial, &copy).unwrap();
     staged.insert(file.to_path_buf(), copy.clone());
     copy
+}
+
+/// `dh-mlmodel-tests/<checkout>/` in the system's temporary directory, open to all, naming its
+/// checkout in a `checkout` file. The directories of checkouts that no longer exist (a CI
+/// clone, removed after its run) are removed first, so runs leave one copy per live checkout.
+fn staging_dir() -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let open = |dir: &Path| {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    let base = std::env::temp_dir().join("dh-mlmodel-tests");
+    open(&base);
+    for entry in std::fs::read_dir(&base).unwrap().flatten() {
+        let recorded = std::fs::read_to_string(entry.path().join("checkout"));
+        if recorded.is_ok_and(|checkout| !Path::new(checkout.trim_end()).exists()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    let checkout = env!("CARGO_MANIFEST_DIR");
+    let dir = base.join(&dh_mlmodel::hash::sha256_bytes(checkout.as_bytes())[..12]);
+    open(&dir);
+    // Whole or absent, for another run reading it at the same time.
+    let partial = dir.join(format!(".checkout.{}", std::process::id()));
+    std::fs::write(&partial, format!("{checkout}\n")).unwrap();
+    std::fs::rename(&partial, dir.join("checkout")).unwrap();
+    dir
 }
 
 /// A copy of the repository's files (not its build products) at `dir/dh-mlmodel`.
