@@ -286,7 +286,7 @@ pub fn manifest_source_name(root: &Path) -> Option<String> {
 
 /// What `dh-mlmodel pin` filled in.
 pub use manifest::pin::Pinned;
-pub use manifest::{Evaluation, InstallRules, Manifest};
+pub use manifest::{Evaluation, InstallRules, Manifest, url_file_name};
 
 /// Fills the SHA-256 and size placeholders of the manifest at `manifest_path` that `targets`
 /// name (model names, URLs of `[model.download]`, local files), from files in the tree, local

@@ -1188,19 +1188,7 @@ fn a_build_that_always_downloads_compiled_in_weights_builds_offline_from_the_com
 
     // The patched script, run by dash from elsewhere: it still fetches while the file is
     // missing (and fails here, with no network), and exits at once when it is there.
-    let copy = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        root.join("download_model.sh"),
-        copy.path().join("download_model.sh"),
-    )
-    .unwrap();
-    let output = std::process::Command::new("patch")
-        .args(["-p1", "-F0", "-i"])
-        .arg(root.join("debian/patches").join(name))
-        .current_dir(copy.path())
-        .output()
-        .unwrap();
-    crate::support::assert_success(&output);
+    let copy = patched_copy(root, "download_model.sh", name);
     let script = copy.path().join("download_model.sh");
     let output = std::process::Command::new("shellcheck")
         .args(["-s", "sh"])
@@ -1288,6 +1276,21 @@ fn a_build_that_always_downloads_compiled_in_weights_builds_offline_from_the_com
     );
 }
 
+/// A directory holding a copy of `script` (relative to the tree at `root`) with
+/// `debian/patches/<patch>` applied by `patch -p1 -F0`, as dpkg-source applies it.
+fn patched_copy(root: &Path, script: &str, patch: &str) -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
+    write(copy.path(), script, read(root, script));
+    let output = std::process::Command::new("patch")
+        .args(["-p1", "-F0", "-i"])
+        .arg(root.join("debian/patches").join(patch))
+        .current_dir(copy.path())
+        .output()
+        .unwrap();
+    crate::support::assert_success(&output);
+    copy
+}
+
 /// The guard finds the component's files from the script's own directory, wherever the build
 /// runs it from; a download in `autogen.sh`, which does more than download, gets no patch, only
 /// the advice to patch it.
@@ -1314,19 +1317,11 @@ fn the_download_guard_follows_the_script_and_leaves_build_entry_points_alone() {
         ),
         "{stdout}"
     );
-    let copy = tempfile::tempdir().unwrap();
-    write(
-        copy.path(),
+    let copy = patched_copy(
+        root,
         "scripts/download_model.sh",
-        read(root, "scripts/download_model.sh"),
+        "use-orig-fetcher-data.patch",
     );
-    let output = std::process::Command::new("patch")
-        .args(["-p1", "-F0", "-i"])
-        .arg(root.join("debian/patches/use-orig-fetcher-data.patch"))
-        .current_dir(copy.path())
-        .output()
-        .unwrap();
-    crate::support::assert_success(&output);
     assert!(
         read(copy.path(), "scripts/download_model.sh")
             .contains("[ -e \"$(dirname \"$0\")/../src/fetcher_data.c\" ]")
@@ -1809,15 +1804,7 @@ fn a_metadata_licence_the_licence_file_contradicts_is_reported() {
     assert!(!copyright.contains("Expat"), "{copyright}");
 
     // Third-party weights: the manifest's holders and licence, never the code's.
-    let filled = set_lines(
-        &manifest(root),
-        &[
-            ("copyright = ", "copyright = \"2023 Example Vision Lab\""),
-            ("license = \"FIXME: the weights'", "license = \"CC-BY-4.0\""),
-        ],
-    );
-    set_manifest(root, &filled);
-    std::fs::remove_file(root.join("debian/copyright")).unwrap();
+    set_model_copyright(root, "2023 Example Vision Lab", "CC-BY-4.0");
     init(root);
     let copyright = read(root, "debian/copyright");
     assert!(
@@ -1858,11 +1845,20 @@ fn the_changelog_is_wrapped_and_closes_the_itp_placeholder() {
 /// The model's licence and holders, so debian/copyright has no placeholder (lintian's
 /// `license-problem-undefined-license`), and debian/copyright drafted again.
 pub(crate) fn fill_model_copyright(root: &Path) {
+    set_model_copyright(root, "2020 Example Vision Lab", "CC0-1.0");
+}
+
+/// The model's `holders` and `license` in place of the drafted placeholders, and
+/// debian/copyright removed so that `init` drafts it again.
+fn set_model_copyright(root: &Path, holders: &str, license: &str) {
     let filled = set_lines(
         &manifest(root),
         &[
-            ("copyright = ", "copyright = \"2020 Example Vision Lab\""),
-            ("license = \"FIXME: the weights'", "license = \"CC0-1.0\""),
+            ("copyright = ", &format!("copyright = \"{holders}\"")),
+            (
+                "license = \"FIXME: the weights'",
+                &format!("license = \"{license}\""),
+            ),
         ],
     );
     set_manifest(root, &filled);

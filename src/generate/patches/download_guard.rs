@@ -11,6 +11,7 @@
 //! already exists with expected SHA256 hash", CMake 3.25 in Debian 12); any other step is the
 //! maintainer's to read, and `init` says so.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -18,6 +19,7 @@ use serde::Serialize;
 
 use super::{Change, PlannedPatch, file_word, is_plain_path, read_capped, splice, unique_name};
 use crate::generate::fetched::WeightFetch;
+use crate::pipeline::url_file_name;
 use crate::plan::{Component, ModelPlan, Plan};
 
 const GUARD: &str = include_str!("../../../templates/sh/skip-download.sh.j2");
@@ -45,16 +47,12 @@ pub struct Guards {
 /// The model of `plan` whose component a download of `url` fetches: its `[model.download]`
 /// URL (or a mirror) is `url`, or ends in the same file name.
 fn component_of<'p>(plan: &'p Plan, url: &str) -> Option<(&'p ModelPlan, &'p Component)> {
-    let file_name = |url: &str| {
-        let path = url.split(['?', '#']).next().unwrap_or(url);
-        path.rsplit('/').next().unwrap_or("").to_string()
-    };
-    let wanted = file_name(url);
+    let wanted = url_file_name(url);
     plan.components().find(|(model, _)| {
         model.facts.download.as_ref().is_some_and(|download| {
             download
                 .urls()
-                .any(|u| u == url || (!wanted.is_empty() && file_name(u) == wanted))
+                .any(|u| u == url || (!wanted.is_empty() && url_file_name(u) == wanted))
         })
     })
 }
@@ -69,7 +67,7 @@ pub fn plan(root: &Path, fetches: &[WeightFetch], plan: &Plan, cap: u64) -> Resu
     let template = env.get_template("guard")?;
     let mut guards = Guards::default();
     // Each script's text as the patches before leave it: diffs apply in series order.
-    let mut texts: Vec<(String, String)> = Vec::new();
+    let mut texts: HashMap<&str, String> = HashMap::new();
     for fetch in fetches {
         let Some((model, component)) = component_of(plan, &fetch.url) else {
             continue;
@@ -97,16 +95,18 @@ pub fn plan(root: &Path, fetches: &[WeightFetch], plan: &Plan, cap: u64) -> Resu
             )));
             continue;
         }
-        let text = texts
-            .iter()
-            .find(|(path, _)| *path == fetch.path)
-            .map(|(_, text)| text.clone())
-            .or_else(|| read_capped(&root.join(&fetch.path), cap));
         let patchable = fetch.standalone_script
             && is_plain_path(&fetch.path)
             && !fetch.url.chars().any(char::is_control)
             && component.generates.iter().all(|f| is_plain_path(f));
-        let Some(text) = text.filter(|_| patchable) else {
+        let text = patchable
+            .then(|| {
+                texts
+                    .remove(fetch.path.as_str())
+                    .or_else(|| read_capped(&root.join(&fetch.path), cap))
+            })
+            .flatten();
+        let Some(text) = text else {
             guards.advice.push(known(format!(
                 "if {} still downloads them then, patch it (debian/patches) to use them",
                 fetch.path
@@ -147,10 +147,7 @@ pub fn plan(root: &Path, fetches: &[WeightFetch], plan: &Plan, cap: u64) -> Resu
             },
             diff,
         });
-        match texts.iter_mut().find(|(path, _)| *path == fetch.path) {
-            Some((_, text)) => *text = patched,
-            None => texts.push((fetch.path.clone(), patched)),
-        }
+        texts.insert(&fetch.path, patched);
     }
     Ok(guards)
 }

@@ -340,10 +340,7 @@ pub fn plan(
 /// A CMake target name as `add_custom_target` accepts it (policy CMP0037): no variable
 /// references, no generator expressions, nothing a file name or a diff would trip on.
 fn is_target_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.+-".contains(&b))
+    is_plain_path(name) && !name.contains('/')
 }
 
 /// The variable prefix `pkg_check_modules` sets (`<PREFIX>_FOUND`, `PkgConfig::<PREFIX>`).

@@ -13,7 +13,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::PLACEHOLDER_PREFIX;
+use super::{PLACEHOLDER_PREFIX, url_file_name};
 use crate::pipeline::DraftPolicy;
 use crate::scan::{self, Finding, Kind, ScanOptions};
 use crate::spdx::{self, LicenseTable};
@@ -212,7 +212,8 @@ fn downloaded(finding: &Finding, generic: &[String]) -> Draft {
         .url
         .as_deref()
         .map(url_file_name)
-        .filter(|n| !matches!(n.as_str(), "" | "." | ".."))
+        .filter(|n| !matches!(*n, "" | "." | ".."))
+        .map(str::to_string)
         .or_else(|| hub.and_then(|h| h.file.clone()))
         .or_else(|| hub.and_then(|h| h.repo.as_deref().map(|r| file_name(r).to_string())))
         .unwrap_or_else(|| "weights".to_string());
@@ -283,16 +284,6 @@ fn downloaded(finding: &Finding, generic: &[String]) -> Draft {
             at_build: download.when == scan::finding::When::Build,
         }),
     }
-}
-
-/// The last path segment of a URL, without query or fragment.
-fn url_file_name(url: &str) -> String {
-    let path = url.split(['?', '#']).next().unwrap_or(url);
-    path.trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or("")
-        .to_string()
 }
 
 /// A run of 64 hexadecimal digits in the URL's file name: the SHA-256 a fetch step checks

@@ -23,6 +23,13 @@ pub mod draft;
 pub mod pin;
 pub mod update;
 
+/// The last path segment of a URL (a trailing `/` aside), without query or fragment: the name
+/// of the file a download fetches, as a manifest's `files` and pins name it.
+pub fn url_file_name(url: &str) -> &str {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    path.trim_end_matches('/').rsplit('/').next().unwrap_or("")
+}
+
 /// Where `classify` and `init` look for the manifest by default.
 pub const DEFAULT_PATH: &str = "debian/mlmodel.toml";
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use toml_edit::{DocumentMut, InlineTable, Item, Value};
 
-use super::{Fact, Manifest, Model};
+use super::{Fact, Manifest, Model, url_file_name};
 use crate::error::{Kind, ResultExt};
 
 /// What a target of `pin` names.
@@ -144,11 +144,6 @@ fn download_url(model: &Model) -> Option<&str> {
         Fact::Known(url) => Some(url),
         Fact::Placeholder(_) => None,
     }
-}
-
-fn url_file_name(url: &str) -> &str {
-    let path = url.split(['?', '#']).next().unwrap_or(url);
-    path.trim_end_matches('/').rsplit('/').next().unwrap_or("")
 }
 
 fn file_name(path: &str) -> &str {
